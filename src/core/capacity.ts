@@ -1,0 +1,249 @@
+import { CostExceedsCapacityError, InvalidCostError, InvalidOptionError } from './errors.js'
+
+/** Named resources and how many units of each, e.g. `{ vram: 20, cpu: 4 }`. */
+export type ResourceVector = Readonly<Record<string, number>>
+
+/** A capacity: a plain number `n` means `{ slots: n }`. */
+export type CapacityInput = number | ResourceVector
+
+/** A cost: a plain number `n` means `{ slots: n }`; omitted means `{ slots: 1 }` on a slots pool. */
+export type CostInput = number | ResourceVector
+
+/** The resource a plain-number capacity or cost counts. */
+export const SLOTS = 'slots'
+
+// Costs are often fractions (0.5 of a GPU); sums of fractions drift, so comparisons allow this.
+const EPSILON = 1e-9
+
+export function describeValue(value: unknown): string {
+  let shown: string
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : String(value)
+  } catch {
+    shown = Object.prototype.toString.call(value)
+  }
+  return `${shown} (${value === null ? 'null' : typeof value})`
+}
+
+function isFiniteNonNegative(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+}
+
+/**
+ * Resource accounting for one pool. Vectors are Float64Arrays indexed by resource; a resource
+ * index never changes once assigned, so vectors made before a `setCapacity` stay valid (entries
+ * past their length are 0).
+ *
+ * Invariant kept by the pool: a task is acquired only when `fits` said yes at that moment, so
+ * `used` never exceeds `capacity` through starts (it can through a shrink, which only holds starts).
+ */
+export class CapacityLedger {
+  readonly #index = new Map<string, number>()
+  #names: string[] = []
+  #capacity = new Float64Array(0)
+  #used = new Float64Array(0)
+
+  constructor(capacity: CapacityInput) {
+    this.set(capacity)
+  }
+
+  /** Validates and applies a new capacity. Resources left out drop to 0. */
+  set(input: CapacityInput): void {
+    const capacity = normalizeCapacity(input)
+    for (const name of Object.keys(capacity)) this.#indexOf(name)
+    const next = new Float64Array(this.#names.length)
+    for (const [name, units] of Object.entries(capacity)) next[this.#index.get(name)!] = units
+    this.#capacity = next
+  }
+
+  get names(): readonly string[] {
+    return this.#names
+  }
+
+  has(resource: string): boolean {
+    const i = this.#index.get(resource)
+    return i !== undefined && this.#capacity[i]! > 0
+  }
+
+  /**
+   * Validates a cost against this capacity and turns it into a vector.
+   * @param implicit units every task also costs (a worker slot), added to what the caller gave
+   */
+  toVector(input: CostInput | undefined, implicit?: ResourceVector): Float64Array {
+    const cost = normalizeCost(input, this.has(SLOTS), implicit)
+    const vector = new Float64Array(this.#names.length)
+    let total = 0
+    for (const [name, units] of Object.entries(cost)) {
+      if (units === 0) continue
+      const i = this.#index.get(name)
+      const limit = i === undefined ? 0 : this.#capacity[i]!
+      if (units > limit + EPSILON) {
+        throw new CostExceedsCapacityError(
+          `Cost \`${name}: ${units}\` can never fit: the pool's capacity for \`${name}\` is ${limit}`,
+          name,
+          units,
+          limit,
+        )
+      }
+      vector[i!] = units
+      total += units
+    }
+    if (total === 0) {
+      throw new InvalidCostError(
+        'Expected a cost with at least one unit above 0: a free task would run without any bound',
+      )
+    }
+    return vector
+  }
+
+  /** The vector as a plain object (for handles, messages and records). */
+  toObject(vector: Float64Array): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) out[this.#names[i]!] = vector[i]!
+    return out
+  }
+
+  /** Whether `cost` fits beside what is used, and beside `reserved` when given. */
+  fits(cost: Float64Array, reserved?: Float64Array): boolean {
+    const capacity = this.#capacity
+    const used = this.#used
+    for (let i = 0; i < capacity.length; i++) {
+      let need = used[i]! + (i < cost.length ? cost[i]! : 0)
+      if (reserved !== undefined && i < reserved.length) need += reserved[i]!
+      if (need > capacity[i]! + EPSILON) return false
+    }
+    return true
+  }
+
+  acquire(cost: Float64Array): void {
+    if (this.#used.length < this.#names.length) this.#used = grow(this.#used, this.#names.length)
+    for (let i = 0; i < cost.length; i++) this.#used[i]! += cost[i]!
+  }
+
+  release(cost: Float64Array): void {
+    const used = this.#used
+    for (let i = 0; i < cost.length; i++) {
+      const left = used[i]! - cost[i]!
+      used[i] = left < EPSILON ? 0 : left
+    }
+  }
+
+  /** Whether no resource is free at all: then no task (every task costs something) can start. */
+  isExhausted(reserved?: Float64Array): boolean {
+    for (let i = 0; i < this.#capacity.length; i++) {
+      const r = reserved !== undefined && i < reserved.length ? reserved[i]! : 0
+      if (this.#capacity[i]! - this.#used[i]! - r > EPSILON) return false
+    }
+    return true
+  }
+
+  /**
+   * The task's share of the pool: its largest fraction of any resource (dominant share).
+   * Fair share charges tenants this times run time, so units of different resources compare.
+   */
+  dominantShare(cost: Float64Array): number {
+    let share = 0
+    for (let i = 0; i < cost.length; i++) {
+      const cap = this.#capacity[i]!
+      if (cost[i]! > 0 && cap > 0) share = Math.max(share, cost[i]! / cap)
+    }
+    return share
+  }
+
+  capacityObject(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (let i = 0; i < this.#names.length; i++) out[this.#names[i]!] = this.#capacity[i]!
+    return out
+  }
+
+  usedObject(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (let i = 0; i < this.#names.length; i++) out[this.#names[i]!] = this.#used[i] ?? 0
+    return out
+  }
+
+  #indexOf(name: string): number {
+    let i = this.#index.get(name)
+    if (i === undefined) {
+      i = this.#names.length
+      this.#index.set(name, i)
+      this.#names = [...this.#names, name]
+      this.#used = grow(this.#used, this.#names.length)
+    }
+    return i
+  }
+}
+
+function grow(vector: Float64Array, length: number): Float64Array<ArrayBuffer> {
+  const next = new Float64Array(length)
+  next.set(vector)
+  return next
+}
+
+export function normalizeCapacity(input: unknown, path = 'capacity'): Record<string, number> {
+  if (typeof input === 'number') {
+    if (!isFiniteNonNegative(input)) {
+      throw new InvalidOptionError(
+        `Expected \`${path}\` to be a finite number >= 0, got ${describeValue(input)}`,
+        path,
+      )
+    }
+    return { [SLOTS]: input }
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidOptionError(
+      `Expected \`${path}\` to be a number or an object of resource units, got ${describeValue(input)}`,
+      path,
+    )
+  }
+  const out: Record<string, number> = {}
+  for (const [name, units] of Object.entries(input)) {
+    if (!isFiniteNonNegative(units)) {
+      throw new InvalidOptionError(
+        `Expected \`${path}.${name}\` to be a finite number >= 0, got ${describeValue(units)}`,
+        `${path}.${name}`,
+      )
+    }
+    out[name] = units
+  }
+  if (Object.keys(out).length === 0) {
+    throw new InvalidOptionError(`Expected \`${path}\` to name at least one resource`, path)
+  }
+  return out
+}
+
+function normalizeCost(
+  input: CostInput | undefined,
+  hasSlots: boolean,
+  implicit: ResourceVector | undefined,
+): Record<string, number> {
+  let cost: Record<string, number>
+  if (input === undefined) {
+    if (!hasSlots && implicit === undefined) {
+      throw new InvalidCostError(
+        'Expected a `cost` for this task: the pool counts named resources, so there is no default cost',
+      )
+    }
+    cost = hasSlots ? { [SLOTS]: 1 } : {}
+  } else if (typeof input === 'number') {
+    cost = { [SLOTS]: checkUnits(input, 'cost') }
+  } else if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+    cost = {}
+    for (const [name, units] of Object.entries(input)) cost[name] = checkUnits(units, `cost.${name}`)
+  } else {
+    throw new InvalidCostError(
+      `Expected \`cost\` to be a number or an object of resource units, got ${describeValue(input)}`,
+    )
+  }
+  if (implicit !== undefined) {
+    for (const [name, units] of Object.entries(implicit)) cost[name] = (cost[name] ?? 0) + units
+  }
+  return cost
+}
+
+function checkUnits(units: unknown, path: string): number {
+  if (!isFiniteNonNegative(units)) {
+    throw new InvalidCostError(`Expected \`${path}\` to be a finite number >= 0, got ${describeValue(units)}`)
+  }
+  return units
+}

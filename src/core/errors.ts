@@ -1,0 +1,149 @@
+/**
+ * Every error this library throws or rejects with. Each class has a stable `code` so callers can
+ * branch without `instanceof` across bundles (a worker and a page load separate copies).
+ */
+export class ParkingLotError extends Error {
+  readonly code: string = 'PARKING_LOT_ERROR'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** A cost component is above the pool's capacity: the task could never start, so it is refused. */
+export class CostExceedsCapacityError extends ParkingLotError {
+  override readonly code = 'COST_EXCEEDS_CAPACITY'
+  constructor(
+    message: string,
+    readonly resource: string,
+    readonly cost: number,
+    readonly capacity: number,
+  ) {
+    super(message)
+  }
+}
+
+/** A cost is negative, NaN, infinite, all zero, or missing where named resources require one. */
+export class InvalidCostError extends ParkingLotError {
+  override readonly code = 'INVALID_COST'
+}
+
+/** A pool or submit option has the wrong type or range. `path` names the option. */
+export class InvalidOptionError extends ParkingLotError {
+  override readonly code = 'INVALID_OPTION'
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message)
+  }
+}
+
+/** The payload cannot travel where it must go (JSON for durable stores, structured clone for workers). */
+export class InvalidPayloadError extends ParkingLotError {
+  override readonly code = 'INVALID_PAYLOAD'
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message)
+  }
+}
+
+/** The lot already holds `maxQueueDepth` parked tasks; the new task was not accepted. */
+export class QueueFullError extends ParkingLotError {
+  override readonly code = 'QUEUE_FULL'
+}
+
+/** Another owner (tab, worker, process) holds this queue; nothing was written. */
+export class QueueLockedError extends ParkingLotError {
+  override readonly code = 'QUEUE_LOCKED'
+}
+
+/** The pool was closed; the task was not accepted. */
+export class PoolClosedError extends ParkingLotError {
+  override readonly code = 'POOL_CLOSED'
+}
+
+/** The idempotency key is known with a different payload; the existing task is unchanged. */
+export class IdempotencyConflictError extends ParkingLotError {
+  override readonly code = 'IDEMPOTENCY_CONFLICT'
+  constructor(
+    message: string,
+    readonly key: string,
+    readonly existingTaskId: string,
+  ) {
+    super(message)
+  }
+}
+
+/** The task waited past its wait limit without starting; it never ran (again). */
+export class TaskExpiredError extends ParkingLotError {
+  override readonly code = 'TASK_EXPIRED'
+}
+
+/** The task was cancelled; if it was running, its signal was aborted. */
+export class TaskCancelledError extends ParkingLotError {
+  override readonly code = 'TASK_CANCELLED'
+}
+
+/** The task was dropped from a full lot to make room for a higher-priority task; it never ran. */
+export class TaskDroppedError extends ParkingLotError {
+  override readonly code = 'TASK_DROPPED'
+}
+
+/** Why a task failed: its executor threw (`error`), or it ran past `runTimeoutMs` (`timeout`). */
+export type FailureReason = 'error' | 'timeout' | 'crashed'
+
+/** The executor failed on its last allowed attempt. `cause` is what the executor threw. */
+export class TaskFailedError extends ParkingLotError {
+  override readonly code = 'TASK_FAILED'
+  constructor(
+    message: string,
+    readonly reason: FailureReason,
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** The worker running the task died or stopped answering; the task may have partly run. */
+export class WorkerCrashedError extends ParkingLotError {
+  override readonly code = 'WORKER_CRASHED'
+}
+
+/** A config is invalid. `path` names the offending field; `line`/`column` locate a syntax error. */
+export class ConfigError extends ParkingLotError {
+  override readonly code = 'CONFIG_ERROR'
+  constructor(
+    message: string,
+    readonly issues: readonly ConfigIssue[],
+  ) {
+    super(message)
+  }
+}
+
+export interface ConfigIssue {
+  /** Dotted path of the field, e.g. `pools.llm.max_units`; empty for a syntax error. */
+  readonly path: string
+  readonly message: string
+  readonly line?: number
+  readonly column?: number
+}
+
+/** A storage backend failed; `cause` is the underlying error. Nothing already accepted is lost. */
+export class BackendError extends ParkingLotError {
+  override readonly code = 'BACKEND_ERROR'
+}
+
+/** Turns anything thrown into a message without losing it. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message
+  if (typeof error === 'string') return error
+  try {
+    return JSON.stringify(error) ?? String(error)
+  } catch {
+    return String(error)
+  }
+}

@@ -1,0 +1,58 @@
+import { reportUnhandled } from './mailbox.js'
+
+type Listener<E> = (event: E) => void
+
+/**
+ * A typed event emitter. Listeners run synchronously in the order added; one that throws is
+ * reported (never rethrown into the scheduler), so a bad listener cannot break accounting.
+ */
+export class TypedEmitter<M extends object> {
+  readonly #listeners: { [K in keyof M]?: Listener<M[K]>[] } = {}
+
+  on<K extends keyof M>(name: K, listener: Listener<M[K]>): () => void {
+    // Copy on change: an emit in progress keeps iterating the list it started with.
+    this.#listeners[name] = [...(this.#listeners[name] ?? []), listener]
+    return () => this.off(name, listener)
+  }
+
+  once<K extends keyof M>(name: K, listener: Listener<M[K]>): () => void {
+    const off = this.on(name, (event) => {
+      off()
+      listener(event)
+    })
+    return off
+  }
+
+  off<K extends keyof M>(name: K, listener: Listener<M[K]>): void {
+    const list = this.#listeners[name]
+    if (list === undefined) return
+    const i = list.indexOf(listener)
+    if (i >= 0) {
+      const next = list.slice()
+      next.splice(i, 1)
+      this.#listeners[name] = next
+    }
+  }
+
+  /** Resolves with the next `name` event. */
+  waitFor<K extends keyof M>(name: K): Promise<M[K]> {
+    return new Promise((resolve) => this.once(name, resolve))
+  }
+
+  protected hasListeners(name: keyof M): boolean {
+    const list = this.#listeners[name]
+    return list !== undefined && list.length > 0
+  }
+
+  protected emit<K extends keyof M>(name: K, event: M[K]): void {
+    const list = this.#listeners[name]
+    if (list === undefined) return
+    for (const listener of list) {
+      try {
+        listener(event)
+      } catch (error) {
+        reportUnhandled(error, `a '${String(name)}' listener threw`)
+      }
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import type { ResourceVector } from './capacity.js'
+import type { MailboxKey, Priority, TaskStatus } from './types.js'
+
+/**
+ * What a handle needs from its task; the scheduler implements it. Kept behind a symbol, not
+ * `#private`: users put handles in Vue/MobX proxies, which throw on `#private` access.
+ */
+export interface TaskControl<R> {
+  readonly id: string
+  readonly priority: Priority
+  readonly cost: ResourceVector
+  readonly tenant: string
+  readonly mailbox: MailboxKey | undefined
+  readonly key: string | undefined
+  readonly submittedAt: number
+  readonly status: TaskStatus
+  readonly attempt: number
+  position(): number | undefined
+  result(): Promise<R>
+  progressAt(index: number): ProgressStep
+  cancel(reason?: unknown): boolean
+}
+
+/** A chunk at an index, the end of the stream, or a promise that resolves when either is known. */
+export type ProgressStep =
+  | { readonly kind: 'chunk'; readonly chunk: unknown }
+  | { readonly kind: 'end' }
+  | { readonly kind: 'wait'; readonly ready: Promise<void> }
+
+const CONTROL = Symbol('prometheus-parking-lot.control')
+
+/** A submitted task, as its caller sees it. */
+export class TaskHandle<R = unknown> {
+  /** Time-ordered unique id (UUIDv7). */
+  readonly id: string
+  declare readonly [CONTROL]: TaskControl<R>
+
+  /** @internal Handles come from `pool.submit` and `pool.get`. */
+  constructor(control: TaskControl<R>) {
+    this.id = control.id
+    ;(this as { [CONTROL]: TaskControl<R> })[CONTROL] = control
+  }
+
+  get priority(): Priority {
+    return this[CONTROL].priority
+  }
+
+  /** Units the task holds while it runs. */
+  get cost(): ResourceVector {
+    return this[CONTROL].cost
+  }
+
+  /** Whose fair share the task counts against. */
+  get tenant(): string {
+    return this[CONTROL].tenant
+  }
+
+  get mailbox(): MailboxKey | undefined {
+    return this[CONTROL].mailbox
+  }
+
+  get key(): string | undefined {
+    return this[CONTROL].key
+  }
+
+  /** When the task was accepted (Clock ms). */
+  get submittedAt(): number {
+    return this[CONTROL].submittedAt
+  }
+
+  get status(): TaskStatus {
+    return this[CONTROL].status
+  }
+
+  /** Attempts started so far. */
+  get attempt(): number {
+    return this[CONTROL].attempt
+  }
+
+  /** 0-based place in the start order while parked; undefined otherwise. O(parked). */
+  get position(): number | undefined {
+    return this[CONTROL].position()
+  }
+
+  /**
+   * Resolves with the executor's result; rejects with `TaskFailedError`, `TaskExpiredError`,
+   * `TaskCancelledError` or `TaskDroppedError`. A rejection nobody awaits is not reported as
+   * unhandled.
+   */
+  get result(): Promise<R> {
+    return this[CONTROL].result()
+  }
+
+  /** Every chunk the executor emits, from the first, for every consumer; ends when the task ends. */
+  get progress(): AsyncIterable<unknown> {
+    const control = this[CONTROL]
+    return {
+      [Symbol.asyncIterator](): AsyncIterator<unknown> {
+        let index = 0
+        const next = async (): Promise<IteratorResult<unknown>> => {
+          for (;;) {
+            const step = control.progressAt(index)
+            if (step.kind === 'chunk') {
+              index++
+              return { done: false, value: step.chunk }
+            }
+            if (step.kind === 'end') return { done: true, value: undefined }
+            await step.ready
+          }
+        }
+        return { next }
+      },
+    }
+  }
+
+  /**
+   * Cancels the task: a parked one is removed; a running one has its signal aborted (its capacity
+   * stays held until the executor settles). Returns false if the task had already ended.
+   */
+  cancel(reason?: unknown): boolean {
+    return this[CONTROL].cancel(reason)
+  }
+}

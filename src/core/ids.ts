@@ -1,0 +1,62 @@
+/**
+ * Time-ordered unique ids (UUIDv7, RFC 9562): 48 bits of milliseconds, a 12-bit counter that
+ * keeps ids made within one millisecond in order (RFC 9562 6.2, method 1), then 62 random bits
+ * drawn once per millisecond. Sorting ids as strings sorts them by creation time.
+ */
+const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0))
+const DASH = '-'.charCodeAt(0)
+
+// Random bytes are drawn in blocks: one getRandomValues call per id is measurably slow at 200k ids/s.
+const BLOCK = 4096
+let pool = new Uint8Array(0)
+let offset = BLOCK
+
+function nextRandomByte(): number {
+  if (offset >= pool.length) {
+    pool = new Uint8Array(BLOCK)
+    globalThis.crypto.getRandomValues(pool)
+    offset = 0
+  }
+  return pool[offset++]!
+}
+
+let lastMs = -1
+let counter = 0
+// The id is written as character codes and made into one flat string at the end: building it by
+// concatenation leaves a tree of string pieces that costs ~500 bytes per id until flattened.
+const codes: number[] = new Array<number>(36).fill(DASH)
+
+function writeHex(at: number, value: number, digits: number): void {
+  for (let i = digits - 1; i >= 0; i--) {
+    codes[at + i] = HEX_CODES[value & 0xf]!
+    value >>>= 4
+  }
+}
+
+export function uuidv7(nowMs: number): string {
+  const ms = Math.max(0, Math.floor(nowMs))
+  if (ms > lastMs) {
+    lastMs = ms
+    counter = 0
+    writeTime(ms)
+  } else if (++counter > 0xfff) {
+    // Same or earlier millisecond (clock went back) and the counter ran out: borrow the next one.
+    lastMs++
+    counter = 0
+    writeTime(lastMs)
+  }
+  writeHex(14, 0x7000 | counter, 4)
+  return String.fromCharCode.apply(null, codes)
+}
+
+/** Writes a new millisecond and fresh random bits; ids within it differ by the counter. */
+function writeTime(ms: number): void {
+  const high = Math.floor(ms / 0x1000000) // top 24 bits of the 48-bit time
+  const low = ms % 0x1000000
+  writeHex(0, high, 6)
+  writeHex(6, low >>> 16, 2)
+  writeHex(9, low & 0xffff, 4)
+  writeHex(19, 0x8000 | ((nextRandomByte() & 0x3f) << 8) | nextRandomByte(), 4)
+  writeHex(24, (nextRandomByte() << 16) | (nextRandomByte() << 8) | nextRandomByte(), 6)
+  writeHex(30, (nextRandomByte() << 16) | (nextRandomByte() << 8) | nextRandomByte(), 6)
+}

@@ -1,0 +1,154 @@
+import { describeError } from './errors.js'
+import type { Clock } from './clock.js'
+import { uuidv7 } from './ids.js'
+import type { MailboxKey, MaybePromise, TerminalStatus } from './types.js'
+import { isPromiseLike } from './types.js'
+
+/** A task's outcome, addressed to a mailbox key. One per task and status. */
+export interface MailboxMessage<R = unknown> {
+  /** Time-ordered message id. */
+  readonly id: string
+  readonly taskId: string
+  readonly key: MailboxKey
+  readonly status: TerminalStatus
+  /** The executor's result, for `completed`. */
+  readonly result?: R
+  /** What went wrong, for every other status. */
+  readonly error?: { readonly code: string; readonly message: string }
+  /** Attempts that ran. */
+  readonly attempts: number
+  readonly submittedAt: number
+  /** When the task reached this status (not when it was submitted). */
+  readonly completedAt: number
+}
+
+export interface FetchOptions {
+  /** The cursor from a previous fetch: only messages stored after those it returned. */
+  readonly since?: string | undefined
+  /** At most this many messages. @default 100 */
+  readonly limit?: number | undefined
+}
+
+export interface FetchResult<R = unknown> {
+  /** In the order they were stored (completion order). */
+  readonly messages: readonly MailboxMessage<R>[]
+  /** Pass as `since` to get what comes after. Opaque. */
+  readonly cursor: string | undefined
+}
+
+/**
+ * Where mailbox messages live. `fetch` matches keys as a hierarchy: `{ tenant }` sees every
+ * message of the tenant, `{ tenant, user }` that user's (any session), all three one session.
+ * A key never sees another tenant's messages.
+ */
+export interface MailboxStore<R = unknown> {
+  /** Stores a message; false (and nothing stored) when the task already has one with this status. */
+  put(message: MailboxMessage<R>): MaybePromise<boolean>
+  fetch(key: MailboxKey, options?: FetchOptions): MaybePromise<FetchResult<R>>
+  /** Removes consumed messages; ids outside `key` are left alone. Returns how many went. */
+  ack(key: MailboxKey, messageIds: readonly string[]): MaybePromise<number>
+  /** Removes messages completed before `before` (retention). Returns how many went. */
+  prune(before: number): MaybePromise<number>
+  close(): MaybePromise<void>
+}
+
+/** Tells live listeners that a message arrived. A failure never loses the stored message. */
+export interface MailboxNotifier<R = unknown> {
+  notify(message: MailboxMessage<R>): MaybePromise<void>
+}
+
+export interface MailboxOptions<R> {
+  readonly store: MailboxStore<R>
+  /** @default [] */
+  readonly notifiers?: readonly MailboxNotifier<R>[]
+  /** Messages older than this are pruned as new ones arrive. @default undefined (kept until acked) */
+  readonly retentionMs?: number
+  /** Called with each notifier failure. @default reports through `reportError` or `console.error` */
+  readonly onNotifyError?: (error: unknown, message: MailboxMessage<R>) => void
+  readonly clock?: Clock
+}
+
+/** Reports an error nobody can handle where it happened, without throwing into the caller. */
+export function reportUnhandled(error: unknown, context: string): void {
+  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError
+  if (typeof report === 'function') report(error)
+  else console.error(`[prometheus-parking-lot] ${context}: ${describeError(error)}`, error)
+}
+
+/** A mailbox: storage plus notifiers. Stores first, then notifies. */
+export class Mailbox<R = unknown> {
+  readonly store: MailboxStore<R>
+  readonly #notifiers: readonly MailboxNotifier<R>[]
+  readonly #retentionMs: number | undefined
+  readonly #onNotifyError: (error: unknown, message: MailboxMessage<R>) => void
+  readonly #clock: Clock | undefined
+
+  constructor(options: MailboxOptions<R>) {
+    this.store = options.store
+    this.#notifiers = options.notifiers ?? []
+    this.#retentionMs = options.retentionMs
+    this.#clock = options.clock
+    this.#onNotifyError =
+      options.onNotifyError ?? ((error) => reportUnhandled(error, 'mailbox notifier failed'))
+  }
+
+  /** Stores the message, then tells every notifier (if it was new). */
+  deliver(message: MailboxMessage<R>): MaybePromise<boolean> {
+    const stored = this.store.put(message)
+    if (isPromiseLike<boolean>(stored)) {
+      return Promise.resolve(stored).then((isNew) => this.#afterStore(message, isNew))
+    }
+    return this.#afterStore(message, stored)
+  }
+
+  fetch(key: MailboxKey, options?: FetchOptions): MaybePromise<FetchResult<R>> {
+    return this.store.fetch(key, options)
+  }
+
+  ack(key: MailboxKey, messageIds: readonly string[]): MaybePromise<number> {
+    return this.store.ack(key, messageIds)
+  }
+
+  close(): MaybePromise<void> {
+    return this.store.close()
+  }
+
+  #afterStore(message: MailboxMessage<R>, isNew: boolean): MaybePromise<boolean> {
+    if (!isNew) return false
+    const waits: Promise<void>[] = []
+    for (const notifier of this.#notifiers) {
+      try {
+        const done = notifier.notify(message)
+        if (isPromiseLike<void>(done)) {
+          waits.push(Promise.resolve(done).catch((error: unknown) => this.#onNotifyError(error, message)))
+        }
+      } catch (error) {
+        this.#onNotifyError(error, message)
+      }
+    }
+    const pruned = this.#prune(message.completedAt)
+    if (waits.length > 0 || isPromiseLike(pruned)) {
+      return Promise.all([...waits, pruned]).then(() => true)
+    }
+    return true
+  }
+
+  #prune(now: number): MaybePromise<number> | undefined {
+    if (this.#retentionMs === undefined) return undefined
+    const reference = this.#clock?.now() ?? now
+    return this.store.prune(reference - this.#retentionMs)
+  }
+}
+
+/** A new message id (time-ordered). */
+export function newMessageId(nowMs: number): string {
+  return uuidv7(nowMs)
+}
+
+/** Whether `key` (a fetch) covers a message addressed to `target`. */
+export function keyCovers(key: MailboxKey, target: MailboxKey): boolean {
+  if (key.tenant !== target.tenant) return false
+  if (key.user !== undefined && key.user !== target.user) return false
+  if (key.session !== undefined && key.session !== target.session) return false
+  return true
+}

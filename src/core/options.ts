@@ -1,0 +1,110 @@
+import type { CapacityInput, CostInput } from './capacity.js'
+import type { Clock } from './clock.js'
+import type { Mailbox } from './mailbox.js'
+import type { TaskQueue } from './queue.js'
+import type { Executor, ExecutorFunction, MailboxKey, Priority } from './types.js'
+
+/** The parking-lot policy: what happens when the lot is full, and who starts first. */
+export interface PolicyOptions {
+  /**
+   * When `maxQueueDepth` tasks are parked: `'reject'` refuses the new task with `QueueFullError`;
+   * `'drop-lowest'` drops the newest parked task of the lowest priority if the new task outranks
+   * it (status `dropped`, delivered to its mailbox), else refuses.
+   * @default 'reject'
+   */
+  readonly onFull?: 'reject' | 'drop-lowest'
+  /**
+   * Let tasks behind a head that does not fit start if they fit. Off, the head blocks everyone
+   * behind it (large jobs are never starved, but capacity idles).
+   * @default false
+   */
+  readonly backfill?: boolean
+  /**
+   * With backfill: once a task has been the head this long (counted from when it became the
+   * head, not from its arrival), its cost is reserved, and later tasks start only if they fit
+   * beside the reservation. Bounds how long backfill can delay a large task.
+   * @default 10_000
+   */
+  readonly headReserveAfterMs?: number
+  /**
+   * Raise a parked task's priority one level per `agingMs` waited (up to `critical`).
+   * @default undefined (no aging)
+   */
+  readonly agingMs?: number
+  /**
+   * Within a priority, start the task of the tenant that has used least (dominant share of the
+   * capacity x run time) instead of the oldest task. A flood from one tenant then cannot make
+   * another tenant's few tasks wait behind all of it.
+   * @default false
+   */
+  readonly fairShare?: boolean
+}
+
+export interface PoolOptions<P, R> {
+  /** Shown in errors, snapshots and the durable queue's name. @default 'pool' */
+  readonly name?: string
+  /**
+   * What the pool can run at once, as named resource units; a plain number `n` means
+   * `{ slots: n }` (a concurrency limit).
+   * @example { vram: 20, cpu: 4 }
+   */
+  readonly capacity: CapacityInput
+  /** Runs a task: a function `(payload, ctx) => result`, or a runtime such as a `WorkerPool`. */
+  readonly executor: ExecutorFunction<P, R> | Executor<P, R>
+  /** Most tasks parked at once; see `policy.onFull`. @default Infinity */
+  readonly maxQueueDepth?: number
+  /** Wait limit for tasks submitted without one, counted from submit. @default undefined (wait forever) */
+  readonly defaultWaitTimeoutMs?: number
+  /** Run timeout for tasks submitted without one, counted from each start. @default undefined (none) */
+  readonly defaultRunTimeoutMs?: number
+  /** Attempts per task, the first included; failures and run timeouts retry while attempts remain. @default 1 */
+  readonly maxAttempts?: number
+  /** Whether a failure may be retried (if attempts remain). @default every failure may */
+  readonly retryOn?: (error: unknown, attempt: number) => boolean
+  /** Backoff before the first retry; doubles each retry, with jitter. @default 1_000 */
+  readonly retryBaseDelayMs?: number
+  /** Longest backoff. @default 30_000 */
+  readonly retryMaxDelayMs?: number
+  /** How long an ended task's idempotency key is remembered. @default 300_000 */
+  readonly keyRetentionMs?: number
+  /** Where tasks are recorded. @default a `MemoryQueue` (no persistence) */
+  readonly queue?: TaskQueue<P>
+  /** Where outcomes of tasks with a mailbox key go. @default a `Mailbox` over a `MemoryMailboxStore` */
+  readonly mailbox?: Mailbox<R>
+  /** @default a `SystemClock` */
+  readonly clock?: Clock
+  readonly policy?: PolicyOptions
+  /** How long a claim on a running task lasts unless renewed (durable queues renew it). @default 30_000 */
+  readonly leaseMs?: number
+  /** Source of backoff jitter, in [0, 1). @default Math.random */
+  readonly random?: () => number
+}
+
+export interface SubmitOptions {
+  /**
+   * Units the task holds while it runs. A plain number `n` means `{ slots: n }`.
+   * @default { slots: 1 } on a pool whose capacity is a number; required otherwise
+   * @example { vram: 5 }
+   */
+  readonly cost?: CostInput
+  /** @default 'normal' */
+  readonly priority?: Priority
+  /** Longest wait in the lot, counted from submit; a retry must also start within it. */
+  readonly waitTimeoutMs?: number
+  /** Latest start time, ms since the epoch (Clock time). The earlier of this and `waitTimeoutMs` wins. */
+  readonly waitDeadline?: number
+  /** Longest run, counted from each start; at the timeout the task's signal aborts. */
+  readonly runTimeoutMs?: number
+  /** Attempts for this task. @default the pool's `maxAttempts` */
+  readonly maxAttempts?: number
+  /** Whose share this task counts against under fair share. @default `mailbox.tenant`, else '' */
+  readonly tenant?: string
+  /** Where the outcome is delivered, for pickup after the caller went away. */
+  readonly mailbox?: MailboxKey
+  /** Aborting it cancels the task. */
+  readonly signal?: AbortSignal
+  /** Idempotency key: a second submit with the same key returns the first task. */
+  readonly key?: string
+  /** Which handler of a worker runtime runs the task. */
+  readonly handler?: string
+}

@@ -1,0 +1,84 @@
+/** What the queue needs of an item: its arrival order and whether it is still in the queue. */
+export interface Sequenced {
+  readonly seq: number
+  inLot: boolean
+}
+
+/**
+ * A FIFO ordered by `seq`, with O(1) push at the back and pop at the front, and O(1) removal
+ * anywhere by tombstone (the item's `inLot` flag turns false; the slot is skipped and later
+ * compacted). A retry re-enters at its original place by binary search.
+ */
+export class OrderedQueue<T extends Sequenced> {
+  #items: T[] = []
+  #head = 0
+  #live = 0
+
+  get size(): number {
+    return this.#live
+  }
+
+  push(item: T): void {
+    const items = this.#items
+    item.inLot = true
+    this.#live++
+    if (items.length === this.#head || items[items.length - 1]!.seq < item.seq) {
+      items.push(item)
+      return
+    }
+    let lo = this.#head
+    let hi = items.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (items[mid]!.seq < item.seq) lo = mid + 1
+      else hi = mid
+    }
+    items.splice(lo, 0, item)
+  }
+
+  /** The first live item, dropping tombstones in front of it. */
+  peek(): T | undefined {
+    const items = this.#items
+    while (this.#head < items.length) {
+      const item = items[this.#head]!
+      if (item.inLot) return item
+      this.#head++
+    }
+    this.#compact()
+    return undefined
+  }
+
+  /** Marks an item removed. The caller guarantees it is in this queue. */
+  remove(item: T): void {
+    item.inLot = false
+    this.#live--
+    if (this.#live === 0) {
+      this.#items = []
+      this.#head = 0
+    } else if (this.#items.length - this.#head > 64 && this.#live * 2 < this.#items.length - this.#head) {
+      this.#compact()
+    }
+  }
+
+  /** The last live item (newest). */
+  last(): T | undefined {
+    for (let i = this.#items.length - 1; i >= this.#head; i--) {
+      const item = this.#items[i]!
+      if (item.inLot) return item
+    }
+    return undefined
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    const items = this.#items
+    for (let i = this.#head; i < items.length; i++) {
+      const item = items[i]!
+      if (item.inLot) yield item
+    }
+  }
+
+  #compact(): void {
+    this.#items = this.#items.filter((item, i) => i >= this.#head && item.inLot)
+    this.#head = 0
+  }
+}

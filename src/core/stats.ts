@@ -1,0 +1,45 @@
+/** Summary of a series of durations in ms. */
+export interface DurationStats {
+  readonly count: number
+  readonly mean: number
+  readonly min: number
+  readonly max: number
+  /** Percentiles over the most recent samples (up to 1,024). */
+  readonly p50: number
+  readonly p95: number
+  readonly p99: number
+}
+
+const WINDOW = 1024
+
+/** Count, mean and extremes over all samples; percentiles over a window of recent ones. */
+export class DurationSeries {
+  #count = 0
+  #sum = 0
+  #min = Infinity
+  #max = -Infinity
+  readonly #window = new Float64Array(WINDOW)
+
+  add(ms: number): void {
+    this.#window[this.#count % WINDOW] = ms
+    this.#count++
+    this.#sum += ms
+    if (ms < this.#min) this.#min = ms
+    if (ms > this.#max) this.#max = ms
+  }
+
+  summary(): DurationStats {
+    if (this.#count === 0) return { count: 0, mean: 0, min: 0, max: 0, p50: 0, p95: 0, p99: 0 }
+    const recent = this.#window.slice(0, Math.min(this.#count, WINDOW)).sort()
+    const at = (q: number): number => recent[Math.min(recent.length - 1, Math.floor(q * recent.length))]!
+    return {
+      count: this.#count,
+      mean: this.#sum / this.#count,
+      min: this.#min,
+      max: this.#max,
+      p50: at(0.5),
+      p95: at(0.95),
+      p99: at(0.99),
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import type { FetchOptions, FetchResult, MailboxMessage, MailboxStore } from '../core/mailbox.js'
+import { keyCovers } from '../core/mailbox.js'
+import { InvalidOptionError } from '../core/errors.js'
+import type { MailboxKey } from '../core/types.js'
+
+const DEFAULT_LIMIT = 100
+
+interface Stored<R> {
+  readonly seq: number
+  readonly message: MailboxMessage<R>
+  acked: boolean
+}
+
+/** Cursor strings carry the store's sequence number; opaque to callers. */
+function encodeCursor(seq: number): string {
+  return `m${seq.toString(36)}`
+}
+
+function decodeCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return 0
+  const seq = /^m([0-9a-z]+)$/.exec(cursor)
+  if (seq === null) throw new InvalidOptionError(`Expected \`since\` to be a cursor from a previous fetch, got ${JSON.stringify(cursor)}`, 'since')
+  return parseInt(seq[1]!, 36)
+}
+
+/** Mailbox messages in memory, in the order they were stored. */
+export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
+  #log: Stored<R>[] = []
+  #seq = 0
+  readonly #byTaskStatus = new Set<string>()
+  readonly #byId = new Map<string, Stored<R>>()
+
+  put(message: MailboxMessage<R>): boolean {
+    const unique = `${message.taskId}\u0000${message.status}`
+    if (this.#byTaskStatus.has(unique)) return false
+    this.#byTaskStatus.add(unique)
+    const stored: Stored<R> = { seq: ++this.#seq, message, acked: false }
+    this.#log.push(stored)
+    this.#byId.set(message.id, stored)
+    return true
+  }
+
+  fetch(key: MailboxKey, options: FetchOptions = {}): FetchResult<R> {
+    const since = decodeCursor(options.since)
+    const limit = options.limit ?? DEFAULT_LIMIT
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new InvalidOptionError(`Expected \`limit\` to be an integer >= 1, got ${String(limit)}`, 'limit')
+    }
+    const messages: MailboxMessage<R>[] = []
+    let last = since
+    // Binary search for the first entry after the cursor; the log is in seq order.
+    let lo = 0
+    let hi = this.#log.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.#log[mid]!.seq <= since) lo = mid + 1
+      else hi = mid
+    }
+    for (let i = lo; i < this.#log.length && messages.length < limit; i++) {
+      const stored = this.#log[i]!
+      if (stored.acked || !keyCovers(key, stored.message.key)) continue
+      messages.push(stored.message)
+      last = stored.seq
+    }
+    return { messages, cursor: last === 0 ? options.since : encodeCursor(last) }
+  }
+
+  ack(key: MailboxKey, messageIds: readonly string[]): number {
+    let removed = 0
+    for (const id of messageIds) {
+      const stored = this.#byId.get(id)
+      if (stored === undefined || stored.acked || !keyCovers(key, stored.message.key)) continue
+      stored.acked = true
+      this.#byId.delete(id)
+      removed++
+    }
+    if (removed > 0 && this.#log.length > 64) this.#compact()
+    return removed
+  }
+
+  prune(before: number): number {
+    let removed = 0
+    for (const stored of this.#log) {
+      if (!stored.acked && stored.message.completedAt < before) {
+        stored.acked = true
+        this.#byId.delete(stored.message.id)
+        removed++
+      }
+    }
+    if (removed > 0) this.#compact()
+    return removed
+  }
+
+  close(): void {}
+
+  #compact(): void {
+    let live = 0
+    for (const stored of this.#log) if (!stored.acked) live++
+    if (live * 2 > this.#log.length) return
+    this.#log = this.#log.filter((stored) => !stored.acked)
+  }
+}

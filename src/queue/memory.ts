@@ -1,0 +1,158 @@
+import { BackendError, QueueLockedError } from '../core/errors.js'
+import type { MailboxStore } from '../core/mailbox.js'
+import { copyRecord, type KeyRecord, type Lease, type Settlement, type TaskQueue, type TaskRecord } from '../core/queue.js'
+import type { PayloadFormat } from '../core/types.js'
+
+/** What the queue changes as a task runs, kept apart so a parked task costs one Set entry. */
+interface RunState {
+  attempt: number
+  lease: Lease | undefined
+  notBefore: number | undefined
+}
+
+/**
+ * The default queue: records live in memory, nothing survives the process. It answers
+ * synchronously, so a pool on it accepts and starts a task within the `submit` call.
+ *
+ * Records are held by identity (the pool's own task objects), not in a Map by id: hashing a fresh
+ * id string per task costs more than the rest of scheduling a no-op task.
+ */
+export class MemoryQueue<P = unknown> implements TaskQueue<P> {
+  readonly durable = false
+  readonly payloadFormat: PayloadFormat = 'any'
+  readonly #records = new Set<TaskRecord<P>>()
+  readonly #runState = new Map<TaskRecord<P>, RunState>()
+  readonly #liveKeys = new Map<string, TaskRecord<P>>()
+  readonly #endedKeys = new Map<string, KeyRecord>()
+  #owner: string | undefined
+
+  /** Who owns the queue now, if anyone. */
+  get owner(): string | undefined {
+    return this.#owner
+  }
+
+  get size(): number {
+    return this.#records.size
+  }
+
+  open(owner: string): readonly TaskRecord<P>[] {
+    if (this.#owner !== undefined && this.#owner !== owner) {
+      throw new QueueLockedError(`This MemoryQueue is owned by ${this.#owner}; close that pool first`)
+    }
+    this.#owner = owner
+    return this.list()
+  }
+
+  put(records: readonly TaskRecord<P>[]): void {
+    let keys: Set<string> | undefined
+    for (const record of records) {
+      const key = record.key
+      if (key === undefined) continue
+      keys ??= new Set()
+      if (this.#liveKeys.has(key) || keys.has(key)) {
+        throw new BackendError(`Idempotency key '${key}' is already stored for a live task; nothing was stored`)
+      }
+      keys.add(key)
+    }
+    for (const record of records) {
+      // The pool hands over its live task objects; the fields read later (payload, cost, key)
+      // never change, and attempt, lease and backoff are tracked here, so no copy is needed.
+      this.#records.add(record)
+      if (record.key !== undefined) {
+        this.#liveKeys.set(record.key, record)
+        this.#endedKeys.delete(record.key)
+      }
+    }
+  }
+
+  claim(record: TaskRecord<P>, attempt: number, lease: Lease): void {
+    const state = this.#stateOf(record)
+    state.attempt = attempt
+    state.lease = lease
+    state.notBefore = undefined
+  }
+
+  renew(records: readonly TaskRecord<P>[], expiresAt: number): void {
+    for (const record of records) {
+      const stored = this.#find(record)
+      const state = stored === undefined ? undefined : this.#runState.get(stored)
+      if (state?.lease !== undefined) state.lease = { owner: state.lease.owner, expiresAt }
+    }
+  }
+
+  release(record: TaskRecord<P>, notBefore: number | undefined): void {
+    const state = this.#stateOf(record)
+    state.lease = undefined
+    state.notBefore = notBefore
+  }
+
+  settle(given: TaskRecord<P>, settlement: Settlement): void {
+    let record: TaskRecord<P> | undefined = given
+    if (!this.#records.delete(given)) {
+      record = this.#find(given)
+      if (record === undefined) return // settling twice is harmless
+      this.#records.delete(record)
+    }
+    if (this.#runState.size > 0) this.#runState.delete(record)
+    const key = record.key
+    if (key === undefined) return
+    this.#liveKeys.delete(key)
+    this.#endedKeys.set(key, {
+      key,
+      taskId: record.id,
+      fingerprint: record.fingerprint,
+      status: settlement.status,
+      retainUntil: settlement.retainKeyUntil,
+    })
+  }
+
+  findKey(key: string, now: number): KeyRecord | undefined {
+    const live = this.#liveKeys.get(key)
+    if (live !== undefined) {
+      return { key, taskId: live.id, fingerprint: live.fingerprint, status: undefined, retainUntil: undefined }
+    }
+    const ended = this.#endedKeys.get(key)
+    if (ended === undefined) return undefined
+    if (ended.retainUntil! <= now) {
+      this.#endedKeys.delete(key)
+      return undefined
+    }
+    return ended
+  }
+
+  /** Stored records as plain copies with their current attempt, lease and backoff, in `seq` order. */
+  list(): readonly TaskRecord<P>[] {
+    const out: TaskRecord<P>[] = []
+    for (const record of this.#records) {
+      const state = this.#runState.get(record)
+      out.push(copyRecord(record, state === undefined ? {} : { ...state }))
+    }
+    return out.sort((a, b) => a.seq - b.seq)
+  }
+
+  sharesTransactionWith(_store: MailboxStore<unknown>): boolean {
+    return false
+  }
+
+  close(): void {
+    this.#owner = undefined
+  }
+
+  /** The stored object for a record: itself, or (for a copy, e.g. from `list`) the one with its id. */
+  #find(record: TaskRecord<P>): TaskRecord<P> | undefined {
+    if (this.#records.has(record)) return record
+    for (const stored of this.#records) if (stored.id === record.id) return stored
+    return undefined
+  }
+
+  #stateOf(given: TaskRecord<P>): RunState {
+    const record = this.#find(given)
+    if (record === undefined) throw new BackendError(`Task ${given.id} is not in the queue`)
+    let state = this.#runState.get(record)
+    if (state === undefined) {
+      state = { attempt: record.attempt, lease: record.lease, notBefore: record.notBefore }
+      this.#runState.set(record, state)
+    }
+    return state
+  }
+}
