@@ -43,3 +43,6 @@ export {
   type ConfigIssue,
   type FailureReason,
 } from './core/errors.js'
+export { loadConfig, validateConfig } from './config/load.js'
+export { buildPools, detectEnvironment, poolOptionsFromConfig, type BackendContext, type BackendFactories, type BuildPoolsOptions, type Environment } from './config/build.js'
+export type { MailboxNotifierConfig, MailboxStorageConfig, PoolConfig, QueueConfig, SchedulerConfig } from './config/schema.js'
