@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, ManualClock, buildPools, loadConfig, type SchedulerConfig } from '../src/index.js'
+
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
+
+describe('buildPools', () => {
+  it('refuses, in one ConfigError, every pool whose backend this build lacks, and builds nothing', async () => {
+    const error = await buildPools(fixture('scheduler-config.yaml'), { executors: () => async () => 'x', environment: 'node' }).catch(
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    const issues = (error as ConfigError).issues
+    expect(issues.map((i) => i.path)).toEqual([
+      'pools.llm_inference.queue.type',
+      'pools.llm_inference.mailbox.storage.type',
+      'pools.llm_inference.mailbox.notifier.type',
+      'pools.tauri_local_llm.queue.type',
+    ])
+    expect(issues[0]!.message).toMatch(/llm_inference.*'postgres_pgmq'.*server tier/)
+    expect(issues[3]!.message).toMatch(/tauri_local_llm.*'yaque'.*embedded durable queue/)
+  })
+
+  it('says Postgres cannot run in a browser', async () => {
+    const error = await buildPools(fixture('scheduler-config.json'), { executors: () => async () => 'x', environment: 'browser' }).catch(
+      (e: unknown) => e,
+    )
+    expect((error as ConfigError).issues[0]!.message).toMatch(/a browser cannot open a Postgres connection/)
+  })
+
+  it('with those pools removed, the rest builds and runs tasks', async () => {
+    const config: SchedulerConfig = loadConfig(fixture('scheduler-config.yaml'))
+    const { llm_inference: _a, tauri_local_llm: _b, ...rest } = config.pools
+    const clock = new ManualClock()
+    const pools = await buildPools<{ prompt: string }, string>(
+      { pools: rest },
+      { executors: { rag_preprocess: async (job) => `done:${job.prompt}` }, clock },
+    )
+    const pool = pools['rag_preprocess']!
+    expect(pool.snapshot().capacity).toEqual({ vram: 24, cpu: 4 })
+    const task = await pool.submit({ prompt: 'hi' }, { cost: { vram: 4 }, mailbox: { tenant: 't' } })
+    await expect(task.result).resolves.toBe('done:hi')
+    await pool.onIdle()
+    expect((await pool.mailbox.fetch({ tenant: 't' })).messages[0]).toMatchObject({ status: 'completed', result: 'done:hi' })
+  })
+
+  it('maps the seed options onto the pool: max_units, max_queue_depth, default_timeout_secs', async () => {
+    const clock = new ManualClock()
+    const pools = await buildPools(
+      'pools:\n  p:\n    max_units: 1\n    max_queue_depth: 1\n    default_timeout_secs: 2\n    queue: { type: in_memory }\n    mailbox: { storage: { type: in_memory } }\n',
+      { executors: { p: () => new Promise(() => {}) }, clock },
+    )
+    const pool = pools['p']!
+    await pool.submit('running')
+    const parked = await pool.submit('parked')
+    await expect(pool.submit('third')).rejects.toThrow(/maxQueueDepth/)
+    await clock.advanceAsync(2_000)
+    expect(parked.status).toBe('expired')
+  })
+
+  it('names a pool without an executor', async () => {
+    const error = await buildPools(
+      'pools:\n  p:\n    max_units: 1\n    queue: { type: in_memory }\n    mailbox: { storage: { type: in_memory } }\n',
+      { executors: {} },
+    ).catch((e: unknown) => e)
+    expect((error as ConfigError).issues).toEqual([{ path: 'pools.p', message: "pool 'p' has no executor in `executors`" }])
+  })
+})
