@@ -1068,11 +1068,13 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     this.#deadlineTimer = undefined
     this.#deadlineTimerAt = Infinity
     const now = this.#clock.now()
+    let expired = 0
     while ((this.#deadlines.peekKey() ?? Infinity) <= now) {
       const task = this.#deadlines.pop()!
       if (task.status === 'parked') this.#lot.remove(task)
       else if (task.status === 'retrying') this.#endBackoff(task)
-      else continue
+      else continue // started or ended since: a stale entry
+      expired++
       const waited = now - task.submittedAt
       this.#finish(
         task,
@@ -1083,7 +1085,8 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
       )
     }
     this.#armDeadlineTimer()
-    this.#pump()
+    // A pass only when the lot changed: decisions happen at events, never at stale timers.
+    if (expired > 0) this.#pump()
   }
 
   /** Ends a task's life with a terminal status: settles its handle, delivers its mailbox message. */
