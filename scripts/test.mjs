@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Every check a change must pass, in order: lint, typecheck, build (ESM + .d.ts per subpath),
+// an import check of the built package, then every test. Ends with one line
+// "Tests: N passed, N failed" for CI.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const run = (label, command, args, env = {}) => {
+  console.log(`\n── ${label}: ${command} ${args.join(' ')}`)
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } })
+  if (result.status !== 0) {
+    console.error(`\n${label} failed (exit ${result.status ?? result.signal}).`)
+    console.log('Tests: 0 passed, 1 failed')
+    process.exit(1)
+  }
+}
+
+run('lint', 'npx', ['eslint', '.'])
+run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.test.json', '--noEmit'])
+run('build', 'npm', ['run', 'build', '--silent'])
+// The root entry must import with no browser globals and no side effects (SSR-safe).
+run('import check', 'node', ['--input-type=module', '-e', "const m = await import('./dist/index.js'); if (typeof m.ResourcePool !== 'function') process.exit(1)"])
+
+const out = mkdtempSync(join(tmpdir(), 'ppl-vitest-'))
+const report = join(out, 'report.json')
+const vitest = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+  cwd: root,
+  stdio: 'inherit',
+})
+let passed = 0
+let failed = 0
+try {
+  const json = JSON.parse(readFileSync(report, 'utf8'))
+  passed = json.numPassedTests
+  failed = json.numFailedTests + (json.numRuntimeErrorTestSuites ?? 0)
+} catch (error) {
+  console.error(`Could not read the vitest report: ${error.message}`)
+  failed = Math.max(failed, 1)
+}
+rmSync(out, { recursive: true, force: true })
+if (vitest.status !== 0 && failed === 0) failed = 1
+console.log(`\nTests: ${passed} passed, ${failed} failed`)
+process.exit(vitest.status === 0 && failed === 0 ? 0 : 1)
