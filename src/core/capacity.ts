@@ -29,8 +29,11 @@ function isFiniteNonNegative(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0
 }
 
+/** Units per resource, indexed by the ledger's resource order (plain arrays allocate faster than typed ones). */
+export type CostVector = number[]
+
 /**
- * Resource accounting for one pool. Vectors are Float64Arrays indexed by resource; a resource
+ * Resource accounting for one pool. Vectors are arrays indexed by resource; a resource
  * index never changes once assigned, so vectors made before a `setCapacity` stay valid (entries
  * past their length are 0).
  *
@@ -69,9 +72,12 @@ export class CapacityLedger {
    * Validates a cost against this capacity and turns it into a vector.
    * @param implicit units every task also costs (a worker slot), added to what the caller gave
    */
-  toVector(input: CostInput | undefined, implicit?: ResourceVector): Float64Array {
+  toVector(input: CostInput | undefined, implicit?: ResourceVector): CostVector {
+    if (implicit === undefined && typeof input === 'object' && input !== null && !Array.isArray(input)) {
+      return this.#objectToVector(input)
+    }
     const cost = normalizeCost(input, this.has(SLOTS), implicit)
-    const vector = new Float64Array(this.#names.length)
+    const vector: CostVector = new Array<number>(this.#names.length).fill(0)
     let total = 0
     for (const [name, units] of Object.entries(cost)) {
       if (units === 0) continue
@@ -96,15 +102,46 @@ export class CapacityLedger {
     return vector
   }
 
+  /** The common case, a plain object with no implicit cost, without intermediate objects. */
+  #objectToVector(input: ResourceVector): CostVector {
+    const vector: CostVector = new Array<number>(this.#names.length).fill(0)
+    let total = 0
+    for (const name in input) {
+      const units = input[name]
+      if (typeof units !== 'number' || !(units >= 0) || units === Infinity) {
+        throw new InvalidCostError(`Expected \`cost.${name}\` to be a finite number >= 0, got ${describeValue(units)}`)
+      }
+      if (units === 0) continue
+      const i = this.#index.get(name)
+      const limit = i === undefined ? 0 : this.#capacity[i]!
+      if (units > limit + EPSILON) {
+        throw new CostExceedsCapacityError(
+          `Cost \`${name}: ${units}\` can never fit: the pool's capacity for \`${name}\` is ${limit}`,
+          name,
+          units,
+          limit,
+        )
+      }
+      vector[i!] = units
+      total += units
+    }
+    if (total === 0) {
+      throw new InvalidCostError(
+        'Expected a cost with at least one unit above 0: a free task would run without any bound',
+      )
+    }
+    return vector
+  }
+
   /** The vector as a plain object (for handles, messages and records). */
-  toObject(vector: Float64Array): Record<string, number> {
+  toObject(vector: CostVector): Record<string, number> {
     const out: Record<string, number> = {}
     for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) out[this.#names[i]!] = vector[i]!
     return out
   }
 
   /** Whether `cost` fits beside what is used, and beside `reserved` when given. */
-  fits(cost: Float64Array, reserved?: Float64Array): boolean {
+  fits(cost: CostVector, reserved?: CostVector): boolean {
     const capacity = this.#capacity
     const used = this.#used
     for (let i = 0; i < capacity.length; i++) {
@@ -115,12 +152,12 @@ export class CapacityLedger {
     return true
   }
 
-  acquire(cost: Float64Array): void {
+  acquire(cost: CostVector): void {
     if (this.#used.length < this.#names.length) this.#used = grow(this.#used, this.#names.length)
     for (let i = 0; i < cost.length; i++) this.#used[i]! += cost[i]!
   }
 
-  release(cost: Float64Array): void {
+  release(cost: CostVector): void {
     const used = this.#used
     for (let i = 0; i < cost.length; i++) {
       const left = used[i]! - cost[i]!
@@ -129,7 +166,7 @@ export class CapacityLedger {
   }
 
   /** Whether no resource is free at all: then no task (every task costs something) can start. */
-  isExhausted(reserved?: Float64Array): boolean {
+  isExhausted(reserved?: CostVector): boolean {
     for (let i = 0; i < this.#capacity.length; i++) {
       const r = reserved !== undefined && i < reserved.length ? reserved[i]! : 0
       if (this.#capacity[i]! - this.#used[i]! - r > EPSILON) return false
@@ -141,7 +178,7 @@ export class CapacityLedger {
    * The task's share of the pool: its largest fraction of any resource (dominant share).
    * Fair share charges tenants this times run time, so units of different resources compare.
    */
-  dominantShare(cost: Float64Array): number {
+  dominantShare(cost: CostVector): number {
     let share = 0
     for (let i = 0; i < cost.length; i++) {
       const cap = this.#capacity[i]!

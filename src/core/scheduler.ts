@@ -17,7 +17,7 @@
  * Accounting is synchronous and single-owner: all state changes happen in this class's methods,
  * never across an await, and `#pump` is the only place tasks start.
  */
-import { CapacityLedger, type CapacityInput, type CostInput, type ResourceVector } from './capacity.js'
+import { CapacityLedger, type CapacityInput, type CostInput, type CostVector, type ResourceVector } from './capacity.js'
 import { SystemClock, type Clock, type TimerHandle } from './clock.js'
 import {
   IdempotencyConflictError,
@@ -172,7 +172,7 @@ class Run implements TaskContext {
     readonly startedAt: number,
   ) {}
 
-  get cost(): Float64Array {
+  get cost(): CostVector {
     return this.owner.vector
   }
 
@@ -231,9 +231,10 @@ class Task<P, R> implements LotEntry, TaskControl<R>, TaskRecord<P> {
     readonly id: string,
     readonly seq: number,
     readonly payload: P,
-    readonly cost: ResourceVector,
+    /** The cost object, when the submit already has one; else made from `vector` on first read. */
+    private costObject: ResourceVector | undefined,
     /** The cost as the ledger counts it. */
-    readonly vector: Float64Array,
+    readonly vector: CostVector,
     readonly rank: number,
     readonly tenant: string,
     readonly submittedAt: number,
@@ -246,7 +247,7 @@ class Task<P, R> implements LotEntry, TaskControl<R>, TaskRecord<P> {
     this.handle = new TaskHandle<R>(this)
   }
 
-  static fromRecord<P, R>(scheduler: Scheduler<P, R>, record: TaskRecord<P>, vector: Float64Array): Task<P, R> {
+  static fromRecord<P, R>(scheduler: Scheduler<P, R>, record: TaskRecord<P>, vector: CostVector): Task<P, R> {
     const task = new Task<P, R>(
       scheduler,
       record.id,
@@ -268,6 +269,9 @@ class Task<P, R> implements LotEntry, TaskControl<R>, TaskRecord<P> {
 
   get priority(): Priority {
     return PRIORITIES[this.rank]!
+  }
+  get cost(): ResourceVector {
+    return (this.costObject ??= this.scheduler.costObject(this.vector))
   }
   get enqueuedAt(): number {
     return this.submittedAt
@@ -468,7 +472,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
   #lease: Lease | undefined
 
   #seq = 0
-  #defaultCost: { vector: Float64Array; object: ResourceVector } | undefined
+  #defaultCost: { vector: CostVector; object: ResourceVector | undefined } | undefined
   #holding = 0
   #stopping = 0
   #admitting = 0
@@ -752,13 +756,21 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     return task
   }
 
-  /** The cost as a vector and an object; the default cost is made once per capacity. */
-  #costOf(input: CostInput | undefined): { vector: Float64Array; object: ResourceVector } {
+  /**
+   * The cost as a vector, and as an object when one is at hand: the default cost is made once
+   * per capacity; an explicit cost's object is made only if someone reads it.
+   */
+  #costOf(input: CostInput | undefined): { vector: CostVector; object: ResourceVector | undefined } {
     if (input === undefined && this.#defaultCost !== undefined) return this.#defaultCost
     const vector = this.#ledger.toVector(input, this.#executor.costPerTask)
-    const cost = { vector, object: Object.freeze(this.#ledger.toObject(vector)) }
-    if (input === undefined) this.#defaultCost = cost
-    return cost
+    if (input !== undefined) return { vector, object: undefined }
+    this.#defaultCost = { vector, object: this.costObject(vector) }
+    return this.#defaultCost
+  }
+
+  /** @internal A cost vector as a frozen object. */
+  costObject(vector: CostVector): ResourceVector {
+    return Object.freeze(this.#ledger.toObject(vector))
   }
 
   #waitDeadline(options: SubmitOptions, now: number): number | undefined {
@@ -775,7 +787,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
   }
 
   /** Enforces `maxQueueDepth` for a task about to park: refuse, or drop a lower-priority task. */
-  #makeRoom(rank: number, cost: Float64Array): void {
+  #makeRoom(rank: number, cost: CostVector): void {
     const parked = this.#lot.size + this.#admitting
     if (parked < this.#maxQueueDepth) return
     // A task that starts at once never parks, so it needs no room.
@@ -1254,7 +1266,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     const now = this.#clock.now()
     for (const record of records) {
       this.#seq = Math.max(this.#seq, record.seq)
-      let vector: Float64Array
+      let vector: CostVector
       try {
         vector = this.#ledger.toVector(record.cost)
       } catch (error) {
