@@ -299,7 +299,7 @@ async function simulationBenchmarks() {
     }
     const hol = results[`ResourcePool head-of-line@${load}`]
     const bf = results[`ResourcePool backfill (reserve 5)@${load}`]
-    console.log(`  backfill p99 wait / head-of-line p99 wait: ${(bf.p99 / hol.p99).toFixed(2)}x`)
+    console.log(`  backfill p99 wait / head-of-line p99 wait: ${(bf.p99 / hol.p99).toFixed(3)}x`)
   }
   return results
 }

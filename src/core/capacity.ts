@@ -45,6 +45,8 @@ export class CapacityLedger {
   #names: string[] = []
   #capacity = new Float64Array(0)
   #used = new Float64Array(0)
+  /** Validated vectors by a key packing up to four small whole-unit components; read-only. */
+  readonly #vectors = new Map<number, CostVector>()
 
   constructor(capacity: CapacityInput) {
     this.set(capacity)
@@ -57,6 +59,7 @@ export class CapacityLedger {
     const next = new Float64Array(this.#names.length)
     for (const [name, units] of Object.entries(capacity)) next[this.#index.get(name)!] = units
     this.#capacity = next
+    this.#vectors.clear() // cached vectors were checked against the old capacity
   }
 
   get names(): readonly string[] {
@@ -76,36 +79,18 @@ export class CapacityLedger {
     if (implicit === undefined && typeof input === 'object' && input !== null && !Array.isArray(input)) {
       return this.#objectToVector(input)
     }
-    const cost = normalizeCost(input, this.has(SLOTS), implicit)
-    const vector: CostVector = new Array<number>(this.#names.length).fill(0)
-    let total = 0
-    for (const [name, units] of Object.entries(cost)) {
-      if (units === 0) continue
-      const i = this.#index.get(name)
-      const limit = i === undefined ? 0 : this.#capacity[i]!
-      if (units > limit + EPSILON) {
-        throw new CostExceedsCapacityError(
-          `Cost \`${name}: ${units}\` can never fit: the pool's capacity for \`${name}\` is ${limit}`,
-          name,
-          units,
-          limit,
-        )
-      }
-      vector[i!] = units
-      total += units
-    }
-    if (total === 0) {
-      throw new InvalidCostError(
-        'Expected a cost with at least one unit above 0: a free task would run without any bound',
-      )
-    }
-    return vector
+    return this.#objectToVector(normalizeCost(input, this.has(SLOTS), implicit))
   }
 
-  /** The common case, a plain object with no implicit cost, without intermediate objects. */
+  /**
+   * The common case, a plain object with no implicit cost, without intermediate objects. Small
+   * whole-unit costs over up to four resources come from a cache: thousands of parked tasks then
+   * share a handful of vectors instead of holding one each.
+   */
   #objectToVector(input: ResourceVector): CostVector {
-    const vector: CostVector = new Array<number>(this.#names.length).fill(0)
+    // First pass: validate and pack a cache key, allocating nothing.
     let total = 0
+    let cacheKey = 0
     for (const name in input) {
       const units = input[name]
       if (typeof units !== 'number' || !(units >= 0) || units === Infinity) {
@@ -122,13 +107,26 @@ export class CapacityLedger {
           limit,
         )
       }
-      vector[i!] = units
       total += units
+      cacheKey = cacheKey >= 0 && i! < 4 && units < 4096 && Number.isInteger(units) ? cacheKey + units * 4096 ** i! : -1
     }
     if (total === 0) {
       throw new InvalidCostError(
         'Expected a cost with at least one unit above 0: a free task would run without any bound',
       )
+    }
+    if (cacheKey >= 0) {
+      const cached = this.#vectors.get(cacheKey)
+      if (cached !== undefined) return cached
+    }
+    const vector: CostVector = new Array<number>(this.#names.length).fill(0)
+    for (const name in input) {
+      const units = input[name]!
+      if (units !== 0) vector[this.#index.get(name)!] = units
+    }
+    if (cacheKey >= 0) {
+      if (this.#vectors.size >= 4096) this.#vectors.clear()
+      this.#vectors.set(cacheKey, vector)
     }
     return vector
   }

@@ -31,14 +31,16 @@ const CONTROL = Symbol('prometheus-parking-lot.control')
 
 /** A submitted task, as its caller sees it. */
 export class TaskHandle<R = unknown> {
-  /** Time-ordered unique id (UUIDv7). */
-  readonly id: string
   declare readonly [CONTROL]: TaskControl<R>
 
   /** @internal Handles come from `pool.submit` and `pool.get`. */
   constructor(control: TaskControl<R>) {
-    this.id = control.id
     ;(this as { [CONTROL]: TaskControl<R> })[CONTROL] = control
+  }
+
+  /** Time-ordered unique id (UUIDv7). */
+  get id(): string {
+    return this[CONTROL].id
   }
 
   get priority(): Priority {

@@ -27,13 +27,19 @@ let counter = 0
 const codes: number[] = new Array<number>(36).fill(DASH)
 
 function writeHex(at: number, value: number, digits: number): void {
-  for (let i = digits - 1; i >= 0; i--) {
-    codes[at + i] = HEX_CODES[value & 0xf]!
-    value >>>= 4
-  }
+  writeHexInto(codes, at, value, digits)
 }
 
-export function uuidv7(nowMs: number): string {
+/** The parts of the id `stampId` made last; `formatId` spells them out later, if anyone asks. */
+export let stampMs = 0
+export let stampCounter = 0
+export let stampTail = ''
+
+/**
+ * Takes the next id without spelling it out: most tasks of a busy pool are never asked for their
+ * id, and the three parts cost less to keep than the 36-character string.
+ */
+export function stampId(nowMs: number): void {
   const ms = Math.max(0, Math.floor(nowMs))
   if (ms > lastMs) {
     lastMs = ms
@@ -45,18 +51,38 @@ export function uuidv7(nowMs: number): string {
     counter = 0
     writeTime(lastMs)
   }
-  writeHex(14, 0x7000 | counter, 4)
-  return String.fromCharCode.apply(null, codes)
+  stampMs = lastMs
+  stampCounter = counter
 }
 
-/** Writes a new millisecond and fresh random bits; ids within it differ by the counter. */
-function writeTime(ms: number): void {
-  const high = Math.floor(ms / 0x1000000) // top 24 bits of the 48-bit time
+/** The id for parts from `stampId`. */
+export function formatId(ms: number, count: number, tail: string): string {
+  const c = codes.slice(0, 19)
+  const high = Math.floor(ms / 0x1000000)
   const low = ms % 0x1000000
-  writeHex(0, high, 6)
-  writeHex(6, low >>> 16, 2)
-  writeHex(9, low & 0xffff, 4)
+  writeHexInto(c, 0, high, 6)
+  writeHexInto(c, 6, low >>> 16, 2)
+  writeHexInto(c, 9, low & 0xffff, 4)
+  writeHexInto(c, 14, 0x7000 | count, 4)
+  return String.fromCharCode.apply(null, c) + tail
+}
+
+export function uuidv7(nowMs: number): string {
+  stampId(nowMs)
+  return formatId(stampMs, stampCounter, stampTail)
+}
+
+/** Writes a new millisecond's random tail; ids within it differ by the counter. */
+function writeTime(_ms: number): void {
   writeHex(19, 0x8000 | ((nextRandomByte() & 0x3f) << 8) | nextRandomByte(), 4)
   writeHex(24, (nextRandomByte() << 16) | (nextRandomByte() << 8) | nextRandomByte(), 6)
   writeHex(30, (nextRandomByte() << 16) | (nextRandomByte() << 8) | nextRandomByte(), 6)
+  stampTail = String.fromCharCode.apply(null, codes.slice(19))
+}
+
+function writeHexInto(target: number[], at: number, value: number, digits: number): void {
+  for (let i = digits - 1; i >= 0; i--) {
+    target[at + i] = HEX_CODES[value & 0xf]!
+    value >>>= 4
+  }
 }

@@ -38,6 +38,8 @@ export class ParkingLot<T extends LotEntry> {
   // lanes[rank] maps tenant ('' without fair share) to its FIFO.
   readonly #lanes: Map<string, Lane<T>>[] = [new Map(), new Map(), new Map(), new Map()]
   readonly #counts = [0, 0, 0, 0]
+  /** Without fair share each rank has one lane; kept here too, so `head` needs no Map lookups. */
+  readonly #plain: (Lane<T> | undefined)[] = [undefined, undefined, undefined, undefined]
   #size = 0
 
   constructor(policy: LotPolicy) {
@@ -60,6 +62,7 @@ export class ParkingLot<T extends LotEntry> {
     if (lane === undefined) {
       lane = { rank: entry.rank, tenant, queue: new OrderedQueue() }
       lanes.set(tenant, lane)
+      if (this.#policy.fairShare === undefined) this.#plain[entry.rank] = lane
     }
     lane.queue.push(entry)
     this.#counts[entry.rank]!++
@@ -72,7 +75,10 @@ export class ParkingLot<T extends LotEntry> {
     const lanes = this.#lanes[entry.rank]!
     const lane = lanes.get(tenant)!
     lane.queue.remove(entry)
-    if (lane.queue.size === 0) lanes.delete(tenant)
+    if (lane.queue.size === 0) {
+      lanes.delete(tenant)
+      if (this.#plain[entry.rank] === lane) this.#plain[entry.rank] = undefined
+    }
     this.#counts[entry.rank]!--
     this.#size--
   }
@@ -101,7 +107,7 @@ export class ParkingLot<T extends LotEntry> {
     if (this.#policy.agingMs === undefined && this.#policy.fairShare === undefined) {
       // Plain priority FIFO: the first lane that has anyone.
       for (let rank = TOP_RANK; rank >= 0; rank--) {
-        const lane = this.#lanes[rank]!.get('')
+        const lane = this.#plain[rank]
         if (lane !== undefined) return lane.queue.peek()
       }
       return undefined

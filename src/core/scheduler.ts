@@ -34,7 +34,7 @@ import {
 import { TypedEmitter } from './events.js'
 import { FairShareLedger } from './fair-share.js'
 import { TaskHandle, type ProgressStep, type TaskControl } from './handle.js'
-import { uuidv7 } from './ids.js'
+import { formatId, stampCounter, stampId, stampMs, stampTail, uuidv7 } from './ids.js'
 import { ParkingLot, type LotEntry } from './lot.js'
 import { newMessageId, reportUnhandled, type Mailbox, type MailboxMessage } from './mailbox.js'
 import { MinHeap } from './min-heap.js'
@@ -124,6 +124,10 @@ const noop = (): void => {}
 
 /** Submit options most tasks leave unset; tasks that set none share one frozen object. */
 interface RareOptions {
+  /** Undefined means '' (no tenant). */
+  readonly tenant?: string | undefined
+  /** Undefined means the pool's `maxAttempts`. */
+  readonly maxAttempts?: number | undefined
   readonly mailbox?: MailboxKey | undefined
   readonly key?: string | undefined
   readonly fingerprint?: string | undefined
@@ -134,9 +138,13 @@ interface RareOptions {
 
 const NO_RARE_OPTIONS: RareOptions = Object.freeze({})
 
-function rareOptions(options: RareOptions): RareOptions {
+function rareOptions(options: RareOptions, defaultMaxAttempts: number): RareOptions {
   const { mailbox, key, fingerprint, handler, waitDeadline, runTimeoutMs } = options
+  const tenant = options.tenant === '' ? undefined : options.tenant
+  const maxAttempts = options.maxAttempts === defaultMaxAttempts ? undefined : options.maxAttempts
   if (
+    tenant === undefined &&
+    maxAttempts === undefined &&
     mailbox === undefined &&
     key === undefined &&
     fingerprint === undefined &&
@@ -146,10 +154,12 @@ function rareOptions(options: RareOptions): RareOptions {
   ) {
     return NO_RARE_OPTIONS
   }
-  return { mailbox, key, fingerprint, handler, waitDeadline, runTimeoutMs }
+  return { tenant, maxAttempts, mailbox, key, fingerprint, handler, waitDeadline, runTimeoutMs }
 }
 
 interface TaskLife<R> {
+  costObject: ResourceVector | undefined
+  parkedAt: number | undefined
   notBefore: number | undefined
   lease: Lease | undefined
   backoffTimer: TimerHandle | undefined
@@ -218,33 +228,45 @@ class Task<P, R> implements LotEntry, TaskControl<R>, TaskRecord<P> {
   inLot = false
   status: TaskStatus = 'parked'
   run: Run | undefined = undefined
-  /** When it last entered the lot (for wait statistics). */
-  parkedAt: number
   outcome: Outcome<R> | undefined = undefined
   readonly handle: TaskHandle<R>
   // Rarely set state lives in a side object made on first write: a parked task is then ~40%
   // smaller, which is most of the pool's memory when thousands wait.
   #life: TaskLife<R> | undefined = undefined
 
+  // The id is spelled out on first read (see `stampId`); until then its parts are kept.
+  #id: string | undefined
+  readonly #idMs: number
+  readonly #idCounter: number
+  readonly #idTail: string
+
   constructor(
     readonly scheduler: Scheduler<P, R>,
-    readonly id: string,
+    /** A known id (a recovered task), or undefined to take the next one now. */
+    id: string | undefined,
     readonly seq: number,
     readonly payload: P,
     /** The cost object, when the submit already has one; else made from `vector` on first read. */
-    private costObject: ResourceVector | undefined,
+    costObject: ResourceVector | undefined,
     /** The cost as the ledger counts it. */
     readonly vector: CostVector,
     readonly rank: number,
-    readonly tenant: string,
     readonly submittedAt: number,
-    readonly maxAttempts: number,
     public attempt: number,
     /** Options most tasks do not set. */
     readonly rare: RareOptions,
   ) {
-    this.parkedAt = submittedAt
+    if (costObject !== undefined && costObject !== scheduler.defaultCostObject) this.#lifeState().costObject = costObject
+    this.#id = id
+    if (id === undefined) stampId(submittedAt)
+    this.#idMs = stampMs
+    this.#idCounter = stampCounter
+    this.#idTail = stampTail
     this.handle = new TaskHandle<R>(this)
+  }
+
+  get id(): string {
+    return (this.#id ??= formatId(this.#idMs, this.#idCounter, this.#idTail))
   }
 
   static fromRecord<P, R>(scheduler: Scheduler<P, R>, record: TaskRecord<P>, vector: CostVector): Task<P, R> {
@@ -256,11 +278,9 @@ class Task<P, R> implements LotEntry, TaskControl<R>, TaskRecord<P> {
       record.cost,
       vector,
       PRIORITIES.indexOf(record.priority),
-      record.tenant,
       record.submittedAt,
-      record.maxAttempts,
       record.attempt,
-      rareOptions(record),
+      rareOptions(record, scheduler.defaultMaxAttempts),
     )
     if (record.notBefore !== undefined) task.notBefore = record.notBefore
     if (record.lease !== undefined) task.lease = record.lease
@@ -271,10 +291,27 @@ class Task<P, R> implements LotEntry, TaskControl<R>, TaskRecord<P> {
     return PRIORITIES[this.rank]!
   }
   get cost(): ResourceVector {
-    return (this.costObject ??= this.scheduler.costObject(this.vector))
+    const known = this.#life?.costObject
+    if (known !== undefined) return known
+    if (this.vector === this.scheduler.defaultCostVector) return this.scheduler.defaultCostObject!
+    return (this.#lifeState().costObject = this.scheduler.costObject(this.vector))
   }
+  /** When it last entered the lot (for wait statistics). */
+  get parkedAt(): number {
+    return this.#life?.parkedAt ?? this.submittedAt
+  }
+  set parkedAt(value: number) {
+    this.#lifeState().parkedAt = value
+  }
+
   get enqueuedAt(): number {
     return this.submittedAt
+  }
+  get tenant(): string {
+    return this.rare.tenant ?? ''
+  }
+  get maxAttempts(): number {
+    return this.rare.maxAttempts ?? this.scheduler.defaultMaxAttempts
   }
   get mailbox(): MailboxKey | undefined {
     return this.rare.mailbox
@@ -346,6 +383,8 @@ class Task<P, R> implements LotEntry, TaskControl<R>, TaskRecord<P> {
 
   #lifeState(): TaskLife<R> {
     return (this.#life ??= {
+      costObject: undefined,
+      parkedAt: undefined,
       notBefore: undefined,
       lease: undefined,
       backoffTimer: undefined,
@@ -731,17 +770,15 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
 
     const task = new Task<P, R>(
       this,
-      uuidv7(now),
+      undefined,
       ++this.#seq,
       payload,
       cost.object,
       cost.vector,
       rank,
-      tenant,
       now,
-      maxAttempts,
       0,
-      rareOptions({ mailbox, key, fingerprint: print, handler, waitDeadline, runTimeoutMs }),
+      rareOptions({ tenant, maxAttempts, mailbox, key, fingerprint: print, handler, waitDeadline, runTimeoutMs }, this.#maxAttempts),
     )
     if (key !== undefined) this.#keys.set(key, task)
     this.#fair?.activate(tenant, now)
@@ -766,6 +803,20 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     if (input !== undefined) return { vector, object: undefined }
     this.#defaultCost = { vector, object: this.costObject(vector) }
     return this.#defaultCost
+  }
+
+  /** @internal */
+  get defaultMaxAttempts(): number {
+    return this.#maxAttempts
+  }
+
+  /** @internal The vector and object of the default cost, shared by tasks submitted without one. */
+  get defaultCostVector(): CostVector | undefined {
+    return this.#defaultCost?.vector
+  }
+  /** @internal */
+  get defaultCostObject(): ResourceVector | undefined {
+    return this.#defaultCost?.object
   }
 
   /** @internal A cost vector as a frozen object. */
