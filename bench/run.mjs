@@ -1,6 +1,8 @@
 // npm run bench: ResourcePool against what people use today, interleaved in one process
 // (node --expose-gc), one warm-up then REPS measured rounds; each row prints median, range and
 // the ratio to ResourcePool. Then a scheduling-quality simulation on the ManualClock.
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import PQueue from 'p-queue'
 import { ManualClock, ResourcePool } from '../dist/index.js'
 
@@ -135,28 +137,34 @@ function heapPerParked(make) {
 
 const never = () => new Promise(() => {})
 
-async function throughputBenchmarks() {
-  const rand = mulberry32(11)
-  const prio = Array.from({ length: N }, () => PRIORITIES[Math.floor(rand() * 4)])
+async function unitBenchmark() {
   const unit = await interleave({
     'ResourcePool { slots: 8 }': () => rpThroughput({ capacity: { slots: 8 } }),
     'p-queue 9 (concurrency 8)': () => pqThroughput(false),
   })
   printRows(`No-op task throughput, N = ${N}, unit costs, no priority`, 'tasks/s', unit, 'ResourcePool { slots: 8 }')
+}
 
+async function priorityBenchmark() {
+  const rand = mulberry32(11)
+  const prio = Array.from({ length: N }, () => PRIORITIES[Math.floor(rand() * 4)])
   const priority = await interleave({
     'ResourcePool random priorities': () => rpThroughput({ capacity: { slots: 8 } }, (i) => ({ priority: prio[i] })),
     'p-queue 9 random priorities': () => pqThroughput(true),
   })
   printRows(`No-op task throughput, N = ${N}, random priorities`, 'tasks/s', priority, 'ResourcePool random priorities')
+}
 
+async function vectorBenchmark() {
   const costs = randomCosts(3)
   const vector = await interleave({
     'ResourcePool { vram: 24, cpu: 8 }': () => rpThroughput({ capacity: { vram: 24, cpu: 8 } }, (i) => ({ cost: costs[i] })),
     'weighted semaphore (hand-written)': () => semaphoreThroughput(costs),
   })
   printRows(`No-op task throughput, N = ${N}, random cost vectors`, 'tasks/s', vector, 'ResourcePool { vram: 24, cpu: 8 }')
+}
 
+async function heapBenchmark() {
   const heap = await interleave({
     'ResourcePool': async () =>
       heapPerParked(() => {
@@ -172,7 +180,6 @@ async function throughputBenchmarks() {
       }),
   })
   printRows('Heap per parked task (50,000 parked)', 'bytes', heap, 'ResourcePool', false)
-  return { unit, priority, vector, heap }
 }
 
 // ─── Scheduling-quality simulation ───────────────────────────────────────────
@@ -341,7 +348,23 @@ async function adversarial() {
   console.log(`  big task started ${delay.toFixed(2)} units after submit; bound + longest run = ${(5 + longest).toFixed(2)} units: ${delay <= 5 + longest ? 'within' : 'OVER'}`)
 }
 
-console.log(`prometheus-parking-lot benchmarks (Node ${process.version}, ${REPS} rounds after a warm-up)`)
-await throughputBenchmarks()
-await simulationBenchmarks()
-await adversarial()
+// Each comparison runs in a fresh process (its contenders interleaved inside it), so one
+// comparison's heap and JIT state do not tilt the next.
+const GROUPS = {
+  unit: unitBenchmark,
+  priority: priorityBenchmark,
+  vector: vectorBenchmark,
+  heap: heapBenchmark,
+  simulation: simulationBenchmarks,
+  adversarial,
+}
+const group = process.argv[2]
+if (group === undefined) {
+  console.log(`prometheus-parking-lot benchmarks (Node ${process.version}, ${REPS} rounds after a warm-up)`)
+  for (const name of Object.keys(GROUPS)) {
+    const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), name], { stdio: 'inherit' })
+    if (child.status !== 0) process.exit(child.status ?? 1)
+  }
+} else {
+  await GROUPS[group]()
+}

@@ -8,10 +8,12 @@ type Listener<E> = (event: E) => void
  */
 export class TypedEmitter<M extends object> {
   readonly #listeners: { [K in keyof M]?: Listener<M[K]>[] } = {}
+  #count = 0
 
   on<K extends keyof M>(name: K, listener: Listener<M[K]>): () => void {
     // Copy on change: an emit in progress keeps iterating the list it started with.
     this.#listeners[name] = [...(this.#listeners[name] ?? []), listener]
+    this.#count++
     return () => this.off(name, listener)
   }
 
@@ -31,6 +33,7 @@ export class TypedEmitter<M extends object> {
       const next = list.slice()
       next.splice(i, 1)
       this.#listeners[name] = next
+      this.#count--
     }
   }
 
@@ -40,6 +43,8 @@ export class TypedEmitter<M extends object> {
   }
 
   protected hasListeners(name: keyof M): boolean {
+    // Most pools have few or no listeners: answer from a count before touching the map.
+    if (this.#count === 0) return false
     const list = this.#listeners[name]
     return list !== undefined && list.length > 0
   }
