@@ -21,6 +21,18 @@ describe('buildPools', () => {
     expect(issues[3]!.message).toMatch(/tauri_local_llm.*'yaque'.*embedded durable queue/)
   })
 
+  it("lists both pools of the seed's own example, each with its backend and what is missing", async () => {
+    const error = await buildPools(fixture('scheduler-config.json'), { executors: () => async () => 'x', environment: 'node' }).catch(
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    const message = (error as Error).message
+    expect(message).toMatch(/pool 'llm_inference' needs queue backend 'postgres_pgmq'/)
+    expect(message).toMatch(/pool 'llm_inference' needs storage backend 'postgres'/)
+    expect(message).toMatch(/pool 'llm_inference' needs notifier backend 'http'/)
+    expect(message).toMatch(/pool 'tauri_local_llm' needs queue backend 'yaque'/)
+  })
+
   it('says Postgres cannot run in a browser', async () => {
     const error = await buildPools(fixture('scheduler-config.json'), { executors: () => async () => 'x', environment: 'browser' }).catch(
       (e: unknown) => e,
