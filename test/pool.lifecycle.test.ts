@@ -26,6 +26,8 @@ describe('close', () => {
     expect(() => new ResourcePool({ capacity: 1, executor: () => 1, queue })).not.toThrow()
     const second = new ResourcePool({ capacity: 1, executor: () => 1, queue })
     await expect(second.submit(1)).rejects.toBeInstanceOf(QueueLockedError)
+    await expect(second.close()).resolves.toBeUndefined() // it never owned the queue
+    expect(queue.owner).toBeDefined()
     await first.close()
     const third = new ResourcePool({ capacity: 1, executor: () => 1, queue })
     await expect(third.submit(1)).resolves.toBeDefined()

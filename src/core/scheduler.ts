@@ -684,7 +684,8 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
         else this.cancelTask(task, 'the pool closed')
       }
     }
-    await this.#opening
+    // A queue that failed to open (another owner) has nothing of ours to close.
+    if (this.#opening !== undefined && !(await this.#opening.then(() => true, () => false))) return
     if (this.#holding > 0) await new Promise<void>((resolve) => this.#stoppedWaiters.push(resolve))
     while (this.#persisting.size > 0) await Promise.allSettled([...this.#persisting])
     this.#clearTimer(this.#deadlineTimer)

@@ -80,8 +80,11 @@ export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
 
   prune(before: number): number {
     let removed = 0
+    // The log is in store order, which is completion order for a pool; stopping at the first newer
+    // message keeps a prune per delivery cheap. A rare older straggler goes with a later prune.
     for (const stored of this.#log) {
-      if (!stored.acked && stored.message.completedAt < before) {
+      if (stored.message.completedAt >= before) break
+      if (!stored.acked) {
         stored.acked = true
         this.#byId.delete(stored.message.id)
         removed++
