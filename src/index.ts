@@ -23,6 +23,7 @@ export type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from './core
 export type { DurationStats } from './core/stats.js'
 export { MemoryQueue } from './queue/memory.js'
 export { MemoryMailboxStore } from './mailbox/memory.js'
+export { BroadcastNotifier, type BroadcastNotifierOptions } from './mailbox/broadcast.js'
 export {
   BackendError,
   ConfigError,

@@ -4,6 +4,7 @@ import { Mailbox, type MailboxNotifier, type MailboxStore } from '../core/mailbo
 import type { PoolOptions } from '../core/options.js'
 import type { TaskQueue } from '../core/queue.js'
 import type { Executor, ExecutorFunction, MaybePromise } from '../core/types.js'
+import { BroadcastNotifier } from '../mailbox/broadcast.js'
 import { MemoryMailboxStore } from '../mailbox/memory.js'
 import { ResourcePool } from '../pool.js'
 import { MemoryQueue } from '../queue/memory.js'
@@ -54,7 +55,7 @@ export interface BuildPoolsOptions<P, R> {
 const BUILT_IN: BackendFactories = {
   queues: { in_memory: () => new MemoryQueue() },
   storages: { in_memory: () => new MemoryMailboxStore() },
-  notifiers: {},
+  notifiers: { broadcast: (config) => new BroadcastNotifier(config.channel === undefined ? {} : { channel: config.channel }) },
 }
 
 /** Where this code runs, judged from globals (read at call time, never at import). */
@@ -85,8 +86,6 @@ function missingReason(kind: 'queue' | 'storage' | 'notifier', type: string, env
       return "the embedded durable queue that `yaque` maps to (IndexedDB in a browser, PGlite on a data directory in Node) is not in this build yet"
     case 'http':
       return 'the HTTP webhook notifier is not in this build yet'
-    case 'broadcast':
-      return 'the BroadcastChannel notifier is not in this build yet'
     default:
       return `no ${kind} backend of type '${type}' is registered`
   }

@@ -55,6 +55,8 @@ export interface MailboxStore<R = unknown> {
 /** Tells live listeners that a message arrived. A failure never loses the stored message. */
 export interface MailboxNotifier<R = unknown> {
   notify(message: MailboxMessage<R>): MaybePromise<void>
+  /** Releases what the notifier holds open (a channel); called by `Mailbox.close()`. */
+  close?(): MaybePromise<void>
 }
 
 export interface MailboxOptions<R> {
@@ -109,8 +111,10 @@ export class Mailbox<R = unknown> {
     return this.store.ack(key, messageIds)
   }
 
-  close(): MaybePromise<void> {
-    return this.store.close()
+  /** Closes the store and every notifier. */
+  async close(): Promise<void> {
+    for (const notifier of this.#notifiers) await notifier.close?.()
+    await this.store.close()
   }
 
   #afterStore(message: MailboxMessage<R>, isNew: boolean): MaybePromise<boolean> {
