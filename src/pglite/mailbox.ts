@@ -1,0 +1,60 @@
+import { BackendError } from '../core/errors.js'
+import type { FetchOptions, FetchResult, MailboxMessage, MailboxStore } from '../core/mailbox.js'
+import type { MailboxKey } from '../core/types.js'
+import { checkName, migrate, type SqlClient } from '../sql/migrations.js'
+import { ackMessages, fetchMessages, insertMessage, pruneMessages } from '../sql/mailbox-rows.js'
+
+export interface PGliteMailboxStoreOptions {
+  /** Separates mailboxes that share a database. @default 'default' */
+  readonly name?: string
+}
+
+/** Mailbox messages in `pl_mailbox_messages` of a PGlite (or any `SqlClient`) database. */
+export class PGliteMailboxStore<R = unknown> implements MailboxStore<R> {
+  readonly db: SqlClient
+  readonly name: string
+  #ready: Promise<void> | undefined
+
+  constructor(db: SqlClient, options: PGliteMailboxStoreOptions = {}) {
+    this.db = db
+    this.name = checkName(options.name ?? 'default', 'name')
+  }
+
+  async put(message: MailboxMessage<R>): Promise<boolean> {
+    await this.#migrated()
+    return wrap('storing a mailbox message', () => insertMessage(this.db, this.name, message))
+  }
+
+  async fetch(key: MailboxKey, options?: FetchOptions): Promise<FetchResult<R>> {
+    await this.#migrated()
+    return wrap('fetching mailbox messages', () => fetchMessages<R>(this.db, this.name, key, options))
+  }
+
+  async ack(key: MailboxKey, messageIds: readonly string[]): Promise<number> {
+    await this.#migrated()
+    return wrap('acking mailbox messages', () => ackMessages(this.db, this.name, key, messageIds))
+  }
+
+  async prune(before: number): Promise<number> {
+    await this.#migrated()
+    return wrap('pruning mailbox messages', () => pruneMessages(this.db, this.name, before))
+  }
+
+  close(): void {
+    // The database belongs to the caller, who closes it.
+  }
+
+  #migrated(): Promise<void> {
+    return (this.#ready ??= migrate(this.db))
+  }
+}
+
+/** Runs a storage operation; a failure becomes a `BackendError` that says what was being done. */
+export async function wrap<T>(what: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation()
+  } catch (error) {
+    if (error instanceof BackendError || (error as { code?: unknown })?.code === 'INVALID_OPTION') throw error
+    throw new BackendError(`Storage failed while ${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+  }
+}
