@@ -4,9 +4,12 @@ import { defineConfig } from 'vitest/config'
 // One entry per subpath export; each ships its own .d.ts (from tsc, see tsconfig.build.json).
 const entries = {
   index: resolve(import.meta.dirname, 'src/index.ts'),
+  pglite: resolve(import.meta.dirname, 'src/pglite/index.ts'),
 }
 
 export default defineConfig({
+  // public/ belongs to the demo page, not to the library build.
+  publicDir: false,
   build: {
     target: 'es2022',
     sourcemap: true,

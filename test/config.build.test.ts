@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, ManualClock, buildPools, loadConfig, type SchedulerConfig } from '../src/index.js'
 
@@ -11,14 +13,13 @@ describe('buildPools', () => {
     )
     expect(error).toBeInstanceOf(ConfigError)
     const issues = (error as ConfigError).issues
+    // In Node, `yaque` is PGlite on a data directory: only the server-tier pool is missing backends.
     expect(issues.map((i) => i.path)).toEqual([
       'pools.llm_inference.queue.type',
       'pools.llm_inference.mailbox.storage.type',
       'pools.llm_inference.mailbox.notifier.type',
-      'pools.tauri_local_llm.queue.type',
     ])
     expect(issues[0]!.message).toMatch(/llm_inference.*'postgres_pgmq'.*server tier/)
-    expect(issues[3]!.message).toMatch(/tauri_local_llm.*'yaque'.*embedded durable queue/)
   })
 
   it("lists both pools of the seed's own example, each with its backend and what is missing", async () => {
@@ -30,8 +31,32 @@ describe('buildPools', () => {
     expect(message).toMatch(/pool 'llm_inference' needs queue backend 'postgres_pgmq'/)
     expect(message).toMatch(/pool 'llm_inference' needs storage backend 'postgres'/)
     expect(message).toMatch(/pool 'llm_inference' needs notifier backend 'http'/)
-    expect(message).toMatch(/pool 'tauri_local_llm' needs queue backend 'yaque'/)
+    expect(message).not.toMatch(/tauri_local_llm/)
   })
+
+  it("in a browser, `yaque` needs the IndexedDB backend", async () => {
+    const error = await buildPools(fixture('scheduler-config.json'), { executors: () => async () => 'x', environment: 'browser' }).catch(
+      (e: unknown) => e,
+    )
+    expect((error as ConfigError).issues.map((i) => i.path)).toContain('pools.tauri_local_llm.queue.type')
+  })
+
+  it("builds the seed's yaque pool in Node as PGlite on a data directory, and runs a task", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ppl-yaque-'))
+    try {
+      const config = loadConfig(fixture('scheduler-config.json'))
+      const tauri = config.pools['tauri_local_llm']!
+      const yaque = { pools: { tauri_local_llm: { ...tauri, queue: { type: 'yaque' as const, path: dir, stream: 'tauri_llm' } } } }
+      const pools = await buildPools<string, string>(yaque, { executors: { tauri_local_llm: async (p) => `ok:${p}` } })
+      const pool = pools['tauri_local_llm']!
+      const task = await pool.submit('hello')
+      await expect(task.result).resolves.toBe('ok:hello')
+      await pool.close()
+      expect(readdirSync(join(dir, 'tauri_llm')).length).toBeGreaterThan(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 
   it('says Postgres cannot run in a browser', async () => {
     const error = await buildPools(fixture('scheduler-config.json'), { executors: () => async () => 'x', environment: 'browser' }).catch(

@@ -52,11 +52,45 @@ export interface BuildPoolsOptions<P, R> {
   readonly environment?: Environment
 }
 
-const BUILT_IN: BackendFactories = {
-  queues: { in_memory: () => new MemoryQueue() },
-  storages: { in_memory: () => new MemoryMailboxStore() },
-  notifiers: { broadcast: (config) => new BroadcastNotifier(config.channel === undefined ? {} : { channel: config.channel }) },
+/** PGlite databases opened for a build, by data directory, so a pool's queue and mailbox share one. */
+type Databases = Map<string, Promise<unknown>>
+
+async function pgliteDatabase(databases: Databases, dataDir: string | undefined): Promise<import('../sql/migrations.js').SqlClient> {
+  const where = dataDir ?? 'memory://'
+  let db = databases.get(where)
+  if (db === undefined) {
+    // Loaded only when a config names it: the root entry never imports a backend statically.
+    db = import('@electric-sql/pglite').then(({ PGlite }) => PGlite.create(where))
+    databases.set(where, db)
+  }
+  return (await db) as import('../sql/migrations.js').SqlClient
 }
+
+function builtIn(databases: Databases, environment: Environment): BackendFactories {
+  const pgliteQueue = async (dataDir: string | undefined, name: string) => {
+    const [{ PGliteQueue }, db] = await Promise.all([import('../pglite/index.js'), pgliteDatabase(databases, dataDir)])
+    return new PGliteQueue(db, { name })
+  }
+  return {
+    queues: {
+      in_memory: () => new MemoryQueue(),
+      pglite: (config, context) => pgliteQueue(config.data_dir, context.poolName),
+      // The seed's embedded file queue: in Node, PGlite on a data directory under `path`.
+      ...(environment === 'node'
+        ? { yaque: (config: { path: string; stream: string }) => pgliteQueue(`${config.path}/${config.stream}`, config.stream) }
+        : {}),
+    },
+    storages: {
+      in_memory: () => new MemoryMailboxStore(),
+      pglite: async (config, context) => {
+        const [{ PGliteMailboxStore }, db] = await Promise.all([import('../pglite/index.js'), pgliteDatabase(databases, config.data_dir)])
+        return new PGliteMailboxStore(db, { name: context.poolName })
+      },
+    },
+    notifiers: { broadcast: (config) => new BroadcastNotifier(config.channel === undefined ? {} : { channel: config.channel }) },
+  }
+}
+
 
 /** Where this code runs, judged from globals (read at call time, never at import). */
 export function detectEnvironment(): Environment {
@@ -81,9 +115,9 @@ function missingReason(kind: 'queue' | 'storage' | 'notifier', type: string, env
         ? 'the IndexedDB backend (`prometheus-parking-lot/indexeddb`) is not in this build yet'
         : 'IndexedDB exists only in browsers'
     case 'pglite':
-      return 'the PGlite backend (`prometheus-parking-lot/pglite`) is not in this build yet'
+      return 'no PGlite factory was given'
     case 'yaque':
-      return "the embedded durable queue that `yaque` maps to (IndexedDB in a browser, PGlite on a data directory in Node) is not in this build yet"
+      return "`yaque` maps to the environment's embedded durable queue: PGlite on a data directory in Node, IndexedDB in a browser, whose backend (`prometheus-parking-lot/indexeddb`) is not in this build yet"
     case 'http':
       return 'the HTTP webhook notifier is not in this build yet'
     default:
@@ -129,10 +163,11 @@ export async function buildPools<P = unknown, R = unknown>(
 ): Promise<Record<string, ResourcePool<P, R>>> {
   const validated = typeof config === 'string' ? loadConfig(config) : config
   const environment = options.environment ?? detectEnvironment()
+  const defaults = builtIn(new Map(), environment)
   const factories: BackendFactories = {
-    queues: { ...BUILT_IN.queues, ...options.backends?.queues },
-    storages: { ...BUILT_IN.storages, ...options.backends?.storages },
-    notifiers: { ...BUILT_IN.notifiers, ...options.backends?.notifiers },
+    queues: { ...defaults.queues, ...options.backends?.queues },
+    storages: { ...defaults.storages, ...options.backends?.storages },
+    notifiers: { ...defaults.notifiers, ...options.backends?.notifiers },
   }
   const executorOf = (name: string): ExecutorFunction<P, R> | Executor<P, R> | undefined =>
     typeof options.executors === 'function' ? options.executors(name) : options.executors[name]
