@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process'
 import { resolve } from 'node:path'
+import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
 
 // One entry per subpath export; each ships its own .d.ts (from tsc, see tsconfig.build.json).
@@ -6,6 +8,27 @@ const entries = {
   index: resolve(import.meta.dirname, 'src/index.ts'),
   pglite: resolve(import.meta.dirname, 'src/pglite/index.ts'),
 }
+
+/** Debian's Chromium (or CHROMIUM_PATH); scripts/test.mjs installs it when missing. */
+function chromiumPath(): string | undefined {
+  if (process.env['CHROMIUM_PATH'] !== undefined) return process.env['CHROMIUM_PATH']
+  try {
+    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 export default defineConfig({
   // public/ belongs to the demo page, not to the library build.
@@ -21,9 +44,27 @@ export default defineConfig({
       output: { preserveModules: false, chunkFileNames: 'chunks/[name]-[hash].js' },
     },
   },
+  optimizeDeps: { exclude: ['@electric-sql/pglite'] },
   test: {
-    include: ['test/**/*.test.ts'],
-    environment: 'node',
     testTimeout: 20_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: ['test/**/*.browser.test.ts'], environment: 'node' },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'chromium',
+          include: ['test/**/*.browser.test.ts'],
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({ launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS } }),
+            instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+    ],
   },
 })

@@ -3,7 +3,7 @@
 // an import check of the built package, then every test. Ends with one line
 // "Tests: N passed, N failed" for CI.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -18,6 +18,29 @@ const run = (label, command, args, env = {}) => {
   }
 }
 
+// The browser tests need Chromium: CHROMIUM_PATH, or Debian's `chromium` (installed here when root).
+function ensureChromium() {
+  const given = process.env.CHROMIUM_PATH
+  if (given !== undefined) {
+    if (!existsSync(given)) fail(`CHROMIUM_PATH is ${given}, which does not exist.`)
+    return
+  }
+  if (spawnSync('sh', ['-c', 'command -v chromium']).status === 0) return
+  if (process.getuid?.() !== 0) {
+    fail('Chromium is missing. Install Debian\'s package (sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary.')
+  }
+  console.log('\n── Chromium not found: installing Debian\'s chromium package')
+  run('apt-get update', 'apt-get', ['update', '-qq'])
+  run('install chromium', 'apt-get', ['install', '-y', '-qq', 'chromium'], { DEBIAN_FRONTEND: 'noninteractive' })
+}
+
+function fail(message) {
+  console.error(`\n${message}`)
+  console.log('Tests: 0 passed, 1 failed')
+  process.exit(1)
+}
+
+ensureChromium()
 run('lint', 'npx', ['eslint', '.'])
 run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.test.json', '--noEmit'])
 run('build', 'npm', ['run', 'build', '--silent'])
