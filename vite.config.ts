@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config'
 // One entry per subpath export; each ships its own .d.ts (from tsc, see tsconfig.build.json).
 const entries = {
   index: resolve(import.meta.dirname, 'src/index.ts'),
+  indexeddb: resolve(import.meta.dirname, 'src/indexeddb/index.ts'),
   pglite: resolve(import.meta.dirname, 'src/pglite/index.ts'),
 }
 

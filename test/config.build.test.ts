@@ -34,11 +34,19 @@ describe('buildPools', () => {
     expect(message).not.toMatch(/tauri_local_llm/)
   })
 
-  it("in a browser, `yaque` needs the IndexedDB backend", async () => {
+  it('in a browser, `yaque` is the IndexedDB queue; only the server-tier pool is refused', async () => {
     const error = await buildPools(fixture('scheduler-config.json'), { executors: () => async () => 'x', environment: 'browser' }).catch(
       (e: unknown) => e,
     )
-    expect((error as ConfigError).issues.map((i) => i.path)).toContain('pools.tauri_local_llm.queue.type')
+    expect((error as ConfigError).issues.map((i) => i.path)).not.toContain('pools.tauri_local_llm.queue.type')
+  })
+
+  it('IndexedDB is refused in Node, with what to use instead', async () => {
+    const error = await buildPools(
+      'pools:\n  p:\n    max_units: 1\n    queue: { type: indexeddb }\n    mailbox: { storage: { type: in_memory } }\n',
+      { executors: { p: () => 1 }, environment: 'node' },
+    ).catch((e: unknown) => e)
+    expect((error as ConfigError).issues[0]!.message).toMatch(/IndexedDB exists only in browsers.*pglite/)
   })
 
   it("builds the seed's yaque pool in Node as PGlite on a data directory, and runs a task", async () => {

@@ -71,17 +71,37 @@ function builtIn(databases: Databases, environment: Environment): BackendFactori
     const [{ PGliteQueue }, db] = await Promise.all([import('../pglite/index.js'), pgliteDatabase(databases, dataDir)])
     return new PGliteQueue(db, { name })
   }
+  const inBrowser = environment === 'browser' || environment === 'worker'
+  const indexedDBQueue = async (database: string | undefined, name: string) => {
+    const { IndexedDBQueue } = await import('../indexeddb/index.js')
+    return new IndexedDBQueue({ name, ...(database === undefined ? {} : { database }) })
+  }
   return {
     queues: {
       in_memory: () => new MemoryQueue(),
       pglite: (config, context) => pgliteQueue(config.data_dir, context.poolName),
-      // The seed's embedded file queue: in Node, PGlite on a data directory under `path`.
+      // The seed's embedded file queue maps to the environment's embedded durable queue:
+      // PGlite on a data directory under `path` in Node, IndexedDB in a browser.
       ...(environment === 'node'
         ? { yaque: (config: { path: string; stream: string }) => pgliteQueue(`${config.path}/${config.stream}`, config.stream) }
+        : {}),
+      ...(inBrowser
+        ? {
+            yaque: (config: { path: string; stream: string }) => indexedDBQueue(undefined, config.stream),
+            indexeddb: (config: { database?: string | undefined }, context: BackendContext) => indexedDBQueue(config.database, context.poolName),
+          }
         : {}),
     },
     storages: {
       in_memory: () => new MemoryMailboxStore(),
+      ...(inBrowser
+        ? {
+            indexeddb: async (config: { database?: string | undefined }, context: BackendContext) => {
+              const { IndexedDBMailboxStore } = await import('../indexeddb/index.js')
+              return new IndexedDBMailboxStore({ name: context.poolName, ...(config.database === undefined ? {} : { database: config.database }) })
+            },
+          }
+        : {}),
       pglite: async (config, context) => {
         const [{ PGliteMailboxStore }, db] = await Promise.all([import('../pglite/index.js'), pgliteDatabase(databases, config.data_dir)])
         return new PGliteMailboxStore(db, { name: context.poolName })
@@ -111,13 +131,11 @@ function missingReason(kind: 'queue' | 'storage' | 'notifier', type: string, env
   }
   switch (type) {
     case 'indexeddb':
-      return inBrowser
-        ? 'the IndexedDB backend (`prometheus-parking-lot/indexeddb`) is not in this build yet'
-        : 'IndexedDB exists only in browsers'
+      return 'IndexedDB exists only in browsers (in Node, use `pglite` with a `data_dir`, or `yaque`)'
     case 'pglite':
       return 'no PGlite factory was given'
     case 'yaque':
-      return "`yaque` maps to the environment's embedded durable queue: PGlite on a data directory in Node, IndexedDB in a browser, whose backend (`prometheus-parking-lot/indexeddb`) is not in this build yet"
+      return "`yaque` maps to the environment's embedded durable queue (PGlite in Node, IndexedDB in a browser), and this environment has neither"
     case 'http':
       return 'the HTTP webhook notifier is not in this build yet'
     default:

@@ -60,7 +60,7 @@ export class PGliteQueue<P = unknown> implements TaskQueue<P> {
   readonly payloadFormat: PayloadFormat = 'json'
   readonly db: SqlClient
   readonly name: string
-  #release: (() => void) | undefined
+  #release: (() => Promise<void>) | undefined
   #ready: Promise<void> | undefined
   #batch: PutEntry<P>[] | undefined
   #flushing: Promise<void> = Promise.resolve()
@@ -72,7 +72,8 @@ export class PGliteQueue<P = unknown> implements TaskQueue<P> {
 
   async open(owner: string): Promise<readonly TaskRecord<P>[]> {
     await (this.#ready ??= migrate(this.db))
-    this.#release = await acquireOwnership(this.db, this.name, owner)
+    const dataDir = (this.db as { dataDir?: string }).dataDir ?? 'memory'
+    this.#release = await acquireOwnership(this.db, this.name, owner, `pglite:${dataDir}/${this.name}`)
     const { rows } = await wrap('reading the queue', () =>
       this.db.query<JobRow>('select * from pl_queue_jobs where queue_name = $1 order by seq', [this.name]),
     )
@@ -229,8 +230,9 @@ export class PGliteQueue<P = unknown> implements TaskQueue<P> {
 
   async close(): Promise<void> {
     await this.#flushing
-    this.#release?.()
+    const release = this.#release
     this.#release = undefined
+    await release?.()
   }
 
   async #update(what: string, set: string, record: TaskRecord<P>, values: unknown[]): Promise<void> {

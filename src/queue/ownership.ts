@@ -1,13 +1,14 @@
 import { QueueLockedError } from '../core/errors.js'
 
 /**
- * One owner per queue name. In a browser (page, worker, SharedWorker) the owner holds a Web Lock
- * named `prometheus-parking-lot:owner:<queue name>`; the browser runtime uses the same lock to make
- * a tab or SharedWorker the host of that pool, and releases it when the holder dies. Within one
- * process a registry per database also refuses a second owner (Node has no Web Locks).
+ * One owner per queue. In a browser (page, worker, SharedWorker) the owner holds a Web Lock named
+ * `prometheus-parking-lot:owner:<database>/<queue name>`; the browser runtime takes the same lock
+ * to make a tab or SharedWorker the host of that pool, and the browser releases it when the holder
+ * dies. Within one process a registry per database also refuses a second owner (Node has no Web
+ * Locks).
  */
-export function ownerLockName(queueName: string): string {
-  return `prometheus-parking-lot:owner:${queueName}`
+export function ownerLockName(lockKey: string): string {
+  return `prometheus-parking-lot:owner:${lockKey}`
 }
 
 const registry = new WeakMap<object, Map<string, string>>()
@@ -21,8 +22,11 @@ function lockManager(): LockManagerLike | undefined {
   return nav?.locks
 }
 
-/** Takes ownership of `queueName` in `scope` (the database) for `owner`; returns the release. */
-export async function acquireOwnership(scope: object, queueName: string, owner: string): Promise<() => void> {
+/**
+ * Takes ownership of `queueName` in `scope` (the database) for `owner`; returns the release, which
+ * resolves once the lock is really free (a Web Lock is let go a moment after its holder says so).
+ */
+export async function acquireOwnership(scope: object, queueName: string, owner: string, lockKey = queueName): Promise<() => Promise<void>> {
   let names = registry.get(scope)
   if (names === undefined) registry.set(scope, (names = new Map()))
   const holder = names.get(queueName)
@@ -31,27 +35,32 @@ export async function acquireOwnership(scope: object, queueName: string, owner: 
   }
   names.set(queueName, owner)
   const locks = lockManager()
-  if (locks === undefined) return () => names.delete(queueName)
+  if (locks === undefined) {
+    return async () => {
+      names.delete(queueName)
+    }
+  }
 
   let releaseLock!: () => void
   const held = new Promise<void>((resolve) => (releaseLock = resolve))
+  let released!: Promise<void>
   const granted = await new Promise<boolean>((resolve, reject) => {
-    locks
-      .request(ownerLockName(queueName), { ifAvailable: true }, async (lock) => {
-        resolve(lock !== null)
-        if (lock !== null) await held
-      })
-      .catch(reject)
+    released = locks.request(ownerLockName(lockKey), { ifAvailable: true }, async (lock) => {
+      resolve(lock !== null)
+      if (lock !== null) await held
+    })
+    released.catch(reject)
   }).catch((error: unknown) => {
     names.delete(queueName)
     throw error
   })
   if (!granted) {
     names.delete(queueName)
-    throw new QueueLockedError(`Queue '${queueName}' is owned by another tab or worker (Web Lock '${ownerLockName(queueName)}' is held)`)
+    throw new QueueLockedError(`Queue '${queueName}' is owned by another tab or worker (Web Lock '${ownerLockName(lockKey)}' is held)`)
   }
-  return () => {
+  return async () => {
     names.delete(queueName)
     releaseLock()
+    await released
   }
 }

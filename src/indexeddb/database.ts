@@ -1,0 +1,156 @@
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import { BackendError } from '../core/errors.js'
+import type { MailboxKey, TerminalStatus } from '../core/types.js'
+
+/** A stored task: the record's fields, with `seq` as the primary key. */
+export interface JobRow {
+  queue: string
+  seq: number
+  id: string
+  payload: unknown
+  cost: Record<string, number>
+  priority: string
+  tenant: string
+  mailbox: MailboxKey | null
+  key?: string
+  fingerprint: string | null
+  handler: string | null
+  submittedAt: number
+  waitDeadline: number | null
+  runTimeoutMs: number | null
+  maxAttempts: number
+  attempt: number
+  notBefore: number | null
+  leaseOwner: string | null
+  leaseExpiresAt: number | null
+}
+
+export interface KeyRow {
+  queue: string
+  key: string
+  taskId: string
+  fingerprint: string | null
+  status: TerminalStatus
+  retainUntil: number
+}
+
+export interface MessageRow {
+  seq?: number
+  mailbox: string
+  id: string
+  taskId: string
+  taskStatus: string
+  tenant: string
+  user: string | null
+  session: string | null
+  status: TerminalStatus
+  result?: unknown
+  error: { code: string; message: string } | null
+  attempts: number
+  submittedAt: number
+  completedAt: number
+}
+
+/**
+ * Schema, versioned: v1 has `jobs` (by queue and seq: a claim or ack is a keyed write, so its cost does not
+ * grow with history), `keys` (ended idempotency keys), `messages` (auto-increment seq = completion
+ * order, an index per mailbox + tenant for fetch, a unique index per task + status).
+ */
+export interface ParkingLotDB extends DBSchema {
+  jobs: { key: [string, number]; value: JobRow; indexes: { id: string; key: [string, string] } }
+  keys: { key: [string, string]; value: KeyRow; indexes: { retainUntil: number } }
+  messages: {
+    key: number
+    value: MessageRow
+    indexes: { byTenant: [string, string, number]; byTaskStatus: [string, string]; byId: string; byCompleted: [string, number] }
+  }
+}
+
+export const SCHEMA_VERSION = 1
+
+export interface OpenOptions {
+  /** Called when an older connection elsewhere blocks our upgrade; the open waits for it. */
+  readonly onBlocked?: () => void
+}
+
+/**
+ * Opens (and creates or upgrades) the database. A connection that blocks a newer version closes
+ * itself so the upgrade can go on; a database the browser deletes or evicts under us is reported
+ * on the next operation.
+ */
+export async function openDatabase(name: string, options: OpenOptions = {}): Promise<Connection> {
+  const connection = new Connection(name)
+  try {
+    connection.db = await openDB<ParkingLotDB>(name, SCHEMA_VERSION, {
+      upgrade(db, oldVersion) {
+        if (oldVersion < 1) {
+          const jobs = db.createObjectStore('jobs', { keyPath: ['queue', 'seq'] })
+          jobs.createIndex('id', 'id', { unique: true })
+          jobs.createIndex('key', ['queue', 'key'], { unique: true })
+          const keys = db.createObjectStore('keys', { keyPath: ['queue', 'key'] })
+          keys.createIndex('retainUntil', 'retainUntil')
+          const messages = db.createObjectStore('messages', { keyPath: 'seq', autoIncrement: true })
+          messages.createIndex('byTenant', ['mailbox', 'tenant', 'seq'])
+          messages.createIndex('byTaskStatus', ['mailbox', 'taskStatus'], { unique: true })
+          messages.createIndex('byId', 'id', { unique: true })
+          messages.createIndex('byCompleted', ['mailbox', 'completedAt'])
+        }
+      },
+      blocked() {
+        options.onBlocked?.()
+      },
+      blocking() {
+        connection.close('a newer version of the database is being opened elsewhere')
+      },
+      terminated() {
+        connection.lost = 'the browser closed the database (it was deleted, evicted, or storage failed)'
+      },
+    })
+  } catch (error) {
+    throw new BackendError(`Could not open IndexedDB database '${name}': ${(error as Error).message}`, { cause: error })
+  }
+  return connection
+}
+
+/** One open database, shared by a queue and a mailbox store made on it. */
+export class Connection {
+  db: IDBPDatabase<ParkingLotDB> | undefined
+  lost: string | undefined
+
+  constructor(readonly name: string) {}
+
+  get(): IDBPDatabase<ParkingLotDB> {
+    if (this.lost !== undefined) throw new BackendError(`IndexedDB database '${this.name}' is unavailable: ${this.lost}`)
+    if (this.db === undefined) throw new BackendError(`IndexedDB database '${this.name}' is not open`)
+    return this.db
+  }
+
+  close(reason = 'closed'): void {
+    this.db?.close()
+    this.db = undefined
+    this.lost ??= reason
+  }
+}
+
+/** Turns an IndexedDB failure into a `BackendError` naming the operation (and quota, when that is it). */
+export async function wrapIdb<T>(what: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation()
+  } catch (error) {
+    if (error instanceof BackendError) throw error
+    const name = (error as { name?: string })?.name
+    const why = name === 'QuotaExceededError' ? 'the storage quota is exceeded' : `${name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`
+    throw new BackendError(`IndexedDB failed while ${what}: ${why}`, { cause: error })
+  }
+}
+
+/** Asks the browser to keep this origin's storage (not evict it under pressure); undefined where not supported. */
+export async function requestPersistence(): Promise<boolean | undefined> {
+  const storage = (globalThis as { navigator?: { storage?: { persist?: () => Promise<boolean> } } }).navigator?.storage
+  if (typeof storage?.persist !== 'function') return undefined
+  try {
+    return await storage.persist()
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,283 @@
+import { BackendError } from '../core/errors.js'
+import type { MailboxStore } from '../core/mailbox.js'
+import type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from '../core/queue.js'
+import type { PayloadFormat, Priority } from '../core/types.js'
+import { acquireOwnership } from '../queue/ownership.js'
+import { openDatabase, requestPersistence, wrapIdb, type Connection, type JobRow, type OpenOptions } from './database.js'
+import { IndexedDBMailboxStore, putMessage } from './mailbox.js'
+
+export interface IndexedDBQueueOptions extends OpenOptions {
+  /** IndexedDB database name; a queue and a mailbox on one name share transactions. @default 'prometheus-parking-lot' */
+  readonly database?: string
+  /** The queue's name (and its owner lock's). @default 'default' */
+  readonly name?: string
+  /**
+   * `'default'` survives the browser or tab being killed; `'strict'` also waits for the OS to
+   * flush (power loss), at a cost per commit.
+   * @default 'default'
+   */
+  readonly durability?: 'default' | 'strict'
+  /** Ask the browser to persist this origin's storage on open. @default true */
+  readonly requestPersistence?: boolean
+}
+
+interface PutEntry<P> {
+  readonly records: readonly TaskRecord<P>[]
+  resolve(): void
+  reject(error: unknown): void
+}
+
+// Owner registries are per database name (connections to one database are separate objects).
+const scopes = new Map<string, object>()
+const scopeOf = (database: string): object => {
+  let scope = scopes.get(database)
+  if (scope === undefined) scopes.set(database, (scope = {}))
+  return scope
+}
+
+/**
+ * The browser's embedded durable queue: tasks survive reloads and browser kills. One owner per
+ * queue name, held with a Web Lock. Submits that arrive together share one transaction (group
+ * commit); each task is one row keyed by queue and seq, so a claim or an ack is a keyed write
+ * whose cost does not grow with the history of the queue.
+ */
+export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
+  readonly durable = true
+  readonly payloadFormat: PayloadFormat = 'structured-clone'
+  readonly database: string
+  readonly name: string
+  /** The browser's answer to `navigator.storage.persist()`, once open; undefined where unsupported. */
+  persisted: boolean | undefined
+  readonly #options: IndexedDBQueueOptions
+  #connection: Connection | undefined
+  #release: (() => Promise<void>) | undefined
+  #batch: PutEntry<P>[] | undefined
+  #flushing: Promise<void> = Promise.resolve()
+  #mailboxName: string | undefined
+
+  constructor(options: IndexedDBQueueOptions = {}) {
+    this.database = options.database ?? 'prometheus-parking-lot'
+    this.name = options.name ?? 'default'
+    this.#options = options
+  }
+
+  async open(owner: string): Promise<readonly TaskRecord<P>[]> {
+    this.#release = await acquireOwnership(scopeOf(this.database), this.name, owner, `${this.database}/${this.name}`)
+    try {
+      this.#connection ??= await openDatabase(this.database, this.#options)
+      if (this.#options.requestPersistence !== false) this.persisted = await requestPersistence()
+      const db = this.#connection.get()
+      const rows = await wrapIdb('reading the queue', () =>
+        db.getAll('jobs', IDBKeyRange.bound([this.name, -Infinity], [this.name, Infinity])),
+      )
+      return rows.map(toRecord<P>)
+    } catch (error) {
+      await this.#release()
+      this.#release = undefined
+      throw error
+    }
+  }
+
+  /** Joins the transaction being gathered this tick; if it fails, each submit is retried alone. */
+  put(records: readonly TaskRecord<P>[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#batch === undefined) {
+        const batch: PutEntry<P>[] = []
+        this.#batch = batch
+        this.#flushing = Promise.resolve().then(() => {
+          this.#batch = undefined
+          return this.#flush(batch)
+        })
+      }
+      this.#batch.push({ records, resolve, reject })
+    })
+  }
+
+  async #flush(batch: readonly PutEntry<P>[]): Promise<void> {
+    try {
+      await this.#write(batch.flatMap((entry) => entry.records))
+      for (const entry of batch) entry.resolve()
+      return
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]!.reject(error)
+        return
+      }
+    }
+    for (const entry of batch) {
+      try {
+        await this.#write(entry.records)
+        entry.resolve()
+      } catch (error) {
+        entry.reject(error)
+      }
+    }
+  }
+
+  async #write(records: readonly TaskRecord<P>[]): Promise<void> {
+    const db = this.#db()
+    await wrapIdb('storing accepted tasks', async () => {
+      const tx = db.transaction(['jobs', 'keys'], 'readwrite', { durability: this.#durability() })
+      const writes: Promise<unknown>[] = []
+      for (const record of records) {
+        if (record.key !== undefined) writes.push(tx.objectStore('keys').delete([this.name, record.key]))
+        // `add`, not `put`: a live key or a repeated seq is refused by the store's unique indexes.
+        writes.push(tx.objectStore('jobs').add(toRow(this.name, record)))
+      }
+      // A refused write aborts the transaction: every promise settles, and the first error wins.
+      const outcome = await Promise.allSettled([...writes, tx.done])
+      const failed = outcome.find((result) => result.status === 'rejected')
+      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
+    })
+  }
+
+  async claim(record: TaskRecord<P>, attempt: number, lease: Lease): Promise<void> {
+    await this.#change('claiming a task', record, (row) => {
+      row.attempt = attempt
+      row.leaseOwner = lease.owner
+      row.leaseExpiresAt = lease.expiresAt
+      row.notBefore = null
+    })
+  }
+
+  async renew(records: readonly TaskRecord<P>[], expiresAt: number): Promise<void> {
+    const db = this.#db()
+    await wrapIdb('renewing leases', async () => {
+      const tx = db.transaction('jobs', 'readwrite')
+      for (const record of records) {
+        const row = await tx.store.get([this.name, record.seq])
+        if (row?.leaseOwner != null) {
+          row.leaseExpiresAt = expiresAt
+          await tx.store.put(row)
+        }
+      }
+      await tx.done
+    })
+  }
+
+  async release(record: TaskRecord<P>, notBefore: number | undefined): Promise<void> {
+    await this.#change('releasing a task for retry', record, (row) => {
+      row.leaseOwner = null
+      row.leaseExpiresAt = null
+      row.notBefore = notBefore ?? null
+    })
+  }
+
+  /** Deletes the row, remembers its key, and writes its mailbox message, in one transaction. */
+  async settle(record: TaskRecord<P>, settlement: Settlement): Promise<void> {
+    const db = this.#db()
+    await wrapIdb('settling a task', async () => {
+      const tx = db.transaction(['jobs', 'keys', 'messages'], 'readwrite', { durability: this.#durability() })
+      const existing = await tx.objectStore('jobs').getKey([this.name, record.seq])
+      if (existing !== undefined) await tx.objectStore('jobs').delete([this.name, record.seq])
+      if (record.key !== undefined) {
+        await tx.objectStore('keys').put({
+          queue: this.name,
+          key: record.key,
+          taskId: record.id,
+          fingerprint: record.fingerprint ?? null,
+          status: settlement.status,
+          retainUntil: settlement.retainKeyUntil,
+        })
+      }
+      if (settlement.message !== undefined) await putMessage(tx, this.#mailboxName ?? 'default', settlement.message)
+      await tx.done
+    })
+  }
+
+  async findKey(key: string, now: number): Promise<KeyRecord | undefined> {
+    const db = this.#db()
+    return wrapIdb('looking up an idempotency key', async () => {
+      const live = await db.getFromIndex('jobs', 'key', [this.name, key])
+      if (live !== undefined) return { key, taskId: live.id, fingerprint: live.fingerprint ?? undefined, status: undefined, retainUntil: undefined }
+      const ended = await db.get('keys', [this.name, key])
+      if (ended === undefined || ended.retainUntil <= now) return undefined
+      return { key, taskId: ended.taskId, fingerprint: ended.fingerprint ?? undefined, status: ended.status, retainUntil: ended.retainUntil }
+    })
+  }
+
+  /** True for an IndexedDB mailbox store on the same database: the ack and the message then commit together. */
+  sharesTransactionWith(store: MailboxStore<unknown>): boolean {
+    if (store instanceof IndexedDBMailboxStore && store.database === this.database) {
+      this.#mailboxName = store.name
+      return true
+    }
+    return false
+  }
+
+  async close(): Promise<void> {
+    await this.#flushing
+    this.#connection?.close()
+    this.#connection = undefined
+    const release = this.#release
+    this.#release = undefined
+    await release?.()
+  }
+
+  #db(): NonNullable<Connection['db']> {
+    if (this.#connection === undefined) throw new BackendError(`IndexedDB queue '${this.name}' is not open`)
+    return this.#connection.get()
+  }
+
+  #durability(): 'default' | 'strict' {
+    return this.#options.durability ?? 'default'
+  }
+
+  async #change(what: string, record: TaskRecord<P>, change: (row: JobRow) => void): Promise<void> {
+    const db = this.#db()
+    await wrapIdb(what, async () => {
+      const tx = db.transaction('jobs', 'readwrite')
+      const row = await tx.store.get([this.name, record.seq])
+      if (row === undefined || row.id !== record.id) throw new BackendError(`Task ${record.id} is not in queue '${this.name}'`)
+      change(row)
+      await tx.store.put(row)
+      await tx.done
+    })
+  }
+}
+
+function toRow<P>(queue: string, record: TaskRecord<P>): JobRow {
+  return {
+    queue,
+    seq: record.seq,
+    id: record.id,
+    payload: record.payload,
+    cost: { ...record.cost },
+    priority: record.priority,
+    tenant: record.tenant,
+    mailbox: record.mailbox === undefined ? null : { ...record.mailbox },
+    ...(record.key === undefined ? {} : { key: record.key }),
+    fingerprint: record.fingerprint ?? null,
+    handler: record.handler ?? null,
+    submittedAt: record.submittedAt,
+    waitDeadline: record.waitDeadline ?? null,
+    runTimeoutMs: record.runTimeoutMs ?? null,
+    maxAttempts: record.maxAttempts,
+    attempt: record.attempt,
+    notBefore: record.notBefore ?? null,
+    leaseOwner: record.lease?.owner ?? null,
+    leaseExpiresAt: record.lease?.expiresAt ?? null,
+  }
+}
+
+function toRecord<P>(row: JobRow): TaskRecord<P> {
+  return {
+    id: row.id,
+    seq: row.seq,
+    payload: row.payload as P,
+    cost: row.cost,
+    priority: row.priority as Priority,
+    tenant: row.tenant,
+    mailbox: row.mailbox ?? undefined,
+    key: row.key,
+    fingerprint: row.fingerprint ?? undefined,
+    handler: row.handler ?? undefined,
+    submittedAt: row.submittedAt,
+    waitDeadline: row.waitDeadline ?? undefined,
+    runTimeoutMs: row.runTimeoutMs ?? undefined,
+    maxAttempts: row.maxAttempts,
+    attempt: row.attempt,
+    notBefore: row.notBefore ?? undefined,
+    lease: row.leaseOwner === null ? undefined : { owner: row.leaseOwner, expiresAt: row.leaseExpiresAt ?? 0 },
+  }
+}
