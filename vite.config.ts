@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
+import { CHROMIUM_ARGS, chromiumExecutable } from './test/chromium.js'
 
 // One entry per subpath export; each ships its own .d.ts (from tsc, see tsconfig.build.json).
 const entries = {
@@ -10,26 +10,13 @@ const entries = {
   pglite: resolve(import.meta.dirname, 'src/pglite/index.ts'),
 }
 
-/** Debian's Chromium (or CHROMIUM_PATH); scripts/test.mjs installs it when missing. */
 function chromiumPath(): string | undefined {
-  if (process.env['CHROMIUM_PATH'] !== undefined) return process.env['CHROMIUM_PATH']
   try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim() || undefined
+    return chromiumExecutable() || undefined
   } catch {
-    return undefined
+    return undefined // scripts/test.mjs installs it, or says what is missing
   }
 }
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 export default defineConfig({
   // public/ belongs to the demo page, not to the library build.

@@ -1,0 +1,48 @@
+/**
+ * The page under test for the Chromium kill test: a pool on the IndexedDB queue and mailbox that
+ * submits numbered tasks until the browser is killed. It logs `accepted <n> <id>` only after
+ * `submit` resolved; the test process records those lines outside the browser.
+ *   ?first=<n>   submit from n on, until killed
+ *   ?drain       finish everything recovered, then log `drained <json of mailbox records>`
+ */
+import { Mailbox, ResourcePool, type MailboxMessage } from '../../src/index.js'
+import { IndexedDBMailboxStore, IndexedDBQueue } from '../../src/indexeddb/index.js'
+
+const params = new URLSearchParams(location.search)
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+const pool = new ResourcePool<number, number>({
+  name: 'kill',
+  capacity: 3,
+  maxAttempts: 4,
+  retryBaseDelayMs: 5,
+  retryMaxDelayMs: 20,
+  executor: async (n, ctx) => {
+    await sleep(5 + (n % 13))
+    if (n % 7 === 0 && ctx.attempt === 1) throw new Error(`task ${n} fails its first attempt`)
+    return n * 2
+  },
+  queue: new IndexedDBQueue<number>({ database: 'kill', name: 'kill' }),
+  mailbox: new Mailbox({ store: new IndexedDBMailboxStore<number>({ database: 'kill', name: 'kill' }) }),
+})
+await pool.ready
+
+if (params.has('drain')) {
+  await pool.onIdle()
+  const all: MailboxMessage<number>[] = []
+  let cursor: string | undefined
+  for (;;) {
+    const page = await pool.mailbox.fetch({ tenant: 'kill' }, { since: cursor, limit: 500 })
+    if (page.messages.length === 0) break
+    all.push(...page.messages)
+    cursor = page.cursor
+  }
+  console.log(`drained ${JSON.stringify(all.map((m) => ({ taskId: m.taskId, status: m.status, attempts: m.attempts })))}`)
+} else {
+  console.log('ready')
+  for (let n = Number(params.get('first') ?? 0); ; n++) {
+    const handle = await pool.submit(n, { mailbox: { tenant: 'kill' } })
+    console.log(`accepted ${n} ${handle.id}`)
+    if (n % 3 === 0) await sleep(n % 11)
+  }
+}

@@ -1,0 +1,20 @@
+import { execFileSync } from 'node:child_process'
+
+/** The flags this machine's Chromium needs (see the README's testing notes). */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+/** CHROMIUM_PATH, or Debian's `chromium`. */
+export function chromiumExecutable(): string {
+  const given = process.env['CHROMIUM_PATH']
+  if (given !== undefined) return given
+  return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim()
+}

@@ -1,0 +1,95 @@
+/**
+ * Kill test (Chromium): a page submits to an IndexedDB-backed pool; the browser process is killed
+ * with SIGKILL mid-run and started again on the same profile directory, 10 times. Every task whose
+ * `submit` resolved (logged by the page, recorded here) ends with exactly one terminal record.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type Browser } from 'playwright'
+import { createServer, type ViteDevServer } from 'vite'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { chromiumExecutable, CHROMIUM_ARGS } from './chromium.js'
+
+const KILLS = Number(process.env['BROWSER_KILL_RUNS'] ?? 10)
+let server: ViteDevServer
+let origin: string
+
+beforeAll(async () => {
+  server = await createServer({
+    configFile: false,
+    root: new URL('..', import.meta.url).pathname,
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port: 0 },
+    optimizeDeps: { exclude: ['@electric-sql/pglite'] },
+  })
+  await server.listen()
+  const address = server.httpServer!.address()
+  if (address === null || typeof address === 'string') throw new Error('no server address')
+  origin = `http://127.0.0.1:${address.port}`
+}, 60_000)
+afterAll(() => server?.close())
+
+/** Starts Chromium itself (Playwright's launch hides its process), on a persistent profile. */
+async function startBrowser(profile: string): Promise<{ process: ChildProcess; browser: Browser }> {
+  const portFile = join(profile, 'DevToolsActivePort')
+  rmSync(portFile, { force: true })
+  const child = spawn(chromiumExecutable(), [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], {
+    stdio: 'ignore',
+  })
+  for (let i = 0; i < 200 && !existsSync(portFile); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  const port = readFileSync(portFile, 'utf8').split('\n')[0]
+  const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`)
+  return { process: child, browser }
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve())
+    child.kill('SIGKILL')
+  })
+}
+
+it(`loses no accepted task and duplicates no terminal record across ${KILLS} browser kills`, async () => {
+  const profile = mkdtempSync(join(tmpdir(), 'ppl-chromium-'))
+  try {
+    const accepted = new Map<number, string>()
+    let first = 0
+    for (let run = 0; run < KILLS; run++) {
+      const { process: child, browser } = await startBrowser(profile)
+      const page = await browser.contexts()[0]!.newPage()
+      const ready = new Promise<void>((resolve) => {
+        page.on('console', (message) => {
+          const text = message.text()
+          if (text === 'ready') resolve()
+          const match = /^accepted (\d+) (\S+)$/.exec(text)
+          if (match !== null) accepted.set(Number(match[1]), match[2]!)
+        })
+      })
+      await page.goto(`${origin}/e2e/kill-app/index.html?first=${first}`)
+      await ready
+      await new Promise((resolve) => setTimeout(resolve, 150 + ((run * 137) % 500)))
+      await kill(child)
+      first = Math.max(first, ...accepted.keys()) + 2 // skip one: a submit may have been in flight
+    }
+    const { process: child, browser } = await startBrowser(profile)
+    const page = await browser.contexts()[0]!.newPage()
+    const drained = new Promise<string>((resolve) => page.on('console', (m) => m.text().startsWith('drained ') && resolve(m.text())))
+    await page.goto(`${origin}/e2e/kill-app/index.html?drain`)
+    const records = JSON.parse((await drained).slice('drained '.length)) as { taskId: string; status: string; attempts: number }[]
+    await browser.close()
+    await kill(child)
+
+    const terminal = new Map<string, number>()
+    for (const record of records) terminal.set(record.taskId, (terminal.get(record.taskId) ?? 0) + 1)
+    const lost = [...accepted.values()].filter((id) => !terminal.has(id))
+    const duplicated = [...terminal].filter(([, n]) => n > 1)
+    console.log(`browser kill test: ${KILLS} kills, ${accepted.size} accepted, ${records.length} terminal records, ${records.filter((r) => r.attempts > 1).length} re-run or retried`)
+    expect(accepted.size).toBeGreaterThan(KILLS)
+    expect(lost).toEqual([])
+    expect(duplicated).toEqual([])
+  } finally {
+    rmSync(profile, { recursive: true, force: true })
+  }
+}, 600_000)
