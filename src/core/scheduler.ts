@@ -633,7 +633,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     return undefined
   }
 
-  /** Resolves when nothing is parked, retrying, running or stopping. */
+  /** Resolves when nothing is parked, retrying, running or stopping, and every outcome is written. */
   onIdle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve()
     return new Promise((resolve) => this.#idleWaiters.push(resolve))
@@ -1247,7 +1247,10 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
       else reportUnhandled(error, `${this.name}: ${context} failed`)
     })
     this.#persisting.add(tracked)
-    void tracked.finally(() => this.#persisting.delete(tracked))
+    void tracked.finally(() => {
+      this.#persisting.delete(tracked)
+      this.#checkIdle()
+    })
   }
 
   #detach(task: Task<P, R>): void {
@@ -1369,8 +1372,15 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     yield* this.#lot.all()
   }
 
+  /** Idle: nothing parked, retrying, running or being admitted, and every outcome recorded. */
   #isIdle(): boolean {
-    return this.#lot.size === 0 && this.#retryingTasks.size === 0 && this.#holding === 0 && this.#admitting === 0
+    return (
+      this.#lot.size === 0 &&
+      this.#retryingTasks.size === 0 &&
+      this.#holding === 0 &&
+      this.#admitting === 0 &&
+      this.#persisting.size === 0
+    )
   }
 
   #checkIdle(): void {

@@ -3,7 +3,8 @@ import type { MailboxStore } from '../core/mailbox.js'
 import type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from '../core/queue.js'
 import type { PayloadFormat, Priority } from '../core/types.js'
 import { acquireOwnership } from '../queue/ownership.js'
-import { openDatabase, requestPersistence, wrapIdb, type Connection, type JobRow, type OpenOptions } from './database.js'
+import type { IDBPTransaction } from 'idb'
+import { openDatabase, requestPersistence, wrapIdb, type Connection, type JobRow, type OpenOptions, type ParkingLotDB } from './database.js'
 import { IndexedDBMailboxStore, putMessage } from './mailbox.js'
 
 export interface IndexedDBQueueOptions extends OpenOptions {
@@ -21,8 +22,13 @@ export interface IndexedDBQueueOptions extends OpenOptions {
   readonly requestPersistence?: boolean
 }
 
-interface PutEntry<P> {
-  readonly records: readonly TaskRecord<P>[]
+type WriteTx = IDBPTransaction<ParkingLotDB, ('jobs' | 'keys' | 'messages')[], 'readwrite'>
+/** Issues its requests on the shared transaction; resolves when they are done. */
+type WriteOperation = (tx: WriteTx) => Promise<unknown>
+
+interface PendingWrite {
+  readonly what: string
+  readonly operation: WriteOperation
   resolve(): void
   reject(error: unknown): void
 }
@@ -51,7 +57,8 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   readonly #options: IndexedDBQueueOptions
   #connection: Connection | undefined
   #release: (() => Promise<void>) | undefined
-  #batch: PutEntry<P>[] | undefined
+  #pending: PendingWrite[] = []
+  #scheduled = false
   #flushing: Promise<void> = Promise.resolve()
   #mailboxName: string | undefined
 
@@ -78,25 +85,99 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     }
   }
 
-  /** Joins the transaction being gathered this tick; if it fails, each submit is retried alone. */
+  /** Records accepted tasks; submits that arrive together share one transaction (group commit). */
   put(records: readonly TaskRecord<P>[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.#batch === undefined) {
-        const batch: PutEntry<P>[] = []
-        this.#batch = batch
-        this.#flushing = Promise.resolve().then(() => {
-          this.#batch = undefined
-          return this.#flush(batch)
-        })
+    return this.#write('storing accepted tasks', (tx) => {
+      const writes: Promise<unknown>[] = []
+      for (const record of records) {
+        if (record.key !== undefined) writes.push(tx.objectStore('keys').delete([this.name, record.key]))
+        // `add`, not `put`: a live key or a repeated seq is refused by the store's unique indexes.
+        writes.push(tx.objectStore('jobs').add(toRow(this.name, record)))
       }
-      this.#batch.push({ records, resolve, reject })
+      return Promise.all(writes)
     })
   }
 
-  async #flush(batch: readonly PutEntry<P>[]): Promise<void> {
+  /** A blind keyed write of the whole row (the pool holds the record): no read, one request. */
+  claim(record: TaskRecord<P>, attempt: number, lease: Lease): Promise<void> {
+    const row = toRow(this.name, record)
+    row.attempt = attempt
+    row.leaseOwner = lease.owner
+    row.leaseExpiresAt = lease.expiresAt
+    row.notBefore = null
+    return this.#write('claiming a task', (tx) => tx.objectStore('jobs').put(row))
+  }
+
+  renew(records: readonly TaskRecord<P>[], expiresAt: number): Promise<void> {
+    return this.#write('renewing leases', async (tx) => {
+      for (const record of records) {
+        const row = await tx.objectStore('jobs').get([this.name, record.seq])
+        if (row?.leaseOwner != null) {
+          row.leaseExpiresAt = expiresAt
+          await tx.objectStore('jobs').put(row)
+        }
+      }
+    })
+  }
+
+  /** Read-modify-write (retries are rare): the stored attempt count stays as the claim left it. */
+  release(record: TaskRecord<P>, notBefore: number | undefined): Promise<void> {
+    return this.#write('releasing a task for retry', async (tx) => {
+      const row = await tx.objectStore('jobs').get([this.name, record.seq])
+      if (row === undefined || row.id !== record.id) throw new BackendError(`Task ${record.id} is not in queue '${this.name}'`)
+      row.leaseOwner = null
+      row.leaseExpiresAt = null
+      row.notBefore = notBefore ?? null
+      await tx.objectStore('jobs').put(row)
+    })
+  }
+
+  /** Deletes the row, remembers its key, and writes its mailbox message, in one transaction. */
+  settle(record: TaskRecord<P>, settlement: Settlement): Promise<void> {
+    return this.#write('settling a task', (tx) => {
+      const writes: Promise<unknown>[] = [tx.objectStore('jobs').delete([this.name, record.seq])]
+      if (record.key !== undefined) {
+        writes.push(
+          tx.objectStore('keys').put({
+            queue: this.name,
+            key: record.key,
+            taskId: record.id,
+            fingerprint: record.fingerprint ?? null,
+            status: settlement.status,
+            retainUntil: settlement.retainKeyUntil,
+          }),
+        )
+      }
+      if (settlement.message !== undefined) writes.push(putMessage(tx, this.#mailboxName ?? 'default', settlement.message))
+      return Promise.all(writes)
+    })
+  }
+
+  /**
+   * Every write joins the transaction gathered this tick: submits, claims and acks of tasks that
+   * start and end together commit together. If the transaction fails, each write is tried alone,
+   * so one bad write (a key already stored) fails by itself.
+   */
+  #write(what: string, operation: WriteOperation): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ what, operation, resolve, reject })
+      if (this.#scheduled) return
+      this.#scheduled = true
+      // One commit at a time: writes that arrive while one is in flight form the next batch
+      // (group commit), so batches grow with load and an idle queue adds no delay.
+      this.#flushing = this.#flushing.then(() => {
+        this.#scheduled = false
+        const batch = this.#pending
+        this.#pending = []
+        return this.#flush(batch)
+      })
+    })
+  }
+
+  async #flush(batch: readonly PendingWrite[]): Promise<void> {
     try {
-      await this.#write(batch.flatMap((entry) => entry.records))
-      for (const entry of batch) entry.resolve()
+      await this.#commit(batch)
+      for (const write of batch) write.resolve()
       return
     } catch (error) {
       if (batch.length === 1) {
@@ -104,84 +185,25 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
         return
       }
     }
-    for (const entry of batch) {
+    for (const write of batch) {
       try {
-        await this.#write(entry.records)
-        entry.resolve()
+        await this.#commit([write])
+        write.resolve()
       } catch (error) {
-        entry.reject(error)
+        write.reject(error)
       }
     }
   }
 
-  async #write(records: readonly TaskRecord<P>[]): Promise<void> {
+  async #commit(batch: readonly PendingWrite[]): Promise<void> {
     const db = this.#db()
-    await wrapIdb('storing accepted tasks', async () => {
-      const tx = db.transaction(['jobs', 'keys'], 'readwrite', { durability: this.#durability() })
-      const writes: Promise<unknown>[] = []
-      for (const record of records) {
-        if (record.key !== undefined) writes.push(tx.objectStore('keys').delete([this.name, record.key]))
-        // `add`, not `put`: a live key or a repeated seq is refused by the store's unique indexes.
-        writes.push(tx.objectStore('jobs').add(toRow(this.name, record)))
-      }
+    await wrapIdb(batch.length === 1 ? batch[0]!.what : `${batch.length} writes`, async () => {
+      const tx = db.transaction(['jobs', 'keys', 'messages'], 'readwrite', { durability: this.#durability() })
+      const writes = batch.map((write) => write.operation(tx))
       // A refused write aborts the transaction: every promise settles, and the first error wins.
       const outcome = await Promise.allSettled([...writes, tx.done])
       const failed = outcome.find((result) => result.status === 'rejected')
       if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
-    })
-  }
-
-  async claim(record: TaskRecord<P>, attempt: number, lease: Lease): Promise<void> {
-    await this.#change('claiming a task', record, (row) => {
-      row.attempt = attempt
-      row.leaseOwner = lease.owner
-      row.leaseExpiresAt = lease.expiresAt
-      row.notBefore = null
-    })
-  }
-
-  async renew(records: readonly TaskRecord<P>[], expiresAt: number): Promise<void> {
-    const db = this.#db()
-    await wrapIdb('renewing leases', async () => {
-      const tx = db.transaction('jobs', 'readwrite')
-      for (const record of records) {
-        const row = await tx.store.get([this.name, record.seq])
-        if (row?.leaseOwner != null) {
-          row.leaseExpiresAt = expiresAt
-          await tx.store.put(row)
-        }
-      }
-      await tx.done
-    })
-  }
-
-  async release(record: TaskRecord<P>, notBefore: number | undefined): Promise<void> {
-    await this.#change('releasing a task for retry', record, (row) => {
-      row.leaseOwner = null
-      row.leaseExpiresAt = null
-      row.notBefore = notBefore ?? null
-    })
-  }
-
-  /** Deletes the row, remembers its key, and writes its mailbox message, in one transaction. */
-  async settle(record: TaskRecord<P>, settlement: Settlement): Promise<void> {
-    const db = this.#db()
-    await wrapIdb('settling a task', async () => {
-      const tx = db.transaction(['jobs', 'keys', 'messages'], 'readwrite', { durability: this.#durability() })
-      const existing = await tx.objectStore('jobs').getKey([this.name, record.seq])
-      if (existing !== undefined) await tx.objectStore('jobs').delete([this.name, record.seq])
-      if (record.key !== undefined) {
-        await tx.objectStore('keys').put({
-          queue: this.name,
-          key: record.key,
-          taskId: record.id,
-          fingerprint: record.fingerprint ?? null,
-          status: settlement.status,
-          retainUntil: settlement.retainKeyUntil,
-        })
-      }
-      if (settlement.message !== undefined) await putMessage(tx, this.#mailboxName ?? 'default', settlement.message)
-      await tx.done
     })
   }
 
@@ -223,17 +245,6 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     return this.#options.durability ?? 'default'
   }
 
-  async #change(what: string, record: TaskRecord<P>, change: (row: JobRow) => void): Promise<void> {
-    const db = this.#db()
-    await wrapIdb(what, async () => {
-      const tx = db.transaction('jobs', 'readwrite')
-      const row = await tx.store.get([this.name, record.seq])
-      if (row === undefined || row.id !== record.id) throw new BackendError(`Task ${record.id} is not in queue '${this.name}'`)
-      change(row)
-      await tx.store.put(row)
-      await tx.done
-    })
-  }
 }
 
 function toRow<P>(queue: string, record: TaskRecord<P>): JobRow {

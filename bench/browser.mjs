@@ -1,0 +1,77 @@
+// Storage benchmarks in real Chromium (Debian's, or CHROMIUM_PATH): bench/browser/main.ts runs
+// in a page on a local Vite server; contenders run interleaved, one warm-up then REPS rounds.
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright'
+import { createServer } from 'vite'
+
+const REPS = Number(process.env.BENCH_REPS ?? 5)
+const root = fileURLToPath(new URL('..', import.meta.url))
+const executablePath = process.env.CHROMIUM_PATH ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim()
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const fmt = (x) => (x >= 10_000 ? `${(x / 1000).toFixed(1)}k` : x >= 100 ? x.toFixed(0) : x.toFixed(1))
+
+const server = await createServer({ configFile: false, root, logLevel: 'error', server: { host: '127.0.0.1', port: 0 }, optimizeDeps: { exclude: ['@electric-sql/pglite'] } })
+await server.listen()
+const origin = `http://127.0.0.1:${server.httpServer.address().port}`
+const browser = await chromium.launch({ executablePath, args: ARGS })
+const page = await browser.newPage()
+page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
+await page.goto(`${origin}/bench/browser/index.html`)
+await page.waitForFunction(() => document.title === 'ready', null, { timeout: 120_000 })
+
+async function group(title, contenders, reps = REPS) {
+  const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]))
+  for (let round = 0; round <= reps; round++) {
+    for (const [label, [name, options]] of Object.entries(contenders)) {
+      const result = await page.evaluate(([n, o]) => globalThis.bench[n](o), [name, options])
+      if (round > 0) samples[label].push(result)
+    }
+  }
+  console.log(`\n${title}`)
+  const base = median(Object.values(samples)[0].map((r) => r.rate))
+  for (const [label, results] of Object.entries(samples)) {
+    const rates = results.map((r) => r.rate)
+    const m = median(rates)
+    console.log(
+      `  ${label.padEnd(44)} median ${fmt(m).padStart(7)}/s  range ${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))}  p99 ${median(results.map((r) => r.p99)).toFixed(1)} ms  ratio to ours ${(m / base).toFixed(2)}x`,
+    )
+  }
+  return samples
+}
+
+console.log(`\nBrowser storage benchmarks (Chromium ${browser.version()}, ${REPS} rounds after a warm-up)`)
+await group('Durable submits, 1,000 in flight (IndexedDB, default durability)', {
+  'ResourcePool + IndexedDBQueue (group commit)': ['idbPoolSubmit', { n: 1000 }],
+  'raw idb, one transaction per put': ['idbNaivePut', { n: 1000 }],
+  'raw idb, 500 puts per transaction': ['idbBatchedPut', { n: 1000 }],
+  'workbox-background-sync Queue (service worker)': ['workboxPush', { n: 1000 }],
+})
+// Both take 2,000 tasks off a 10,000-task backlog, one at a time: the naive dequeue slows as
+// deleted entries pile up in front of its cursor; keyed claims and acks do not.
+await group(
+  'Claim + ack of 2,000 tasks from a 10,000-task backlog, fresh store',
+  {
+    'ResourcePool + IndexedDBQueue (capacity 16)': ['idbPoolDrain', { backlog: 10_000, n: 2000 }],
+    'IndexedDBQueue claim + settle, one at a time': ['idbClaimAck', { backlog: 10_000, n: 2000 }],
+    'naive dequeue (index cursor + delete, one tx)': ['idbNaiveDequeue', { backlog: 10_000, n: 2000 }],
+  },
+  Math.min(REPS, 3),
+)
+await group(
+  'Claim + ack at a 10,000-task backlog: fresh store vs after 50,000 tasks passed through',
+  {
+    'IndexedDBQueue, fresh store': ['idbClaimAck', { backlog: 10_000, n: 2000 }],
+    'IndexedDBQueue, after 50,000 through': ['idbClaimAckAfter', { backlog: 10_000, n: 2000, through: 50_000 }],
+  },
+  Math.min(REPS, 3),
+)
+await group('PGlite idb:// durable submits (default durability)', {
+  'ResourcePool + PGliteQueue, 1,000 in flight': ['pgliteIdbPoolSubmit', { n: 1000 }],
+  'naive: one INSERT per transaction (20)': ['pgliteIdbNaive', { n: 20 }],
+}, Math.min(REPS, 3))
+
+await browser.close()
+await server.close()

@@ -1,0 +1,236 @@
+/**
+ * Storage benchmarks in the page; bench/browser.mjs calls `window.bench[name](options)` and
+ * collects `{ rate, p99 }` (operations per second, p99 latency in ms).
+ */
+import { PGlite } from '@electric-sql/pglite'
+import { openDB } from 'idb'
+import { Mailbox, MemoryMailboxStore, ResourcePool, type TaskRecord } from '../../src/index.js'
+import { IndexedDBQueue } from '../../src/indexeddb/index.js'
+import { PGliteQueue } from '../../src/pglite/index.js'
+
+interface Result {
+  rate: number
+  p99: number
+}
+
+let unique = 0
+const fresh = (prefix: string): string => `${prefix}-${Date.now()}-${++unique}`
+const p99 = (latencies: number[]): number => latencies.sort((a, b) => a - b)[Math.floor(latencies.length * 0.99)] ?? 0
+
+async function timed(n: number, start: (i: number) => Promise<unknown>, concurrent = true): Promise<Result> {
+  const latencies: number[] = []
+  const t0 = performance.now()
+  const one = async (i: number): Promise<void> => {
+    const s = performance.now()
+    await start(i)
+    latencies.push(performance.now() - s)
+  }
+  if (concurrent) await Promise.all(Array.from({ length: n }, (_, i) => one(i)))
+  else for (let i = 0; i < n; i++) await one(i)
+  return { rate: n / ((performance.now() - t0) / 1000), p99: p99(latencies) }
+}
+
+const job = (i: number): { prompt: string; i: number } => ({ prompt: `job ${i}`, i })
+
+/** A paused pool: submits are accepted (durably written) and park; nothing starts. */
+function pausedPool(queue: IndexedDBQueue<unknown> | PGliteQueue<unknown>): ResourcePool<unknown, unknown> {
+  const pool = new ResourcePool<unknown, unknown>({
+    capacity: 1,
+    executor: () => 1,
+    queue,
+    mailbox: new Mailbox({ store: new MemoryMailboxStore() }),
+  })
+  pool.pause()
+  return pool
+}
+
+function record(i: number): TaskRecord<unknown> {
+  return {
+    id: `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+    seq: i + 1,
+    payload: job(i),
+    cost: { slots: 1 },
+    priority: 'normal',
+    tenant: '',
+    mailbox: undefined,
+    key: undefined,
+    fingerprint: undefined,
+    handler: undefined,
+    submittedAt: Date.now(),
+    waitDeadline: undefined,
+    runTimeoutMs: undefined,
+    maxAttempts: 1,
+    attempt: 0,
+    notBefore: undefined,
+    lease: undefined,
+  }
+}
+
+async function rawStore(name: string) {
+  return openDB(name, 1, {
+    upgrade(db) {
+      const store = db.createObjectStore('jobs', { keyPath: 'seq', autoIncrement: true })
+      store.createIndex('priority', ['priority', 'seq'])
+    },
+  })
+}
+
+async function claimAck(queue: IndexedDBQueue<unknown>, from: number, n: number): Promise<Result> {
+  return timed(
+    n,
+    async (i) => {
+      const r = record(from + i)
+      await queue.claim(r, 1, { owner: 'bench', expiresAt: Date.now() + 30_000 })
+      await queue.settle(r, { status: 'completed', endedAt: Date.now(), retainKeyUntil: 0, message: undefined })
+    },
+    false,
+  )
+}
+
+async function fill(queue: IndexedDBQueue<unknown>, from: number, count: number): Promise<void> {
+  for (let i = from; i < from + count; i += 1000) await queue.put(Array.from({ length: Math.min(1000, from + count - i) }, (_, k) => record(i + k)))
+}
+
+const bench = {
+  /** ResourcePool on the IndexedDB queue: `n` submits in flight, each durably written. */
+  async idbPoolSubmit({ n }: { n: number }): Promise<Result> {
+    const pool = pausedPool(new IndexedDBQueue({ database: fresh('pool'), name: 'q' }))
+    await pool.ready
+    const result = await timed(n, (i) => pool.submit(job(i)))
+    pool.clear()
+    await pool.close()
+    return result
+  },
+  /** Raw idb, naively: one transaction per put. */
+  async idbNaivePut({ n }: { n: number }): Promise<Result> {
+    const db = await rawStore(fresh('naive'))
+    const result = await timed(n, (i) => db.add('jobs', { priority: 1, payload: job(i) }))
+    db.close()
+    return result
+  },
+  /** Raw idb, batched: 500 puts per transaction. */
+  async idbBatchedPut({ n }: { n: number }): Promise<Result> {
+    const db = await rawStore(fresh('batched'))
+    const latencies: number[] = []
+    const t0 = performance.now()
+    await Promise.all(
+      Array.from({ length: Math.ceil(n / 500) }, async (_, b) => {
+        const s = performance.now()
+        const tx = db.transaction('jobs', 'readwrite')
+        for (let i = b * 500; i < Math.min(n, (b + 1) * 500); i++) void tx.store.add({ priority: 1, payload: job(i) })
+        await tx.done
+        for (let i = b * 500; i < Math.min(n, (b + 1) * 500); i++) latencies.push(performance.now() - s)
+      }),
+    )
+    db.close()
+    return { rate: n / ((performance.now() - t0) / 1000), p99: p99(latencies) }
+  },
+  /** workbox-background-sync's Queue.pushRequest, in a service worker. */
+  async workboxPush({ n }: { n: number }): Promise<Result> {
+    const registration = await navigator.serviceWorker.register(new URL('./sw.ts', import.meta.url), { type: 'module', scope: './' })
+    await navigator.serviceWorker.ready
+    const worker = registration.active ?? (await navigator.serviceWorker.ready).active!
+    const channel = new MessageChannel()
+    const done = new Promise<{ seconds: number; latencies: number[] }>((resolve) => (channel.port1.onmessage = (e) => resolve(e.data)))
+    worker.postMessage({ n, name: fresh('workbox') }, [channel.port2])
+    const { seconds, latencies } = await done
+    return { rate: n / seconds, p99: p99(latencies) }
+  },
+  /** Our queue's claim + ack, one task at a time, at a backlog of `backlog` tasks on a fresh store. */
+  async idbClaimAck({ backlog, n }: { backlog: number; n: number }): Promise<Result> {
+    const queue = new IndexedDBQueue<unknown>({ database: fresh('claim'), name: 'q' })
+    await queue.open('bench')
+    await fill(queue, 0, backlog)
+    const result = await claimAck(queue, 0, n)
+    await queue.close()
+    return result
+  },
+  /** The same after `through` tasks have passed through the store (put, claim, ack). */
+  async idbClaimAckAfter({ backlog, n, through }: { backlog: number; n: number; through: number }): Promise<Result> {
+    const queue = new IndexedDBQueue<unknown>({ database: fresh('aged'), name: 'q' })
+    await queue.open('bench')
+    for (let i = 0; i < through; i += 5000) {
+      await fill(queue, i, 5000)
+      await Promise.all(Array.from({ length: 5000 }, (_, k) => queue.settle(record(i + k), { status: 'completed', endedAt: 0, retainKeyUntil: 0, message: undefined })))
+    }
+    await fill(queue, through, backlog)
+    const result = await claimAck(queue, through, n)
+    await queue.close()
+    return result
+  },
+  /**
+   * Claim + ack through a pool (capacity 16, no-op tasks): `n` tasks taken off a `backlog` on a
+   * fresh store. Tasks that start and end together share transactions.
+   */
+  async idbPoolDrain({ backlog, n }: { backlog: number; n: number }): Promise<Result> {
+    const queue = new IndexedDBQueue<unknown>({ database: fresh('drain'), name: 'q' })
+    const pool = new ResourcePool<unknown, unknown>({
+      capacity: 16,
+      executor: () => 1,
+      queue,
+      mailbox: new Mailbox({ store: new MemoryMailboxStore() }),
+    })
+    pool.pause()
+    await pool.ready
+    for (let i = 0; i < backlog; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, backlog - i) }, (_, k) => pool.submit(job(i + k))))
+    let done = 0
+    const finished = new Promise<void>((resolve) =>
+      pool.on('completed', () => {
+        if (++done === n) {
+          pool.pause()
+          resolve()
+        }
+      }),
+    )
+    const t0 = performance.now()
+    pool.resume()
+    await finished
+    const seconds = (performance.now() - t0) / 1000
+    pool.clear()
+    await pool.close()
+    return { rate: n / seconds, p99: 0 }
+  },
+  /** Naive dequeue: one transaction per task, first by a cursor on a priority index, then delete. */
+  async idbNaiveDequeue({ backlog, n }: { backlog: number; n: number }): Promise<Result> {
+    const db = await rawStore(fresh('dequeue'))
+    for (let i = 0; i < backlog; i += 500) {
+      const tx = db.transaction('jobs', 'readwrite')
+      for (let k = i; k < Math.min(backlog, i + 500); k++) void tx.store.add({ priority: k % 4, payload: job(k) })
+      await tx.done
+    }
+    const result = await timed(
+      n,
+      async () => {
+        const tx = db.transaction('jobs', 'readwrite')
+        const cursor = await tx.store.index('priority').openCursor(null, 'prev')
+        if (cursor !== null) await cursor.delete()
+        await tx.done
+      },
+      false,
+    )
+    db.close()
+    return result
+  },
+  /** ResourcePool on PGlite `idb://` (default durability): `n` submits in flight, group-committed. */
+  async pgliteIdbPoolSubmit({ n }: { n: number }): Promise<Result> {
+    const db = await PGlite.create(`idb://${fresh('pglite-pool')}`)
+    const pool = pausedPool(new PGliteQueue(db, { name: 'q' }))
+    await pool.ready
+    const result = await timed(n, (i) => pool.submit(job(i)))
+    pool.clear()
+    await pool.close()
+    await db.close()
+    return result
+  },
+  /** PGlite `idb://` naively: one INSERT statement (its own transaction) per task, one at a time. */
+  async pgliteIdbNaive({ n }: { n: number }): Promise<Result> {
+    const db = await PGlite.create(`idb://${fresh('pglite-naive')}`)
+    await db.exec('create table jobs (id serial primary key, payload text)')
+    const result = await timed(n, (i) => db.query('insert into jobs (payload) values ($1)', [JSON.stringify(job(i))]), false)
+    await db.close()
+    return result
+  },
+}
+
+;(globalThis as { bench?: typeof bench }).bench = bench
+document.title = 'ready'
