@@ -348,6 +348,65 @@ async function adversarial() {
   console.log(`  big task started ${delay.toFixed(2)} units after submit; bound + longest run = ${(5 + longest).toFixed(2)} units: ${delay <= 5 + longest ? 'within' : 'OVER'}`)
 }
 
+// ─── Durable submits in Node: PGlite on a data directory ───────────────────
+
+async function pgliteNodeBenchmark() {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { PGliteQueue } = await import('../dist/pglite.js')
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'ppl-bench-'))
+  let unique = 0
+  const p99 = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length * 0.99)]
+  const timed = async (n, start, concurrent) => {
+    const latencies = []
+    const one = async (i) => {
+      const s = performance.now()
+      await start(i)
+      latencies.push(performance.now() - s)
+    }
+    const t0 = performance.now()
+    if (concurrent) await Promise.all(Array.from({ length: n }, (_, i) => one(i)))
+    else for (let i = 0; i < n; i++) await one(i)
+    return { rate: n / ((performance.now() - t0) / 1000), p99: p99(latencies) }
+  }
+  const samples = { pool: [], naive: [] }
+  for (let round = 0; round <= REPS; round++) {
+    const db = await PGlite.create(join(dir, `pool-${++unique}`))
+    const pool = new ResourcePool({ capacity: 1, executor: () => 1, queue: new PGliteQueue(db, { name: 'q' }) })
+    pool.pause()
+    await pool.ready
+    const ours = await timed(1000, (i) => pool.submit({ prompt: `job ${i}` }), true)
+    pool.clear()
+    await pool.close()
+    await db.close()
+    const naiveDb = await PGlite.create(join(dir, `naive-${++unique}`))
+    await naiveDb.exec('create table jobs (id serial primary key, payload text)')
+    const naive = await timed(200, (i) => naiveDb.query('insert into jobs (payload) values ($1)', [JSON.stringify({ prompt: `job ${i}` })]), false)
+    await naiveDb.close()
+    if (round > 0) {
+      samples.pool.push(ours)
+      samples.naive.push(naive)
+    }
+  }
+  rmSync(dir, { recursive: true, force: true })
+  console.log('\nPGlite in Node on a data directory: durable submits (default durability)')
+  const base = median(samples.pool.map((r) => r.rate))
+  for (const [label, rows] of [['ResourcePool + PGliteQueue, 1,000 in flight', samples.pool], ['naive: one INSERT per transaction (200)', samples.naive]]) {
+    const rates = rows.map((r) => r.rate)
+    console.log(
+      `  ${label.padEnd(44)} median ${fmt(median(rates)).padStart(6)}/s  range ${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))}  p99 ${median(rows.map((r) => r.p99)).toFixed(1)} ms  ratio to ResourcePool ${(median(rates) / base).toFixed(2)}x`,
+    )
+  }
+}
+
+/** The browser storage benchmarks, in real Chromium (bench/browser.mjs). */
+async function browserBenchmark() {
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./browser.mjs', import.meta.url))], { stdio: 'inherit' })
+  if (child.status !== 0) throw new Error('the browser benchmarks failed')
+}
+
 // Each comparison runs in a fresh process (its contenders interleaved inside it), so one
 // comparison's heap and JIT state do not tilt the next.
 const GROUPS = {
@@ -357,6 +416,8 @@ const GROUPS = {
   heap: heapBenchmark,
   simulation: simulationBenchmarks,
   adversarial,
+  'pglite-node': pgliteNodeBenchmark,
+  browser: browserBenchmark,
 }
 const group = process.argv[2]
 if (group === undefined) {
