@@ -21,7 +21,8 @@ beforeAll(async () => {
     configFile: false,
     root: new URL('..', import.meta.url).pathname,
     logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0 },
+    // No reloads: an edit elsewhere must not navigate the page under test.
+    server: { host: '127.0.0.1', port: 0, hmr: false, watch: { ignored: ['**/*'] } },
     optimizeDeps: { exclude: ['@electric-sql/pglite'] },
   })
   await server.listen()

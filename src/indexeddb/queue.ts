@@ -3,7 +3,7 @@ import type { MailboxStore } from '../core/mailbox.js'
 import type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from '../core/queue.js'
 import type { PayloadFormat, Priority } from '../core/types.js'
 import { acquireOwnership } from '../queue/ownership.js'
-import type { IDBPTransaction } from 'idb'
+import { unwrap, type IDBPTransaction } from 'idb'
 import { openDatabase, requestPersistence, wrapIdb, type Connection, type JobRow, type OpenOptions, type ParkingLotDB } from './database.js'
 import { IndexedDBMailboxStore, putMessage } from './mailbox.js'
 
@@ -23,8 +23,11 @@ export interface IndexedDBQueueOptions extends OpenOptions {
 }
 
 type WriteTx = IDBPTransaction<ParkingLotDB, ('jobs' | 'keys' | 'messages')[], 'readwrite'>
-/** Issues its requests on the shared transaction; resolves when they are done. */
-type WriteOperation = (tx: WriteTx) => Promise<unknown>
+/**
+ * Issues its requests on the shared transaction. Returns a promise only when it must read before
+ * it writes; plain writes finish (or fail) with the transaction.
+ */
+type WriteOperation = (tx: WriteTx) => Promise<unknown> | undefined
 
 interface PendingWrite {
   readonly what: string
@@ -88,13 +91,15 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   /** Records accepted tasks; submits that arrive together share one transaction (group commit). */
   put(records: readonly TaskRecord<P>[]): Promise<void> {
     return this.#write('storing accepted tasks', (tx) => {
-      const writes: Promise<unknown>[] = []
+      // Raw requests: their outcome shows in the transaction's, without a promise per request.
+      const jobs = unwrap(tx.objectStore('jobs'))
+      const keys = unwrap(tx.objectStore('keys'))
       for (const record of records) {
-        if (record.key !== undefined) writes.push(tx.objectStore('keys').delete([this.name, record.key]))
+        if (record.key !== undefined) keys.delete([this.name, record.key])
         // `add`, not `put`: a live key or a repeated seq is refused by the store's unique indexes.
-        writes.push(tx.objectStore('jobs').add(toRow(this.name, record)))
+        jobs.add(toRow(this.name, record))
       }
-      return Promise.all(writes)
+      return undefined
     })
   }
 
@@ -105,7 +110,7 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     row.leaseOwner = lease.owner
     row.leaseExpiresAt = lease.expiresAt
     row.notBefore = null
-    return this.#write('claiming a task', (tx) => tx.objectStore('jobs').put(row))
+    return this.#write('claiming a task', (tx) => void unwrap(tx.objectStore('jobs')).put(row))
   }
 
   renew(records: readonly TaskRecord<P>[], expiresAt: number): Promise<void> {
@@ -135,21 +140,18 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   /** Deletes the row, remembers its key, and writes its mailbox message, in one transaction. */
   settle(record: TaskRecord<P>, settlement: Settlement): Promise<void> {
     return this.#write('settling a task', (tx) => {
-      const writes: Promise<unknown>[] = [tx.objectStore('jobs').delete([this.name, record.seq])]
+      unwrap(tx.objectStore('jobs')).delete([this.name, record.seq])
       if (record.key !== undefined) {
-        writes.push(
-          tx.objectStore('keys').put({
+        unwrap(tx.objectStore('keys')).put({
             queue: this.name,
             key: record.key,
             taskId: record.id,
             fingerprint: record.fingerprint ?? null,
             status: settlement.status,
             retainUntil: settlement.retainKeyUntil,
-          }),
-        )
+        })
       }
-      if (settlement.message !== undefined) writes.push(putMessage(tx, this.#mailboxName ?? 'default', settlement.message))
-      return Promise.all(writes)
+      return settlement.message === undefined ? undefined : putMessage(tx, this.#mailboxName ?? 'default', settlement.message)
     })
   }
 
@@ -199,9 +201,13 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     const db = this.#db()
     await wrapIdb(batch.length === 1 ? batch[0]!.what : `${batch.length} writes`, async () => {
       const tx = db.transaction(['jobs', 'keys', 'messages'], 'readwrite', { durability: this.#durability() })
-      const writes = batch.map((write) => write.operation(tx))
-      // A refused write aborts the transaction: every promise settles, and the first error wins.
-      const outcome = await Promise.allSettled([...writes, tx.done])
+      const pending: Promise<unknown>[] = []
+      for (const write of batch) {
+        const started = write.operation(tx)
+        if (started !== undefined) pending.push(started)
+      }
+      // A refused request aborts the transaction: every promise settles, and the first error wins.
+      const outcome = await Promise.allSettled([...pending, tx.done])
       const failed = outcome.find((result) => result.status === 'rejected')
       if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
     })
