@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
+import { ResourcePool } from '../src/index.js'
 import { controlledPool } from './helpers.js'
 
 describe('events and state', () => {
@@ -44,6 +45,19 @@ describe('events and state', () => {
     expect(jobs.order).toEqual(['a'])
     pool.resume()
     expect(jobs.order).toEqual(['a', 'b', 'c'])
+  })
+
+  it('pause() from a listener stops further starts at once, even with synchronous executors', async () => {
+    const started: string[] = []
+    const sync = new ResourcePool<string, string>({ capacity: 1, executor: (p) => (started.push(p), p) })
+    sync.on('completed', ({ result }) => {
+      if (result === 'b') sync.pause()
+    })
+    sync.pause()
+    for (const name of ['a', 'b', 'c', 'd']) await sync.submit(name)
+    sync.resume()
+    expect(started).toEqual(['a', 'b'])
+    expect(sync.size).toBe(2)
   })
 
   it('a listener that throws never breaks accounting (it is reported)', async () => {

@@ -678,9 +678,13 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true
+      // One error for every task let go: making thousands of stack traces is what closing costs otherwise.
+      const kept = new PoolClosedError(
+        `Pool '${this.name}' closed before this task started; it stays in the durable queue and runs after the next start`,
+      )
       for (const task of [...this.#liveTasks()]) {
         if (task.status !== 'parked' && task.status !== 'retrying') continue
-        if (this.#queue.durable) this.#detach(task)
+        if (this.#queue.durable) this.#detach(task, kept)
         else this.cancelTask(task, 'the pool closed')
       }
     }
@@ -912,6 +916,8 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     const lot = this.#lot
     const ledger = this.#ledger
     for (;;) {
+      // A listener or a synchronous executor may pause or close the pool mid-pass.
+      if (this.#paused || this.#closed) return
       const head = lot.head(now)
       if (head === undefined) return
       if (ledger.fits(head.vector)) {
@@ -929,6 +935,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
       for (const entry of lot.ordered(now)) {
         if (ledger.isExhausted(reserved)) break
         if (entry === head || !ledger.fits(entry.vector, reserved)) continue
+        if (this.#paused || this.#closed) return
         this.#start(entry, now)
         started = true
         // Under fair share a start changes the tenant order: look again from the head.
@@ -1253,14 +1260,11 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     })
   }
 
-  #detach(task: Task<P, R>): void {
+  #detach(task: Task<P, R>, error: PoolClosedError): void {
     // A durable queue keeps the task for the next start; this process lets go of it.
     if (task.status === 'parked') this.#lot.remove(task)
     else this.#endBackoff(task)
     task.detachSignal?.()
-    const error = new PoolClosedError(
-      `Pool '${this.name}' closed before task ${task.id} started; it stays in the durable queue and runs after the next start`,
-    )
     task.outcome = { ok: false, error }
     task.deferred?.reject(error)
     task.wakeProgress()
