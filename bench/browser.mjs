@@ -45,6 +45,7 @@ async function group(title, contenders, reps = REPS) {
 console.log(`\nBrowser storage benchmarks (Chromium ${browser.version()}, ${REPS} rounds after a warm-up)`)
 await group('Durable submits, 1,000 in flight (IndexedDB, default durability)', {
   'ResourcePool + IndexedDBQueue (group commit)': ['idbPoolSubmit', { n: 1000 }],
+  'IndexedDBQueue alone (no pool)': ['idbQueuePut', { n: 1000 }],
   'raw idb, one transaction per put': ['idbNaivePut', { n: 1000 }],
   'raw idb, 500 puts per transaction': ['idbBatchedPut', { n: 1000 }],
   'workbox-background-sync Queue (service worker)': ['workboxPush', { n: 1000 }],

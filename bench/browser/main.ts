@@ -101,6 +101,14 @@ const bench = {
     await pool.close()
     return result
   },
+  /** The queue alone (no pool): `n` single-record puts in flight. */
+  async idbQueuePut({ n }: { n: number }): Promise<Result> {
+    const queue = new IndexedDBQueue<unknown>({ database: fresh('queue'), name: 'q' })
+    await queue.open('bench')
+    const result = await timed(n, (i) => queue.put([record(i)]))
+    await queue.close()
+    return result
+  },
   /** Raw idb, naively: one transaction per put. */
   async idbNaivePut({ n }: { n: number }): Promise<Result> {
     const db = await rawStore(fresh('naive'))
@@ -185,7 +193,6 @@ const bench = {
     const t0 = performance.now()
     pool.resume()
     await finished
-    ;(globalThis as { lastDrain?: unknown }).lastDrain = { inMemoryMs: performance.now() - t0 }
     // Stop the clock once the acks are durable too: close() waits for every write in flight and
     // keeps the rest of the backlog parked in the store.
     await pool.close()

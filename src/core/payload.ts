@@ -11,6 +11,8 @@ export function assertPayloadTravels(payload: unknown, format: PayloadFormat): v
     checkJson(payload, 'payload', new Set())
     return
   }
+  // Plain data (the usual payload) is checked by a walk; anything else by a real clone.
+  if (isPlainCloneable(payload, 0)) return
   try {
     structuredClone(payload)
   } catch (error) {
@@ -19,6 +21,23 @@ export function assertPayloadTravels(payload: unknown, format: PayloadFormat): v
       'payload',
     )
   }
+}
+
+/** True when a value is made only of primitives, plain objects, arrays, dates and binary data (bounded depth). */
+function isPlainCloneable(value: unknown, depth: number): boolean {
+  if (depth > 32) return false
+  const type = typeof value
+  if (type === 'string' || type === 'number' || type === 'boolean' || type === 'bigint' || value === null || value === undefined) return true
+  if (type !== 'object') return false // functions and symbols cannot be cloned
+  if (Array.isArray(value)) return value.every((item) => isPlainCloneable(item, depth + 1))
+  const proto = Object.getPrototypeOf(value) as unknown
+  if (proto === Object.prototype || proto === null) {
+    for (const key in value as Record<string, unknown>) {
+      if (!isPlainCloneable((value as Record<string, unknown>)[key], depth + 1)) return false
+    }
+    return true
+  }
+  return value instanceof Date || value instanceof ArrayBuffer || ArrayBuffer.isView(value)
 }
 
 function checkJson(value: unknown, path: string, seen: Set<object>): void {

@@ -3,6 +3,7 @@ import { BackendError } from '../core/errors.js'
 import type { MailboxKey, TerminalStatus } from '../core/types.js'
 
 /** A stored task: the record's fields, with `seq` as the primary key. */
+/** A stored task: the record's fields, keyed by queue and seq. Unset fields are left out (smaller rows clone faster). */
 export interface JobRow {
   queue: string
   seq: number
@@ -10,19 +11,19 @@ export interface JobRow {
   payload: unknown
   cost: Record<string, number>
   priority: string
-  tenant: string
-  mailbox: MailboxKey | null
+  tenant?: string
+  mailbox?: MailboxKey
   key?: string
-  fingerprint: string | null
-  handler: string | null
+  fingerprint?: string
+  handler?: string
   submittedAt: number
-  waitDeadline: number | null
-  runTimeoutMs: number | null
+  waitDeadline?: number
+  runTimeoutMs?: number
   maxAttempts: number
   attempt: number
-  notBefore: number | null
-  leaseOwner: string | null
-  leaseExpiresAt: number | null
+  notBefore?: number
+  leaseOwner?: string
+  leaseExpiresAt?: number
 }
 
 export interface KeyRow {
@@ -53,11 +54,11 @@ export interface MessageRow {
 
 /**
  * Schema, versioned: v1 has `jobs` (by queue and seq: a claim or ack is a keyed write, so its cost does not
- * grow with history), `keys` (ended idempotency keys), `messages` (auto-increment seq = completion
+ * grow with history; one index, for live idempotency keys, since every index is a write per task), `keys` (ended idempotency keys), `messages` (auto-increment seq = completion
  * order, an index per mailbox + tenant for fetch, a unique index per task + status).
  */
 export interface ParkingLotDB extends DBSchema {
-  jobs: { key: [string, number]; value: JobRow; indexes: { id: string; key: [string, string] } }
+  jobs: { key: [string, number]; value: JobRow; indexes: { key: [string, string] } }
   keys: { key: [string, string]; value: KeyRow; indexes: { retainUntil: number } }
   messages: {
     key: number
@@ -85,7 +86,6 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
       upgrade(db, oldVersion) {
         if (oldVersion < 1) {
           const jobs = db.createObjectStore('jobs', { keyPath: ['queue', 'seq'] })
-          jobs.createIndex('id', 'id', { unique: true })
           jobs.createIndex('key', ['queue', 'key'], { unique: true })
           const keys = db.createObjectStore('keys', { keyPath: ['queue', 'key'] })
           keys.createIndex('retainUntil', 'retainUntil')

@@ -36,6 +36,9 @@ interface PendingWrite {
   reject(error: unknown): void
 }
 
+/** Writes per transaction when a batch is large. */
+const CHUNK = 250
+
 // Owner registries are per database name (connections to one database are separate objects).
 const scopes = new Map<string, object>()
 const scopeOf = (database: string): object => {
@@ -109,7 +112,7 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     row.attempt = attempt
     row.leaseOwner = lease.owner
     row.leaseExpiresAt = lease.expiresAt
-    row.notBefore = null
+    delete row.notBefore
     return this.#write('claiming a task', (tx) => void unwrap(tx.objectStore('jobs')).put(row))
   }
 
@@ -117,7 +120,7 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     return this.#write('renewing leases', async (tx) => {
       for (const record of records) {
         const row = await tx.objectStore('jobs').get([this.name, record.seq])
-        if (row?.leaseOwner != null) {
+        if (row?.leaseOwner !== undefined) {
           row.leaseExpiresAt = expiresAt
           await tx.objectStore('jobs').put(row)
         }
@@ -130,9 +133,10 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     return this.#write('releasing a task for retry', async (tx) => {
       const row = await tx.objectStore('jobs').get([this.name, record.seq])
       if (row === undefined || row.id !== record.id) throw new BackendError(`Task ${record.id} is not in queue '${this.name}'`)
-      row.leaseOwner = null
-      row.leaseExpiresAt = null
-      row.notBefore = notBefore ?? null
+      delete row.leaseOwner
+      delete row.leaseExpiresAt
+      if (notBefore === undefined) delete row.notBefore
+      else row.notBefore = notBefore
       await tx.objectStore('jobs').put(row)
     })
   }
@@ -177,6 +181,14 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   }
 
   async #flush(batch: readonly PendingWrite[]): Promise<void> {
+    // A large batch goes as several transactions issued together: Chromium prepares the next
+    // while the previous commits. Each write stays whole inside one transaction.
+    if (batch.length > CHUNK) {
+      const chunks: PendingWrite[][] = []
+      for (let i = 0; i < batch.length; i += CHUNK) chunks.push(batch.slice(i, i + CHUNK))
+      await Promise.all(chunks.map((chunk) => this.#flush(chunk)))
+      return
+    }
     try {
       await this.#commit(batch)
       for (const write of batch) write.resolve()
@@ -254,27 +266,30 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
 }
 
 function toRow<P>(queue: string, record: TaskRecord<P>): JobRow {
-  return {
+  const row: JobRow = {
     queue,
     seq: record.seq,
     id: record.id,
     payload: record.payload,
-    cost: { ...record.cost },
+    cost: record.cost,
     priority: record.priority,
-    tenant: record.tenant,
-    mailbox: record.mailbox === undefined ? null : { ...record.mailbox },
-    ...(record.key === undefined ? {} : { key: record.key }),
-    fingerprint: record.fingerprint ?? null,
-    handler: record.handler ?? null,
     submittedAt: record.submittedAt,
-    waitDeadline: record.waitDeadline ?? null,
-    runTimeoutMs: record.runTimeoutMs ?? null,
     maxAttempts: record.maxAttempts,
     attempt: record.attempt,
-    notBefore: record.notBefore ?? null,
-    leaseOwner: record.lease?.owner ?? null,
-    leaseExpiresAt: record.lease?.expiresAt ?? null,
   }
+  if (record.tenant !== '') row.tenant = record.tenant
+  if (record.mailbox !== undefined) row.mailbox = record.mailbox
+  if (record.key !== undefined) row.key = record.key
+  if (record.fingerprint !== undefined) row.fingerprint = record.fingerprint
+  if (record.handler !== undefined) row.handler = record.handler
+  if (record.waitDeadline !== undefined) row.waitDeadline = record.waitDeadline
+  if (record.runTimeoutMs !== undefined) row.runTimeoutMs = record.runTimeoutMs
+  if (record.notBefore !== undefined) row.notBefore = record.notBefore
+  if (record.lease !== undefined) {
+    row.leaseOwner = record.lease.owner
+    row.leaseExpiresAt = record.lease.expiresAt
+  }
+  return row
 }
 
 function toRecord<P>(row: JobRow): TaskRecord<P> {
@@ -284,17 +299,17 @@ function toRecord<P>(row: JobRow): TaskRecord<P> {
     payload: row.payload as P,
     cost: row.cost,
     priority: row.priority as Priority,
-    tenant: row.tenant,
-    mailbox: row.mailbox ?? undefined,
+    tenant: row.tenant ?? '',
+    mailbox: row.mailbox,
     key: row.key,
-    fingerprint: row.fingerprint ?? undefined,
-    handler: row.handler ?? undefined,
+    fingerprint: row.fingerprint,
+    handler: row.handler,
     submittedAt: row.submittedAt,
-    waitDeadline: row.waitDeadline ?? undefined,
-    runTimeoutMs: row.runTimeoutMs ?? undefined,
+    waitDeadline: row.waitDeadline,
+    runTimeoutMs: row.runTimeoutMs,
     maxAttempts: row.maxAttempts,
     attempt: row.attempt,
-    notBefore: row.notBefore ?? undefined,
-    lease: row.leaseOwner === null ? undefined : { owner: row.leaseOwner, expiresAt: row.leaseExpiresAt ?? 0 },
+    notBefore: row.notBefore,
+    lease: row.leaseOwner === undefined ? undefined : { owner: row.leaseOwner, expiresAt: row.leaseExpiresAt ?? 0 },
   }
 }
