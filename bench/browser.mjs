@@ -36,7 +36,7 @@ async function group(title, contenders, reps = REPS) {
     const rates = results.map((r) => r.rate)
     const m = median(rates)
     console.log(
-      `  ${label.padEnd(44)} median ${fmt(m).padStart(7)}/s  range ${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))}  p99 ${median(results.map((r) => r.p99)).toFixed(1)} ms  ratio to ours ${(m / base).toFixed(2)}x`,
+      `  ${label.padEnd(44)} median ${fmt(m).padStart(7)}/s  range ${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))}  p99 ${median(results.map((r) => r.p99)).toFixed(1)} ms  ratio to ours ${(m / base).toPrecision(3)}x`,
     )
   }
   return samples
@@ -62,10 +62,10 @@ await group(
   Math.min(REPS, 3),
 )
 await group(
-  'Claim + ack at a 10,000-task backlog: fresh store vs after 50,000 tasks passed through',
+  'Claim + ack of 2,000 tasks at a 10,000-task backlog: fresh store vs after 50,000 tasks passed through',
   {
-    'IndexedDBQueue, fresh store': ['idbClaimAck', { backlog: 10_000, n: 2000 }],
-    'IndexedDBQueue, after 50,000 through': ['idbClaimAckAfter', { backlog: 10_000, n: 2000, through: 50_000 }],
+    'ResourcePool + IndexedDBQueue, fresh store': ['idbPoolDrain', { backlog: 10_000, n: 2000 }],
+    'ResourcePool + IndexedDBQueue, after 50,000 through': ['idbPoolDrain', { backlog: 10_000, n: 2000, through: 50_000 }],
   },
   Math.min(REPS, 3),
 )

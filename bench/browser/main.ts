@@ -14,7 +14,26 @@ interface Result {
 }
 
 let unique = 0
-const fresh = (prefix: string): string => `${prefix}-${Date.now()}-${++unique}`
+const made: string[] = []
+/** A new database name; every one made is deleted after the benchmark that made it (storage stays small). */
+const fresh = (prefix: string): string => {
+  const name = `${prefix}-${Date.now()}-${++unique}`
+  made.push(name)
+  return name
+}
+
+async function deleteMade(): Promise<void> {
+  const names = made.splice(0)
+  await Promise.all(
+    names.flatMap((name) => [name, `/pglite/${name}`]).map(
+      (name) =>
+        new Promise<void>((resolve) => {
+          const request = indexedDB.deleteDatabase(name)
+          request.onsuccess = request.onerror = request.onblocked = () => resolve()
+        }),
+    ),
+  )
+}
 const p99 = (latencies: number[]): number => latencies.sort((a, b) => a - b)[Math.floor(latencies.length * 0.99)] ?? 0
 
 async function timed(n: number, start: (i: number) => Promise<unknown>, concurrent = true): Promise<Result> {
@@ -153,24 +172,11 @@ const bench = {
     await queue.close()
     return result
   },
-  /** The same after `through` tasks have passed through the store (put, claim, ack). */
-  async idbClaimAckAfter({ backlog, n, through }: { backlog: number; n: number; through: number }): Promise<Result> {
-    const queue = new IndexedDBQueue<unknown>({ database: fresh('aged'), name: 'q' })
-    await queue.open('bench')
-    for (let i = 0; i < through; i += 5000) {
-      await fill(queue, i, 5000)
-      await Promise.all(Array.from({ length: 5000 }, (_, k) => queue.settle(record(i + k), { status: 'completed', endedAt: 0, retainKeyUntil: 0, message: undefined })))
-    }
-    await fill(queue, through, backlog)
-    const result = await claimAck(queue, through, n)
-    await queue.close()
-    return result
-  },
   /**
    * Claim + ack through a pool (capacity 16, no-op tasks): `n` tasks taken off a `backlog` on a
    * fresh store. Tasks that start and end together share transactions.
    */
-  async idbPoolDrain({ backlog, n }: { backlog: number; n: number }): Promise<Result> {
+  async idbPoolDrain({ backlog, n, through = 0 }: { backlog: number; n: number; through?: number }): Promise<Result> {
     const queue = new IndexedDBQueue<unknown>({ database: fresh('drain'), name: 'q' })
     const pool = new ResourcePool<unknown, unknown>({
       capacity: 16,
@@ -178,8 +184,11 @@ const bench = {
       queue,
       mailbox: new Mailbox({ store: new MemoryMailboxStore() }),
     })
-    pool.pause()
     await pool.ready
+    // History first: `through` tasks submitted, run and acked, leaving their deletions behind.
+    for (let i = 0; i < through; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, through - i) }, (_, k) => pool.submit(job(i + k))))
+    await pool.onIdle()
+    pool.pause()
     for (let i = 0; i < backlog; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, backlog - i) }, (_, k) => pool.submit(job(i + k))))
     let done = 0
     const finished = new Promise<void>((resolve) =>
@@ -241,5 +250,18 @@ const bench = {
   },
 }
 
-;(globalThis as { bench?: typeof bench }).bench = bench
+// Each benchmark runs, then the databases it made are deleted.
+const wrapped = Object.fromEntries(
+  Object.entries(bench).map(([name, run]) => [
+    name,
+    async (options: never): Promise<Result> => {
+      try {
+        return await (run as (o: never) => Promise<Result>)(options)
+      } finally {
+        await deleteMade()
+      }
+    },
+  ]),
+)
+;(globalThis as { bench?: typeof wrapped }).bench = wrapped
 document.title = 'ready'

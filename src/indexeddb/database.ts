@@ -99,8 +99,9 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
       blocked() {
         options.onBlocked?.()
       },
-      blocking() {
-        connection.close('a newer version of the database is being opened elsewhere')
+      blocking(_current, wanted) {
+        // Let the other side go on: a deletion (wanted is null) or an upgrade elsewhere.
+        connection.close(wanted === null ? 'the database was deleted' : 'a newer version of the database was opened elsewhere')
       },
       terminated() {
         connection.lost = 'the browser closed the database (it was deleted, evicted, or storage failed)'
