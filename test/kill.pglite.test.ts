@@ -10,20 +10,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { expect, it } from 'vitest'
+import { mulberry32 } from './random.js'
 
 const KILLS = Number(process.env['KILL_RUNS'] ?? 30)
 const CHILD = new URL('./kill/pglite-child.ts', import.meta.url).pathname
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Runs the child until it has been up for `lifeMs` after opening, then SIGKILLs it. */
 function runAndKill(dataDir: string, first: number, seed: number, lifeMs: number, accepted: Map<number, string>): Promise<number> {

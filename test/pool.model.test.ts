@@ -7,22 +7,12 @@
  */
 import { describe, expect, it } from 'vitest'
 import { ManualClock, ResourcePool, type Priority, type TaskHandle } from '../src/index.js'
+import { mulberry32 } from './random.js'
 
 const SEEDS = Number(process.env['MODEL_SEEDS'] ?? 500)
 const RANKS: Priority[] = ['low', 'normal', 'high', 'critical']
 const EPS = 1e-6
 const FIT_EPS = 1e-9
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Policy {
   backfill: boolean
