@@ -91,6 +91,7 @@ it(`loses no accepted task and duplicates no terminal record across ${KILLS} bro
     expect(lost).toEqual([])
     expect(duplicated).toEqual([])
   } finally {
-    rmSync(profile, { recursive: true, force: true })
+    // Helper processes of the killed browser may still be writing to the profile for a moment.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   }
 }, 600_000)
