@@ -1,13 +1,14 @@
 import { resolve } from 'node:path'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
-import { CHROMIUM_ARGS, chromiumExecutable } from './test/chromium.js'
+import { CHROMIUM_ARGS, CHROMIUM_WEBGPU_ARGS, chromiumExecutable } from './test/chromium.js'
 
 // One entry per subpath export; each ships its own .d.ts (from tsc, see tsconfig.build.json).
 const entries = {
   index: resolve(import.meta.dirname, 'src/index.ts'),
   indexeddb: resolve(import.meta.dirname, 'src/indexeddb/index.ts'),
   pglite: resolve(import.meta.dirname, 'src/pglite/index.ts'),
+  worker: resolve(import.meta.dirname, 'src/worker.ts'),
 }
 
 function chromiumPath(): string | undefined {
@@ -32,7 +33,8 @@ export default defineConfig({
       output: { preserveModules: false, chunkFileNames: 'chunks/[name]-[hash].js' },
     },
   },
-  optimizeDeps: { exclude: ['@electric-sql/pglite'] },
+  // Pre-bundled up front: discovering them mid-run reloads the page under test.
+  optimizeDeps: { exclude: ['@electric-sql/pglite'], include: ['comlink', 'idb', 'yaml', 'zod'] },
   test: {
     testTimeout: 20_000,
     projects: [
@@ -45,10 +47,25 @@ export default defineConfig({
         test: {
           name: 'chromium',
           include: ['test/**/*.browser.test.ts'],
+          exclude: ['test/**/*.webgpu.browser.test.ts'],
           browser: {
             enabled: true,
             headless: true,
             provider: playwright({ launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS } }),
+            instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+      {
+        // The same Chromium with WebGPU switched on (a SwiftShader adapter on this machine).
+        extends: true,
+        test: {
+          name: 'chromium-webgpu',
+          include: ['test/**/*.webgpu.browser.test.ts'],
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({ launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_WEBGPU_ARGS } }),
             instances: [{ browser: 'chromium' }],
           },
         },

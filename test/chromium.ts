@@ -12,6 +12,9 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ]
 
+/** The same flags plus the switch that gives this Chromium a (SwiftShader) WebGPU adapter. */
+export const CHROMIUM_WEBGPU_ARGS = [...CHROMIUM_ARGS, '--enable-unsafe-webgpu']
+
 /** CHROMIUM_PATH, or Debian's `chromium`. */
 export function chromiumExecutable(): string {
   const given = process.env['CHROMIUM_PATH']

@@ -39,7 +39,9 @@ async function startBrowser(profile: string): Promise<{ process: ChildProcess; b
   const child = spawn(chromiumExecutable(), [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], {
     stdio: 'ignore',
   })
-  for (let i = 0; i < 200 && !existsSync(portFile); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  // Chromium writes the file once its DevTools server listens; on a loaded 2-core machine that can take seconds.
+  for (let i = 0; i < 600 && !existsSync(portFile); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  if (!existsSync(portFile)) throw new Error(`Chromium did not write ${portFile} within 30 s`)
   const port = readFileSync(portFile, 'utf8').split('\n')[0]
   const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`)
   return { process: child, browser }

@@ -97,7 +97,7 @@ export type FailureReason = 'error' | 'timeout' | 'crashed'
 
 /** The executor failed on its last allowed attempt. `cause` is what the executor threw. */
 export class TaskFailedError extends ParkingLotError {
-  override readonly code = 'TASK_FAILED'
+  override readonly code: string = 'TASK_FAILED'
   constructor(
     message: string,
     readonly reason: FailureReason,
@@ -108,9 +108,16 @@ export class TaskFailedError extends ParkingLotError {
   }
 }
 
-/** The worker running the task died or stopped answering; the task may have partly run. */
-export class WorkerCrashedError extends ParkingLotError {
-  override readonly code = 'WORKER_CRASHED'
+/**
+ * The worker running the task died or stopped answering; the task may have partly run. A worker
+ * runtime rejects an attempt with it (`attempts` 0); when no attempt is left, the task's handle
+ * rejects with one too, which is also a `TaskFailedError` with reason `crashed`.
+ */
+export class WorkerCrashedError extends TaskFailedError {
+  override readonly code: string = 'WORKER_CRASHED'
+  constructor(message: string, attempts = 0, options?: { cause?: unknown }) {
+    super(message, 'crashed', attempts, options)
+  }
 }
 
 /** A config is invalid. `path` names the offending field; `line`/`column` locate a syntax error. */

@@ -28,6 +28,7 @@ import {
   TaskDroppedError,
   TaskExpiredError,
   TaskFailedError,
+  WorkerCrashedError,
   describeError,
   type FailureReason,
 } from './errors.js'
@@ -1044,12 +1045,12 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
       return
     }
     const what = reason === 'timeout' ? 'timed out' : 'failed'
-    const failure = new TaskFailedError(
-      `Task ${task.id} ${what} on attempt ${task.attempt} of ${task.maxAttempts}: ${describeError(error)}`,
-      reason,
-      task.attempt,
-      { cause: error },
-    )
+    const message = `Task ${task.id} ${what} on attempt ${task.attempt} of ${task.maxAttempts}: ${describeError(error)}`
+    // A crashed worker keeps its error class so callers can tell a crash from a handler's throw.
+    const failure =
+      error instanceof WorkerCrashedError
+        ? new WorkerCrashedError(message, task.attempt, { cause: error })
+        : new TaskFailedError(message, reason, task.attempt, { cause: error })
     this.#finish(task, 'failed', failure)
   }
 

@@ -1,0 +1,221 @@
+/*
+ * The worker side of a WorkerPool: `defineHandlers` in a module worker. It answers the lean
+ * per-task protocol (protocol.ts) and exposes a small control surface over comlink.
+ */
+import { expose } from 'comlink'
+import type { TaskInfo } from '../core/types.js'
+import {
+  ABORT,
+  CHUNK,
+  DONE,
+  FAIL,
+  FATAL,
+  READY,
+  RUN,
+  isInitMessage,
+  WIRE_ERROR,
+  type FromWorkerOp,
+  type WireError,
+  type ToWorkerOp,
+  type WorkerControl,
+} from './protocol.js'
+import { transferablesOf } from './transfer.js'
+
+/** What a handler knows about the task it runs; the worker-side twin of `TaskContext`. */
+export interface HandlerContext {
+  /** Aborted when the task is cancelled or runs past its run timeout. Stop promptly: after
+   * `abortGraceMs` the worker is terminated. */
+  readonly signal: AbortSignal
+  /** Streams a partial result to every `handle.progress` consumer of the task. */
+  emit(chunk: unknown): void
+  /** 1 on the first run, 2 on the first retry, ... */
+  readonly attempt: number
+  readonly task: TaskInfo
+}
+
+export type Handler<P = never, R = unknown> = (payload: P, ctx: HandlerContext) => R | PromiseLike<R>
+
+/** The part of a dedicated worker's global scope this module uses (no WebWorker lib needed). */
+interface WorkerScope {
+  postMessage(message: unknown, transfer?: Transferable[]): void
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void
+  addEventListener(type: 'unhandledrejection', listener: (event: PromiseRejectionEvent) => void): void
+  close(): void
+}
+
+/**
+ * Registers the task handlers of this module worker. A task picks one with the `handler` submit
+ * option; a task without one runs the only handler, when there is exactly one.
+ *
+ * @example
+ * // worker.ts, started by `new WorkerPool({ url: new URL('./worker.ts', import.meta.url) })`
+ * defineHandlers({
+ *   async generate(prompt: string, ctx) {
+ *     for await (const token of model.stream(prompt, { signal: ctx.signal })) ctx.emit(token)
+ *     return 'done'
+ *   },
+ * })
+ */
+export function defineHandlers<H extends Record<string, Handler<never, unknown>>>(handlers: H): H {
+  if (typeof handlers !== 'object' || handlers === null) {
+    throw new TypeError('defineHandlers expects an object of handler functions, e.g. { echo: (x) => x }')
+  }
+  const names = Object.keys(handlers)
+  for (const name of names) {
+    if (typeof handlers[name] !== 'function') {
+      throw new TypeError(`defineHandlers: handler \`${name}\` is not a function (got ${typeof handlers[name]})`)
+    }
+  }
+  const scope = globalThis as unknown as WorkerScope
+  const running = new Map<number, AbortController>()
+  const outbox = new Outbox(scope)
+
+  const control: WorkerControl = {
+    ping: () => true,
+    handlers: () => names,
+    running: () => running.size,
+  }
+
+  const pick = (name: string | undefined): Handler<unknown, unknown> => {
+    const handler = name === undefined ? (names.length === 1 ? handlers[names[0]!] : undefined) : handlers[name]
+    if (handler !== undefined && Object.hasOwn(handlers, name ?? names[0]!)) return handler as Handler<unknown, unknown>
+    const known = names.length === 0 ? 'none' : names.map((n) => `\`${n}\``).join(', ')
+    const error = new Error(
+      name === undefined
+        ? `The task names no \`handler\` and this worker defines ${names.length} (${known}); pass { handler } to submit`
+        : `This worker defines no handler \`${name}\`; it defines ${known}`,
+    )
+    error.name = 'UnknownHandlerError'
+    throw error
+  }
+
+  const run = (id: number, name: string | undefined, payload: unknown, attempt: number, task: TaskInfo): void => {
+    const controller = new AbortController()
+    running.set(id, controller)
+    const ctx: HandlerContext = {
+      signal: controller.signal,
+      attempt,
+      task,
+      emit: (chunk) => {
+        if (running.has(id)) outbox.send([CHUNK, id, chunk], transferablesOf(chunk))
+      },
+    }
+    let result: unknown
+    try {
+      result = pick(name)(payload, ctx)
+    } catch (error) {
+      settle(id, false, error)
+      return
+    }
+    Promise.resolve(result).then(
+      (value) => settle(id, true, value),
+      (error: unknown) => settle(id, false, error),
+    )
+  }
+
+  const settle = (id: number, ok: boolean, value: unknown): void => {
+    running.delete(id)
+    if (ok) {
+      outbox.send([DONE, id, value], transferablesOf(value))
+    } else if (value instanceof WebAssembly.RuntimeError) {
+      // A trap leaves the module's memory in an unknown state: this worker must not run more.
+      outbox.fatal(`WebAssembly trap: ${value.message}`)
+    } else {
+      outbox.send([FAIL, id, value instanceof Error ? toWireError(value) : value])
+    }
+  }
+
+  scope.addEventListener('message', (event) => {
+    const data: unknown = event.data
+    if (isInitMessage(data)) {
+      expose(control, data.init)
+      return
+    }
+    for (const op of data as ToWorkerOp[]) {
+      if (op[0] === RUN) run(op[1], op[2], op[3], op[4], op[5])
+      else if (op[0] === ABORT) abortCall(running, op[1], op[2])
+    }
+  })
+  // An async throw outside any handler: the worker's state is suspect, so it reports itself broken.
+  scope.addEventListener('unhandledrejection', (event) => {
+    outbox.fatal(`unhandled rejection in the worker: ${describe(event.reason)}`)
+  })
+  // `self.close()` ends the worker silently; say so first, so the pool need not wait for a heartbeat.
+  const close = scope.close.bind(scope)
+  scope.close = () => {
+    outbox.fatal('the worker called self.close()')
+    close()
+  }
+  outbox.send([READY, names])
+  return handlers
+}
+
+function abortCall(running: Map<number, AbortController>, id: number, reason: string): void {
+  const controller = running.get(id)
+  if (controller === undefined) return
+  const error = new Error(reason)
+  error.name = 'AbortError'
+  controller.abort(error)
+}
+
+/** Structured clone keeps only standard error names; send the fields so the main side rebuilds it. */
+function toWireError(error: Error): WireError {
+  const code = (error as { code?: unknown }).code
+  return { [WIRE_ERROR]: true, name: error.name, message: error.message, stack: error.stack, code: typeof code === 'string' ? code : undefined }
+}
+
+function describe(reason: unknown): string {
+  if (reason instanceof Error) return `${reason.name}: ${reason.message}`
+  return String(reason)
+}
+
+/** Collects the ops of one turn into one message. */
+class Outbox {
+  #ops: FromWorkerOp[] | undefined
+  #transfer: Transferable[] = []
+  constructor(readonly scope: WorkerScope) {}
+
+  send(op: FromWorkerOp, transfer?: Transferable[]): void {
+    if (this.#ops === undefined) {
+      this.#ops = []
+      queueMicrotask(() => this.flush())
+    }
+    this.#ops.push(op)
+    if (transfer !== undefined) this.#transfer.push(...transfer)
+  }
+
+  /** Sends what is queued, then the fatal report, right away (the worker may be about to stop). */
+  fatal(description: string): void {
+    this.flush()
+    this.scope.postMessage([[FATAL, description]])
+  }
+
+  flush(): void {
+    const ops = this.#ops
+    if (ops === undefined) return
+    const transfer = this.#transfer
+    this.#ops = undefined
+    this.#transfer = []
+    try {
+      this.scope.postMessage(ops, transfer)
+    } catch {
+      // Something in the batch cannot be cloned: send op by op, failing only the calls whose value cannot travel.
+      for (const op of ops) this.#sendAlone(op)
+    }
+  }
+
+  #sendAlone(op: FromWorkerOp): void {
+    try {
+      this.scope.postMessage([op])
+    } catch (error) {
+      if (op[0] === DONE || op[0] === FAIL || op[0] === CHUNK) {
+        const what = op[0] === DONE ? 'result' : op[0] === FAIL ? 'error' : 'progress chunk'
+        const failure = new Error(`The handler's ${what} cannot be sent from the worker (${describe(error)})`)
+        failure.name = 'DataCloneError'
+        this.scope.postMessage([[FAIL, op[1], failure]])
+      } else {
+        throw error
+      }
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/*
+ * The per-task wire protocol between a WorkerPool and its workers. Each message is a batch: an
+ * array of ops, each op a small array (cheaper to clone than objects). Ops made in one turn of
+ * the event loop travel in one message, so a burst of starts or results costs one postMessage.
+ * The control surface (heartbeat, handler names) goes over comlink on its own port instead.
+ */
+import type { TaskInfo } from '../core/types.js'
+
+export const RUN = 0
+export const ABORT = 1
+export const DONE = 2
+export const FAIL = 3
+export const CHUNK = 4
+/** The worker is broken (unhandled rejection, `self.close()`, WASM trap): replace it. */
+export const FATAL = 5
+export const READY = 6
+
+export type RunOp = [typeof RUN, id: number, handler: string | undefined, payload: unknown, attempt: number, task: TaskInfo]
+export type AbortOp = [typeof ABORT, id: number, reason: string]
+export type ToWorkerOp = RunOp | AbortOp
+
+export type DoneOp = [typeof DONE, id: number, value: unknown]
+export type FailOp = [typeof FAIL, id: number, error: unknown]
+export type ChunkOp = [typeof CHUNK, id: number, chunk: unknown]
+export type FatalOp = [typeof FATAL, description: string]
+export type ReadyOp = [typeof READY, handlers: string[]]
+export type FromWorkerOp = DoneOp | FailOp | ChunkOp | FatalOp | ReadyOp
+
+/** First message to a new worker: the port its comlink control surface is exposed on. */
+export interface InitMessage {
+  readonly init: MessagePort
+}
+
+/** What a worker answers over comlink. */
+export interface WorkerControl {
+  ping(): true
+  handlers(): string[]
+  /** Calls the worker is running now. */
+  running(): number
+}
+
+/** Marks an error sent field by field (see `toWireError`). */
+export const WIRE_ERROR = '__parkingLotError'
+
+export interface WireError {
+  readonly [WIRE_ERROR]: true
+  readonly name: string
+  readonly message: string
+  readonly stack: string | undefined
+  readonly code: string | undefined
+}
+
+/** Rebuilds an error sent by a worker, keeping its name and code. */
+export function fromWire(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !(WIRE_ERROR in value)) return value
+  const wire = value as WireError
+  const error = new Error(wire.message)
+  error.name = wire.name
+  if (wire.stack !== undefined) error.stack = wire.stack
+  if (wire.code !== undefined) (error as Error & { code?: string }).code = wire.code
+  return error
+}
+
+export function isInitMessage(data: unknown): data is InitMessage {
+  return typeof data === 'object' && data !== null && !Array.isArray(data) && 'init' in data
+}

@@ -1,0 +1,380 @@
+/*
+ * The main-thread side of a Web Worker pool: an Executor for ResourcePool. It never queues: the
+ * pool's capacity includes its slots (`workers`), so a task only reaches `execute` when a slot is
+ * free. It owns the workers' lives: abort forwarding, hard timeouts, crash and hang detection, and
+ * replacing a dead worker before the capacity of its tasks is freed.
+ */
+import { wrap, releaseProxy, type Remote } from 'comlink'
+import type { ResourceVector } from '../core/capacity.js'
+import { InvalidOptionError, WorkerCrashedError } from '../core/errors.js'
+import type { Executor, TaskContext } from '../core/types.js'
+import { optionalNumber } from '../core/validate.js'
+import {
+  ABORT,
+  CHUNK,
+  DONE,
+  FAIL,
+  FATAL,
+  READY,
+  RUN,
+  fromWire,
+  type FromWorkerOp,
+  type InitMessage,
+  type ToWorkerOp,
+  type WorkerControl,
+} from './protocol.js'
+import { transferablesOf } from './transfer.js'
+
+export interface WorkerPoolOptions {
+  /** The module worker's script (it calls `defineHandlers`). Give this or `create`. */
+  readonly url?: string | URL
+  /**
+   * Makes one worker. Use it when a bundler must see the worker: `() => new Worker(new
+   * URL('./worker.ts', import.meta.url), { type: 'module' })`.
+   */
+  readonly create?: () => Worker
+  /** Workers to keep alive. @default navigator.hardwareConcurrency - 1, at least 1 */
+  readonly size?: number
+  /** Tasks one worker runs at once (for handlers that mostly await). @default 1 */
+  readonly concurrency?: number
+  /** After a cancel or run timeout, how long a worker may take to stop before it is terminated. @default 1000 */
+  readonly abortGraceMs?: number
+  /** A busy worker that misses a heartbeat this long is treated as hung and replaced; 0 turns it off. @default 10000 */
+  readonly heartbeatMs?: number
+  /** Shown in the workers' names (devtools). @default 'parking-lot' */
+  readonly name?: string
+}
+
+/** Why a worker left the pool. */
+export interface WorkerExit {
+  readonly worker: Worker
+  readonly reason: 'crashed' | 'hung' | 'abort-timeout' | 'terminated'
+  readonly description: string
+}
+
+interface Call {
+  readonly ctx: TaskContext
+  readonly resolve: (value: unknown) => void
+  readonly reject: (error: unknown) => void
+  onAbort: (() => void) | undefined
+  graceTimer: ReturnType<typeof setTimeout> | undefined
+}
+
+class Slot {
+  readonly calls = new Map<number, Call>()
+  ready = false
+  alive = true
+  pingOutstanding = false
+  outbox: ToWorkerOp[] | undefined
+  transfer: Transferable[] = []
+  constructor(
+    readonly worker: Worker,
+    readonly control: Remote<WorkerControl>,
+  ) {}
+}
+
+/** Crashes in a row before any worker became ready: the script itself is broken. */
+const MAX_LOAD_FAILURES = 3
+
+/**
+ * Runs tasks on a pool of module Web Workers whose handlers come from `defineHandlers`.
+ *
+ * @example
+ * const workers = new WorkerPool<Job, string>({ url: new URL('./worker.ts', import.meta.url) })
+ * const pool = new ResourcePool<Job, string>({ capacity: { vram: 20 }, executor: workers })
+ * const task = await pool.submit(job, { handler: 'generate', cost: { vram: 5 } })
+ */
+export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
+  readonly payloadFormat = 'structured-clone' as const
+  /** The pool's slots, added to its capacity as `workers`. */
+  readonly resources: ResourceVector
+  /** Every task takes one slot. */
+  readonly costPerTask: ResourceVector = Object.freeze({ workers: 1 })
+  readonly size: number
+  readonly concurrency: number
+  readonly abortGraceMs: number
+  readonly heartbeatMs: number
+
+  readonly #create: () => Worker
+  readonly #slots: Slot[] = []
+  readonly #exitListeners = new Set<(exit: WorkerExit) => void>()
+  #nextId = 1
+  #heartbeat: ReturnType<typeof setInterval> | undefined
+  #loadFailures = 0
+  #broken: Error | undefined
+  #terminated = false
+  #spawned = 0
+  #exits = 0
+
+  constructor(options: WorkerPoolOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError('Expected WorkerPool options: { url } or { create }', 'options')
+    }
+    const { url, create, name = 'parking-lot' } = options
+    if (create !== undefined && typeof create !== 'function') {
+      throw new InvalidOptionError('Expected `create` to be a function returning a Worker', 'create')
+    }
+    if (create === undefined && !(typeof url === 'string' || url instanceof URL)) {
+      throw new InvalidOptionError('Expected `url` (the module worker script) or `create`', 'url')
+    }
+    this.size = positiveInteger(options.size, 'size') ?? defaultSize()
+    this.concurrency = positiveInteger(options.concurrency, 'concurrency') ?? 1
+    this.abortGraceMs = optionalNumber(options.abortGraceMs, 'abortGraceMs', { min: 0 }) ?? 1000
+    this.heartbeatMs = optionalNumber(options.heartbeatMs, 'heartbeatMs', { min: 0 }) ?? 10_000
+    this.resources = Object.freeze({ workers: this.size * this.concurrency })
+    let n = 0
+    this.#create = create ?? (() => new Worker(url!, { type: 'module', name: `${name}-${++n}` }))
+    for (let i = 0; i < this.size; i++) this.#spawn()
+  }
+
+  /** Workers started so far, replacements included. */
+  get spawned(): number {
+    return this.#spawned
+  }
+
+  /** Workers that left: crashed, hung, overran an abort, or terminated. */
+  get exits(): number {
+    return this.#exits
+  }
+
+  /** Live workers (always `size` until `terminate`). */
+  get workers(): readonly Worker[] {
+    return this.#slots.map((slot) => slot.worker)
+  }
+
+  /** Tasks running now. */
+  get running(): number {
+    let n = 0
+    for (const slot of this.#slots) n += slot.calls.size
+    return n
+  }
+
+  /** Called each time a worker leaves the pool, after it was terminated and before its tasks settle. */
+  onExit(listener: (exit: WorkerExit) => void): () => void {
+    this.#exitListeners.add(listener)
+    return () => this.#exitListeners.delete(listener)
+  }
+
+  /** The handler names the workers define (asks one worker over comlink). */
+  async handlers(): Promise<string[]> {
+    const slot = this.#slots[0]
+    if (slot === undefined) throw new WorkerCrashedError('The WorkerPool has no live worker')
+    return slot.control.handlers()
+  }
+
+  execute(payload: P, ctx: TaskContext): Promise<R> {
+    if (this.#broken !== undefined) return Promise.reject(this.#broken)
+    const slot = this.#freeSlot()
+    if (slot === undefined) {
+      return Promise.reject(
+        new WorkerCrashedError(
+          this.#terminated
+            ? 'The WorkerPool was terminated'
+            : 'No free worker slot: the pool started more tasks than the WorkerPool has slots (is one WorkerPool shared by two pools?)',
+        ),
+      )
+    }
+    const id = this.#nextId++
+    return new Promise<R>((resolve, reject) => {
+      const call: Call = { ctx, resolve: resolve as (value: unknown) => void, reject, onAbort: undefined, graceTimer: undefined }
+      slot.calls.set(id, call)
+      this.#post(slot, [RUN, id, ctx.task.handler, payload, ctx.attempt, ctx.task], transferablesOf(payload))
+      const signal = ctx.signal
+      if (signal.aborted) this.#abort(slot, id, call)
+      else {
+        call.onAbort = () => this.#abort(slot, id, call)
+        signal.addEventListener('abort', call.onAbort, { once: true })
+      }
+      this.#armHeartbeat()
+    })
+  }
+
+  /** Terminates every worker; running tasks fail with `WorkerCrashedError`. */
+  async terminate(): Promise<void> {
+    if (this.#terminated) return
+    this.#terminated = true
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat)
+    this.#heartbeat = undefined
+    for (const slot of [...this.#slots]) this.#retire(slot, 'terminated', 'the WorkerPool was terminated', undefined)
+  }
+
+  #freeSlot(): Slot | undefined {
+    let best: Slot | undefined
+    for (const slot of this.#slots) {
+      if (slot.calls.size >= this.concurrency) continue
+      if (best === undefined || slot.calls.size < best.calls.size) best = slot
+      if (slot.calls.size === 0) break
+    }
+    return best
+  }
+
+  #spawn(): void {
+    const worker = this.#create()
+    const channel = new MessageChannel()
+    const slot = new Slot(worker, wrap<WorkerControl>(channel.port1))
+    this.#spawned++
+    worker.postMessage({ init: channel.port2 } satisfies InitMessage, [channel.port2])
+    worker.addEventListener('message', (event: MessageEvent) => this.#receive(slot, event.data as FromWorkerOp[]))
+    worker.addEventListener('error', (event: ErrorEvent) => {
+      // Handled here: the pool replaces the worker, so the page should not see an uncaught error.
+      event.preventDefault()
+      const where = event.filename ? ` (${event.filename}:${event.lineno})` : ''
+      this.#crash(slot, 'crashed', `uncaught error in the worker: ${event.message || 'the script failed to load'}${where}`)
+    })
+    worker.addEventListener('messageerror', () => this.#crash(slot, 'crashed', 'a message from the worker could not be deserialized'))
+    this.#slots.push(slot)
+  }
+
+  #post(slot: Slot, op: ToWorkerOp, transfer: Transferable[] | undefined): void {
+    if (slot.outbox === undefined) {
+      slot.outbox = []
+      queueMicrotask(() => this.#flush(slot))
+    }
+    slot.outbox.push(op)
+    if (transfer !== undefined) slot.transfer.push(...transfer)
+  }
+
+  #flush(slot: Slot): void {
+    const ops = slot.outbox
+    if (ops === undefined) return
+    const transfer = slot.transfer
+    slot.outbox = undefined
+    slot.transfer = []
+    if (!slot.alive) return
+    try {
+      slot.worker.postMessage(ops, transfer)
+    } catch {
+      // A payload that cannot be cloned fails its own call; the rest of the batch still goes.
+      for (const op of ops) {
+        try {
+          slot.worker.postMessage([op])
+        } catch (error) {
+          const call = slot.calls.get(op[1])
+          if (call === undefined) continue
+          slot.calls.delete(op[1])
+          this.#settle(call, false, error)
+        }
+      }
+    }
+  }
+
+  #receive(slot: Slot, ops: FromWorkerOp[]): void {
+    if (!slot.alive) return
+    for (const op of ops) {
+      switch (op[0]) {
+        case DONE:
+        case FAIL: {
+          const call = slot.calls.get(op[1])
+          if (call === undefined) break
+          slot.calls.delete(op[1])
+          this.#settle(call, op[0] === DONE, op[0] === DONE ? op[2] : fromWire(op[2]))
+          break
+        }
+        case CHUNK:
+          slot.calls.get(op[1])?.ctx.emit(op[2])
+          break
+        case FATAL:
+          this.#crash(slot, 'crashed', op[1])
+          return
+        case READY:
+          slot.ready = true
+          this.#loadFailures = 0
+          break
+      }
+    }
+  }
+
+  #settle(call: Call, ok: boolean, value: unknown): void {
+    if (call.graceTimer !== undefined) clearTimeout(call.graceTimer)
+    if (call.onAbort !== undefined) call.ctx.signal.removeEventListener('abort', call.onAbort)
+    if (ok) call.resolve(value)
+    else call.reject(value)
+  }
+
+  #abort(slot: Slot, id: number, call: Call): void {
+    if (!slot.alive || !slot.calls.has(id)) return
+    const reason = call.ctx.signal.reason as unknown
+    this.#post(slot, [ABORT, id, reason instanceof Error ? reason.message : String(reason)], undefined)
+    call.graceTimer = setTimeout(() => {
+      if (!slot.calls.has(id)) return
+      this.#crash(slot, 'abort-timeout', `task ${call.ctx.task.id} did not stop within abortGraceMs (${this.abortGraceMs} ms) of its abort`, id)
+    }, this.abortGraceMs)
+  }
+
+  /** A worker died or must die: terminate it, replace it, then fail its calls. */
+  #crash(slot: Slot, reason: WorkerExit['reason'], description: string, overranId?: number): void {
+    if (!slot.alive) return
+    if (!slot.ready && reason === 'crashed') this.#loadFailures++
+    this.#retire(slot, reason, description, overranId)
+    if (this.#terminated) return
+    if (this.#loadFailures >= MAX_LOAD_FAILURES) {
+      this.#broken = new WorkerCrashedError(`Workers keep dying before they start (${description}); the WorkerPool stopped replacing them`)
+      return
+    }
+    this.#spawn()
+  }
+
+  #retire(slot: Slot, reason: WorkerExit['reason'], description: string, overranId: number | undefined): void {
+    slot.alive = false
+    slot.worker.terminate()
+    slot.control[releaseProxy]()
+    const index = this.#slots.indexOf(slot)
+    if (index >= 0) this.#slots.splice(index, 1)
+    this.#exits++
+    const exit: WorkerExit = { worker: slot.worker, reason, description }
+    for (const listener of this.#exitListeners) listener(exit)
+    // Only now, with the worker gone, do its calls settle and free their capacity in the pool.
+    const calls = [...slot.calls]
+    slot.calls.clear()
+    for (const [id, call] of calls) {
+      const error =
+        id === overranId
+          ? (call.ctx.signal.reason as unknown)
+          : new WorkerCrashedError(`The worker running task ${call.ctx.task.id} ${reason === 'hung' ? 'stopped answering' : 'died'}: ${description}`)
+      this.#settle(call, false, error)
+    }
+  }
+
+  #armHeartbeat(): void {
+    if (this.heartbeatMs === 0 || this.#heartbeat !== undefined) return
+    this.#heartbeat = setInterval(() => this.#beat(), this.heartbeatMs)
+  }
+
+  /** Each beat pings the busy workers; one that has not answered the previous ping is hung. */
+  #beat(): void {
+    let busy = false
+    for (const slot of [...this.#slots]) {
+      if (slot.calls.size === 0 || !slot.ready) {
+        slot.pingOutstanding = false
+        continue
+      }
+      busy = true
+      if (slot.pingOutstanding) {
+        this.#crash(slot, 'hung', `no heartbeat answer within ${this.heartbeatMs} ms`)
+        continue
+      }
+      slot.pingOutstanding = true
+      slot.control.ping().then(
+        () => (slot.pingOutstanding = false),
+        () => {}, // the worker is gone; #crash already handled it
+      )
+    }
+    if (!busy) {
+      clearInterval(this.#heartbeat)
+      this.#heartbeat = undefined
+    }
+  }
+}
+
+function defaultSize(): number {
+  const cores = typeof navigator === 'object' ? navigator.hardwareConcurrency : undefined
+  return Math.max(1, (cores ?? 2) - 1)
+}
+
+function positiveInteger(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidOptionError(`Expected \`${name}\` to be a positive integer, got ${String(value)}`, name)
+  }
+  return value
+}

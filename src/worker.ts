@@ -1,0 +1,15 @@
+// The `./worker` entry: the browser runtime. Web Worker pool (main side `WorkerPool`, worker side
+// `defineHandlers`), device capacity, the LLM cost model, and the pool shared by every tab.
+export { WorkerPool, type WorkerExit, type WorkerPoolOptions } from './runtime/worker-pool.js'
+export { defineHandlers, type Handler, type HandlerContext } from './runtime/handlers.js'
+export { transfer } from './runtime/transfer.js'
+export {
+  detectCapacity,
+  type CpuCapacity,
+  type DetectCapacityOptions,
+  type DeviceCapacity,
+  type GpuAdapterInfo,
+  type GpuCapacity,
+  type NoGpu,
+} from './runtime/device.js'
+export { LlmCostModel, type LlmCostModelOptions, type LlmRequest } from './runtime/llm-cost.js'
