@@ -13,3 +13,5 @@ export {
   type NoGpu,
 } from './runtime/device.js'
 export { LlmCostModel, type LlmCostModelOptions, type LlmRequest } from './runtime/llm-cost.js'
+export { SharedPoolHost, type SharedPoolHostOptions, type SharedPoolOptions } from './runtime/shared/host.js'
+export { SharedPool, connectSharedPool, type ConnectSharedPoolOptions, type SharedPoolEventMap } from './runtime/shared/client.js'

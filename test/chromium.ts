@@ -10,6 +10,10 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Tests run in several frames at once; a frame Chromium deems hidden must keep its timers.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
 ]
 
 /** The same flags plus the switch that gives this Chromium a (SwiftShader) WebGPU adapter. */

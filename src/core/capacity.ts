@@ -48,7 +48,14 @@ export class CapacityLedger {
   /** Validated vectors by a key packing up to four small whole-unit components; read-only. */
   readonly #vectors = new Map<number, CostVector>()
 
-  constructor(capacity: CapacityInput) {
+  /**
+   * @param elastic resources a runtime grows and shrinks as it goes (worker slots that tabs
+   *   register): a cost is never refused for exceeding their capacity of the moment, it waits.
+   */
+  constructor(
+    capacity: CapacityInput,
+    readonly elastic: ReadonlySet<string> = new Set(),
+  ) {
     this.set(capacity)
   }
 
@@ -99,7 +106,7 @@ export class CapacityLedger {
       if (units === 0) continue
       const i = this.#index.get(name)
       const limit = i === undefined ? 0 : this.#capacity[i]!
-      if (units > limit + EPSILON) {
+      if (units > limit + EPSILON && !this.elastic.has(name)) {
         throw new CostExceedsCapacityError(
           `Cost \`${name}: ${units}\` can never fit: the pool's capacity for \`${name}\` is ${limit}`,
           name,

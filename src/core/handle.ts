@@ -123,3 +123,11 @@ export class TaskHandle<R = unknown> {
     return this[CONTROL].cancel(reason)
   }
 }
+
+/** @internal The chunks a task emitted so far, read synchronously (a remote watcher catching up). */
+export function chunksSoFar(handle: TaskHandle<unknown>): unknown[] {
+  const control = handle[CONTROL]
+  const chunks: unknown[] = []
+  for (let step = control.progressAt(0); step.kind === 'chunk'; step = control.progressAt(chunks.length)) chunks.push(step.chunk)
+  return chunks
+}

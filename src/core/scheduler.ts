@@ -550,7 +550,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     this.#queue = parts.queue
     this.mailbox = parts.mailbox
     this.#clock = options.clock ?? new SystemClock()
-    this.#ledger = new CapacityLedger(withRuntimeResources(options.capacity, this.#executor))
+    this.#ledger = new CapacityLedger(withRuntimeResources(options.capacity, this.#executor), new Set(this.#executor.elasticResources))
     this.#maxQueueDepth =
       optionalNumber(options.maxQueueDepth, 'maxQueueDepth', { integer: true, allowInfinity: true }) ?? Infinity
     this.#defaultWaitTimeoutMs = optionalNumber(options.defaultWaitTimeoutMs, 'defaultWaitTimeoutMs')

@@ -68,6 +68,11 @@ export interface Executor<P, R> {
   readonly resources?: ResourceVector
   /** Cost every task adds on top of its own (e.g. `{ workers: 1 }`). */
   readonly costPerTask?: ResourceVector
+  /**
+   * Resources the runtime adds and removes at run time through `setCapacity` (slots of workers
+   * that tabs register). A cost above their current capacity parks instead of being refused.
+   */
+  readonly elasticResources?: readonly string[]
 }
 
 export type MaybePromise<T> = T | Promise<T>

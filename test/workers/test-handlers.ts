@@ -73,4 +73,28 @@ defineHandlers({
     return self.name
   },
   unclonable: () => () => 'a function cannot be cloned',
+  /**
+   * Holds one Web Lock per unit of its cost (`unit-0` ... `unit-<capacity-1>`) for `ms`. The locks
+   * are origin-wide, so if the pool ever starts more units than it has, some task finds too few
+   * free locks: that is an over-subscription, seen from inside the workers.
+   */
+  async holdUnits({ units, capacity, ms }: { units: number; capacity: number; ms: number }, ctx) {
+    const releases: (() => void)[] = []
+    for (let k = 0; k < capacity && releases.length < units; k++) {
+      await new Promise<void>((granted) => {
+        void navigator.locks.request(`unit-${k}`, { ifAvailable: true }, (lock) => {
+          if (lock === null) return granted()
+          return new Promise<void>((release) => {
+            releases.push(release)
+            granted()
+          })
+        })
+      })
+    }
+    const held = releases.length
+    events.postMessage({ running: ctx.task.id, worker: self.name })
+    await new Promise((resolve) => setTimeout(resolve, ms))
+    for (const release of releases) release()
+    return { oversubscribed: held < units, held, worker: self.name, attempt: ctx.attempt }
+  },
 })

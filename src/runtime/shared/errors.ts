@@ -1,0 +1,84 @@
+/*
+ * Errors across the tab/host boundary: the class (by `code`) and fields survive, so a tab can
+ * still `instanceof QueueFullError` an error its host raised.
+ */
+import {
+  BackendError,
+  ConfigError,
+  CostExceedsCapacityError,
+  IdempotencyConflictError,
+  InvalidCostError,
+  InvalidOptionError,
+  InvalidPayloadError,
+  ParkingLotError,
+  PoolClosedError,
+  QueueFullError,
+  QueueLockedError,
+  TaskCancelledError,
+  TaskDroppedError,
+  TaskExpiredError,
+  TaskFailedError,
+  WorkerCrashedError,
+} from '../../core/errors.js'
+
+export interface WireError {
+  readonly name: string
+  readonly message: string
+  readonly stack: string | undefined
+  readonly code: string | undefined
+  /** Own enumerable fields of the error (`reason`, `attempts`, `path`, ...), when they clone. */
+  readonly fields: Record<string, unknown>
+  readonly cause: WireError | undefined
+}
+
+const CLASSES: Record<string, { prototype: Error }> = {
+  PARKING_LOT_ERROR: ParkingLotError,
+  COST_EXCEEDS_CAPACITY: CostExceedsCapacityError,
+  INVALID_COST: InvalidCostError,
+  INVALID_OPTION: InvalidOptionError,
+  INVALID_PAYLOAD: InvalidPayloadError,
+  QUEUE_FULL: QueueFullError,
+  QUEUE_LOCKED: QueueLockedError,
+  POOL_CLOSED: PoolClosedError,
+  IDEMPOTENCY_CONFLICT: IdempotencyConflictError,
+  TASK_EXPIRED: TaskExpiredError,
+  TASK_CANCELLED: TaskCancelledError,
+  TASK_DROPPED: TaskDroppedError,
+  TASK_FAILED: TaskFailedError,
+  WORKER_CRASHED: WorkerCrashedError,
+  CONFIG_ERROR: ConfigError,
+  BACKEND_ERROR: BackendError,
+}
+
+export function toWire(error: unknown, depth = 0): WireError {
+  if (!(error instanceof Error)) {
+    return { name: 'Error', message: String(error), stack: undefined, code: undefined, fields: {}, cause: undefined }
+  }
+  const fields: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(error)) {
+    if (name === 'code' || name === 'cause') continue
+    if (value === undefined || ['string', 'number', 'boolean'].includes(typeof value)) fields[name] = value
+  }
+  const code = (error as { code?: unknown }).code
+  return {
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    code: typeof code === 'string' ? code : undefined,
+    fields,
+    cause: error.cause !== undefined && depth < 3 ? toWire(error.cause, depth + 1) : undefined,
+  }
+}
+
+export function fromWire(wire: WireError): Error {
+  const known = wire.code === undefined ? undefined : CLASSES[wire.code]
+  // Built without the constructor: the fields arrive whole, whatever each constructor takes.
+  const error: Error = known === undefined ? new Error(wire.message) : (Object.create(known.prototype) as Error)
+  Object.defineProperty(error, 'message', { value: wire.message, writable: true, configurable: true })
+  Object.assign(error, wire.fields)
+  if (wire.code !== undefined) Object.defineProperty(error, 'code', { value: wire.code, enumerable: true })
+  Object.defineProperty(error, 'name', { value: wire.name, writable: true, configurable: true })
+  if (wire.stack !== undefined) Object.defineProperty(error, 'stack', { value: wire.stack, writable: true, configurable: true })
+  if (wire.cause !== undefined) Object.defineProperty(error, 'cause', { value: fromWire(wire.cause), writable: true, configurable: true })
+  return error
+}

@@ -1,0 +1,431 @@
+/*
+ * The shared side of a pool every tab uses: runs in a SharedWorker (or in the leader tab where
+ * SharedWorker is missing). It owns the budget, the lot and the durable queue. Tasks run either
+ * in the host (pools given an `executor`, e.g. GPU work: WebGPU works in a SharedWorker) or on
+ * dedicated workers that tabs own and register (pools without one; a SharedWorker cannot start
+ * workers). A tab that closes is noticed through its Web Lock: its slots leave the capacity and
+ * its running tasks fail with WorkerCrashedError, so they re-run elsewhere with attempt + 1.
+ */
+import type { CapacityInput, ResourceVector } from '../../core/capacity.js'
+import { InvalidOptionError, WorkerCrashedError } from '../../core/errors.js'
+import { chunksSoFar, type TaskHandle } from '../../core/handle.js'
+import type { PoolOptions } from '../../core/options.js'
+import type { PoolEventMap } from '../../core/scheduler.js'
+import type { Executor, TaskContext } from '../../core/types.js'
+import { ResourcePool } from '../../pool.js'
+import { fromWire, toWire, type WireError } from './errors.js'
+import { type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
+
+/** A pool definition: ResourcePool options; leave out `executor` to run tasks on the tabs' workers. */
+export type SharedPoolOptions<P, R> = Omit<PoolOptions<P, R>, 'executor'> & { readonly executor?: PoolOptions<P, R>['executor'] }
+
+export interface SharedPoolHostOptions {
+  /** The default mailbox tenant of tasks that give none. @default location.origin */
+  readonly tenant?: string
+}
+
+const SNAPSHOT_EVENTS = ['submitted', 'parked', 'started', 'completed', 'failed', 'expired', 'dropped', 'cancelled', 'retrying'] as const
+
+/**
+ * Hosts pools for every tab of an origin.
+ *
+ * @example
+ * // shared-worker.ts, opened by connectSharedPool(new URL('./shared-worker.ts', import.meta.url), 'cpu')
+ * const host = new SharedPoolHost()
+ * host.addPool('cpu', { capacity: {}, queue: new IndexedDBQueue({ name: 'cpu' }) })
+ * host.listen()
+ */
+export class SharedPoolHost {
+  readonly tenant: string
+  readonly #pools = new Map<string, HostedPool>()
+  readonly #connections = new Set<Connection>()
+  #closed = false
+
+  constructor(options: SharedPoolHostOptions = {}) {
+    this.tenant = options.tenant ?? (typeof location === 'object' ? location.origin : 'local')
+  }
+
+  /** Creates the pool `name`. Tasks run on the tabs' workers unless `options.executor` is given. */
+  addPool<P, R>(name: string, options: SharedPoolOptions<P, R>): ResourcePool<P, R> {
+    if (typeof name !== 'string' || name === '') throw new InvalidOptionError('Expected a pool name (a non-empty string)', 'name')
+    if (this.#pools.has(name)) throw new InvalidOptionError(`A pool named \`${name}\` is already hosted`, 'name')
+    const tabs = options.executor === undefined ? new TabsExecutor(name) : undefined
+    const pool = new ResourcePool<P, R>({ ...options, executor: options.executor ?? (tabs as unknown as Executor<P, R>) } as PoolOptions<P, R>)
+    this.#pools.set(name, new HostedPool(name, pool as ResourcePool<unknown, unknown>, tabs, options.capacity))
+    return pool
+  }
+
+  pool<P = unknown, R = unknown>(name: string): ResourcePool<P, R> | undefined {
+    return this.#pools.get(name)?.pool as ResourcePool<P, R> | undefined
+  }
+
+  /** Tabs connected now. */
+  get connections(): number {
+    return this.#connections.size
+  }
+
+  /** Serves tabs that connect to this SharedWorker. */
+  listen(scope: { addEventListener(type: 'connect', listener: (event: MessageEvent) => void): void } = globalThis as never): void {
+    scope.addEventListener('connect', (event) => {
+      for (const port of event.ports) this.connect(port)
+    })
+  }
+
+  /** Serves one tab's connection. */
+  connect(port: Port): void {
+    const connection = new Connection(this, port)
+    this.#connections.add(connection)
+    port.addEventListener('message', (event: MessageEvent) => connection.receive(event.data as TabMessage))
+    port.start?.()
+  }
+
+  /** Closes every pool (durable queues keep their parked tasks for the next host). */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    for (const connection of [...this.#connections]) connection.gone('the host closed')
+    await Promise.all([...this.#pools.values()].map((hosted) => hosted.pool.close()))
+  }
+
+  /** @internal */
+  hosted(name: string): HostedPool {
+    const hosted = this.#pools.get(name)
+    if (hosted === undefined) {
+      const known = [...this.#pools.keys()].map((n) => `\`${n}\``).join(', ') || 'none'
+      throw new InvalidOptionError(`The shared host has no pool \`${name}\`; it hosts ${known}`, 'name')
+    }
+    return hosted
+  }
+
+  /** @internal */
+  dropConnection(connection: Connection): void {
+    this.#connections.delete(connection)
+    for (const hosted of this.#pools.values()) hosted.detach(connection)
+  }
+
+}
+
+/** @internal One hosted pool and who watches what in it. */
+class HostedPool {
+  /** Tabs to tell when a task changes, by task id. */
+  readonly watchers = new Map<string, Set<Connection>>()
+  readonly #eventSubscribers = new Map<string, Set<Connection>>()
+  readonly #snapshotSubscribers = new Set<Connection>()
+  #snapshotTimer: ReturnType<typeof setTimeout> | undefined
+  constructor(
+    readonly name: string,
+    readonly pool: ResourcePool<unknown, unknown>,
+    readonly tabs: TabsExecutor | undefined,
+    readonly baseCapacity: CapacityInput,
+  ) {
+    pool.on('started', ({ task, attempt }) => this.#status(task, attempt))
+    pool.on('retrying', ({ task }) => this.#status(task, task.attempt))
+    // Chunks go to every watcher as they are made, in order before the task's end.
+    pool.on('progress', ({ task, chunk }) => {
+      const set = this.watchers.get(task.id)
+      if (set === undefined) return
+      for (const connection of set) connection.send({ t: 'chunk', pool: this.name, id: task.id, chunk })
+    })
+    if (tabs !== undefined) this.#resize() // `workers` starts at 0: tasks park until a tab lends workers
+  }
+
+  /** Tells `connection` of the task's chunks (those so far, then as they come) and its end. */
+  watch(connection: Connection, handle: TaskHandle<unknown>): void {
+    if (handle.status !== 'parked') {
+      for (const chunk of chunksSoFar(handle)) connection.send({ t: 'chunk', pool: this.name, id: handle.id, chunk })
+    }
+    let set = this.watchers.get(handle.id)
+    if (set === undefined) {
+      set = new Set()
+      this.watchers.set(handle.id, set)
+      // Every watched task reports its end once, to whoever watches then.
+      handle.result.then(
+        (value) => this.#end(handle, true, value),
+        (error: unknown) => this.#end(handle, false, error),
+      )
+    }
+    set.add(connection)
+  }
+
+  attach(connection: Connection, slots: number): void {
+    if (this.tabs === undefined) return // this pool runs its tasks in the host
+    this.tabs.slots.set(connection, slots)
+    this.#resize()
+  }
+
+  detach(connection: Connection): void {
+    for (const set of this.watchers.values()) set.delete(connection)
+    for (const set of this.#eventSubscribers.values()) set.delete(connection)
+    this.#snapshotSubscribers.delete(connection)
+    if (this.tabs?.slots.delete(connection) === true) this.#resize()
+    // With its slots gone from the capacity, fail what ran there: the scheduler retries it elsewhere.
+    this.tabs?.abandon(connection)
+  }
+
+  subscribe(connection: Connection, event: string): void {
+    if (event === 'snapshot') {
+      if (this.#snapshotSubscribers.size === 0) {
+        for (const name of SNAPSHOT_EVENTS) this.pool.on(name, () => this.#scheduleSnapshot())
+      }
+      this.#snapshotSubscribers.add(connection)
+      this.#scheduleSnapshot()
+      return
+    }
+    let set = this.#eventSubscribers.get(event)
+    if (set === undefined) {
+      set = new Set()
+      this.#eventSubscribers.set(event, set)
+      this.pool.on(event as keyof PoolEventMap<unknown>, (data: object) => this.#forwardEvent(event, data))
+    }
+    set.add(connection)
+  }
+
+  #resize(): void {
+    let slots = 0
+    for (const n of this.tabs?.slots.values() ?? []) slots += n
+    const base = typeof this.baseCapacity === 'number' ? { slots: this.baseCapacity } : (this.baseCapacity as ResourceVector)
+    this.pool.setCapacity({ ...base, workers: slots })
+  }
+
+  #status(task: TaskHandle<unknown>, attempt: number): void {
+    const set = this.watchers.get(task.id)
+    if (set === undefined) return
+    for (const connection of set) connection.send({ t: 'status', pool: this.name, id: task.id, status: task.status, attempt })
+  }
+
+  #end(handle: TaskHandle<unknown>, ok: boolean, valueOrError: unknown): void {
+    const set = this.watchers.get(handle.id)
+    this.watchers.delete(handle.id)
+    if (set === undefined) return
+    const view = viewOf(handle)
+    for (const connection of set) {
+      if (ok) connection.send({ t: 'end', pool: this.name, view, ok: true, value: valueOrError })
+      else connection.send({ t: 'end', pool: this.name, view, ok: false, error: toWire(valueOrError) })
+    }
+  }
+
+  #forwardEvent(event: string, data: object): void {
+    const set = this.#eventSubscribers.get(event)
+    if (set === undefined || set.size === 0) return
+    let view: TaskView | undefined
+    const rest: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(data)) {
+      if (name === 'task') view = viewOf(value as TaskHandle<unknown>)
+      else rest[name] = value instanceof Error ? { __error: toWire(value) } : value
+    }
+    for (const connection of set) connection.send({ t: 'event', pool: this.name, event, view, data: rest })
+  }
+
+  #scheduleSnapshot(): void {
+    if (this.#snapshotTimer !== undefined || this.#snapshotSubscribers.size === 0) return
+    // Coalesced: a burst of events costs one snapshot per subscriber.
+    this.#snapshotTimer = setTimeout(() => {
+      this.#snapshotTimer = undefined
+      const snapshot = this.pool.snapshot()
+      for (const connection of this.#snapshotSubscribers) {
+        const positions: [string, number][] = []
+        for (const [id, set] of this.watchers) {
+          if (!set.has(connection)) continue
+          const position = this.pool.get(id)?.position
+          if (position !== undefined) positions.push([id, position])
+        }
+        connection.send({ t: 'snapshot-push', pool: this.name, snapshot, positions })
+      }
+    }, 30)
+  }
+}
+
+/** @internal A pool's executor that runs each task on a worker slot some tab registered. */
+class TabsExecutor implements Executor<unknown, unknown> {
+  readonly payloadFormat = 'structured-clone' as const
+  readonly costPerTask: ResourceVector = Object.freeze({ workers: 1 })
+  readonly elasticResources = ['workers']
+  readonly #calls = new Map<number, { connection: Connection; ctx: TaskContext; resolve(v: unknown): void; reject(e: unknown): void }>()
+  readonly #busy = new Map<Connection, number>()
+  /** Worker slots each tab registered for this pool. */
+  readonly slots = new Map<Connection, number>()
+  #nextCall = 1
+
+  constructor(readonly poolName: string) {}
+
+  execute(payload: unknown, ctx: TaskContext): Promise<unknown> {
+    const connection = this.#pick()
+    if (connection === undefined) {
+      return Promise.reject(new WorkerCrashedError(`No tab has a free worker slot for pool \`${this.poolName}\``))
+    }
+    const call = this.#nextCall++
+    this.#busy.set(connection, (this.#busy.get(connection) ?? 0) + 1)
+    return new Promise((resolve, reject) => {
+      this.#calls.set(call, { connection, ctx, resolve, reject })
+      connection.send({ t: 'run', call, pool: this.poolName, payload, attempt: ctx.attempt, task: ctx.task })
+      const signal = ctx.signal
+      const onAbort = () => {
+        const reason = signal.reason as unknown
+        connection.send({ t: 'abort', call, reason: reason instanceof Error ? reason.message : String(reason) })
+      }
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  settle(connection: Connection, call: number, ok: boolean, value: unknown): void {
+    const entry = this.#calls.get(call)
+    if (entry === undefined || entry.connection !== connection) return
+    this.#calls.delete(call)
+    this.#busy.set(connection, this.#busy.get(connection)! - 1)
+    if (ok) entry.resolve(value)
+    else entry.reject(value)
+  }
+
+  chunk(connection: Connection, call: number, chunk: unknown): void {
+    const entry = this.#calls.get(call)
+    if (entry !== undefined && entry.connection === connection) entry.ctx.emit(chunk)
+  }
+
+  /** The tab is gone (its worker with it): its calls fail as crashes, so they are retried. */
+  abandon(connection: Connection): void {
+    this.#busy.delete(connection)
+    for (const [call, entry] of [...this.#calls]) {
+      if (entry.connection !== connection) continue
+      this.#calls.delete(call)
+      entry.reject(new WorkerCrashedError(`The tab running task ${entry.ctx.task.id} closed or crashed`))
+    }
+  }
+
+  #pick(): Connection | undefined {
+    let best: Connection | undefined
+    let bestFree = 0
+    for (const [connection, slots] of this.slots) {
+      const free = slots - (this.#busy.get(connection) ?? 0)
+      if (free > bestFree) {
+        best = connection
+        bestFree = free
+      }
+    }
+    return best
+  }
+}
+
+/** @internal One tab's connection. */
+class Connection {
+  client = ''
+  user: string | undefined
+  session = ''
+  alive = true
+
+  constructor(
+    readonly host: SharedPoolHost,
+    readonly port: Port,
+  ) {}
+
+  send(message: HostMessage): void {
+    if (!this.alive) return
+    try {
+      this.port.postMessage(message)
+    } catch (error) {
+      // A result or chunk that cannot be cloned: the tab gets an error in its place.
+      if (message.t === 'end' && message.ok) this.port.postMessage({ ...message, value: undefined, ok: false, error: toWire(error) })
+      else if (message.t === 'reply' && message.ok) this.port.postMessage({ t: 'reply', rid: message.rid, ok: false, error: toWire(error) })
+      else throw error
+    }
+  }
+
+  receive(message: TabMessage): void {
+    if (!this.alive) return
+    try {
+      this.#handle(message)
+    } catch (error) {
+      if ('rid' in message) this.send({ t: 'reply', rid: message.rid, ok: false, error: toWire(error) })
+      else throw error
+    }
+  }
+
+  #handle(message: TabMessage): void {
+    switch (message.t) {
+      case 'hello':
+        this.client = message.client
+        this.user = message.user
+        this.session = message.session
+        // Granted only once the tab's own hold on it ends: when the tab closes or crashes.
+        void navigator.locks.request(message.lock, () => this.gone('its tab closed'))
+        return
+      case 'attach':
+        this.host.hosted(message.pool).attach(this, message.slots)
+        return
+      case 'submit': {
+        const hosted = this.host.hosted(message.pool)
+        const options = { ...message.options }
+        options.mailbox ??= { tenant: options.tenant ?? this.host.tenant, user: this.user, session: this.session }
+        hosted.pool.submit(message.payload, options).then(
+          (handle) => {
+            // The reply first: the tab makes the task's handle from it before chunks arrive.
+            this.send({ t: 'reply', rid: message.rid, ok: true, value: viewOf(handle) })
+            hosted.watch(this, handle)
+          },
+          (error: unknown) => this.send({ t: 'reply', rid: message.rid, ok: false, error: toWire(error) }),
+        )
+        return
+      }
+      case 'cancel':
+        this.host.hosted(message.pool).pool.get(message.id)?.cancel(message.reason)
+        return
+      case 'get': {
+        const hosted = this.host.hosted(message.pool)
+        const handle = hosted.pool.get(message.id)
+        this.send({ t: 'reply', rid: message.rid, ok: true, value: handle === undefined ? undefined : viewOf(handle) })
+        if (handle !== undefined) hosted.watch(this, handle)
+        return
+      }
+      case 'snapshot':
+        this.send({ t: 'reply', rid: message.rid, ok: true, value: this.host.hosted(message.pool).pool.snapshot() })
+        return
+      case 'fetch':
+        this.#reply(message.rid, this.host.hosted(message.pool).pool.mailbox.fetch(message.key, message.options))
+        return
+      case 'ack':
+        this.#reply(message.rid, this.host.hosted(message.pool).pool.mailbox.ack(message.key, message.ids))
+        return
+      case 'on':
+        this.host.hosted(message.pool).subscribe(this, message.event)
+        return
+      case 'ran':
+        this.host.hosted(message.pool).tabs?.settle(this, message.call, message.ok, message.ok ? message.value : fromWire(message.value as WireError))
+        return
+      case 'ran-chunk':
+        this.host.hosted(message.pool).tabs?.chunk(this, message.call, message.chunk)
+        return
+      case 'bye':
+        this.gone('its tab disconnected')
+        return
+    }
+  }
+
+  #reply(rid: number, value: unknown): void {
+    Promise.resolve(value).then(
+      (v) => this.send({ t: 'reply', rid, ok: true, value: v }),
+      (error: unknown) => this.send({ t: 'reply', rid, ok: false, error: toWire(error) }),
+    )
+  }
+
+  gone(_why: string): void {
+    if (!this.alive) return
+    this.alive = false
+    this.host.dropConnection(this)
+    this.port.close?.()
+  }
+}
+
+function viewOf(handle: TaskHandle<unknown>): TaskView {
+  return {
+    id: handle.id,
+    priority: handle.priority,
+    cost: { ...handle.cost },
+    tenant: handle.tenant,
+    mailbox: handle.mailbox,
+    key: handle.key,
+    submittedAt: handle.submittedAt,
+    status: handle.status,
+    attempt: handle.attempt,
+    position: handle.position,
+  }
+}

@@ -1,0 +1,158 @@
+// One budget for every tab: a SharedWorker hosts the pool; "tabs" are iframes (each a document
+// with its own dedicated workers and Web Locks; removing one is a tab closing).
+import { afterEach, describe, expect, it } from 'vitest'
+import { QueueFullError, TaskCancelledError, type TaskHandle } from '../src/index.js'
+import { connectSharedPool, type SharedPool } from '../src/worker.js'
+
+// One spelling of the URL everywhere: a SharedWorker is shared only by documents naming the same URL.
+const hostUrl = '/test/workers/shared-host.ts'
+const frames: HTMLIFrameElement[] = []
+const clients: SharedPool[] = []
+
+afterEach(async () => {
+  for (const frame of frames.splice(0)) frame.remove()
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+})
+
+/** A fresh host per test: a SharedWorker name nobody used yet. */
+function hostName(): string {
+  return `test-${crypto.randomUUID()}`
+}
+
+async function connect(host: string, pool = 'cpu'): Promise<SharedPool> {
+  const client = await connectSharedPool(hostUrl, pool, { workerName: host, user: 'tester' })
+  clients.push(client)
+  return client
+}
+
+/** Opens a tab that lends `size` workers to the host's `cpu` pool. */
+async function openTab(host: string, tag: string, size: number): Promise<HTMLIFrameElement> {
+  const frame = document.createElement('iframe')
+  frame.src = `/test/workers/tab.html?tag=${tag}&size=${size}&host=${host}`
+  const ready = new Promise<void>((resolve) => {
+    const onMessage = (event: MessageEvent<{ ready?: string }>) => {
+      if (event.data?.ready !== tag) return
+      window.removeEventListener('message', onMessage)
+      resolve()
+    }
+    window.addEventListener('message', onMessage)
+  })
+  document.body.append(frame)
+  frames.push(frame)
+  await ready
+  return frame
+}
+
+async function untilCapacity(client: SharedPool, workers: number): Promise<void> {
+  for (;;) {
+    if ((await client.snapshot()).capacity['workers'] === workers) return
+    await new Promise<void>((resolve) => client.on('snapshot', () => resolve()))
+  }
+}
+
+describe('shared pool', () => {
+  it('runs tasks in the host and streams their output to the tab', async () => {
+    const client = await connect(hostName(), 'inhost')
+    const task = await client.submit({ n: 1 })
+    const chunks: unknown[] = []
+    for await (const chunk of task.progress) chunks.push(chunk)
+    expect(await task.result).toEqual({ n: 1 })
+    expect(chunks).toEqual(['in host'])
+    expect(task.status).toBe('completed')
+  })
+
+  it('gives tasks the tab’s default mailbox key, and the result lands there', async () => {
+    const client = await connect(hostName(), 'inhost')
+    const task = await client.submit('for the mailbox')
+    await task.result
+    expect(task.mailbox).toEqual({ tenant: 'test-origin', user: 'tester', session: client.session })
+    const { messages } = await client.mailbox.fetch({ tenant: 'test-origin', user: 'tester' })
+    expect(messages.map((m) => [m.taskId, m.result])).toEqual([[task.id, 'for the mailbox']])
+  })
+
+  it('rebuilds the host’s typed errors in the tab', async () => {
+    const client = await connect(hostName(), 'cpu')
+    const error = await client.submit(1, { cost: { units: 5 } }).catch((e: unknown) => e)
+    expect((error as Error).name).toBe('CostExceedsCapacityError')
+    expect((error as { code: string }).code).toBe('COST_EXCEEDS_CAPACITY')
+    await expect(connect(hostName(), 'nope')).rejects.toThrow(/no pool `nope`; it hosts `cpu`, `inhost`/)
+    expect(QueueFullError).toBeTypeOf('function')
+  })
+
+  it('parks tasks until a tab lends workers; capacity follows tabs as they come and go', async () => {
+    const host = hostName()
+    const client = await connect(host)
+    const task = await client.submit({ units: 1, capacity: 4, ms: 1 }, { cost: { units: 1 }, handler: 'holdUnits' })
+    expect(task.status).toBe('parked')
+    expect((await client.snapshot()).capacity['workers']).toBe(0)
+    const frame = await openTab(host, 'a', 2)
+    expect(await task.result).toMatchObject({ oversubscribed: false, worker: 'tab-a-1' })
+    await untilCapacity(client, 2)
+    await openTab(host, 'b', 1)
+    await untilCapacity(client, 3)
+    frame.remove()
+    await untilCapacity(client, 1)
+  })
+
+  it('three tabs share one budget: no over-subscription seen from inside the workers', async () => {
+    const host = hostName()
+    const client = await connect(host)
+    await Promise.all([openTab(host, 'a', 2), openTab(host, 'b', 2), openTab(host, 'c', 2)])
+    await untilCapacity(client, 6)
+    const tasks: TaskHandle[] = []
+    for (let i = 0; i < 24; i++) {
+      const units = 1 + (i % 3)
+      tasks.push(await client.submit({ units, capacity: 4, ms: 15 }, { cost: { units }, handler: 'holdUnits' }))
+    }
+    const results = (await Promise.all(tasks.map((t) => t.result))) as { oversubscribed: boolean; worker: string }[]
+    expect(results.filter((r) => r.oversubscribed)).toEqual([])
+    // Work spread over the tabs' workers (units, not slots, are the binding limit here).
+    expect(new Set(results.map((r) => r.worker.split('-')[1])).size).toBeGreaterThanOrEqual(2)
+    const snapshot = await client.snapshot()
+    expect(snapshot.used).toEqual({ units: 0, workers: 0 })
+  })
+
+  it('a tab closed mid-task: its capacity is freed and its task re-runs elsewhere with attempt + 1', async () => {
+    const host = hostName()
+    const client = await connect(host)
+    const closing = await openTab(host, 'x', 1)
+    const running = new Promise<string>((resolve) => {
+      const channel = new BroadcastChannel('worker-test-events')
+      channel.onmessage = (event: MessageEvent<{ running?: string; worker?: string }>) => {
+        if (event.data.worker === 'tab-x-1') {
+          channel.close()
+          resolve(event.data.running!)
+        }
+      }
+    })
+    const task = await client.submit({ units: 2, capacity: 4, ms: 60_000 }, { cost: { units: 2 }, handler: 'holdUnits' })
+    expect(await running).toBe(task.id)
+    closing.remove()
+    await untilCapacity(client, 0)
+    expect((await client.snapshot()).used['units'] ?? 0).toBe(0)
+    await openTab(host, 'y', 1)
+    // Shorten nothing: the re-run holds its units for the same 60 s, so cancel once it runs again.
+    const rerun = await new Promise<string>((resolve) => {
+      const channel = new BroadcastChannel('worker-test-events')
+      channel.onmessage = (event: MessageEvent<{ running?: string; worker?: string }>) => {
+        if (event.data.worker === 'tab-y-1') {
+          channel.close()
+          resolve(event.data.running!)
+        }
+      }
+    })
+    expect(rerun).toBe(task.id)
+    expect(task.attempt).toBe(2)
+    task.cancel('test done')
+    await expect(task.result).rejects.toBeInstanceOf(TaskCancelledError)
+  })
+
+  it('forwards pool events to the tab with handles', async () => {
+    const client = await connect(hostName(), 'inhost')
+    const completed = new Promise<{ id: string; result: unknown }>((resolve) =>
+      client.on('completed', ({ task, result }) => resolve({ id: task.id, result })),
+    )
+    const task = await client.submit(42)
+    expect(await completed).toEqual({ id: task.id, result: 42 })
+  })
+})

@@ -1,0 +1,15 @@
+// A SharedWorker hosting the pools of the shared-pool tests.
+import { SharedPoolHost } from '../../src/worker.js'
+
+const host = new SharedPoolHost({ tenant: 'test-origin' })
+// Runs on the tabs' workers: 4 units, each task also takes a worker slot some tab lent.
+host.addPool('cpu', { capacity: { units: 4 }, maxAttempts: 3, retryBaseDelayMs: 1 })
+// Runs in the host itself.
+host.addPool('inhost', {
+  capacity: 2,
+  executor: async (value: unknown, ctx) => {
+    ctx.emit('in host')
+    return value
+  },
+})
+host.listen()
