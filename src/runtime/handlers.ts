@@ -146,7 +146,8 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
     outbox.fatal('the worker called self.close()')
     close()
   }
-  outbox.send([READY, names])
+  // Right away, not batched: queued task messages may be dispatched before a microtask flush.
+  scope.postMessage([[READY, names]])
   return handlers
 }
 

@@ -344,11 +344,12 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
   #beat(): void {
     let busy = false
     for (const slot of [...this.#slots]) {
-      if (slot.calls.size === 0 || !slot.ready) {
+      if (slot.calls.size === 0) {
         slot.pingOutstanding = false
         continue
       }
       busy = true
+      if (!slot.ready) continue // still loading its module: nothing answers pings yet
       if (slot.pingOutstanding) {
         this.#crash(slot, 'hung', `no heartbeat answer within ${this.heartbeatMs} ms`)
         continue
