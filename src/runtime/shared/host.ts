@@ -39,6 +39,7 @@ export class SharedPoolHost {
   readonly tenant: string
   readonly #pools = new Map<string, HostedPool>()
   readonly #connections = new Set<Connection>()
+  #starting: Promise<void> | undefined
   #closed = false
 
   constructor(options: SharedPoolHostOptions = {}) {
@@ -53,6 +54,34 @@ export class SharedPoolHost {
     const pool = new ResourcePool<P, R>({ ...options, executor: options.executor ?? (tabs as unknown as Executor<P, R>) } as PoolOptions<P, R>)
     this.#pools.set(name, new HostedPool(name, pool as ResourcePool<unknown, unknown>, tabs, options.capacity))
     return pool
+  }
+
+  /**
+   * Adds a pool whose options take a while (a durable queue that must wait for the previous
+   * host's lock, a GPU probe). Call `listen()` first: tabs that connect meanwhile are served once
+   * it is ready (every message waits, in order), and recovery of its queue is done by then.
+   */
+  async addPoolLater<P, R>(name: string, options: Promise<SharedPoolOptions<P, R>>): Promise<ResourcePool<P, R>> {
+    const added = options.then(async (resolved) => {
+      const pool = this.addPool(name, resolved)
+      await pool.ready
+      return pool
+    })
+    const settled = added.then(
+      () => {},
+      () => {},
+    )
+    const before = this.#starting
+    const starting = (before === undefined ? settled : Promise.all([before, settled]).then(() => {})).then(() => {
+      if (this.#starting === starting) this.#starting = undefined
+    })
+    this.#starting = starting
+    return added
+  }
+
+  /** @internal Resolves when every pool added with `addPoolLater` is ready; undefined when none is pending. */
+  get starting(): Promise<void> | undefined {
+    return this.#starting
   }
 
   pool<P = unknown, R = unknown>(name: string): ResourcePool<P, R> | undefined {
@@ -331,6 +360,13 @@ class Connection {
   }
 
   receive(message: TabMessage): void {
+    const starting = this.host.starting
+    // While a pool is being added, every message waits behind it, in arrival order.
+    if (starting !== undefined) starting.then(() => this.#receiveNow(message))
+    else this.#receiveNow(message)
+  }
+
+  #receiveNow(message: TabMessage): void {
     if (!this.alive) return
     try {
       this.#handle(message)
