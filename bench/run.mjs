@@ -407,6 +407,12 @@ async function browserBenchmark() {
   if (child.status !== 0) throw new Error('the browser benchmarks failed')
 }
 
+/** The browser runtime benchmarks: workers and the SharedWorker host (bench/runtime.mjs). */
+async function runtimeBenchmark() {
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./runtime.mjs', import.meta.url))], { stdio: 'inherit' })
+  if (child.status !== 0) throw new Error('the browser runtime benchmarks failed')
+}
+
 // Each comparison runs in a fresh process (its contenders interleaved inside it), so one
 // comparison's heap and JIT state do not tilt the next.
 const GROUPS = {
@@ -418,6 +424,7 @@ const GROUPS = {
   adversarial,
   'pglite-node': pgliteNodeBenchmark,
   browser: browserBenchmark,
+  runtime: runtimeBenchmark,
 }
 const group = process.argv[2]
 if (group === undefined) {

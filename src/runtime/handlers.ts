@@ -14,7 +14,9 @@ import {
   RUN,
   isInitMessage,
   WIRE_ERROR,
+  fromTaskTuple,
   type FromWorkerOp,
+  type TaskTuple,
   type WireError,
   type ToWorkerOp,
   type WorkerControl,
@@ -67,7 +69,7 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
     }
   }
   const scope = globalThis as unknown as WorkerScope
-  const running = new Map<number, AbortController>()
+  const running = new Map<number, Context>()
   const outbox = new Outbox(scope)
 
   const control: WorkerControl = {
@@ -89,20 +91,12 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
     throw error
   }
 
-  const run = (id: number, name: string | undefined, payload: unknown, attempt: number, task: TaskInfo): void => {
-    const controller = new AbortController()
-    running.set(id, controller)
-    const ctx: HandlerContext = {
-      signal: controller.signal,
-      attempt,
-      task,
-      emit: (chunk) => {
-        if (running.has(id)) outbox.send([CHUNK, id, chunk], transferablesOf(chunk))
-      },
-    }
+  const run = (id: number, payload: unknown, attempt: number, task: TaskTuple): void => {
+    const ctx = new Context(id, attempt, task, outbox)
+    running.set(id, ctx)
     let result: unknown
     try {
-      result = pick(name)(payload, ctx)
+      result = pick(task[6])(payload, ctx)
     } catch (error) {
       settle(id, false, error)
       return
@@ -114,6 +108,8 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
   }
 
   const settle = (id: number, ok: boolean, value: unknown): void => {
+    const ctx = running.get(id)
+    if (ctx !== undefined) ctx.done = true
     running.delete(id)
     if (ok) {
       outbox.send([DONE, id, value], transferablesOf(value))
@@ -132,8 +128,8 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
       return
     }
     for (const op of data as ToWorkerOp[]) {
-      if (op[0] === RUN) run(op[1], op[2], op[3], op[4], op[5])
-      else if (op[0] === ABORT) abortCall(running, op[1], op[2])
+      if (op[0] === RUN) run(op[1], op[2], op[3], op[4])
+      else if (op[0] === ABORT) running.get(op[1])?.abort(op[2])
     }
   })
   // An async throw outside any handler: the worker's state is suspect, so it reports itself broken.
@@ -151,12 +147,42 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
   return handlers
 }
 
-function abortCall(running: Map<number, AbortController>, id: number, reason: string): void {
-  const controller = running.get(id)
-  if (controller === undefined) return
-  const error = new Error(reason)
-  error.name = 'AbortError'
-  controller.abort(error)
+/** A handler's context. The signal and the task object are made only if the handler reads them. */
+class Context implements HandlerContext {
+  done = false
+  #controller: AbortController | undefined
+  #abortReason: Error | undefined
+  #task: TaskInfo | undefined
+
+  constructor(
+    readonly id: number,
+    readonly attempt: number,
+    readonly tuple: TaskTuple,
+    readonly outbox: Outbox,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason)
+    }
+    return this.#controller.signal
+  }
+
+  get task(): TaskInfo {
+    return (this.#task ??= fromTaskTuple(this.tuple))
+  }
+
+  emit(chunk: unknown): void {
+    if (!this.done) this.outbox.send([CHUNK, this.id, chunk], transferablesOf(chunk))
+  }
+
+  abort(reason: string): void {
+    const error = new Error(reason)
+    error.name = 'AbortError'
+    this.#abortReason = error
+    this.#controller?.abort(error)
+  }
 }
 
 /** Structured clone keeps only standard error names; send the fields so the main side rebuilds it. */

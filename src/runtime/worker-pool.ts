@@ -18,6 +18,7 @@ import {
   READY,
   RUN,
   fromWire,
+  toTaskTuple,
   type FromWorkerOp,
   type InitMessage,
   type ToWorkerOp,
@@ -178,7 +179,7 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
     return new Promise<R>((resolve, reject) => {
       const call: Call = { ctx, resolve: resolve as (value: unknown) => void, reject, onAbort: undefined, graceTimer: undefined }
       slot.calls.set(id, call)
-      this.#post(slot, [RUN, id, ctx.task.handler, payload, ctx.attempt, ctx.task], transferablesOf(payload))
+      this.#post(slot, [RUN, id, payload, ctx.attempt, toTaskTuple(ctx.task)], transferablesOf(payload))
       const signal = ctx.signal
       if (signal.aborted) this.#abort(slot, id, call)
       else {

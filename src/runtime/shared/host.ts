@@ -51,7 +51,9 @@ export class SharedPoolHost {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError('Expected a pool name (a non-empty string)', 'name')
     if (this.#pools.has(name)) throw new InvalidOptionError(`A pool named \`${name}\` is already hosted`, 'name')
     const tabs = options.executor === undefined ? new TabsExecutor(name) : undefined
-    const pool = new ResourcePool<P, R>({ ...options, executor: options.executor ?? (tabs as unknown as Executor<P, R>) } as PoolOptions<P, R>)
+    // On the tabs' workers, `workers` starts at 0 (so `capacity: {}` is fine): tasks park until a tab lends some.
+    const capacity = tabs === undefined ? options.capacity : { ...asVector(options.capacity), workers: 0 }
+    const pool = new ResourcePool<P, R>({ ...options, capacity, executor: options.executor ?? (tabs as unknown as Executor<P, R>) } as PoolOptions<P, R>)
     this.#pools.set(name, new HostedPool(name, pool as ResourcePool<unknown, unknown>, tabs, options.capacity))
     return pool
   }
@@ -212,8 +214,7 @@ class HostedPool {
   #resize(): void {
     let slots = 0
     for (const n of this.tabs?.slots.values() ?? []) slots += n
-    const base = typeof this.baseCapacity === 'number' ? { slots: this.baseCapacity } : (this.baseCapacity as ResourceVector)
-    this.pool.setCapacity({ ...base, workers: slots })
+    this.pool.setCapacity({ ...asVector(this.baseCapacity), workers: slots })
   }
 
   #status(task: TaskHandle<unknown>, attempt: number): void {
@@ -449,6 +450,11 @@ class Connection {
     this.host.dropConnection(this)
     this.port.close?.()
   }
+}
+
+/** A capacity as an object: a plain number `n` is `{ slots: n }`. */
+function asVector(capacity: CapacityInput): ResourceVector {
+  return typeof capacity === 'number' ? { slots: capacity } : (capacity as ResourceVector)
 }
 
 function viewOf(handle: TaskHandle<unknown>): TaskView {

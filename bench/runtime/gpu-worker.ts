@@ -1,0 +1,4 @@
+import { defineHandlers } from '../../src/worker.js'
+import { gpuPasses } from './gpu.js'
+
+defineHandlers({ gpu: (passes: number) => gpuPasses(passes) })

@@ -1,0 +1,3 @@
+import { defineHandlers } from '../../src/worker.js'
+
+defineHandlers({ echo: (value: unknown) => value })

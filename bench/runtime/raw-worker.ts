@@ -1,0 +1,2 @@
+// Raw postMessage: echo every message back.
+self.onmessage = (event: MessageEvent) => postMessage(event.data)

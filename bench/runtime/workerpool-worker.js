@@ -1,0 +1,3 @@
+// workerpool's browser build, in a classic worker as its docs show.
+importScripts('/node_modules/workerpool/dist/workerpool.min.js')
+workerpool.worker({ echo: (value) => value })
