@@ -43,10 +43,17 @@ async function openTab(host: string, tag: string, size: number): Promise<HTMLIFr
   return frame
 }
 
+/** Waits for the host to report `workers` slots: checks, then waits for the next pushed snapshot. */
 async function untilCapacity(client: SharedPool, workers: number): Promise<void> {
   for (;;) {
+    const next = new Promise<void>((resolve) => {
+      const off = client.on('snapshot', () => {
+        off()
+        resolve()
+      })
+    })
     if ((await client.snapshot()).capacity['workers'] === workers) return
-    await new Promise<void>((resolve) => client.on('snapshot', () => resolve()))
+    await next
   }
 }
 

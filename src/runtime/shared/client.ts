@@ -4,7 +4,7 @@
  * lends the host this tab's workers. The tab holds a Web Lock for as long as it lives; the host
  * waits on that lock to learn when the tab is gone.
  */
-import { InvalidOptionError, PoolClosedError, WorkerCrashedError } from '../../core/errors.js'
+import { BackendError, InvalidOptionError, PoolClosedError, WorkerCrashedError } from '../../core/errors.js'
 import { TypedEmitter } from '../../core/events.js'
 import { TaskHandle, type ProgressStep, type TaskControl } from '../../core/handle.js'
 import type { FetchOptions, FetchResult } from '../../core/mailbox.js'
@@ -13,6 +13,8 @@ import type { PoolEventMap, PoolSnapshot } from '../../core/scheduler.js'
 import type { MailboxKey, Priority, TaskStatus } from '../../core/types.js'
 import { WorkerPool, type WorkerPoolOptions } from '../worker-pool.js'
 import { fromWire, toWire, type WireError } from './errors.js'
+import type { SharedPoolHost } from './host.js'
+import { connectThroughLeader } from './leader.js'
 import { TAB_LOCK_PREFIX, type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
 
 export interface ConnectSharedPoolOptions {
@@ -26,6 +28,14 @@ export interface ConnectSharedPoolOptions {
   readonly workerName?: string
   /** A port to a host you connected yourself (tests, or a host in this page); skips the SharedWorker. */
   readonly port?: Port
+  /**
+   * Builds the host in this tab when it is elected leader: used where SharedWorker is missing, or
+   * always with `mode: 'leader'`. Tabs elect one leader with a Web Lock and talk to it over
+   * BroadcastChannel; when it closes, the next tab in line builds the host and recovers the queue.
+   */
+  readonly createHost?: () => SharedPoolHost | Promise<SharedPoolHost>
+  /** `'auto'`: a SharedWorker where there is one, else leader election. @default 'auto' */
+  readonly mode?: 'auto' | 'shared-worker' | 'leader'
 }
 
 /** Pool events, plus `snapshot`: the pool's state, pushed after changes (coalesced). */
@@ -46,11 +56,23 @@ export async function connectSharedPool<P = unknown, R = unknown>(
   options: ConnectSharedPoolOptions = {},
 ): Promise<SharedPool<P, R>> {
   if (typeof name !== 'string' || name === '') throw new InvalidOptionError('Expected a pool name (a non-empty string)', 'name')
+  const mode = options.mode ?? 'auto'
+  if (options.port === undefined && (mode === 'leader' || (mode === 'auto' && typeof SharedWorker === 'undefined'))) {
+    if (options.createHost === undefined) {
+      throw new InvalidOptionError(
+        mode === 'leader'
+          ? "`mode: 'leader'` needs `createHost`: the function that builds the host in the elected tab"
+          : 'This browser has no SharedWorker; pass `createHost` so that tabs can elect a leader to host the pool',
+        'createHost',
+      )
+    }
+    return connectThroughLeader<P, R>(name, options, options.createHost)
+  }
   let port = options.port
   let worker: SharedWorker | undefined
   if (port === undefined) {
     if (typeof SharedWorker === 'undefined') {
-      throw new InvalidOptionError('This browser has no SharedWorker; use connectLeaderPool (tabs elect a leader) instead', 'url')
+      throw new InvalidOptionError("This browser has no SharedWorker (`mode: 'shared-worker'` was asked for)", 'mode')
     }
     worker = new SharedWorker(url, { type: 'module', name: options.workerName ?? 'prometheus-parking-lot' })
     port = worker.port
@@ -75,6 +97,8 @@ export class SharedPool<P = unknown, R = unknown> {
   readonly #tasks = new Map<string, RemoteTask<R>>()
   readonly #requests = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>()
   readonly #runs = new Map<number, AbortController>()
+  /** Runs of a previous host (leader mode) that have not stopped yet, by call id. */
+  readonly #staleRuns = new Set<number>()
   #nextRequest = 1
   #releaseLock: (() => void) | undefined
   #closed = false
@@ -87,8 +111,9 @@ export class SharedPool<P = unknown, R = unknown> {
     /** This tab's workers lent to the host, if any. */
     readonly workers: WorkerPool<unknown, unknown> | undefined,
     options: ConnectSharedPoolOptions,
+    clientId: string = crypto.randomUUID(),
   ) {
-    this.clientId = crypto.randomUUID()
+    this.clientId = clientId
     this.user = options.user
     this.session = options.session ?? tabSession()
     port.addEventListener('message', (event: MessageEvent) => this.#receive(event.data as HostMessage))
@@ -104,9 +129,46 @@ export class SharedPool<P = unknown, R = unknown> {
         return new Promise<void>((release) => (this.#releaseLock = release))
       })
     })
-    this.#send({ t: 'hello', client: this.clientId, lock, user: this.user, session: this.session })
+    await this.#handshake()
+  }
+
+  async #handshake(): Promise<void> {
+    this.#send({ t: 'hello', client: this.clientId, lock: TAB_LOCK_PREFIX + this.clientId, user: this.user, session: this.session })
     this.#lastSnapshot = (await this.#request({ t: 'snapshot', rid: 0, pool: this.name })) as PoolSnapshot
-    if (this.workers !== undefined) this.#send({ t: 'attach', pool: this.name, slots: this.workers.size * this.workers.concurrency })
+    this.#attach()
+  }
+
+  /** Lends this tab's free slots: those still running work for a previous host are not free yet. */
+  #attach(): void {
+    if (this.workers === undefined) return
+    this.#send({ t: 'attach', pool: this.name, slots: this.workers.size * this.workers.concurrency - this.#staleRuns.size })
+  }
+
+  /**
+   * @internal A new host took over (leader mode): what was in flight with the old one is
+   * answered here, then this tab introduces itself again and follows its open tasks on the new host.
+   */
+  async rejoin(): Promise<void> {
+    const lost = new BackendError(
+      `The tab hosting pool \`${this.name}\` closed while this request was in flight; it may or may not have been done`,
+    )
+    for (const request of this.#requests.values()) request.reject(lost)
+    this.#requests.clear()
+    // Runs for the old host: the new one re-runs what its queue recovered. Their slots are lent
+    // again as each one stops.
+    for (const [call, controller] of this.#runs) {
+      this.#staleRuns.add(call)
+      controller.abort(lost)
+    }
+    this.#runs.clear()
+    await this.#handshake()
+    for (const event of this.#subscribed) this.#send({ t: 'on', pool: this.name, event })
+    for (const [id, task] of this.#tasks) {
+      if (isTerminal(task.status)) continue
+      const view = (await this.#request({ t: 'get', rid: 0, pool: this.name, id })) as TaskView | undefined
+      if (view !== undefined) task.update(view)
+      else task.end(false, new WorkerCrashedError(`Task ${id} was lost with the tab that hosted pool \`${this.name}\` (its queue is not durable)`))
+    }
   }
 
   /** Submits a task to the shared pool; resolves once the host accepted it (or rejects with why not). */
@@ -264,15 +326,20 @@ export class SharedPool<P = unknown, R = unknown> {
   /** Runs a task the host handed to this tab on this tab's workers. */
   #run(call: number, payload: unknown, attempt: number, task: Extract<HostMessage, { t: 'run' }>['task']): void {
     const workers = this.workers
+    const controller = new AbortController()
     const reply = (ok: boolean, value: unknown) => {
+      if (this.#runs.get(call) !== controller) {
+        // A previous host's run (call ids restart with each host): free its slot, send nothing.
+        if (this.#staleRuns.delete(call) && !this.#closed) this.#attach()
+        return
+      }
       this.#runs.delete(call)
       if (!this.#closed) this.#send({ t: 'ran', pool: this.name, call, ok, value: ok ? value : toWire(value) })
     }
     if (workers === undefined) {
-      reply(false, new WorkerCrashedError('This tab lent no workers'))
+      this.#send({ t: 'ran', pool: this.name, call, ok: false, value: toWire(new WorkerCrashedError('This tab lent no workers')) })
       return
     }
-    const controller = new AbortController()
     this.#runs.set(call, controller)
     const ctx = {
       signal: controller.signal,
@@ -363,6 +430,7 @@ class RemoteTask<R> implements TaskControl<R> {
 
   end(ok: boolean, value: unknown): void {
     this.#position = undefined
+    if (!isTerminal(this.status)) this.status = ok ? 'completed' : 'failed'
     this.#settle(ok, value)
     // The host sends a task's chunks before its end, so the stream is complete now.
     this.#chunksEnded = true

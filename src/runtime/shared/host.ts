@@ -81,6 +81,12 @@ export class SharedPoolHost {
     return added
   }
 
+  /** Resolves once every pool is ready (durable queues recovered), those added later included. */
+  async whenReady(): Promise<void> {
+    await this.#starting
+    await Promise.all([...this.#pools.values()].map((hosted) => hosted.pool.ready))
+  }
+
   /** @internal Resolves when every pool added with `addPoolLater` is ready; undefined when none is pending. */
   get starting(): Promise<void> | undefined {
     return this.#starting
@@ -215,6 +221,7 @@ class HostedPool {
     let slots = 0
     for (const n of this.tabs?.slots.values() ?? []) slots += n
     this.pool.setCapacity({ ...asVector(this.baseCapacity), workers: slots })
+    this.#scheduleSnapshot() // a capacity change is news too
   }
 
   #status(task: TaskHandle<unknown>, attempt: number): void {

@@ -1,0 +1,65 @@
+// Leader mode (no SharedWorker): tabs elect a leader with a Web Lock; it hosts the pool and
+// serves the others over BroadcastChannel; when it closes, the next tab takes over and recovers
+// the queue. "Tabs" are iframes; removing one closes it.
+import { afterEach, expect, it } from 'vitest'
+import { InvalidOptionError, type TaskHandle } from '../src/index.js'
+import { connectSharedPool, type SharedPool } from '../src/worker.js'
+import { leaderHost } from './workers/leader-host.js'
+
+const frames: HTMLIFrameElement[] = []
+afterEach(() => {
+  for (const frame of frames.splice(0)) frame.remove()
+})
+
+async function openTab(query: string, tag: string): Promise<HTMLIFrameElement> {
+  const frame = document.createElement('iframe')
+  frame.src = `/test/workers/leader-tab.html?tag=${tag}&${query}`
+  const ready = new Promise<void>((resolve) => {
+    const onMessage = (event: MessageEvent<{ ready?: string }>) => {
+      if (event.data?.ready !== tag) return
+      window.removeEventListener('message', onMessage)
+      resolve()
+    }
+    window.addEventListener('message', onMessage)
+  })
+  document.body.append(frame)
+  frames.push(frame)
+  await ready
+  return frame
+}
+
+const leads = (frame: HTMLIFrameElement): boolean => (frame.contentWindow as unknown as { leads: boolean }).leads
+
+it('hands the pool over to the next tab when the leader closes, recovering its queue', async () => {
+  const id = crypto.randomUUID()
+  const query = `scope=leader-${id}&database=leader-${id}`
+  const a = await openTab(query, 'a')
+  const b = await openTab(query, 'b')
+  expect([leads(a), leads(b)]).toEqual([true, false])
+  // This page joins last, so it is third in line for leadership.
+  const client: SharedPool = await connectSharedPool('unused', 'cpu', {
+    mode: 'leader',
+    workerName: `leader-${id}`,
+    user: 'tester',
+    createHost: () => leaderHost(`leader-${id}`),
+  })
+  const before = await client.submit({ units: 1, capacity: 4, ms: 1 }, { cost: { units: 1 }, handler: 'holdUnits' })
+  expect(await before.result).toMatchObject({ oversubscribed: false })
+
+  const tasks: TaskHandle[] = []
+  for (let i = 0; i < 4; i++) tasks.push(await client.submit({ units: 2, capacity: 4, ms: 100 }, { cost: { units: 2 }, handler: 'holdUnits' }))
+  a.remove() // the leader closes with tasks running and parked
+  const results = (await Promise.all(tasks.map((t) => t.result))) as { worker: string }[]
+  expect(leads(b)).toBe(true)
+  // All of them finished on the surviving tab's worker (or had already finished on the closed one's).
+  expect(results.every((r) => r.worker === 'tab-b-1' || r.worker === 'tab-a-1')).toBe(true)
+  const { messages } = await client.mailbox.fetch({ tenant: 'test-origin', user: 'tester' })
+  const ids = [before, ...tasks].map((t) => t.id)
+  expect(ids.filter((taskId) => messages.filter((m) => m.taskId === taskId).length !== 1)).toEqual([])
+  await client.close()
+})
+
+it("refuses leader mode without `createHost`, saying what is missing", async () => {
+  await expect(connectSharedPool('unused', 'cpu', { mode: 'leader' })).rejects.toThrow(InvalidOptionError)
+  await expect(connectSharedPool('unused', 'cpu', { mode: 'leader' })).rejects.toThrow(/needs `createHost`/)
+})
