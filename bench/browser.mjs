@@ -13,7 +13,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (x) => (x >= 10_000 ? `${(x / 1000).toFixed(1)}k` : x >= 100 ? x.toFixed(0) : x.toFixed(1))
 
-const server = await createServer({ configFile: false, root, logLevel: 'error', server: { host: '127.0.0.1', port: 0, hmr: false, watch: { ignored: ['**/*'] } }, optimizeDeps: { exclude: ['@electric-sql/pglite'] } })
+const server = await createServer({ configFile: false, root, logLevel: 'error', server: { host: '127.0.0.1', port: 0, hmr: false, watch: { ignored: ['**/*'] } }, optimizeDeps: { exclude: ['@electric-sql/pglite'] }, cacheDir: 'node_modules/.vite-bench-browser' })
 await server.listen()
 const origin = `http://127.0.0.1:${server.httpServer.address().port}`
 const browser = await chromium.launch({ executablePath, args: ARGS })

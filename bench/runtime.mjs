@@ -24,6 +24,7 @@ const server = await createServer({
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
   },
   optimizeDeps: { include: ['comlink', 'workerpool/dist/workerpool.js', 'idb'], exclude: ['@electric-sql/pglite'] },
+  cacheDir: 'node_modules/.vite-bench-runtime',
 })
 await server.listen()
 const origin = `http://127.0.0.1:${server.httpServer.address().port}`

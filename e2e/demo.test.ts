@@ -19,6 +19,8 @@ const problems: string[] = []
 beforeAll(async () => {
   server = await createServer({
     configFile: `${root}demo/vite.config.ts`,
+    // Its own dependency cache: servers sharing one reload each other's pages when they re-optimize.
+    cacheDir: `${root}node_modules/.vite-demo-e2e`,
     logLevel: 'error',
     // No reloads from the dev server: only the test reloads pages.
     server: { port: 0, hmr: false, watch: { ignored: ['**/*'] } },
