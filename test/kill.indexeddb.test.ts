@@ -4,7 +4,7 @@
  * `submit` resolved (logged by the page, recorded here) ends with exactly one terminal record.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright'
@@ -49,11 +49,35 @@ async function startBrowser(profile: string): Promise<{ process: ChildProcess; b
   return { process: child, browser }
 }
 
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
+/** Whether any process's command line names this profile (read from /proc: Linux only, like this test). */
+function processesOn(profile: string): boolean {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--user-data-dir=${profile}`)) return true
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return false
+}
+
+/**
+ * SIGKILLs the browser process, then waits until every process still running on this profile
+ * (the storage and network helpers notice their parent's death only later) is gone too. Starting
+ * the next browser while an old storage helper still writes the profile corrupts its IndexedDB,
+ * and Chromium then deletes the origin's databases: a harness artifact, not a crash outcome.
+ */
+async function kill(child: ChildProcess, profile: string): Promise<void> {
+  await new Promise<void>((resolve) => {
     child.once('exit', () => resolve())
     child.kill('SIGKILL')
   })
+  for (let i = 0; i < 600; i++) {
+    if (!processesOn(profile)) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`processes of the killed browser on ${profile} were still running after 30 s`)
 }
 
 it(`loses no accepted task and duplicates no terminal record across ${KILLS} browser kills`, async () => {
@@ -75,7 +99,7 @@ it(`loses no accepted task and duplicates no terminal record across ${KILLS} bro
       await page.goto(`${origin}/e2e/kill-app/index.html?first=${first}`)
       await ready
       await new Promise((resolve) => setTimeout(resolve, 150 + ((run * 137) % 500)))
-      await kill(child)
+      await kill(child, profile)
       first = Math.max(first, ...accepted.keys()) + 2 // skip one: a submit may have been in flight
     }
     const { process: child, browser } = await startBrowser(profile)
@@ -84,7 +108,7 @@ it(`loses no accepted task and duplicates no terminal record across ${KILLS} bro
     await page.goto(`${origin}/e2e/kill-app/index.html?drain`)
     const records = JSON.parse((await drained).slice('drained '.length)) as { taskId: string; status: string; attempts: number }[]
     await browser.close()
-    await kill(child)
+    await kill(child, profile)
 
     const terminal = new Map<string, number>()
     for (const record of records) terminal.set(record.taskId, (terminal.get(record.taskId) ?? 0) + 1)

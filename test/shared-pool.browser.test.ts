@@ -101,20 +101,34 @@ describe('shared pool', () => {
     await untilCapacity(client, 1)
   })
 
-  it('three tabs share one budget: no over-subscription seen from inside the workers', async () => {
+  it('three tabs share one budget: no over-subscription seen from inside the workers, and a closed tab’s tasks recover', async () => {
     const host = hostName()
     const client = await connect(host)
-    await Promise.all([openTab(host, 'a', 2), openTab(host, 'b', 2), openTab(host, 'c', 2)])
+    const [, , c] = await Promise.all([openTab(host, 'a', 2), openTab(host, 'b', 2), openTab(host, 'c', 2)])
     await untilCapacity(client, 6)
+    const onC = new Promise<void>((resolve) => {
+      const channel = new BroadcastChannel('worker-test-events')
+      channel.onmessage = (event: MessageEvent<{ worker?: string }>) => {
+        if (!event.data.worker?.startsWith('tab-c-')) return
+        channel.close()
+        resolve()
+      }
+    })
     const tasks: TaskHandle[] = []
     for (let i = 0; i < 24; i++) {
       const units = 1 + (i % 3)
-      tasks.push(await client.submit({ units, capacity: 4, ms: 15 }, { cost: { units }, handler: 'holdUnits' }))
+      tasks.push(await client.submit({ units, capacity: 4, ms: 15 + (i % 4) * 20 }, { cost: { units }, handler: 'holdUnits' }))
     }
-    const results = (await Promise.all(tasks.map((t) => t.result))) as { oversubscribed: boolean; worker: string }[]
+    await onC
+    c!.remove() // tab c closes with a task running on its worker
+    const results = (await Promise.all(tasks.map((t) => t.result))) as { oversubscribed: boolean; worker: string; attempt: number }[]
     expect(results.filter((r) => r.oversubscribed)).toEqual([])
+    // What tab c was running re-ran on another tab with attempt + 1.
+    expect(results.filter((r) => r.attempt > 1).length).toBeGreaterThanOrEqual(1)
+    expect(results.filter((r) => r.attempt > 1).every((r) => !r.worker.startsWith('tab-c-'))).toBe(true)
     // Work spread over the tabs' workers (units, not slots, are the binding limit here).
     expect(new Set(results.map((r) => r.worker.split('-')[1])).size).toBeGreaterThanOrEqual(2)
+    await untilCapacity(client, 4)
     const snapshot = await client.snapshot()
     expect(snapshot.used).toEqual({ units: 0, workers: 0 })
   })

@@ -282,6 +282,7 @@ class TabsExecutor implements Executor<unknown, unknown> {
   /** Worker slots each tab registered for this pool. */
   readonly slots = new Map<Connection, number>()
   #nextCall = 1
+  #rotation = 0
 
   constructor(readonly poolName: string) {}
 
@@ -330,9 +331,13 @@ class TabsExecutor implements Executor<unknown, unknown> {
   }
 
   #pick(): Connection | undefined {
+    // The tab with the most free slots; ties rotate, so every tab's workers take turns.
+    const entries = [...this.slots]
+    const start = this.#rotation++ % Math.max(1, entries.length)
     let best: Connection | undefined
     let bestFree = 0
-    for (const [connection, slots] of this.slots) {
+    for (let i = 0; i < entries.length; i++) {
+      const [connection, slots] = entries[(start + i) % entries.length]!
       const free = slots - (this.#busy.get(connection) ?? 0)
       if (free > bestFree) {
         best = connection
