@@ -46,6 +46,8 @@ run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.test.json', '--noEmit'])
 run('build', 'npm', ['run', 'build', '--silent'])
 // The root entry must import with no browser globals and no side effects (SSR-safe).
 run('import check', 'node', ['--input-type=module', '-e', "const m = await import('./dist/index.js'); if (typeof m.ResourcePool !== 'function') process.exit(1)"])
+// The browser runtime entry must import without starting anything (workers start on construction only).
+run('import check (./worker)', 'node', ['--input-type=module', '-e', "const m = await import('./dist/worker.js'); if (typeof m.WorkerPool !== 'function' || typeof m.connectSharedPool !== 'function') process.exit(1)"])
 
 const out = mkdtempSync(join(tmpdir(), 'ppl-vitest-'))
 const report = join(out, 'report.json')
