@@ -15,8 +15,9 @@ $('device').textContent =
     ? `GPU: ${device.gpu.info.architecture || device.gpu.info.vendor || 'WebGPU adapter'}${device.gpu.isFallbackAdapter ? ' (software fallback)' : ''}, largest buffer ${Math.round(device.gpu.maxBufferSize / 2 ** 20)} MiB`
     : device.gpu.reason)
 
-const pool: SharedPool<Job, JobResult> = await connectSharedPool<Job, JobResult>(new URL('./host.ts', import.meta.url), POOL, {
-  workerName: 'prometheus-parking-lot-demo',
+const pool: SharedPool<Job, JobResult> = await connectSharedPool<Job, JobResult>('demo/host.ts', POOL, {
+  // Written out so that Vite bundles the SharedWorker in `npm run demo:build`.
+  createWorker: () => new SharedWorker(new URL('./host.ts', import.meta.url), { type: 'module', name: 'prometheus-parking-lot-demo' }),
   user: USER,
   workers: {
     create: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'demo-job' }),

@@ -26,6 +26,11 @@ export interface ConnectSharedPoolOptions {
   readonly session?: string
   /** The SharedWorker's name (one host per name). @default 'prometheus-parking-lot' */
   readonly workerName?: string
+  /**
+   * Makes the SharedWorker, for bundlers that must see it: `() => new SharedWorker(new
+   * URL('./host.ts', import.meta.url), { type: 'module', name })`. Then `url` only names it in errors.
+   */
+  readonly createWorker?: () => SharedWorker
   /** A port to a host you connected yourself (tests, or a host in this page); skips the SharedWorker. */
   readonly port?: Port
   /**
@@ -74,7 +79,7 @@ export async function connectSharedPool<P = unknown, R = unknown>(
     if (typeof SharedWorker === 'undefined') {
       throw new InvalidOptionError("This browser has no SharedWorker (`mode: 'shared-worker'` was asked for)", 'mode')
     }
-    worker = new SharedWorker(url, { type: 'module', name: options.workerName ?? 'prometheus-parking-lot' })
+    worker = options.createWorker?.() ?? new SharedWorker(url, { type: 'module', name: options.workerName ?? 'prometheus-parking-lot' })
     port = worker.port
   }
   const workers =
