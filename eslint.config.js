@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/**/*.mjs', 'scripts/**/*.mjs'] },
+  { ignores: ['dist/**', 'dist-demo/**', 'node_modules/**', 'coverage/**', 'bench/**/*.mjs', 'scripts/**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
