@@ -4,6 +4,7 @@
 import { afterEach, expect, it } from 'vitest'
 import { InvalidOptionError, type TaskHandle } from '../src/index.js'
 import { connectSharedPool, type SharedPool } from '../src/worker.js'
+import { openFrame } from './frames.js'
 import { leaderHost } from './workers/leader-host.js'
 
 const frames: HTMLIFrameElement[] = []
@@ -12,19 +13,8 @@ afterEach(() => {
 })
 
 async function openTab(query: string, tag: string): Promise<HTMLIFrameElement> {
-  const frame = document.createElement('iframe')
-  frame.src = `/test/workers/leader-tab.html?tag=${tag}&${query}`
-  const ready = new Promise<void>((resolve) => {
-    const onMessage = (event: MessageEvent<{ ready?: string }>) => {
-      if (event.data?.ready !== tag) return
-      window.removeEventListener('message', onMessage)
-      resolve()
-    }
-    window.addEventListener('message', onMessage)
-  })
-  document.body.append(frame)
+  const frame = await openFrame(`/test/workers/leader-tab.html?tag=${tag}&${query}`, tag)
   frames.push(frame)
-  await ready
   return frame
 }
 

@@ -1,7 +1,7 @@
 // Errors crossing the tab/host boundary keep their class, code and fields.
 import { describe, expect, it } from 'vitest'
 import { CostExceedsCapacityError, QueueFullError, TaskFailedError, WorkerCrashedError } from '../src/index.js'
-import { fromWire, toWire } from '../src/runtime/shared/errors.js'
+import { fromWire, toWire } from '../src/runtime/wire-errors.js'
 
 const roundTrip = (error: unknown): Error => fromWire(structuredClone(toWire(error)))
 

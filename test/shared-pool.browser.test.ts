@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { QueueFullError, TaskCancelledError, type TaskHandle } from '../src/index.js'
 import { connectSharedPool, type SharedPool } from '../src/worker.js'
+import { openFrame } from './frames.js'
 
 // One spelling of the URL everywhere: a SharedWorker is shared only by documents naming the same URL.
 const hostUrl = '/test/workers/shared-host.ts'
@@ -27,19 +28,8 @@ async function connect(host: string, pool = 'cpu'): Promise<SharedPool> {
 
 /** Opens a tab that lends `size` workers to the host's `cpu` pool. */
 async function openTab(host: string, tag: string, size: number): Promise<HTMLIFrameElement> {
-  const frame = document.createElement('iframe')
-  frame.src = `/test/workers/tab.html?tag=${tag}&size=${size}&host=${host}`
-  const ready = new Promise<void>((resolve) => {
-    const onMessage = (event: MessageEvent<{ ready?: string }>) => {
-      if (event.data?.ready !== tag) return
-      window.removeEventListener('message', onMessage)
-      resolve()
-    }
-    window.addEventListener('message', onMessage)
-  })
-  document.body.append(frame)
+  const frame = await openFrame(`/test/workers/tab.html?tag=${tag}&size=${size}&host=${host}`, tag)
   frames.push(frame)
-  await ready
   return frame
 }
 

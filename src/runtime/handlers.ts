@@ -13,15 +13,14 @@ import {
   READY,
   RUN,
   isInitMessage,
-  WIRE_ERROR,
   fromTaskTuple,
   type FromWorkerOp,
   type TaskTuple,
-  type WireError,
   type ToWorkerOp,
   type WorkerControl,
 } from './protocol.js'
 import { transferablesOf } from './transfer.js'
+import { toWire } from './wire-errors.js'
 
 /** What a handler knows about the task it runs; the worker-side twin of `TaskContext`. */
 export interface HandlerContext {
@@ -79,8 +78,8 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
   }
 
   const pick = (name: string | undefined): Handler<unknown, unknown> => {
-    const handler = name === undefined ? (names.length === 1 ? handlers[names[0]!] : undefined) : handlers[name]
-    if (handler !== undefined && Object.hasOwn(handlers, name ?? names[0]!)) return handler as Handler<unknown, unknown>
+    const key = name ?? (names.length === 1 ? names[0] : undefined)
+    if (key !== undefined && Object.hasOwn(handlers, key)) return handlers[key] as Handler<unknown, unknown>
     const known = names.length === 0 ? 'none' : names.map((n) => `\`${n}\``).join(', ')
     const error = new Error(
       name === undefined
@@ -117,7 +116,7 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
       // A trap leaves the module's memory in an unknown state: this worker must not run more.
       outbox.fatal(`WebAssembly trap: ${value.message}`)
     } else {
-      outbox.send([FAIL, id, value instanceof Error ? toWireError(value) : value])
+      outbox.send(value instanceof Error ? [FAIL, id, toWire(value), true] : [FAIL, id, value, false])
     }
   }
 
@@ -185,12 +184,6 @@ class Context implements HandlerContext {
   }
 }
 
-/** Structured clone keeps only standard error names; send the fields so the main side rebuilds it. */
-function toWireError(error: Error): WireError {
-  const code = (error as { code?: unknown }).code
-  return { [WIRE_ERROR]: true, name: error.name, message: error.message, stack: error.stack, code: typeof code === 'string' ? code : undefined }
-}
-
 function describe(reason: unknown): string {
   if (reason instanceof Error) return `${reason.name}: ${reason.message}`
   return String(reason)
@@ -239,7 +232,7 @@ class Outbox {
         const what = op[0] === DONE ? 'result' : op[0] === FAIL ? 'error' : 'progress chunk'
         const failure = new Error(`The handler's ${what} cannot be sent from the worker (${describe(error)})`)
         failure.name = 'DataCloneError'
-        this.scope.postMessage([[FAIL, op[1], failure]])
+        this.scope.postMessage([[FAIL, op[1], toWire(failure), true]])
       } else {
         throw error
       }

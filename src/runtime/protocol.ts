@@ -40,7 +40,8 @@ export type AbortOp = [typeof ABORT, id: number, reason: string]
 export type ToWorkerOp = RunOp | AbortOp
 
 export type DoneOp = [typeof DONE, id: number, value: unknown]
-export type FailOp = [typeof FAIL, id: number, error: unknown]
+/** An Error travels as a `WireError` (`wire` true); any other thrown value as itself. */
+export type FailOp = [typeof FAIL, id: number, error: unknown, wire: boolean]
 export type ChunkOp = [typeof CHUNK, id: number, chunk: unknown]
 export type FatalOp = [typeof FATAL, description: string]
 export type ReadyOp = [typeof READY, handlers: string[]]
@@ -57,28 +58,6 @@ export interface WorkerControl {
   handlers(): string[]
   /** Calls the worker is running now. */
   running(): number
-}
-
-/** Marks an error sent field by field (see `toWireError`). */
-export const WIRE_ERROR = '__parkingLotError'
-
-export interface WireError {
-  readonly [WIRE_ERROR]: true
-  readonly name: string
-  readonly message: string
-  readonly stack: string | undefined
-  readonly code: string | undefined
-}
-
-/** Rebuilds an error sent by a worker, keeping its name and code. */
-export function fromWire(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || !(WIRE_ERROR in value)) return value
-  const wire = value as WireError
-  const error = new Error(wire.message)
-  error.name = wire.name
-  if (wire.stack !== undefined) error.stack = wire.stack
-  if (wire.code !== undefined) (error as Error & { code?: string }).code = wire.code
-  return error
 }
 
 export function isInitMessage(data: unknown): data is InitMessage {

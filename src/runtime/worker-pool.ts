@@ -17,7 +17,6 @@ import {
   FATAL,
   READY,
   RUN,
-  fromWire,
   toTaskTuple,
   type FromWorkerOp,
   type InitMessage,
@@ -25,6 +24,7 @@ import {
   type WorkerControl,
 } from './protocol.js'
 import { transferablesOf } from './transfer.js'
+import { fromWire, type WireError } from './wire-errors.js'
 
 export interface WorkerPoolOptions {
   /** The module worker's script (it calls `defineHandlers`). Give this or `create`. */
@@ -268,7 +268,8 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
           const call = slot.calls.get(op[1])
           if (call === undefined) break
           slot.calls.delete(op[1])
-          this.#settle(call, op[0] === DONE, op[0] === DONE ? op[2] : fromWire(op[2]))
+          if (op[0] === DONE) this.#settle(call, true, op[2])
+          else this.#settle(call, false, op[3] ? fromWire(op[2] as WireError) : op[2])
           break
         }
         case CHUNK:

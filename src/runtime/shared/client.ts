@@ -12,7 +12,7 @@ import type { SubmitOptions } from '../../core/options.js'
 import type { PoolEventMap, PoolSnapshot } from '../../core/scheduler.js'
 import type { MailboxKey, Priority, TaskStatus } from '../../core/types.js'
 import { WorkerPool, type WorkerPoolOptions } from '../worker-pool.js'
-import { fromWire, toWire, type WireError } from './errors.js'
+import { fromWire, toWire, type WireError } from '../wire-errors.js'
 import type { SharedPoolHost } from './host.js'
 import { connectThroughLeader } from './leader.js'
 import { TAB_LOCK_PREFIX, type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
@@ -82,9 +82,7 @@ export async function connectSharedPool<P = unknown, R = unknown>(
     worker = options.createWorker?.() ?? new SharedWorker(url, { type: 'module', name: options.workerName ?? 'prometheus-parking-lot' })
     port = worker.port
   }
-  const workers =
-    options.workers === undefined ? undefined : options.workers instanceof WorkerPool ? options.workers : new WorkerPool(options.workers)
-  const pool = new SharedPool<P, R>(name, port, workers, options)
+  const pool = new SharedPool<P, R>(name, port, lentWorkers(options), options)
   const failed = new Promise<never>((_, reject) => {
     worker?.addEventListener('error', () => reject(new WorkerCrashedError(`The shared pool host at ${String(url)} failed to start`)))
   })
@@ -359,6 +357,12 @@ export class SharedPool<P = unknown, R = unknown> {
       (error: unknown) => reply(false, error),
     )
   }
+}
+
+/** @internal The workers a tab lends: the given WorkerPool, or one made from the given options. */
+export function lentWorkers(options: ConnectSharedPoolOptions): WorkerPool<unknown, unknown> | undefined {
+  const { workers } = options
+  return workers === undefined ? undefined : workers instanceof WorkerPool ? workers : new WorkerPool(workers)
 }
 
 /** A TypedEmitter this module may emit on. */

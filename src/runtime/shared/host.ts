@@ -13,7 +13,7 @@ import type { PoolOptions } from '../../core/options.js'
 import type { PoolEventMap } from '../../core/scheduler.js'
 import type { Executor, TaskContext } from '../../core/types.js'
 import { ResourcePool } from '../../pool.js'
-import { fromWire, toWire, type WireError } from './errors.js'
+import { fromWire, toWire, type WireError } from '../wire-errors.js'
 import { type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
 
 /** A pool definition: ResourcePool options; leave out `executor` to run tasks on the tabs' workers. */
@@ -120,7 +120,7 @@ export class SharedPoolHost {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    for (const connection of [...this.#connections]) connection.gone('the host closed')
+    for (const connection of [...this.#connections]) connection.gone()
     await Promise.all([...this.#pools.values()].map((hosted) => hosted.pool.close()))
   }
 
@@ -396,7 +396,7 @@ class Connection {
         this.user = message.user
         this.session = message.session
         // Granted only once the tab's own hold on it ends: when the tab closes or crashes.
-        void navigator.locks.request(message.lock, () => this.gone('its tab closed'))
+        void navigator.locks.request(message.lock, () => this.gone())
         return
       case 'attach':
         this.host.hosted(message.pool).attach(this, message.slots)
@@ -444,7 +444,7 @@ class Connection {
         this.host.hosted(message.pool).tabs?.chunk(this, message.call, message.chunk)
         return
       case 'bye':
-        this.gone('its tab disconnected')
+        this.gone()
         return
     }
   }
@@ -456,7 +456,7 @@ class Connection {
     )
   }
 
-  gone(_why: string): void {
+  gone(): void {
     if (!this.alive) return
     this.alive = false
     this.host.dropConnection(this)

@@ -4,10 +4,9 @@
  * BroadcastChannel. When the leader closes, its lock passes to the next tab in line, which builds
  * a new host (a durable queue is recovered by then) and announces itself; every tab then rejoins.
  */
-import { SharedPool, type ConnectSharedPoolOptions } from './client.js'
+import { SharedPool, lentWorkers, type ConnectSharedPoolOptions } from './client.js'
 import type { SharedPoolHost } from './host.js'
 import { LEADER_LOCK_PREFIX, type Port } from './protocol.js'
-import { WorkerPool } from '../worker-pool.js'
 
 /** What travels on the bus: to the host, to one tab, or about who leads. */
 type BusMessage =
@@ -25,9 +24,7 @@ export async function connectThroughLeader<P, R>(
   const bus = `prometheus-parking-lot:bus:${scope}`
   const clientId = crypto.randomUUID()
   const port = new TabBusPort(bus, clientId)
-  const workers =
-    options.workers === undefined ? undefined : options.workers instanceof WorkerPool ? options.workers : new WorkerPool(options.workers)
-  const pool = new SharedPool<P, R>(name, port, workers, options, clientId)
+  const pool = new SharedPool<P, R>(name, port, lentWorkers(options), options, clientId)
 
   // Stand in line for leadership; whoever holds the lock hosts until its tab closes.
   void navigator.locks.request(LEADER_LOCK_PREFIX + scope, async () => {

@@ -1,6 +1,7 @@
 /*
- * Errors across the tab/host boundary: the class (by `code`) and fields survive, so a tab can
- * still `instanceof QueueFullError` an error its host raised.
+ * Errors across a message boundary (worker to page, host to tab): the class (by `code`), fields
+ * and cause survive, so a tab can still `instanceof QueueFullError` an error its host raised.
+ * Structured clone alone keeps only standard error names.
  */
 import {
   BackendError,
@@ -19,7 +20,7 @@ import {
   TaskExpiredError,
   TaskFailedError,
   WorkerCrashedError,
-} from '../../core/errors.js'
+} from '../core/errors.js'
 
 export interface WireError {
   readonly name: string
