@@ -24,7 +24,10 @@ export default tseslint.config(
     // core/ runs unchanged in a page, a worker and Node: no platform imports.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'pg', 'idb', '@electric-sql/*', '../queue/*', '../mailbox/*', '../runtime/*', '../config/*'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', 'fs', 'path', 'pg', 'idb', '@electric-sql/*', '../queue/*', '../mailbox/*', '../runtime/*', '../config/*'] },
+      ],
     },
   },
 )

@@ -40,7 +40,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'node', include: ['test/**/*.test.ts', 'e2e/**/*.test.ts'], exclude: ['test/**/*.browser.test.ts'], environment: 'node' },
+        test: {
+          name: 'node',
+          include: ['test/**/*.test.ts', 'e2e/**/*.test.ts'],
+          exclude: ['test/**/*.browser.test.ts'],
+          environment: 'node',
+        },
       },
       {
         extends: true,

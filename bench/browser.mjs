@@ -8,12 +8,28 @@ import { createServer } from 'vite'
 const REPS = Number(process.env.BENCH_REPS ?? 5)
 const root = fileURLToPath(new URL('..', import.meta.url))
 const executablePath = process.env.CHROMIUM_PATH ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim()
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (x) => (x >= 10_000 ? `${(x / 1000).toFixed(1)}k` : x >= 100 ? x.toFixed(0) : x.toFixed(1))
 
-const server = await createServer({ configFile: false, root, logLevel: 'error', server: { host: '127.0.0.1', port: 0, hmr: false, watch: { ignored: ['**/*'] } }, optimizeDeps: { exclude: ['@electric-sql/pglite'] }, cacheDir: 'node_modules/.vite-bench-browser' })
+const server = await createServer({
+  configFile: false,
+  root,
+  logLevel: 'error',
+  server: { host: '127.0.0.1', port: 0, hmr: false, watch: { ignored: ['**/*'] } },
+  optimizeDeps: { exclude: ['@electric-sql/pglite'] },
+  cacheDir: 'node_modules/.vite-bench-browser',
+})
 await server.listen()
 const origin = `http://127.0.0.1:${server.httpServer.address().port}`
 const browser = await chromium.launch({ executablePath, args: ARGS })
@@ -69,10 +85,14 @@ await group(
   },
   Math.min(REPS, 3),
 )
-await group('PGlite idb:// durable submits (default durability)', {
-  'ResourcePool + PGliteQueue, 1,000 in flight': ['pgliteIdbPoolSubmit', { n: 1000 }],
-  'naive: one INSERT per transaction (20)': ['pgliteIdbNaive', { n: 20 }],
-}, Math.min(REPS, 3))
+await group(
+  'PGlite idb:// durable submits (default durability)',
+  {
+    'ResourcePool + PGliteQueue, 1,000 in flight': ['pgliteIdbPoolSubmit', { n: 1000 }],
+    'naive: one INSERT per transaction (20)': ['pgliteIdbNaive', { n: 20 }],
+  },
+  Math.min(REPS, 3),
+)
 
 await browser.close()
 await server.close()

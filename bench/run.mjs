@@ -166,7 +166,7 @@ async function vectorBenchmark() {
 
 async function heapBenchmark() {
   const heap = await interleave({
-    'ResourcePool': async () =>
+    ResourcePool: async () =>
       heapPerParked(() => {
         const pool = new ResourcePool({ capacity: 1, executor: never })
         pool.submit(-1)
@@ -289,7 +289,9 @@ async function simulationBenchmarks() {
   }
   const results = {}
   for (const load of [0.9, 1.3]) {
-    console.log(`\nSimulation: ${GPU} VRAM units, ${TASKS} tasks, costs 1..12, log-normal(0, 0.8) durations, load ${load}, seeds 1-10 (means)`)
+    console.log(
+      `\nSimulation: ${GPU} VRAM units, ${TASKS} tasks, costs 1..12, log-normal(0, 0.8) durations, load ${load}, seeds 1-10 (means)`,
+    )
     console.log('  policy                               util-while-waiting  makespan/bound  p50 wait  p99 wait  peak units')
     for (const [name, runner] of Object.entries(policies)) {
       const rows = []
@@ -298,7 +300,13 @@ async function simulationBenchmarks() {
         rows.push(metrics(tasks, await simulate(tasks, runner)))
       }
       const mean = (k) => rows.reduce((s, r) => s + r[k], 0) / rows.length
-      const row = { utilization: mean('utilization'), makespan: mean('makespan'), p50: mean('p50'), p99: mean('p99'), peak: Math.max(...rows.map((r) => r.peak)) }
+      const row = {
+        utilization: mean('utilization'),
+        makespan: mean('makespan'),
+        p50: mean('p50'),
+        p99: mean('p99'),
+        peak: Math.max(...rows.map((r) => r.peak)),
+      }
       results[`${name}@${load}`] = row
       console.log(
         `  ${name.padEnd(36)} ${row.utilization.toFixed(3).padStart(18)}  ${row.makespan.toFixed(3).padStart(14)}  ${row.p50.toFixed(2).padStart(8)}  ${row.p99.toFixed(2).padStart(8)}  ${String(row.peak).padStart(10)}${row.peak > GPU ? '  OVER' : ''}`,
@@ -345,7 +353,9 @@ async function adversarial() {
   pool.clear()
   const delay = bigStart === undefined ? Infinity : bigStart - bigAt
   console.log(`\nAdversarial: a ${GPU}-unit task into an endless stream of 1-unit tasks (backfill, reserve after 5)`)
-  console.log(`  big task started ${delay.toFixed(2)} units after submit; bound + longest run = ${(5 + longest).toFixed(2)} units: ${delay <= 5 + longest ? 'within' : 'OVER'}`)
+  console.log(
+    `  big task started ${delay.toFixed(2)} units after submit; bound + longest run = ${(5 + longest).toFixed(2)} units: ${delay <= 5 + longest ? 'within' : 'OVER'}`,
+  )
 }
 
 // ─── Durable submits in Node: PGlite on a data directory ───────────────────
@@ -383,7 +393,11 @@ async function pgliteNodeBenchmark() {
     await db.close()
     const naiveDb = await PGlite.create(join(dir, `naive-${++unique}`))
     await naiveDb.exec('create table jobs (id serial primary key, payload text)')
-    const naive = await timed(200, (i) => naiveDb.query('insert into jobs (payload) values ($1)', [JSON.stringify({ prompt: `job ${i}` })]), false)
+    const naive = await timed(
+      200,
+      (i) => naiveDb.query('insert into jobs (payload) values ($1)', [JSON.stringify({ prompt: `job ${i}` })]),
+      false,
+    )
     await naiveDb.close()
     if (round > 0) {
       samples.pool.push(ours)
@@ -393,7 +407,10 @@ async function pgliteNodeBenchmark() {
   rmSync(dir, { recursive: true, force: true })
   console.log('\nPGlite in Node on a data directory: durable submits (default durability)')
   const base = median(samples.pool.map((r) => r.rate))
-  for (const [label, rows] of [['ResourcePool + PGliteQueue, 1,000 in flight', samples.pool], ['naive: one INSERT per transaction (200)', samples.naive]]) {
+  for (const [label, rows] of [
+    ['ResourcePool + PGliteQueue, 1,000 in flight', samples.pool],
+    ['naive: one INSERT per transaction (200)', samples.naive],
+  ]) {
     const rates = rows.map((r) => r.rate)
     console.log(
       `  ${label.padEnd(44)} median ${fmt(median(rates)).padStart(6)}/s  range ${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))}  p99 ${median(rows.map((r) => r.p99)).toFixed(1)} ms  ratio to ResourcePool ${(median(rates) / base).toFixed(2)}x`,

@@ -8,7 +8,17 @@ import { createServer } from 'vite'
 const REPS = Number(process.env.BENCH_REPS ?? 5)
 const root = fileURLToPath(new URL('..', import.meta.url))
 const executablePath = process.env.CHROMIUM_PATH ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim()
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu']
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--enable-unsafe-webgpu',
+]
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (x) => (x >= 10_000 ? `${(x / 1000).toFixed(1)}k` : x >= 100 ? x.toFixed(0) : x.toFixed(1))
 
@@ -48,7 +58,9 @@ async function group(title, unit, contenders, reps = REPS) {
   const base = median(Object.values(samples)[0])
   for (const [label, values] of Object.entries(samples)) {
     const m = median(values)
-    console.log(`  ${label.padEnd(48)} median ${fmt(m).padStart(7)} ${unit}  range ${fmt(Math.min(...values))}-${fmt(Math.max(...values))}  ratio to first ${(m / base).toPrecision(3)}x`)
+    console.log(
+      `  ${label.padEnd(48)} median ${fmt(m).padStart(7)} ${unit}  range ${fmt(Math.min(...values))}-${fmt(Math.max(...values))}  ratio to first ${(m / base).toPrecision(3)}x`,
+    )
   }
 }
 
@@ -72,11 +84,16 @@ await group('SharedWorker submit round trip, 1,000 sequential (lower is better)'
   'shared pool submit, IndexedDB queue': ['sharedSubmit', { who: 'idb', n: 1000 }],
   'shared pool submit + result, memory queue': ['sharedSubmitResult', { who: 'memory', n: 1000 }],
 })
-await group('Where GPU work runs: median submit round trip of another pool while compute passes run (lower is better)', 'µs', {
-  'no GPU work': ['gpuInterference', { where: 'none', n: 300 }],
-  'GPU passes in the SharedWorker host': ['gpuInterference', { where: 'host', n: 300 }],
-  "GPU passes in a tab's dedicated worker": ['gpuInterference', { where: 'tab', n: 300 }],
-}, Math.min(REPS, 3))
+await group(
+  'Where GPU work runs: median submit round trip of another pool while compute passes run (lower is better)',
+  'µs',
+  {
+    'no GPU work': ['gpuInterference', { where: 'none', n: 300 }],
+    'GPU passes in the SharedWorker host': ['gpuInterference', { where: 'host', n: 300 }],
+    "GPU passes in a tab's dedicated worker": ['gpuInterference', { where: 'tab', n: 300 }],
+  },
+  Math.min(REPS, 3),
+)
 
 await browser.close()
 await server.close()

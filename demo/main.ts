@@ -57,7 +57,10 @@ class Row {
   readonly #output = document.createElement('td')
   readonly #cancel = document.createElement('button')
 
-  constructor(readonly task: TaskHandle<JobResult>, job: Job) {
+  constructor(
+    readonly task: TaskHandle<JobResult>,
+    job: Job,
+  ) {
     this.element.dataset['taskId'] = task.id
     const cells = [job.label, `${job.units} units`, task.priority].map((text) => {
       const cell = document.createElement('td')
@@ -80,7 +83,11 @@ class Row {
     const { status, position, attempt } = this.task
     this.#status.className = `status-${status}`
     this.#status.textContent =
-      status === 'parked' && position !== undefined ? `parked, #${position + 1} in line` : attempt > 1 ? `${status} (attempt ${attempt})` : status
+      status === 'parked' && position !== undefined
+        ? `parked, #${position + 1} in line`
+        : attempt > 1
+          ? `${status} (attempt ${attempt})`
+          : status
     this.#cancel.disabled = !['parked', 'running', 'retrying'].includes(status)
   }
 
@@ -134,7 +141,10 @@ function mailboxItem(message: MailboxMessage<JobResult>): HTMLLIElement {
   const item = document.createElement('li')
   item.dataset['taskId'] = message.taskId
   const when = new Date(message.completedAt).toLocaleTimeString()
-  const what = message.status === 'completed' ? `${message.result?.label}: done on ${message.result?.backend}` : `${message.status}: ${message.error?.message ?? ''}`
+  const what =
+    message.status === 'completed'
+      ? `${message.result?.label}: done on ${message.result?.backend}`
+      : `${message.status}: ${message.error?.message ?? ''}`
   const mine = message.key.session === pool.session ? 'this tab' : 'another or a closed tab'
   item.textContent = `${when} · ${what} · attempts ${message.attempts} · from ${mine}`
   return item

@@ -16,7 +16,12 @@ interface GpuDevice {
   createComputePipeline(d: { layout: 'auto'; compute: { module: unknown; entryPoint: string } }): { getBindGroupLayout(i: number): unknown }
   createBindGroup(d: { layout: unknown; entries: { binding: number; resource: { buffer: GpuBuffer } }[] }): unknown
   createCommandEncoder(): {
-    beginComputePass(): { setPipeline(p: unknown): void; setBindGroup(i: number, g: unknown): void; dispatchWorkgroups(x: number, y?: number): void; end(): void }
+    beginComputePass(): {
+      setPipeline(p: unknown): void
+      setBindGroup(i: number, g: unknown): void
+      dispatchWorkgroups(x: number, y?: number): void
+      end(): void
+    }
     copyBufferToBuffer(a: GpuBuffer, ao: number, b: GpuBuffer, bo: number, size: number): void
     finish(): unknown
   }
@@ -52,7 +57,10 @@ async function onGpu(gpu: GpuDevice, job: Job, ctx: HandlerContext): Promise<num
   const buffer = gpu.createBuffer({ size, usage: STORAGE | COPY_SRC })
   const readback = gpu.createBuffer({ size: 4, usage: MAP_READ | COPY_DST })
   try {
-    const pipeline = gpu.createComputePipeline({ layout: 'auto', compute: { module: gpu.createShaderModule({ code: SHADER }), entryPoint: 'main' } })
+    const pipeline = gpu.createComputePipeline({
+      layout: 'auto',
+      compute: { module: gpu.createShaderModule({ code: SHADER }), entryPoint: 'main' },
+    })
     const group = gpu.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer } }] })
     const groups = Math.ceil(size / 4 / 64)
     for (let step = 1; step <= job.steps; step++) {

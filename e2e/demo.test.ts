@@ -92,10 +92,13 @@ async function mailboxCounts(page: Page): Promise<Map<string, number>> {
 /** Waits until every accepted task has reached the mailbox, then returns the ids not there exactly once. */
 async function notExactlyOnce(page: Page, accepted: readonly string[]): Promise<string[]> {
   await expect
-    .poll(async () => {
-      const counts = await mailboxCounts(page)
-      return accepted.filter((id) => !counts.has(id)).length
-    }, { timeout: 100_000, interval: 250 })
+    .poll(
+      async () => {
+        const counts = await mailboxCounts(page)
+        return accepted.filter((id) => !counts.has(id)).length
+      },
+      { timeout: 100_000, interval: 250 },
+    )
     .toBe(0)
   const counts = await mailboxCounts(page)
   return accepted.filter((id) => counts.get(id) !== 1)
@@ -176,7 +179,10 @@ describe('the demo page', () => {
 async function saveSideBySide(context: BrowserContext, files: string[], out: string): Promise<void> {
   const page = await context.newPage()
   const images = files
-    .map((file) => `<img alt="" style="width:calc(50% - 10px);align-self:flex-start" src="data:image/png;base64,${readFileSync(file).toString('base64')}">`)
+    .map(
+      (file) =>
+        `<img alt="" style="width:calc(50% - 10px);align-self:flex-start" src="data:image/png;base64,${readFileSync(file).toString('base64')}">`,
+    )
     .join('')
   await page.setViewportSize({ width: 2580, height: 1200 })
   await page.setContent(`<body style="margin:0;display:flex;gap:20px;background:#888">${images}</body>`)

@@ -41,9 +41,15 @@ const pool = new ResourcePool<Job, string>({
   maxAttempts: 2,
   retryBaseDelayMs: 200,
 })
-pool.on('parked', ({ task }) => log(`parked   ${(task.key ?? task.id).padEnd(12)} ${JSON.stringify(task.cost)} ${task.priority}, position ${task.position}`))
-pool.on('started', ({ task, attempt }) => log(`started  ${(task.key ?? task.id).padEnd(12)} attempt ${attempt}; in use ${pool.snapshot().used['vram']}/20`))
-pool.on('retrying', ({ task, delayMs, error }) => log(`retrying ${(task.key ?? task.id).padEnd(12)} in ${Math.round(delayMs)} ms: ${(error as Error).message}`))
+pool.on('parked', ({ task }) =>
+  log(`parked   ${(task.key ?? task.id).padEnd(12)} ${JSON.stringify(task.cost)} ${task.priority}, position ${task.position}`),
+)
+pool.on('started', ({ task, attempt }) =>
+  log(`started  ${(task.key ?? task.id).padEnd(12)} attempt ${attempt}; in use ${pool.snapshot().used['vram']}/20`),
+)
+pool.on('retrying', ({ task, delayMs, error }) =>
+  log(`retrying ${(task.key ?? task.id).padEnd(12)} in ${Math.round(delayMs)} ms: ${(error as Error).message}`),
+)
 pool.on('expired', ({ task }) => log(`expired  ${(task.key ?? task.id).padEnd(12)}: waited past its limit, never ran`))
 pool.on('completed', ({ task, result }) => log(`done     ${(task.key ?? task.id).padEnd(12)}: ${result}`))
 

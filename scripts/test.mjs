@@ -27,9 +27,9 @@ function ensureChromium() {
   }
   if (spawnSync('sh', ['-c', 'command -v chromium']).status === 0) return
   if (process.getuid?.() !== 0) {
-    fail('Chromium is missing. Install Debian\'s package (sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary.')
+    fail("Chromium is missing. Install Debian's package (sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary.")
   }
-  console.log('\n── Chromium not found: installing Debian\'s chromium package')
+  console.log("\n── Chromium not found: installing Debian's chromium package")
   run('apt-get update', 'apt-get', ['update', '-qq'])
   run('install chromium', 'apt-get', ['install', '-y', '-qq', 'chromium'], { DEBIAN_FRONTEND: 'noninteractive' })
 }
@@ -45,9 +45,17 @@ run('lint', 'npx', ['eslint', '.'])
 run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.test.json', '--noEmit'])
 run('build', 'npm', ['run', 'build', '--silent'])
 // The root entry must import with no browser globals and no side effects (SSR-safe).
-run('import check', 'node', ['--input-type=module', '-e', "const m = await import('./dist/index.js'); if (typeof m.ResourcePool !== 'function') process.exit(1)"])
+run('import check', 'node', [
+  '--input-type=module',
+  '-e',
+  "const m = await import('./dist/index.js'); if (typeof m.ResourcePool !== 'function') process.exit(1)",
+])
 // The browser runtime entry must import without starting anything (workers start on construction only).
-run('import check (./worker)', 'node', ['--input-type=module', '-e', "const m = await import('./dist/worker.js'); if (typeof m.WorkerPool !== 'function' || typeof m.connectSharedPool !== 'function') process.exit(1)"])
+run('import check (./worker)', 'node', [
+  '--input-type=module',
+  '-e',
+  "const m = await import('./dist/worker.js'); if (typeof m.WorkerPool !== 'function' || typeof m.connectSharedPool !== 'function') process.exit(1)",
+])
 
 const out = mkdtempSync(join(tmpdir(), 'ppl-vitest-'))
 const report = join(out, 'report.json')

@@ -18,7 +18,15 @@ export type {
 export { PRIORITIES } from './core/types.js'
 export type { CapacityInput, CostInput, ResourceVector } from './core/capacity.js'
 export { ManualClock, SystemClock, type Clock, type TimerHandle } from './core/clock.js'
-export { Mailbox, type FetchOptions, type FetchResult, type MailboxMessage, type MailboxNotifier, type MailboxOptions, type MailboxStore } from './core/mailbox.js'
+export {
+  Mailbox,
+  type FetchOptions,
+  type FetchResult,
+  type MailboxMessage,
+  type MailboxNotifier,
+  type MailboxOptions,
+  type MailboxStore,
+} from './core/mailbox.js'
 export type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from './core/queue.js'
 export type { DurationStats } from './core/stats.js'
 export { MemoryQueue } from './queue/memory.js'
@@ -45,5 +53,13 @@ export {
   type FailureReason,
 } from './core/errors.js'
 export { loadConfig, validateConfig } from './config/load.js'
-export { buildPools, detectEnvironment, poolOptionsFromConfig, type BackendContext, type BackendFactories, type BuildPoolsOptions, type Environment } from './config/build.js'
+export {
+  buildPools,
+  detectEnvironment,
+  poolOptionsFromConfig,
+  type BackendContext,
+  type BackendFactories,
+  type BuildPoolsOptions,
+  type Environment,
+} from './config/build.js'
 export type { MailboxNotifierConfig, MailboxStorageConfig, PoolConfig, QueueConfig, SchedulerConfig } from './config/schema.js'

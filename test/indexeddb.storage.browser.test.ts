@@ -12,7 +12,11 @@ describe('IndexedDB storage conditions (Chromium)', () => {
 
   it('a database deleted under a pool is reported: the next submit rejects with BackendError, nothing half-written', async () => {
     const database = `deleted-${Date.now()}`
-    const pool = new ResourcePool<number, number>({ capacity: 1, executor: () => new Promise(() => {}), queue: new IndexedDBQueue<number>({ database }) })
+    const pool = new ResourcePool<number, number>({
+      capacity: 1,
+      executor: () => new Promise(() => {}),
+      queue: new IndexedDBQueue<number>({ database }),
+    })
     await pool.submit(1)
     await new Promise<void>((resolve, reject) => {
       const request = indexedDB.deleteDatabase(database)

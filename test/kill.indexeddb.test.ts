@@ -114,7 +114,9 @@ it(`loses no accepted task and duplicates no terminal record across ${KILLS} bro
     for (const record of records) terminal.set(record.taskId, (terminal.get(record.taskId) ?? 0) + 1)
     const lost = [...accepted.values()].filter((id) => !terminal.has(id))
     const duplicated = [...terminal].filter(([, n]) => n > 1)
-    console.log(`browser kill test: ${KILLS} kills, ${accepted.size} accepted, ${records.length} terminal records, ${records.filter((r) => r.attempts > 1).length} re-run or retried`)
+    console.log(
+      `browser kill test: ${KILLS} kills, ${accepted.size} accepted, ${records.length} terminal records, ${records.filter((r) => r.attempts > 1).length} re-run or retried`,
+    )
     expect(accepted.size).toBeGreaterThan(KILLS)
     expect(lost).toEqual([])
     expect(duplicated).toEqual([])

@@ -36,7 +36,8 @@ function runAndKill(dataDir: string, first: number, seed: number, lifeMs: number
     })
     child.on('error', reject)
     child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve(next + 1) // leave a gap: the last submit may have been in flight
+      if (signal === 'SIGKILL')
+        resolve(next + 1) // leave a gap: the last submit may have been in flight
       else reject(new Error(`child exited on its own (code ${code}, signal ${signal})`))
     })
   })
@@ -58,7 +59,9 @@ it(`loses no accepted task and duplicates no terminal record across ${KILLS} SIG
     for (const record of records) terminal.set(record.taskId, [...(terminal.get(record.taskId) ?? []), record.status])
     const duplicates = [...terminal].filter(([, statuses]) => statuses.length > 1)
     const lost = [...accepted.values()].filter((id) => !terminal.has(id))
-    console.log(`kill test: ${KILLS} kills, ${accepted.size} accepted, ${records.length} terminal records, ${records.filter((r) => r.attempts > 1).length} re-run or retried`)
+    console.log(
+      `kill test: ${KILLS} kills, ${accepted.size} accepted, ${records.length} terminal records, ${records.filter((r) => r.attempts > 1).length} re-run or retried`,
+    )
     expect(accepted.size).toBeGreaterThan(KILLS)
     expect(lost).toEqual([])
     expect(duplicates).toEqual([])

@@ -37,7 +37,8 @@ it('hands the pool over to the next tab when the leader closes, recovering its q
   expect(await before.result).toMatchObject({ oversubscribed: false })
 
   const tasks: TaskHandle[] = []
-  for (let i = 0; i < 4; i++) tasks.push(await client.submit({ units: 2, capacity: 4, ms: 100 }, { cost: { units: 2 }, handler: 'holdUnits' }))
+  for (let i = 0; i < 4; i++)
+    tasks.push(await client.submit({ units: 2, capacity: 4, ms: 100 }, { cost: { units: 2 }, handler: 'holdUnits' }))
   a.remove() // the leader closes with tasks running and parked
   const results = (await Promise.all(tasks.map((t) => t.result))) as { worker: string }[]
   expect(leads(b)).toBe(true)
@@ -49,7 +50,7 @@ it('hands the pool over to the next tab when the leader closes, recovering its q
   await client.close()
 })
 
-it("refuses leader mode without `createHost`, saying what is missing", async () => {
+it('refuses leader mode without `createHost`, saying what is missing', async () => {
   await expect(connectSharedPool('unused', 'cpu', { mode: 'leader' })).rejects.toThrow(InvalidOptionError)
   await expect(connectSharedPool('unused', 'cpu', { mode: 'leader' })).rejects.toThrow(/needs `createHost`/)
 })

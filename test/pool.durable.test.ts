@@ -22,7 +22,7 @@ function durablePool(db: PGlite, executor: (n: number, ctx: TaskContext) => Prom
 }
 
 describe('a pool on a durable queue (PGlite on a data directory)', () => {
-  it('recovers parked tasks and re-runs a dead owner\'s running task with attempt + 1', async () => {
+  it("recovers parked tasks and re-runs a dead owner's running task with attempt + 1", async () => {
     const dataDir = join(dir, 'recover')
     const first = await PGlite.create(dataDir)
     const hung = new Promise<string>(() => {})
@@ -93,7 +93,9 @@ describe('a pool on a durable queue (PGlite on a data directory)', () => {
     await pool.onIdle()
     await pool.close()
     const jobs = await db.query<{ n: number }>("select count(*)::int as n from pl_queue_jobs where queue_name = 'shared'")
-    const messages = await db.query<{ task_id: string; status: string }>("select task_id, status from pl_mailbox_messages where mailbox_name = 'shared'")
+    const messages = await db.query<{ task_id: string; status: string }>(
+      "select task_id, status from pl_mailbox_messages where mailbox_name = 'shared'",
+    )
     expect(jobs.rows[0]!.n).toBe(0)
     expect(messages.rows).toEqual([{ task_id: task.id, status: 'completed' }])
     await db.close()

@@ -37,9 +37,9 @@ describe('a pool on IndexedDB (Chromium)', () => {
     await second.onIdle()
     expect(seen).toEqual([[2, 1]])
     const { messages } = await second.mailbox.fetch({ tenant: 't' })
-    expect(messages.map((m) => [m.taskId === running.id ? "running" : "parked", m.status])).toEqual([
-      ["running", "cancelled"],
-      ["parked", "completed"],
+    expect(messages.map((m) => [m.taskId === running.id ? 'running' : 'parked', m.status])).toEqual([
+      ['running', 'cancelled'],
+      ['parked', 'completed'],
     ])
     await second.close()
   })

@@ -119,10 +119,8 @@ function runModel(w: Workload, policy: Policy): Outcome {
   let seq = 0
 
   const usage = (tenant: string, now: number): number =>
-    (charged.get(tenant) ?? 0) +
-    runs.filter((r) => r.task.job.tenant === tenant).reduce((sum, r) => sum + r.share * (now - r.start), 0)
-  const runningShare = (tenant: string): number =>
-    runs.filter((r) => r.task.job.tenant === tenant).reduce((sum, r) => sum + r.share, 0)
+    (charged.get(tenant) ?? 0) + runs.filter((r) => r.task.job.tenant === tenant).reduce((sum, r) => sum + r.share * (now - r.start), 0)
+  const runningShare = (tenant: string): number => runs.filter((r) => r.task.job.tenant === tenant).reduce((sum, r) => sum + r.share, 0)
   const effRank = (t: ModelTask, now: number): number =>
     policy.aging ? Math.min(3, t.job.rank + Math.floor((now - t.enqueuedAt) / w.agingMs)) : t.job.rank
   const order = (now: number): ModelTask[] =>
@@ -362,23 +360,27 @@ for (const backfill of [false, true])
       for (const onFull of ['reject', 'drop-lowest'] as const) combos.push({ backfill, aging, fairShare, onFull })
 
 describe('randomized model check', () => {
-  it.each(combos)('backfill=$backfill aging=$aging fairShare=$fairShare onFull=$onFull', async (policy) => {
-    let checked = 0
-    for (let seed = 1; seed <= SEEDS; seed++) {
-      const workload = makeWorkload(seed)
-      const model = runModel(workload, policy)
-      const pool = await runPool(workload, policy)
-      const context = `seed ${seed}`
-      expect(pool.oversubscribed, context).toEqual([])
-      expect(model.oversubscribed, context).toEqual([])
-      expect(pool.starts, context).toEqual(model.starts)
-      expect([...pool.refused].sort(), context).toEqual([...model.refused].sort())
-      // Every accepted task ended exactly once (counted above), with the model's status.
-      const accepted = workload.jobs.filter((j) => !pool.refused.has(j.index)).map((j) => j.index)
-      // A task dropped to make room was accepted first, then dropped; so it is in `terminal`.
-      for (const index of accepted) expect(pool.terminal.get(index), `${context} task ${index}`).toBe(model.terminal.get(index))
-      checked++
-    }
-    expect(checked).toBe(SEEDS)
-  }, 600_000)
+  it.each(combos)(
+    'backfill=$backfill aging=$aging fairShare=$fairShare onFull=$onFull',
+    async (policy) => {
+      let checked = 0
+      for (let seed = 1; seed <= SEEDS; seed++) {
+        const workload = makeWorkload(seed)
+        const model = runModel(workload, policy)
+        const pool = await runPool(workload, policy)
+        const context = `seed ${seed}`
+        expect(pool.oversubscribed, context).toEqual([])
+        expect(model.oversubscribed, context).toEqual([])
+        expect(pool.starts, context).toEqual(model.starts)
+        expect([...pool.refused].sort(), context).toEqual([...model.refused].sort())
+        // Every accepted task ended exactly once (counted above), with the model's status.
+        const accepted = workload.jobs.filter((j) => !pool.refused.has(j.index)).map((j) => j.index)
+        // A task dropped to make room was accepted first, then dropped; so it is in `terminal`.
+        for (const index of accepted) expect(pool.terminal.get(index), `${context} task ${index}`).toBe(model.terminal.get(index))
+        checked++
+      }
+      expect(checked).toBe(SEEDS)
+    },
+    600_000,
+  )
 })

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  InvalidCostError,
-  InvalidOptionError,
-  InvalidPayloadError,
-  MemoryQueue,
-  ResourcePool,
-  type TaskQueue,
-} from '../src/index.js'
+import { InvalidCostError, InvalidOptionError, InvalidPayloadError, MemoryQueue, ResourcePool, type TaskQueue } from '../src/index.js'
 import { controlledPool } from './helpers.js'
 
 /** A memory queue that, like a durable store, keeps payloads as JSON. */
@@ -57,7 +50,9 @@ describe('refusals at submit', () => {
 
   it('refuses bad options with the option named', async () => {
     const { pool } = controlledPool({ capacity: 1 })
-    await expect(pool.submit('x', { priority: 'urgent' as never })).rejects.toThrow(/`priority` to be one of 'low', 'normal', 'high', 'critical', got "urgent"/)
+    await expect(pool.submit('x', { priority: 'urgent' as never })).rejects.toThrow(
+      /`priority` to be one of 'low', 'normal', 'high', 'critical', got "urgent"/,
+    )
     await expect(pool.submit('x', { runTimeoutMs: -5 })).rejects.toBeInstanceOf(InvalidOptionError)
     await expect(pool.submit('x', { mailbox: { tenant: '' } })).rejects.toThrow(/`mailbox.tenant`/)
     await expect(pool.submit('x', { maxAttempts: 1.5 })).rejects.toThrow(/`maxAttempts` to be an integer/)
@@ -65,7 +60,9 @@ describe('refusals at submit', () => {
   })
 
   it('refuses bad pool options with the option named', () => {
-    expect(() => new ResourcePool({ capacity: { vram: -1 }, executor: () => 1 })).toThrow(/`capacity.vram` to be a finite number >= 0, got -1 \(number\)/)
+    expect(() => new ResourcePool({ capacity: { vram: -1 }, executor: () => 1 })).toThrow(
+      /`capacity.vram` to be a finite number >= 0, got -1 \(number\)/,
+    )
     expect(() => new ResourcePool({ capacity: 1, executor: 'nope' as never })).toThrow(InvalidOptionError)
     expect(() => new ResourcePool({ capacity: 1, executor: () => 1, policy: { onFull: 'drop' as never } })).toThrow(/policy.onFull/)
     expect(() => new ResourcePool({ capacity: 1, executor: () => 1, maxQueueDepth: -1 })).toThrow(/maxQueueDepth/)

@@ -48,7 +48,10 @@ describe('WorkerPool', () => {
   it('gives the handler its attempt and task', async () => {
     const { pool } = setup()
     const task = await pool.submit(null, { handler: 'info', priority: 'high', tenant: 't1', key: 'k1' })
-    const info = (await task.result) as { attempt: number; task: { id: string; priority: string; tenant: string; key: string; handler: string } }
+    const info = (await task.result) as {
+      attempt: number
+      task: { id: string; priority: string; tenant: string; key: string; handler: string }
+    }
     expect(info.attempt).toBe(1)
     expect(info.task).toMatchObject({ id: task.id, priority: 'high', tenant: 't1', key: 'k1', handler: 'info' })
   })

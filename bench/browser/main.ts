@@ -25,13 +25,15 @@ const fresh = (prefix: string): string => {
 async function deleteMade(): Promise<void> {
   const names = made.splice(0)
   await Promise.all(
-    names.flatMap((name) => [name, `/pglite/${name}`]).map(
-      (name) =>
-        new Promise<void>((resolve) => {
-          const request = indexedDB.deleteDatabase(name)
-          request.onsuccess = request.onerror = request.onblocked = () => resolve()
-        }),
-    ),
+    names
+      .flatMap((name) => [name, `/pglite/${name}`])
+      .map(
+        (name) =>
+          new Promise<void>((resolve) => {
+            const request = indexedDB.deleteDatabase(name)
+            request.onsuccess = request.onerror = request.onblocked = () => resolve()
+          }),
+      ),
   )
 }
 const p99 = (latencies: number[]): number => latencies.sort((a, b) => a - b)[Math.floor(latencies.length * 0.99)] ?? 0
@@ -107,7 +109,8 @@ async function claimAck(queue: IndexedDBQueue<unknown>, from: number, n: number)
 }
 
 async function fill(queue: IndexedDBQueue<unknown>, from: number, count: number): Promise<void> {
-  for (let i = from; i < from + count; i += 1000) await queue.put(Array.from({ length: Math.min(1000, from + count - i) }, (_, k) => record(i + k)))
+  for (let i = from; i < from + count; i += 1000)
+    await queue.put(Array.from({ length: Math.min(1000, from + count - i) }, (_, k) => record(i + k)))
 }
 
 const bench = {
@@ -186,10 +189,12 @@ const bench = {
     })
     await pool.ready
     // History first: `through` tasks submitted, run and acked, leaving their deletions behind.
-    for (let i = 0; i < through; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, through - i) }, (_, k) => pool.submit(job(i + k))))
+    for (let i = 0; i < through; i += 1000)
+      await Promise.all(Array.from({ length: Math.min(1000, through - i) }, (_, k) => pool.submit(job(i + k))))
     await pool.onIdle()
     pool.pause()
-    for (let i = 0; i < backlog; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, backlog - i) }, (_, k) => pool.submit(job(i + k))))
+    for (let i = 0; i < backlog; i += 1000)
+      await Promise.all(Array.from({ length: Math.min(1000, backlog - i) }, (_, k) => pool.submit(job(i + k))))
     let done = 0
     const finished = new Promise<void>((resolve) =>
       pool.on('completed', () => {

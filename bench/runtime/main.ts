@@ -53,7 +53,13 @@ function ours(concurrency: number) {
 const ours1 = ours(1)
 const ours64 = ours(64)
 
-const calls: Record<string, (value: number) => Promise<unknown>> = { raw: rawCall, comlink: comlinkCall, workerpool: wpCall, ours: ours1, ours64 }
+const calls: Record<string, (value: number) => Promise<unknown>> = {
+  raw: rawCall,
+  comlink: comlinkCall,
+  workerpool: wpCall,
+  ours: ours1,
+  ours64,
+}
 
 async function sequential({ who }: { who: string }): Promise<Result> {
   const call = calls[who]!

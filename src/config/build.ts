@@ -39,8 +39,7 @@ export interface BackendFactories {
 export interface BuildPoolsOptions<P, R> {
   /** The executor of each pool, by pool name, or one function that picks by name. */
   readonly executors:
-    | Readonly<Record<string, ExecutorFunction<P, R> | Executor<P, R>>>
-    | ((poolName: string) => ExecutorFunction<P, R> | Executor<P, R>)
+    Readonly<Record<string, ExecutorFunction<P, R> | Executor<P, R>>> | ((poolName: string) => ExecutorFunction<P, R> | Executor<P, R>)
   /** Extra or replacement backend factories. @default the ones this build has */
   readonly backends?: {
     readonly queues?: BackendFactories['queues']
@@ -88,7 +87,8 @@ function builtIn(databases: Databases, environment: Environment): BackendFactori
       ...(inBrowser
         ? {
             yaque: (config: { path: string; stream: string }) => indexedDBQueue(undefined, config.stream),
-            indexeddb: (config: { database?: string | undefined }, context: BackendContext) => indexedDBQueue(config.database, context.poolName),
+            indexeddb: (config: { database?: string | undefined }, context: BackendContext) =>
+              indexedDBQueue(config.database, context.poolName),
           }
         : {}),
     },
@@ -98,7 +98,10 @@ function builtIn(databases: Databases, environment: Environment): BackendFactori
         ? {
             indexeddb: async (config: { database?: string | undefined }, context: BackendContext) => {
               const { IndexedDBMailboxStore } = await import('../indexeddb/index.js')
-              return new IndexedDBMailboxStore({ name: context.poolName, ...(config.database === undefined ? {} : { database: config.database }) })
+              return new IndexedDBMailboxStore({
+                name: context.poolName,
+                ...(config.database === undefined ? {} : { database: config.database }),
+              })
             },
           }
         : {}),
@@ -111,10 +114,14 @@ function builtIn(databases: Databases, environment: Environment): BackendFactori
   }
 }
 
-
 /** Where this code runs, judged from globals (read at call time, never at import). */
 export function detectEnvironment(): Environment {
-  const g = globalThis as { document?: unknown; process?: { versions?: { node?: string } }; importScripts?: unknown; WorkerGlobalScope?: unknown }
+  const g = globalThis as {
+    document?: unknown
+    process?: { versions?: { node?: string } }
+    importScripts?: unknown
+    WorkerGlobalScope?: unknown
+  }
   if (g.process?.versions?.node !== undefined) return 'node'
   if (g.document !== undefined) return 'browser'
   if (g.WorkerGlobalScope !== undefined || typeof g.importScripts === 'function') return 'worker'
@@ -194,7 +201,8 @@ export async function buildPools<P = unknown, R = unknown>(
   for (const [name, pool] of Object.entries(validated.pools)) {
     const at = `pools.${name}`
     const need = (kind: 'queue' | 'storage' | 'notifier', type: string, path: string, present: boolean): void => {
-      if (!present) issues.push({ path, message: `pool '${name}' needs ${kind} backend '${type}': ${missingReason(kind, type, environment)}` })
+      if (!present)
+        issues.push({ path, message: `pool '${name}' needs ${kind} backend '${type}': ${missingReason(kind, type, environment)}` })
     }
     need('queue', pool.queue.type, `${at}.queue.type`, factories.queues[pool.queue.type] !== undefined)
     need('storage', pool.mailbox.storage.type, `${at}.mailbox.storage.type`, factories.storages[pool.mailbox.storage.type] !== undefined)

@@ -9,7 +9,10 @@ import { z } from 'zod'
 // Table and queue names go into SQL: letters, digits and underscores only, never interpolated raw.
 const sqlIdentifier = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a SQL identifier: letters, digits and _, starting with a letter or _, at most 63 characters')
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+    'must be a SQL identifier: letters, digits and _, starting with a letter or _, at most 63 characters',
+  )
 
 const units = z.number().finite().nonnegative()
 

@@ -118,9 +118,7 @@ export class CapacityLedger {
       cacheKey = cacheKey >= 0 && i! < 4 && units < 4096 && Number.isInteger(units) ? cacheKey + units * 4096 ** i! : -1
     }
     if (total === 0) {
-      throw new InvalidCostError(
-        'Expected a cost with at least one unit above 0: a free task would run without any bound',
-      )
+      throw new InvalidCostError('Expected a cost with at least one unit above 0: a free task would run without any bound')
     }
     if (cacheKey >= 0) {
       const cached = this.#vectors.get(cacheKey)
@@ -225,18 +223,12 @@ function grow(vector: Float64Array, length: number): Float64Array<ArrayBuffer> {
 export function normalizeCapacity(input: unknown, path = 'capacity'): Record<string, number> {
   if (typeof input === 'number') {
     if (!isFiniteNonNegative(input)) {
-      throw new InvalidOptionError(
-        `Expected \`${path}\` to be a finite number >= 0, got ${describeValue(input)}`,
-        path,
-      )
+      throw new InvalidOptionError(`Expected \`${path}\` to be a finite number >= 0, got ${describeValue(input)}`, path)
     }
     return { [SLOTS]: input }
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new InvalidOptionError(
-      `Expected \`${path}\` to be a number or an object of resource units, got ${describeValue(input)}`,
-      path,
-    )
+    throw new InvalidOptionError(`Expected \`${path}\` to be a number or an object of resource units, got ${describeValue(input)}`, path)
   }
   const out: Record<string, number> = {}
   for (const [name, units] of Object.entries(input)) {
@@ -254,17 +246,11 @@ export function normalizeCapacity(input: unknown, path = 'capacity'): Record<str
   return out
 }
 
-function normalizeCost(
-  input: CostInput | undefined,
-  hasSlots: boolean,
-  implicit: ResourceVector | undefined,
-): Record<string, number> {
+function normalizeCost(input: CostInput | undefined, hasSlots: boolean, implicit: ResourceVector | undefined): Record<string, number> {
   let cost: Record<string, number>
   if (input === undefined) {
     if (!hasSlots && implicit === undefined) {
-      throw new InvalidCostError(
-        'Expected a `cost` for this task: the pool counts named resources, so there is no default cost',
-      )
+      throw new InvalidCostError('Expected a `cost` for this task: the pool counts named resources, so there is no default cost')
     }
     cost = hasSlots ? { [SLOTS]: 1 } : {}
   } else if (typeof input === 'number') {
@@ -273,9 +259,7 @@ function normalizeCost(
     cost = {}
     for (const [name, units] of Object.entries(input)) cost[name] = checkUnits(units, `cost.${name}`)
   } else {
-    throw new InvalidCostError(
-      `Expected \`cost\` to be a number or an object of resource units, got ${describeValue(input)}`,
-    )
+    throw new InvalidCostError(`Expected \`cost\` to be a number or an object of resource units, got ${describeValue(input)}`)
   }
   if (implicit !== undefined) {
     for (const [name, units] of Object.entries(implicit)) cost[name] = (cost[name] ?? 0) + units

@@ -23,9 +23,7 @@ export interface TaskControl<R> {
 
 /** A chunk at an index, the end of the stream, or a promise that resolves when either is known. */
 export type ProgressStep =
-  | { readonly kind: 'chunk'; readonly chunk: unknown }
-  | { readonly kind: 'end' }
-  | { readonly kind: 'wait'; readonly ready: Promise<void> }
+  { readonly kind: 'chunk'; readonly chunk: unknown } | { readonly kind: 'end' } | { readonly kind: 'wait'; readonly ready: Promise<void> }
 
 const CONTROL = Symbol('prometheus-parking-lot.control')
 

@@ -90,8 +90,7 @@ export class Mailbox<R = unknown> {
     this.#notifiers = options.notifiers ?? []
     this.#retentionMs = options.retentionMs
     this.#clock = options.clock
-    this.#onNotifyError =
-      options.onNotifyError ?? ((error) => reportUnhandled(error, 'mailbox notifier failed'))
+    this.#onNotifyError = options.onNotifyError ?? ((error) => reportUnhandled(error, 'mailbox notifier failed'))
   }
 
   /** Stores the message, then tells every notifier (if it was new). */

@@ -27,7 +27,8 @@ export function assertPayloadTravels(payload: unknown, format: PayloadFormat): v
 function isPlainCloneable(value: unknown, depth: number): boolean {
   if (depth > 32) return false
   const type = typeof value
-  if (type === 'string' || type === 'number' || type === 'boolean' || type === 'bigint' || value === null || value === undefined) return true
+  if (type === 'string' || type === 'number' || type === 'boolean' || type === 'bigint' || value === null || value === undefined)
+    return true
   if (type !== 'object') return false // functions and symbols cannot be cloned
   if (Array.isArray(value)) return value.every((item) => isPlainCloneable(item, depth + 1))
   const proto = Object.getPrototypeOf(value) as unknown
@@ -119,7 +120,10 @@ function canonical(value: unknown, seen: Set<object>): string {
       return `Map{${entries.sort().join(',')}}`
     }
     if (object instanceof Set) {
-      return `Set{${[...object].map((v) => canonical(v, seen)).sort().join(',')}}`
+      return `Set{${[...object]
+        .map((v) => canonical(v, seen))
+        .sort()
+        .join(',')}}`
     }
     const keys = Object.keys(object).sort()
     const parts = keys.map((k) => `${JSON.stringify(k)}:${canonical((object as Record<string, unknown>)[k], seen)}`)

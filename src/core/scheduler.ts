@@ -56,14 +56,7 @@ import {
   type TaskStatus,
   type TerminalStatus,
 } from './types.js'
-import {
-  optionalBoolean,
-  optionalFunction,
-  optionalMailboxKey,
-  optionalNumber,
-  optionalPriority,
-  optionalString,
-} from './validate.js'
+import { optionalBoolean, optionalFunction, optionalMailboxKey, optionalNumber, optionalPriority, optionalString } from './validate.js'
 
 /** Events a pool emits, each with what happened. Listeners run synchronously. */
 export interface PoolEventMap<R> {
@@ -462,10 +455,7 @@ function toExecutor<P, R>(executor: ExecutorFunction<P, R> | Executor<P, R>): Ex
   if (typeof executor === 'object' && executor !== null && typeof executor.execute === 'function') {
     return executor
   }
-  throw new InvalidOptionError(
-    'Expected `executor` to be a function `(payload, ctx) => result` or an object with `execute`',
-    'executor',
-  )
+  throw new InvalidOptionError('Expected `executor` to be a function `(payload, ctx) => result` or an object with `execute`', 'executor')
 }
 
 const FORMAT_STRICTNESS: Record<PayloadFormat, number> = { any: 0, 'structured-clone': 1, json: 2 }
@@ -551,8 +541,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     this.mailbox = parts.mailbox
     this.#clock = options.clock ?? new SystemClock()
     this.#ledger = new CapacityLedger(withRuntimeResources(options.capacity, this.#executor), new Set(this.#executor.elasticResources))
-    this.#maxQueueDepth =
-      optionalNumber(options.maxQueueDepth, 'maxQueueDepth', { integer: true, allowInfinity: true }) ?? Infinity
+    this.#maxQueueDepth = optionalNumber(options.maxQueueDepth, 'maxQueueDepth', { integer: true, allowInfinity: true }) ?? Infinity
     this.#defaultWaitTimeoutMs = optionalNumber(options.defaultWaitTimeoutMs, 'defaultWaitTimeoutMs')
     this.#defaultRunTimeoutMs = optionalNumber(options.defaultRunTimeoutMs, 'defaultRunTimeoutMs', { min: 1 })
     this.#maxAttempts = optionalNumber(options.maxAttempts, 'maxAttempts', { min: 1, integer: true }) ?? DEFAULTS.maxAttempts
@@ -572,8 +561,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     }
     this.#onFull = onFull
     this.#backfill = optionalBoolean(policy.backfill, 'policy.backfill') ?? false
-    this.#headReserveAfterMs =
-      optionalNumber(policy.headReserveAfterMs, 'policy.headReserveAfterMs') ?? DEFAULTS.headReserveAfterMs
+    this.#headReserveAfterMs = optionalNumber(policy.headReserveAfterMs, 'policy.headReserveAfterMs') ?? DEFAULTS.headReserveAfterMs
     const agingMs = optionalNumber(policy.agingMs, 'policy.agingMs', { min: 1 })
     this.#fair = optionalBoolean(policy.fairShare, 'policy.fairShare') === true ? new FairShareLedger() : undefined
     this.#lot = new ParkingLot({ agingMs, fairShare: this.#fair })
@@ -690,7 +678,14 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
       }
     }
     // A queue that failed to open (another owner) has nothing of ours to close.
-    if (this.#opening !== undefined && !(await this.#opening.then(() => true, () => false))) return
+    if (
+      this.#opening !== undefined &&
+      !(await this.#opening.then(
+        () => true,
+        () => false,
+      ))
+    )
+      return
     if (this.#holding > 0) await new Promise<void>((resolve) => this.#stoppedWaiters.push(resolve))
     while (this.#persisting.size > 0) await Promise.allSettled([...this.#persisting])
     this.#clearTimer(this.#deadlineTimer)
@@ -839,9 +834,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     let deadline = timeout === undefined ? undefined : now + timeout
     if (absolute !== undefined) deadline = deadline === undefined ? absolute : Math.min(deadline, absolute)
     if (deadline !== undefined && deadline <= now) {
-      throw new TaskExpiredError(
-        `The task's wait deadline (${deadline}) is not after now (${now}); the task was not accepted`,
-      )
+      throw new TaskExpiredError(`The task's wait deadline (${deadline}) is not after now (${now}); the task was not accepted`)
     }
     return deadline
   }
@@ -864,9 +857,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
         return
       }
     }
-    throw new QueueFullError(
-      `Pool '${this.name}' has ${this.#maxQueueDepth} tasks parked (maxQueueDepth); the task was not accepted`,
-    )
+    throw new QueueFullError(`Pool '${this.name}' has ${this.#maxQueueDepth} tasks parked (maxQueueDepth); the task was not accepted`)
   }
 
   /** Rolls back an accepted task whose durable write failed: it was never accepted. */
@@ -1090,10 +1081,9 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
   cancelTask(task: Task<P, R>, reason?: unknown): boolean {
     const status = task.status
     if (status !== 'parked' && status !== 'retrying' && status !== 'running') return false
-    const error = new TaskCancelledError(
-      `Task ${task.id} was cancelled${reason === undefined ? '' : `: ${describeError(reason)}`}`,
-      { cause: reason },
-    )
+    const error = new TaskCancelledError(`Task ${task.id} was cancelled${reason === undefined ? '' : `: ${describeError(reason)}`}`, {
+      cause: reason,
+    })
     if (status === 'parked') this.#lot.remove(task)
     else if (status === 'retrying') this.#endBackoff(task)
     else if (task.run !== undefined) this.#stop(task.run, error)
@@ -1135,8 +1125,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
     if (next === this.#deadlineTimerAt) return
     this.#clearTimer(this.#deadlineTimer)
     this.#deadlineTimerAt = next
-    this.#deadlineTimer =
-      next === Infinity ? undefined : this.#clock.setTimeout(() => this.#expireDue(), next - this.#clock.now())
+    this.#deadlineTimer = next === Infinity ? undefined : this.#clock.setTimeout(() => this.#expireDue(), next - this.#clock.now())
   }
 
   #expireDue(): void {
@@ -1380,11 +1369,7 @@ export class Scheduler<P, R> extends TypedEmitter<PoolEventMap<R>> {
   /** Idle: nothing parked, retrying, running or being admitted, and every outcome recorded. */
   #isIdle(): boolean {
     return (
-      this.#lot.size === 0 &&
-      this.#retryingTasks.size === 0 &&
-      this.#holding === 0 &&
-      this.#admitting === 0 &&
-      this.#persisting.size === 0
+      this.#lot.size === 0 && this.#retryingTasks.size === 0 && this.#holding === 0 && this.#admitting === 0 && this.#persisting.size === 0
     )
   }
 

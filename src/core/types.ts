@@ -79,8 +79,6 @@ export type MaybePromise<T> = T | Promise<T>
 
 export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
   return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
+    (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
   )
 }

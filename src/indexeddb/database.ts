@@ -140,7 +140,8 @@ export async function wrapIdb<T>(what: string, operation: () => Promise<T>): Pro
   } catch (error) {
     if (error instanceof BackendError) throw error
     const name = (error as { name?: string })?.name
-    const why = name === 'QuotaExceededError' ? 'the storage quota is exceeded' : `${name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`
+    const why =
+      name === 'QuotaExceededError' ? 'the storage quota is exceeded' : `${name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`
     throw new BackendError(`IndexedDB failed while ${what}: ${why}`, { cause: error })
   }
 }

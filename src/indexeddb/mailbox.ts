@@ -69,11 +69,16 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
     let since = 0
     if (options.since !== undefined) {
       const match = /^i([0-9]+)$/.exec(options.since)
-      if (match === null) throw new InvalidOptionError(`Expected \`since\` to be a cursor from a previous fetch, got ${JSON.stringify(options.since)}`, 'since')
+      if (match === null)
+        throw new InvalidOptionError(
+          `Expected \`since\` to be a cursor from a previous fetch, got ${JSON.stringify(options.since)}`,
+          'since',
+        )
       since = Number(match[1])
     }
     const limit = options.limit ?? 100
-    if (!Number.isInteger(limit) || limit < 1) throw new InvalidOptionError(`Expected \`limit\` to be an integer >= 1, got ${String(limit)}`, 'limit')
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new InvalidOptionError(`Expected \`limit\` to be an integer >= 1, got ${String(limit)}`, 'limit')
     const db = (await this.connection()).get()
     return wrapIdb('fetching mailbox messages', async () => {
       const range = IDBKeyRange.bound([this.name, key.tenant, since], [this.name, key.tenant, Infinity], true, false)
@@ -113,7 +118,9 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
     return wrapIdb('pruning mailbox messages', async () => {
       const tx = db.transaction('messages', 'readwrite')
       let removed = 0
-      let cursor = await tx.store.index('byCompleted').openCursor(IDBKeyRange.bound([this.name, -Infinity], [this.name, before], false, true))
+      let cursor = await tx.store
+        .index('byCompleted')
+        .openCursor(IDBKeyRange.bound([this.name, -Infinity], [this.name, before], false, true))
       while (cursor !== null) {
         await cursor.delete()
         removed++
@@ -135,7 +142,11 @@ function toMessage<R>(row: MessageRow): MailboxMessage<R> {
   return {
     id: row.id,
     taskId: row.taskId,
-    key: { tenant: row.tenant, ...(row.user === null ? {} : { user: row.user }), ...(row.session === null ? {} : { session: row.session }) },
+    key: {
+      tenant: row.tenant,
+      ...(row.user === null ? {} : { user: row.user }),
+      ...(row.session === null ? {} : { session: row.session }),
+    },
     status: row.status,
     ...('result' in row ? { result: row.result as R } : {}),
     ...(row.error === null ? {} : { error: row.error }),

@@ -147,12 +147,12 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
       unwrap(tx.objectStore('jobs')).delete([this.name, record.seq])
       if (record.key !== undefined) {
         unwrap(tx.objectStore('keys')).put({
-            queue: this.name,
-            key: record.key,
-            taskId: record.id,
-            fingerprint: record.fingerprint ?? null,
-            status: settlement.status,
-            retainUntil: settlement.retainKeyUntil,
+          queue: this.name,
+          key: record.key,
+          taskId: record.id,
+          fingerprint: record.fingerprint ?? null,
+          status: settlement.status,
+          retainUntil: settlement.retainKeyUntil,
         })
       }
       return settlement.message === undefined ? undefined : putMessage(tx, this.#mailboxName ?? 'default', settlement.message)
@@ -229,10 +229,17 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     const db = this.#db()
     return wrapIdb('looking up an idempotency key', async () => {
       const live = await db.getFromIndex('jobs', 'key', [this.name, key])
-      if (live !== undefined) return { key, taskId: live.id, fingerprint: live.fingerprint ?? undefined, status: undefined, retainUntil: undefined }
+      if (live !== undefined)
+        return { key, taskId: live.id, fingerprint: live.fingerprint ?? undefined, status: undefined, retainUntil: undefined }
       const ended = await db.get('keys', [this.name, key])
       if (ended === undefined || ended.retainUntil <= now) return undefined
-      return { key, taskId: ended.taskId, fingerprint: ended.fingerprint ?? undefined, status: ended.status, retainUntil: ended.retainUntil }
+      return {
+        key,
+        taskId: ended.taskId,
+        fingerprint: ended.fingerprint ?? undefined,
+        status: ended.status,
+        retainUntil: ended.retainUntil,
+      }
     })
   }
 
@@ -262,7 +269,6 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   #durability(): 'default' | 'strict' {
     return this.#options.durability ?? 'default'
   }
-
 }
 
 function toRow<P>(queue: string, record: TaskRecord<P>): JobRow {

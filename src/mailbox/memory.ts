@@ -19,7 +19,8 @@ function encodeCursor(seq: number): string {
 function decodeCursor(cursor: string | undefined): number {
   if (cursor === undefined) return 0
   const seq = /^m([0-9a-z]+)$/.exec(cursor)
-  if (seq === null) throw new InvalidOptionError(`Expected \`since\` to be a cursor from a previous fetch, got ${JSON.stringify(cursor)}`, 'since')
+  if (seq === null)
+    throw new InvalidOptionError(`Expected \`since\` to be a cursor from a previous fetch, got ${JSON.stringify(cursor)}`, 'since')
   return parseInt(seq[1]!, 36)
 }
 

@@ -42,9 +42,27 @@ interface JobRow {
 }
 
 const COLUMNS = [
-  'queue_name', 'id', 'seq', 'payload', 'cost', 'priority', 'tenant', 'mailbox_tenant', 'mailbox_user',
-  'mailbox_session', 'idem_key', 'fingerprint', 'handler', 'submitted_at', 'wait_deadline', 'run_timeout_ms',
-  'max_attempts', 'attempt', 'not_before', 'lease_owner', 'lease_expires_at',
+  'queue_name',
+  'id',
+  'seq',
+  'payload',
+  'cost',
+  'priority',
+  'tenant',
+  'mailbox_tenant',
+  'mailbox_user',
+  'mailbox_session',
+  'idem_key',
+  'fingerprint',
+  'handler',
+  'submitted_at',
+  'wait_deadline',
+  'run_timeout_ms',
+  'max_attempts',
+  'attempt',
+  'not_before',
+  'lease_owner',
+  'lease_expires_at',
 ] as const
 
 // Rows per INSERT statement: enough to make group commit cheap, few enough to keep statements small.
@@ -166,7 +184,9 @@ export class PGliteQueue<P = unknown> implements TaskQueue<P> {
   }
 
   async release(record: TaskRecord<P>, notBefore: number | undefined): Promise<void> {
-    await this.#update('releasing a task for retry', 'lease_owner = null, lease_expires_at = null, not_before = $3', record, [notBefore ?? null])
+    await this.#update('releasing a task for retry', 'lease_owner = null, lease_expires_at = null, not_before = $3', record, [
+      notBefore ?? null,
+    ])
   }
 
   /** Deletes the row, remembers its key, and writes its mailbox message, in one transaction. */
@@ -200,7 +220,8 @@ export class PGliteQueue<P = unknown> implements TaskQueue<P> {
         [this.name, key],
       )
       const row = live.rows[0]
-      if (row !== undefined) return { key, taskId: row.id, fingerprint: row.fingerprint ?? undefined, status: undefined, retainUntil: undefined }
+      if (row !== undefined)
+        return { key, taskId: row.id, fingerprint: row.fingerprint ?? undefined, status: undefined, retainUntil: undefined }
       const ended = await this.db.query<{ task_id: string; fingerprint: string | null; status: string; retain_until: number }>(
         'select task_id, fingerprint, status, retain_until from pl_queue_keys where queue_name = $1 and idem_key = $2 and retain_until > $3',
         [this.name, key, now],

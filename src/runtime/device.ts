@@ -82,9 +82,15 @@ export async function detectCapacity(options: DetectCapacityOptions = {}): Promi
   return { cpu, gpu: await detectGpu(nav?.gpu, options.powerPreference) }
 }
 
-async function detectGpu(gpu: GpuLike | undefined, powerPreference: DetectCapacityOptions['powerPreference']): Promise<GpuCapacity | NoGpu> {
+async function detectGpu(
+  gpu: GpuLike | undefined,
+  powerPreference: DetectCapacityOptions['powerPreference'],
+): Promise<GpuCapacity | NoGpu> {
   if (gpu === undefined) {
-    return { available: false, reason: 'no WebGPU: this browser has no navigator.gpu (WebGPU needs a secure context and a browser that ships it)' }
+    return {
+      available: false,
+      reason: 'no WebGPU: this browser has no navigator.gpu (WebGPU needs a secure context and a browser that ships it)',
+    }
   }
   let adapter: GpuAdapterLike | null
   try {
@@ -95,7 +101,8 @@ async function detectGpu(gpu: GpuLike | undefined, powerPreference: DetectCapaci
   if (adapter === null) {
     return {
       available: false,
-      reason: 'no WebGPU: navigator.gpu gave no adapter (the GPU is blocklisted or disabled; Chromium on Linux needs --enable-unsafe-webgpu)',
+      reason:
+        'no WebGPU: navigator.gpu gave no adapter (the GPU is blocklisted or disabled; Chromium on Linux needs --enable-unsafe-webgpu)',
     }
   }
   const info = adapter.info

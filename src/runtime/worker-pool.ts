@@ -299,7 +299,12 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
     this.#post(slot, [ABORT, id, reason instanceof Error ? reason.message : String(reason)], undefined)
     call.graceTimer = setTimeout(() => {
       if (!slot.calls.has(id)) return
-      this.#crash(slot, 'abort-timeout', `task ${call.ctx.task.id} did not stop within abortGraceMs (${this.abortGraceMs} ms) of its abort`, id)
+      this.#crash(
+        slot,
+        'abort-timeout',
+        `task ${call.ctx.task.id} did not stop within abortGraceMs (${this.abortGraceMs} ms) of its abort`,
+        id,
+      )
     }, this.abortGraceMs)
   }
 
@@ -332,7 +337,9 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
       const error =
         id === overranId
           ? (call.ctx.signal.reason as unknown)
-          : new WorkerCrashedError(`The worker running task ${call.ctx.task.id} ${reason === 'hung' ? 'stopped answering' : 'died'}: ${description}`)
+          : new WorkerCrashedError(
+              `The worker running task ${call.ctx.task.id} ${reason === 'hung' ? 'stopped answering' : 'died'}: ${description}`,
+            )
       this.#settle(call, false, error)
     }
   }

@@ -50,15 +50,22 @@ export async function insertMessage<R>(tx: SqlTransaction, mailboxName: string, 
 
 const CURSOR = /^s([0-9]+)$/
 
-export async function fetchMessages<R>(tx: SqlTransaction, mailboxName: string, key: MailboxKey, options: FetchOptions = {}): Promise<FetchResult<R>> {
+export async function fetchMessages<R>(
+  tx: SqlTransaction,
+  mailboxName: string,
+  key: MailboxKey,
+  options: FetchOptions = {},
+): Promise<FetchResult<R>> {
   let since = 0
   if (options.since !== undefined) {
     const match = CURSOR.exec(options.since)
-    if (match === null) throw new InvalidOptionError(`Expected \`since\` to be a cursor from a previous fetch, got ${JSON.stringify(options.since)}`, 'since')
+    if (match === null)
+      throw new InvalidOptionError(`Expected \`since\` to be a cursor from a previous fetch, got ${JSON.stringify(options.since)}`, 'since')
     since = Number(match[1])
   }
   const limit = options.limit ?? 100
-  if (!Number.isInteger(limit) || limit < 1) throw new InvalidOptionError(`Expected \`limit\` to be an integer >= 1, got ${String(limit)}`, 'limit')
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new InvalidOptionError(`Expected \`limit\` to be an integer >= 1, got ${String(limit)}`, 'limit')
   const { rows } = await tx.query<MessageRow>(
     `select * from pl_mailbox_messages
      where mailbox_name = $1 and tenant = $2

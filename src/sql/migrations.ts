@@ -87,7 +87,11 @@ export async function migrate(client: SqlClient): Promise<void> {
   for (let version = current + 1; version <= MIGRATIONS.length; version++) {
     const statements = MIGRATIONS[version - 1]!
     await client.transaction(async (tx) => {
-      for (const statement of statements.split(';').map((s) => s.trim()).filter((s) => s !== '')) await tx.query(statement)
+      for (const statement of statements
+        .split(';')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''))
+        await tx.query(statement)
       await tx.query('insert into pl_schema_version (version) values ($1) on conflict do nothing', [version])
     })
   }

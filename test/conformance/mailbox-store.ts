@@ -18,10 +18,7 @@ export function message(key: MailboxKey, completedAt: number, overrides: Partial
   }
 }
 
-export function describeMailboxStoreConformance(
-  name: string,
-  makeStore: () => Promise<MailboxStore<string>> | MailboxStore<string>,
-): void {
+export function describeMailboxStoreConformance(name: string, makeStore: () => Promise<MailboxStore<string>> | MailboxStore<string>): void {
   describe(`MailboxStore conformance: ${name}`, () => {
     it('keeps one message per task and status', async () => {
       const store = await makeStore()
@@ -97,7 +94,12 @@ export function describeMailboxStoreConformance(
 
     it('stores results and errors faithfully', async () => {
       const store = await makeStore()
-      const failed = message({ tenant: 't' }, 1, { status: 'failed', result: undefined, error: { code: 'TASK_FAILED', message: 'boom' }, attempts: 3 })
+      const failed = message({ tenant: 't' }, 1, {
+        status: 'failed',
+        result: undefined,
+        error: { code: 'TASK_FAILED', message: 'boom' },
+        attempts: 3,
+      })
       await store.put(failed)
       const [back] = (await store.fetch({ tenant: 't' })).messages
       expect(back).toEqual(failed)

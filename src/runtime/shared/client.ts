@@ -170,7 +170,11 @@ export class SharedPool<P = unknown, R = unknown> {
       if (isTerminal(task.status)) continue
       const view = (await this.#request({ t: 'get', rid: 0, pool: this.name, id })) as TaskView | undefined
       if (view !== undefined) task.update(view)
-      else task.end(false, new WorkerCrashedError(`Task ${id} was lost with the tab that hosted pool \`${this.name}\` (its queue is not durable)`))
+      else
+        task.end(
+          false,
+          new WorkerCrashedError(`Task ${id} was lost with the tab that hosted pool \`${this.name}\` (its queue is not durable)`),
+        )
     }
   }
 
@@ -205,7 +209,10 @@ export class SharedPool<P = unknown, R = unknown> {
   }
 
   /** The pool's mailbox, read through the host. */
-  get mailbox(): { fetch(key: MailboxKey, options?: FetchOptions): Promise<FetchResult<R>>; ack(key: MailboxKey, ids: readonly string[]): Promise<number> } {
+  get mailbox(): {
+    fetch(key: MailboxKey, options?: FetchOptions): Promise<FetchResult<R>>
+    ack(key: MailboxKey, ids: readonly string[]): Promise<number>
+  } {
     return {
       fetch: async (key, options) => (await this.#request({ t: 'fetch', rid: 0, pool: this.name, key, options })) as FetchResult<R>,
       ack: async (key, ids) => (await this.#request({ t: 'ack', rid: 0, pool: this.name, key, ids })) as number,
@@ -239,7 +246,12 @@ export class SharedPool<P = unknown, R = unknown> {
 
   /** @internal */
   requestCancel(id: string, reason: unknown): void {
-    this.#send({ t: 'cancel', pool: this.name, id, reason: reason === undefined ? undefined : String(reason instanceof Error ? reason.message : reason) })
+    this.#send({
+      t: 'cancel',
+      pool: this.name,
+      id,
+      reason: reason === undefined ? undefined : String(reason instanceof Error ? reason.message : reason),
+    })
   }
 
   #shutdown(error: Error): void {

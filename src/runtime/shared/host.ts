@@ -53,7 +53,11 @@ export class SharedPoolHost {
     const tabs = options.executor === undefined ? new TabsExecutor(name) : undefined
     // On the tabs' workers, `workers` starts at 0 (so `capacity: {}` is fine): tasks park until a tab lends some.
     const capacity = tabs === undefined ? options.capacity : { ...asVector(options.capacity), workers: 0 }
-    const pool = new ResourcePool<P, R>({ ...options, capacity, executor: options.executor ?? (tabs as unknown as Executor<P, R>) } as PoolOptions<P, R>)
+    const pool = new ResourcePool<P, R>({
+      ...options,
+      capacity,
+      executor: options.executor ?? (tabs as unknown as Executor<P, R>),
+    } as PoolOptions<P, R>)
     this.#pools.set(name, new HostedPool(name, pool as ResourcePool<unknown, unknown>, tabs, options.capacity))
     return pool
   }
@@ -139,7 +143,6 @@ export class SharedPoolHost {
     this.#connections.delete(connection)
     for (const hosted of this.#pools.values()) hosted.detach(connection)
   }
-
 }
 
 /** @internal One hosted pool and who watches what in it. */
@@ -438,7 +441,9 @@ class Connection {
         this.host.hosted(message.pool).subscribe(this, message.event)
         return
       case 'ran':
-        this.host.hosted(message.pool).tabs?.settle(this, message.call, message.ok, message.ok ? message.value : fromWire(message.value as WireError))
+        this.host
+          .hosted(message.pool)
+          .tabs?.settle(this, message.call, message.ok, message.ok ? message.value : fromWire(message.value as WireError))
         return
       case 'ran-chunk':
         this.host.hosted(message.pool).tabs?.chunk(this, message.call, message.chunk)

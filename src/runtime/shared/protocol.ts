@@ -32,7 +32,13 @@ export type TabMessage =
   | { readonly t: 'cancel'; readonly pool: string; readonly id: string; readonly reason: string | undefined }
   | { readonly t: 'get'; readonly rid: number; readonly pool: string; readonly id: string }
   | { readonly t: 'snapshot'; readonly rid: number; readonly pool: string }
-  | { readonly t: 'fetch'; readonly rid: number; readonly pool: string; readonly key: MailboxKey; readonly options: FetchOptions | undefined }
+  | {
+      readonly t: 'fetch'
+      readonly rid: number
+      readonly pool: string
+      readonly key: MailboxKey
+      readonly options: FetchOptions | undefined
+    }
   | { readonly t: 'ack'; readonly rid: number; readonly pool: string; readonly key: MailboxKey; readonly ids: readonly string[] }
   | { readonly t: 'on'; readonly pool: string; readonly event: string }
   | { readonly t: 'ran'; readonly pool: string; readonly call: number; readonly ok: boolean; readonly value: unknown }
@@ -46,9 +52,27 @@ export type HostMessage =
   | { readonly t: 'end'; readonly pool: string; readonly view: TaskView; readonly ok: true; readonly value: unknown }
   | { readonly t: 'end'; readonly pool: string; readonly view: TaskView; readonly ok: false; readonly error: WireError }
   | { readonly t: 'chunk'; readonly pool: string; readonly id: string; readonly chunk: unknown }
-  | { readonly t: 'event'; readonly pool: string; readonly event: string; readonly view: TaskView | undefined; readonly data: Record<string, unknown> }
-  | { readonly t: 'snapshot-push'; readonly pool: string; readonly snapshot: PoolSnapshot; readonly positions: readonly (readonly [string, number])[] }
-  | { readonly t: 'run'; readonly call: number; readonly pool: string; readonly payload: unknown; readonly attempt: number; readonly task: TaskInfo }
+  | {
+      readonly t: 'event'
+      readonly pool: string
+      readonly event: string
+      readonly view: TaskView | undefined
+      readonly data: Record<string, unknown>
+    }
+  | {
+      readonly t: 'snapshot-push'
+      readonly pool: string
+      readonly snapshot: PoolSnapshot
+      readonly positions: readonly (readonly [string, number])[]
+    }
+  | {
+      readonly t: 'run'
+      readonly call: number
+      readonly pool: string
+      readonly payload: unknown
+      readonly attempt: number
+      readonly task: TaskInfo
+    }
   | { readonly t: 'abort'; readonly call: number; readonly reason: string }
 
 /** Anything that carries messages both ways: a MessagePort, or a BroadcastChannel-backed stand-in. */
