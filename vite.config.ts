@@ -37,6 +37,8 @@ export default defineConfig({
   optimizeDeps: { exclude: ['@electric-sql/pglite'], include: ['comlink', 'idb', 'yaml', 'zod'] },
   test: {
     testTimeout: 20_000,
+    // Artefacts of a run go to an ignored folder: `npm test` leaves the tree clean.
+    attachmentsDir: 'test-results/attachments',
     projects: [
       {
         extends: true,
@@ -56,6 +58,7 @@ export default defineConfig({
           browser: {
             enabled: true,
             headless: true,
+            screenshotDirectory: resolve(import.meta.dirname, 'test-results/browser-screenshots'),
             provider: playwright({ launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS } }),
             instances: [{ browser: 'chromium' }],
           },
@@ -70,6 +73,7 @@ export default defineConfig({
           browser: {
             enabled: true,
             headless: true,
+            screenshotDirectory: resolve(import.meta.dirname, 'test-results/browser-screenshots'),
             provider: playwright({ launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_WEBGPU_ARGS } }),
             instances: [{ browser: 'chromium' }],
           },

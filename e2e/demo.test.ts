@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM_WEBGPU_ARGS, chromiumExecutable } from '../test/chromium.js'
 
 const root = new URL('..', import.meta.url).pathname
-const screenshots = new URL('./screenshots/', import.meta.url).pathname
+// Artefacts, not sources: written to the ignored test-results/ folder on every run.
+const screenshots = new URL('../test-results/screenshots/', import.meta.url).pathname
 let server: ViteDevServer
 let browser: Browser
 let origin: string
