@@ -1,21 +1,13 @@
-// The root entry: core scheduling, in-memory backends and config. Browser- and Node-safe; it
-// imports no backend that needs a platform (those load through their subpaths).
+// The root entry: the core scheduler and its in-memory backends. Browser- and Node-safe, small:
+// it imports no backend that needs a platform and no config library (those live in subpaths:
+// ./config, ./worker, ./indexeddb, ./pglite).
 export { ResourcePool } from './pool.js'
-export type { PoolEventMap, PoolSnapshot, PoolStats } from './core/scheduler.js'
-export { TaskHandle } from './core/handle.js'
-export type { PoolOptions, PolicyOptions, SubmitOptions } from './core/options.js'
-export type {
-  Executor,
-  ExecutorFunction,
-  MailboxKey,
-  PayloadFormat,
-  Priority,
-  TaskContext,
-  TaskInfo,
-  TaskStatus,
-  TerminalStatus,
-} from './core/types.js'
-export { PRIORITIES } from './core/types.js'
+export type { Pool, PoolEventMap, PoolMailbox, PoolSnapshot, PoolStats } from './core/pool.js'
+export type { TaskHandle } from './core/handle.js'
+export type { PoolOptions, PolicyOptions, SubmitItem, SubmitOptions } from './core/options.js'
+export type { Executor, ExecutorFunction, TaskContext } from './core/executor.js'
+export type { MailboxKey, PayloadFormat, Priority, TaskStatus, TerminalStatus } from './core/types.js'
+export type { TaskInfo } from './core/record.js'
 export type { CapacityInput, CostInput, ResourceVector } from './core/capacity.js'
 export { ManualClock, SystemClock, type Clock, type TimerHandle } from './core/clock.js'
 export {
@@ -27,7 +19,16 @@ export {
   type MailboxOptions,
   type MailboxStore,
 } from './core/mailbox.js'
-export type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from './core/queue.js'
+export {
+  copyRecord,
+  keyedInfo,
+  type KeyRecord,
+  type KeyedTaskInfo,
+  type Lease,
+  type Settlement,
+  type TaskQueue,
+  type TaskRecord,
+} from './core/queue.js'
 export type { DurationStats } from './core/stats.js'
 export { MemoryQueue } from './queue/memory.js'
 export { MemoryMailboxStore } from './mailbox/memory.js'
@@ -44,7 +45,9 @@ export {
   PoolClosedError,
   QueueFullError,
   QueueLockedError,
+  ResultNotKeptError,
   TaskCancelledError,
+  TaskDetachedError,
   TaskDroppedError,
   TaskExpiredError,
   TaskFailedError,
@@ -52,14 +55,3 @@ export {
   type ConfigIssue,
   type FailureReason,
 } from './core/errors.js'
-export { loadConfig, validateConfig } from './config/load.js'
-export {
-  buildPools,
-  detectEnvironment,
-  poolOptionsFromConfig,
-  type BackendContext,
-  type BackendFactories,
-  type BuildPoolsOptions,
-  type Environment,
-} from './config/build.js'
-export type { MailboxNotifierConfig, MailboxStorageConfig, PoolConfig, QueueConfig, SchedulerConfig } from './config/schema.js'

@@ -2,7 +2,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, ManualClock, buildPools, loadConfig, type SchedulerConfig } from '../src/index.js'
+import { buildPools, loadConfig, type SchedulerConfig } from '../src/config/index.js'
+import { ConfigError, ManualClock } from '../src/index.js'
+import * as indexeddb from '../src/indexeddb/index.js'
+import * as pglite from '../src/pglite/index.js'
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
 
@@ -35,10 +38,21 @@ describe('buildPools', () => {
   })
 
   it('in a browser, `yaque` is the IndexedDB queue; only the server-tier pool is refused', async () => {
+    const error = await buildPools(fixture('scheduler-config.json'), {
+      executors: () => async () => 'x',
+      environment: 'browser',
+      modules: { indexeddb },
+    }).catch((e: unknown) => e)
+    expect((error as ConfigError).issues.map((i) => i.path)).not.toContain('pools.tauri_local_llm.queue.type')
+    expect((error as ConfigError).issues.map((i) => i.path)).toContain('pools.llm_inference.queue.type')
+  })
+
+  it('in a browser, a backend module that was not passed is named, with the import to pass', async () => {
     const error = await buildPools(fixture('scheduler-config.json'), { executors: () => async () => 'x', environment: 'browser' }).catch(
       (e: unknown) => e,
     )
-    expect((error as ConfigError).issues.map((i) => i.path)).not.toContain('pools.tauri_local_llm.queue.type')
+    const issue = (error as ConfigError).issues.find((i) => i.path === 'pools.tauri_local_llm.queue.type')
+    expect(issue?.message).toMatch(/pass its module, `modules: \{ indexeddb: await import\('prometheus-parking-lot\/indexeddb'\) \}`/)
   })
 
   it('IndexedDB is refused in Node, with what to use instead', async () => {
@@ -55,7 +69,7 @@ describe('buildPools', () => {
       const config = loadConfig(fixture('scheduler-config.json'))
       const tauri = config.pools['tauri_local_llm']!
       const yaque = { pools: { tauri_local_llm: { ...tauri, queue: { type: 'yaque' as const, path: dir, stream: 'tauri_llm' } } } }
-      const pools = await buildPools<string, string>(yaque, { executors: { tauri_local_llm: async (p) => `ok:${p}` } })
+      const pools = await buildPools<string, string>(yaque, { executors: { tauri_local_llm: async (p) => `ok:${p}` }, modules: { pglite } })
       const pool = pools['tauri_local_llm']!
       const task = await pool.submit('hello')
       await expect(task.result).resolves.toBe('ok:hello')

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { BroadcastNotifier, ManualClock, Mailbox, MemoryMailboxStore, ResourcePool, buildPools, type MailboxMessage } from '../src/index.js'
+import { buildPools } from '../src/config/index.js'
+import { BroadcastNotifier, ManualClock, Mailbox, MemoryMailboxStore, ResourcePool, type MailboxMessage } from '../src/index.js'
 
 /** Resolves with the first `count` messages a listener for `key` receives (real BroadcastChannel). */
 function collect(key: { tenant: string; user?: string }, count: number, channel: string): Promise<MailboxMessage[]> {

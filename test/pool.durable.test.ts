@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Mailbox, ResourcePool, type TaskContext } from '../src/index.js'
+import { Mailbox, ResourcePool, TaskDetachedError, type TaskContext } from '../src/index.js'
 import { PGliteMailboxStore, PGliteQueue } from '../src/pglite/index.js'
 import { flushPromises } from './helpers.js'
 
@@ -108,7 +108,9 @@ describe('a pool on a durable queue (PGlite on a data directory)', () => {
     await pool.submit(1)
     const parked = await pool.submit(2)
     const closing = pool.close()
-    await expect(parked.result).rejects.toThrow(/stays in the durable queue/)
+    await expect(parked.result).rejects.toThrow(TaskDetachedError)
+    await expect(parked.result).rejects.toThrow(/kept in the durable queue and runs after the next start/)
+    expect(parked.status).toBe('detached')
     void closing // the running task never settles; this test does not wait for it
     await db.close()
     const again = await PGlite.create(dataDir)

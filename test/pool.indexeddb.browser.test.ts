@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { Mailbox, ResourcePool, buildPools, type TaskContext } from '../src/index.js'
+import { buildPools } from '../src/config/index.js'
+import { Mailbox, ResourcePool, type TaskContext } from '../src/index.js'
+import * as indexeddb from '../src/indexeddb/index.js'
 import { IndexedDBMailboxStore, IndexedDBQueue } from '../src/indexeddb/index.js'
 
 function pool(database: string, executor: (n: number, ctx: TaskContext) => Promise<string>): ResourcePool<number, string> {
@@ -47,7 +49,7 @@ describe('a pool on IndexedDB (Chromium)', () => {
   it('builds IndexedDB pools from config in a browser', async () => {
     const pools = await buildPools<string, string>(
       `pools:\n  web:\n    capacity: { vram: 8 }\n    queue: { type: indexeddb, database: cfg-${Date.now()} }\n    mailbox: { storage: { type: in_memory } }\n`,
-      { executors: { web: async (p) => p.toUpperCase() } },
+      { executors: { web: async (p) => p.toUpperCase() }, modules: { indexeddb } },
     )
     const task = await pools['web']!.submit('hi', { cost: { vram: 2 } })
     await expect(task.result).resolves.toBe('HI')

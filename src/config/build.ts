@@ -1,117 +1,49 @@
+/*
+ * Builders: a validated config plus executors (and the backend modules it names) into pools. The
+ * builder never makes a bundler follow a backend: a browser app passes the subpaths it uses in
+ * `modules`; Node loads the subpath a config names, by name, at run time.
+ */
 import type { Clock } from '../core/clock.js'
 import { ConfigError, type ConfigIssue } from '../core/errors.js'
+import type { Executor, ExecutorFunction } from '../core/executor.js'
 import { Mailbox, type MailboxNotifier, type MailboxStore } from '../core/mailbox.js'
 import type { PoolOptions } from '../core/options.js'
+import { closeWithPool } from '../core/owned.js'
 import type { TaskQueue } from '../core/queue.js'
-import type { Executor, ExecutorFunction, MaybePromise } from '../core/types.js'
+import type { MaybePromise } from '../core/types.js'
+import type * as IndexedDBModule from '../indexeddb/index.js'
 import { BroadcastNotifier } from '../mailbox/broadcast.js'
 import { MemoryMailboxStore } from '../mailbox/memory.js'
+import type * as PGliteModule from '../pglite/index.js'
 import { ResourcePool } from '../pool.js'
 import { MemoryQueue } from '../queue/memory.js'
-import { describeIssue, loadConfig } from './load.js'
+import type { SqlClient } from '../sql/migrations.js'
+import { describeIssue, loadConfig, validateConfig } from './load.js'
 import type { MailboxNotifierConfig, MailboxStorageConfig, PoolConfig, QueueConfig, SchedulerConfig } from './schema.js'
 
+/** @internal Where this code runs. */
 export type Environment = 'browser' | 'node' | 'worker' | 'unknown'
 
-/** What a backend factory knows: the pool it builds for and where it runs. */
-export interface BackendContext {
-  readonly poolName: string
-  readonly environment: Environment
-  readonly clock: Clock | undefined
-}
-
-type Factory<C, T> = (config: C, context: BackendContext) => MaybePromise<T>
-
-/**
- * Backend factories by config `type`. A missing entry means this build cannot make that backend;
- * later subpaths (`./indexeddb`, `./pglite`, `./postgres`) register theirs here.
- */
-export interface BackendFactories {
-  readonly queues: { readonly [T in QueueConfig['type']]?: Factory<Extract<QueueConfig, { type: T }>, TaskQueue<unknown>> }
-  readonly storages: {
-    readonly [T in MailboxStorageConfig['type']]?: Factory<Extract<MailboxStorageConfig, { type: T }>, MailboxStore<unknown>>
-  }
-  readonly notifiers: {
-    readonly [T in MailboxNotifierConfig['type']]?: Factory<Extract<MailboxNotifierConfig, { type: T }>, MailboxNotifier<unknown>>
-  }
+/** The backend subpaths a config may name, as their modules: `await import('prometheus-parking-lot/indexeddb')`. */
+export interface BackendModules {
+  readonly indexeddb?: typeof IndexedDBModule
+  readonly pglite?: typeof PGliteModule
 }
 
 export interface BuildPoolsOptions<P, R> {
   /** The executor of each pool, by pool name, or one function that picks by name. */
   readonly executors:
-    Readonly<Record<string, ExecutorFunction<P, R> | Executor<P, R>>> | ((poolName: string) => ExecutorFunction<P, R> | Executor<P, R>)
-  /** Extra or replacement backend factories. @default the ones this build has */
-  readonly backends?: {
-    readonly queues?: BackendFactories['queues']
-    readonly storages?: BackendFactories['storages']
-    readonly notifiers?: BackendFactories['notifiers']
-  }
+    | Readonly<Record<string, ExecutorFunction<P, R> | Executor<P, R>>>
+    | ((poolName: string) => ExecutorFunction<P, R> | Executor<P, R> | undefined)
+  /**
+   * The backend subpaths the config names. In a browser pass each one you use (bundlers then see
+   * exactly those); in Node a missing one is loaded by name.
+   * @example { indexeddb: await import('prometheus-parking-lot/indexeddb') }
+   */
+  readonly modules?: BackendModules
   readonly clock?: Clock
-  /** @default detected from the globals */
+  /** @internal Where the pools will run. @default detected from the globals */
   readonly environment?: Environment
-}
-
-/** PGlite databases opened for a build, by data directory, so a pool's queue and mailbox share one. */
-type Databases = Map<string, Promise<unknown>>
-
-async function pgliteDatabase(databases: Databases, dataDir: string | undefined): Promise<import('../sql/migrations.js').SqlClient> {
-  const where = dataDir ?? 'memory://'
-  let db = databases.get(where)
-  if (db === undefined) {
-    // Loaded only when a config names it: the root entry never imports a backend statically.
-    db = import('@electric-sql/pglite').then(({ PGlite }) => PGlite.create(where))
-    databases.set(where, db)
-  }
-  return (await db) as import('../sql/migrations.js').SqlClient
-}
-
-function builtIn(databases: Databases, environment: Environment): BackendFactories {
-  const pgliteQueue = async (dataDir: string | undefined, name: string) => {
-    const [{ PGliteQueue }, db] = await Promise.all([import('../pglite/index.js'), pgliteDatabase(databases, dataDir)])
-    return new PGliteQueue(db, { name })
-  }
-  const inBrowser = environment === 'browser' || environment === 'worker'
-  const indexedDBQueue = async (database: string | undefined, name: string) => {
-    const { IndexedDBQueue } = await import('../indexeddb/index.js')
-    return new IndexedDBQueue({ name, ...(database === undefined ? {} : { database }) })
-  }
-  return {
-    queues: {
-      in_memory: () => new MemoryQueue(),
-      pglite: (config, context) => pgliteQueue(config.data_dir, context.poolName),
-      // The seed's embedded file queue maps to the environment's embedded durable queue:
-      // PGlite on a data directory under `path` in Node, IndexedDB in a browser.
-      ...(environment === 'node'
-        ? { yaque: (config: { path: string; stream: string }) => pgliteQueue(`${config.path}/${config.stream}`, config.stream) }
-        : {}),
-      ...(inBrowser
-        ? {
-            yaque: (config: { path: string; stream: string }) => indexedDBQueue(undefined, config.stream),
-            indexeddb: (config: { database?: string | undefined }, context: BackendContext) =>
-              indexedDBQueue(config.database, context.poolName),
-          }
-        : {}),
-    },
-    storages: {
-      in_memory: () => new MemoryMailboxStore(),
-      ...(inBrowser
-        ? {
-            indexeddb: async (config: { database?: string | undefined }, context: BackendContext) => {
-              const { IndexedDBMailboxStore } = await import('../indexeddb/index.js')
-              return new IndexedDBMailboxStore({
-                name: context.poolName,
-                ...(config.database === undefined ? {} : { database: config.database }),
-              })
-            },
-          }
-        : {}),
-      pglite: async (config, context) => {
-        const [{ PGliteMailboxStore }, db] = await Promise.all([import('../pglite/index.js'), pgliteDatabase(databases, config.data_dir)])
-        return new PGliteMailboxStore(db, { name: context.poolName })
-      },
-    },
-    notifiers: { broadcast: (config) => new BroadcastNotifier(config.channel === undefined ? {} : { channel: config.channel }) },
-  }
 }
 
 /** Where this code runs, judged from globals (read at call time, never at import). */
@@ -128,116 +60,218 @@ export function detectEnvironment(): Environment {
   return 'unknown'
 }
 
-/** Why a backend type is missing here, for the error. */
-function missingReason(kind: 'queue' | 'storage' | 'notifier', type: string, environment: Environment): string {
+type Kind = 'queue' | 'storage' | 'notifier'
+
+/** Why a backend type cannot be built here, or undefined when it can. */
+function missing(kind: Kind, type: string, environment: Environment): string | undefined {
   const inBrowser = environment === 'browser' || environment === 'worker'
   if (type.startsWith('postgres')) {
     return inBrowser
       ? 'Postgres needs a Node server with the `pg` package; a browser cannot open a Postgres connection'
       : 'the server tier (`prometheus-parking-lot/postgres`, `/pgmq`) is not in this build yet'
   }
-  switch (type) {
-    case 'indexeddb':
-      return 'IndexedDB exists only in browsers (in Node, use `pglite` with a `data_dir`, or `yaque`)'
-    case 'pglite':
-      return 'no PGlite factory was given'
-    case 'yaque':
-      return "`yaque` maps to the environment's embedded durable queue (PGlite in Node, IndexedDB in a browser), and this environment has neither"
-    case 'http':
-      return 'the HTTP webhook notifier is not in this build yet'
-    default:
-      return `no ${kind} backend of type '${type}' is registered`
+  if (type === 'http') return 'the HTTP webhook notifier is not in this build yet'
+  if (type === 'indexeddb' && !inBrowser) return 'IndexedDB exists only in browsers (in Node, use `pglite` with a `data_dir`, or `yaque`)'
+  if (type === 'yaque' && !inBrowser && environment !== 'node') {
+    return "`yaque` maps to the environment's embedded durable queue (PGlite in Node, IndexedDB in a browser), and this environment has neither"
   }
+  void kind
+  return undefined
+}
+
+/** The subpath a backend type needs, if any. */
+function moduleOf(type: string, environment: Environment): keyof BackendModules | undefined {
+  if (type === 'indexeddb') return 'indexeddb'
+  if (type === 'pglite') return 'pglite'
+  if (type === 'yaque') return environment === 'node' ? 'pglite' : 'indexeddb'
+  return undefined
 }
 
 /** Turns a validated pool config into `ResourcePool` options (without queue, mailbox, executor). */
-export function poolOptionsFromConfig(name: string, pool: PoolConfig): Omit<PoolOptions<never, never>, 'executor'> {
+function poolOptionsFromConfig(name: string, pool: PoolConfig): Omit<PoolOptions<never, never>, 'executor'> {
   const policy = pool.policy
+  const defined = <T extends object>(entries: T): Partial<T> =>
+    Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined)) as Partial<T>
   return {
     name,
     capacity: pool.capacity ?? pool.max_units!,
-    ...(pool.max_queue_depth === undefined ? {} : { maxQueueDepth: pool.max_queue_depth }),
-    ...(pool.default_timeout_secs === undefined ? {} : { defaultWaitTimeoutMs: pool.default_timeout_secs * 1000 }),
-    ...(pool.default_run_timeout_secs === undefined ? {} : { defaultRunTimeoutMs: pool.default_run_timeout_secs * 1000 }),
-    ...(pool.max_attempts === undefined ? {} : { maxAttempts: pool.max_attempts }),
-    ...(pool.retry_base_delay_ms === undefined ? {} : { retryBaseDelayMs: pool.retry_base_delay_ms }),
-    ...(pool.retry_max_delay_ms === undefined ? {} : { retryMaxDelayMs: pool.retry_max_delay_ms }),
-    ...(pool.key_retention_ms === undefined ? {} : { keyRetentionMs: pool.key_retention_ms }),
+    ...defined({
+      maxQueueDepth: pool.max_queue_depth,
+      defaultWaitTimeoutMs: pool.default_timeout_secs === undefined ? undefined : pool.default_timeout_secs * 1000,
+      defaultRunTimeoutMs: pool.default_run_timeout_secs === undefined ? undefined : pool.default_run_timeout_secs * 1000,
+      maxAttempts: pool.max_attempts,
+      retryBaseDelayMs: pool.retry_base_delay_ms,
+      retryMaxDelayMs: pool.retry_max_delay_ms,
+      keyRetentionMs: pool.key_retention_ms,
+    }),
     ...(policy === undefined
       ? {}
       : {
-          policy: {
-            ...(policy.on_full === undefined ? {} : { onFull: policy.on_full }),
-            ...(policy.backfill === undefined ? {} : { backfill: policy.backfill }),
-            ...(policy.head_reserve_after_ms === undefined ? {} : { headReserveAfterMs: policy.head_reserve_after_ms }),
-            ...(policy.aging_ms === undefined ? {} : { agingMs: policy.aging_ms }),
-            ...(policy.fair_share === undefined ? {} : { fairShare: policy.fair_share }),
-          },
+          policy: defined({
+            onFull: policy.on_full,
+            backfill: policy.backfill,
+            headReserveAfterMs: policy.head_reserve_after_ms,
+            agingMs: policy.aging_ms,
+            fairShare: policy.fair_share,
+          }),
         }),
   }
 }
 
 /**
- * Builds one `ResourcePool` per configured pool. Checks every pool first: if any needs a backend
- * this build or environment lacks (Postgres in a browser, say) or has no executor, it throws one
- * `ConfigError` naming each such pool, the backend and what is missing, and builds nothing.
+ * Builds one `ResourcePool` per configured pool. `config` is JSON or YAML text, or an object,
+ * validated alike. Checks every pool first: if any needs a backend this environment cannot have
+ * (Postgres in a browser, say), a backend module that was not passed, or an executor, it throws
+ * one `ConfigError` naming each such pool, the backend and what is missing, and builds nothing.
+ *
+ * Each pool's `close()` also closes what the builder opened for it (a PGlite database, once its
+ * last pool closes).
  */
 export async function buildPools<P = unknown, R = unknown>(
   config: SchedulerConfig | string,
   options: BuildPoolsOptions<P, R>,
 ): Promise<Record<string, ResourcePool<P, R>>> {
-  const validated = typeof config === 'string' ? loadConfig(config) : config
-  const environment = options.environment ?? detectEnvironment()
-  const defaults = builtIn(new Map(), environment)
-  const factories: BackendFactories = {
-    queues: { ...defaults.queues, ...options.backends?.queues },
-    storages: { ...defaults.storages, ...options.backends?.storages },
-    notifiers: { ...defaults.notifiers, ...options.backends?.notifiers },
+  const validated = typeof config === 'string' ? loadConfig(config) : validateConfig(config)
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError('Expected buildPools options: { executors, modules? }', [{ path: '', message: 'options missing' }])
   }
+  const environment = options.environment ?? detectEnvironment()
   const executorOf = (name: string): ExecutorFunction<P, R> | Executor<P, R> | undefined =>
-    typeof options.executors === 'function' ? options.executors(name) : options.executors[name]
+    typeof options.executors === 'function' ? options.executors(name) : options.executors?.[name]
 
   const issues: ConfigIssue[] = []
+  const needed = new Set<keyof BackendModules>()
   for (const [name, pool] of Object.entries(validated.pools)) {
     const at = `pools.${name}`
-    const need = (kind: 'queue' | 'storage' | 'notifier', type: string, path: string, present: boolean): void => {
-      if (!present)
-        issues.push({ path, message: `pool '${name}' needs ${kind} backend '${type}': ${missingReason(kind, type, environment)}` })
+    const check = (kind: Kind, type: string, path: string): void => {
+      const why = missing(kind, type, environment)
+      if (why !== undefined) {
+        issues.push({ path, message: `pool '${name}' needs ${kind} backend '${type}': ${why}` })
+        return
+      }
+      const module = moduleOf(type, environment)
+      if (module === undefined || options.modules?.[module] !== undefined) return
+      if (environment === 'node') needed.add(module)
+      else {
+        issues.push({
+          path,
+          message: `pool '${name}' needs ${kind} backend '${type}': pass its module, \`modules: { ${module}: await import('prometheus-parking-lot/${module}') }\``,
+        })
+      }
     }
-    need('queue', pool.queue.type, `${at}.queue.type`, factories.queues[pool.queue.type] !== undefined)
-    need('storage', pool.mailbox.storage.type, `${at}.mailbox.storage.type`, factories.storages[pool.mailbox.storage.type] !== undefined)
-    const notifier = pool.mailbox.notifier
-    if (notifier !== undefined) {
-      need('notifier', notifier.type, `${at}.mailbox.notifier.type`, factories.notifiers[notifier.type] !== undefined)
-    }
+    check('queue', pool.queue.type, `${at}.queue.type`)
+    check('storage', pool.mailbox.storage.type, `${at}.mailbox.storage.type`)
+    if (pool.mailbox.notifier !== undefined) check('notifier', pool.mailbox.notifier.type, `${at}.mailbox.notifier.type`)
     if (executorOf(name) === undefined) issues.push({ path: at, message: `pool '${name}' has no executor in \`executors\`` })
   }
-  if (issues.length > 0) {
-    throw new ConfigError(`Cannot build pools: ${issues.map(describeIssue).join('; ')}`, issues)
-  }
+  if (issues.length > 0) throw new ConfigError(`Cannot build pools: ${issues.map(describeIssue).join('; ')}`, issues)
 
+  const modules: BackendModules = { ...options.modules }
+  for (const name of needed) Object.assign(modules, { [name]: await importByName(name) })
+  const databases = new Databases(modules)
   const pools: Record<string, ResourcePool<P, R>> = {}
   for (const [name, pool] of Object.entries(validated.pools)) {
-    const context: BackendContext = { poolName: name, environment, clock: options.clock }
-    const queue = (await callFactory(factories.queues[pool.queue.type], pool.queue, context)) as TaskQueue<P>
-    const store = (await callFactory(factories.storages[pool.mailbox.storage.type], pool.mailbox.storage, context)) as MailboxStore<R>
-    const notifierConfig = pool.mailbox.notifier
-    const notifiers =
-      notifierConfig === undefined
-        ? []
-        : [(await callFactory(factories.notifiers[notifierConfig.type], notifierConfig, context)) as MailboxNotifier<R>]
-    pools[name] = new ResourcePool<P, R>({
+    const opened: (() => Promise<void>)[] = []
+    const queue = (await makeQueue(pool.queue, name, environment, modules, databases, opened)) as TaskQueue<P>
+    const store = (await makeStore(pool.mailbox.storage, name, modules, databases, opened)) as MailboxStore<R>
+    const notifiers = pool.mailbox.notifier === undefined ? [] : [makeNotifier(pool.mailbox.notifier) as MailboxNotifier<R>]
+    const built = new ResourcePool<P, R>({
       ...poolOptionsFromConfig(name, pool),
       executor: executorOf(name)!,
       queue,
       mailbox: new Mailbox<R>({ store, notifiers, ...(options.clock === undefined ? {} : { clock: options.clock }) }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     })
+    // The mailbox was made here, so it is the pool's to close, with the databases opened for it.
+    closeWithPool(built, () => built.mailbox.close())
+    for (const close of opened) closeWithPool(built, close)
+    pools[name] = built
   }
   return pools
 }
 
-/** Calls the factory registered for `config.type` (presence was checked for every pool first). */
-function callFactory<T>(factory: unknown, config: { readonly type: string }, context: BackendContext): MaybePromise<T> {
-  return (factory as Factory<typeof config, T>)(config, context)
+/** Node resolves the package's own subpath at run time; the specifier is hidden from bundlers on purpose. */
+async function importByName(name: keyof BackendModules): Promise<BackendModules[typeof name]> {
+  const specifier = `prometheus-parking-lot/${name}`
+  return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as BackendModules[typeof name]
+}
+
+/** PGlite databases opened for a build, by data directory: a pool's queue and mailbox share one, closed with its last user. */
+class Databases {
+  readonly #open = new Map<string, { db: Promise<SqlClient & { close(): Promise<void> }>; users: number }>()
+  constructor(readonly modules: BackendModules) {}
+
+  async take(dataDir: string | undefined, opened: (() => Promise<void>)[]): Promise<SqlClient> {
+    const where = dataDir ?? 'memory://'
+    let entry = this.#open.get(where)
+    if (entry === undefined) {
+      entry = { db: this.modules.pglite!.openPGlite(where), users: 0 }
+      this.#open.set(where, entry)
+    }
+    entry.users++
+    const taken = entry
+    opened.push(async () => {
+      if (--taken.users === 0) {
+        this.#open.delete(where)
+        await (await taken.db).close()
+      }
+    })
+    return taken.db
+  }
+}
+
+async function makeQueue(
+  config: QueueConfig,
+  poolName: string,
+  environment: Environment,
+  modules: BackendModules,
+  databases: Databases,
+  opened: (() => Promise<void>)[],
+): Promise<TaskQueue<unknown>> {
+  switch (config.type) {
+    case 'in_memory':
+      return new MemoryQueue()
+    case 'indexeddb':
+      return new modules.indexeddb!.IndexedDBQueue({
+        name: poolName,
+        ...(config.database === undefined ? {} : { database: config.database }),
+      })
+    case 'pglite':
+      return new modules.pglite!.PGliteQueue(await databases.take(config.data_dir, opened), { name: poolName })
+    case 'yaque':
+      // The seed's embedded file queue maps to the environment's embedded durable queue:
+      // PGlite on a data directory under `path` in Node, IndexedDB in a browser.
+      if (environment === 'node')
+        return new modules.pglite!.PGliteQueue(await databases.take(`${config.path}/${config.stream}`, opened), { name: config.stream })
+      return new modules.indexeddb!.IndexedDBQueue({ name: config.stream })
+    default:
+      throw new ConfigError(`No queue backend '${config.type}' here`, [{ path: 'queue.type', message: 'unsupported' }])
+  }
+}
+
+async function makeStore(
+  config: MailboxStorageConfig,
+  poolName: string,
+  modules: BackendModules,
+  databases: Databases,
+  opened: (() => Promise<void>)[],
+): Promise<MailboxStore<unknown>> {
+  switch (config.type) {
+    case 'in_memory':
+      return new MemoryMailboxStore()
+    case 'indexeddb':
+      return new modules.indexeddb!.IndexedDBMailboxStore({
+        name: poolName,
+        ...(config.database === undefined ? {} : { database: config.database }),
+      })
+    case 'pglite':
+      return new modules.pglite!.PGliteMailboxStore(await databases.take(config.data_dir, opened), { name: poolName })
+    default:
+      throw new ConfigError(`No storage backend '${config.type}' here`, [{ path: 'mailbox.storage.type', message: 'unsupported' }])
+  }
+}
+
+function makeNotifier(config: MailboxNotifierConfig): MaybePromise<MailboxNotifier<unknown>> {
+  if (config.type === 'broadcast') return new BroadcastNotifier(config.channel === undefined ? {} : { channel: config.channel })
+  throw new ConfigError(`No notifier backend '${config.type}' here`, [{ path: 'mailbox.notifier.type', message: 'unsupported' }])
 }

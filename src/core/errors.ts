@@ -60,9 +60,34 @@ export class QueueLockedError extends ParkingLotError {
   override readonly code = 'QUEUE_LOCKED'
 }
 
-/** The pool was closed; the task was not accepted. */
+/** The pool was closed; the task was not accepted. It means only that: see `TaskDetachedError`. */
 export class PoolClosedError extends ParkingLotError {
   override readonly code = 'POOL_CLOSED'
+}
+
+/**
+ * The pool closed while the task waited in a durable queue. The task was accepted and is kept in
+ * the queue; it runs after the next start of a pool on that queue, and its outcome goes to its
+ * mailbox. This handle will not see it (status `detached`).
+ */
+export class TaskDetachedError extends ParkingLotError {
+  override readonly code = 'TASK_DETACHED'
+}
+
+/**
+ * The task ended before this pool started (a submit with its idempotency key found it in the
+ * queue), and its result was not kept: it had no mailbox key, or its message was acked or pruned.
+ * Nothing ran again. `status` is how it ended.
+ */
+export class ResultNotKeptError extends ParkingLotError {
+  override readonly code = 'RESULT_NOT_KEPT'
+  constructor(
+    message: string,
+    readonly taskId: string,
+    readonly status: string,
+  ) {
+    super(message)
+  }
 }
 
 /** The idempotency key is known with a different payload; the existing task is unchanged. */
@@ -142,6 +167,25 @@ export interface ConfigIssue {
 /** A storage backend failed; `cause` is the underlying error. Nothing already accepted is lost. */
 export class BackendError extends ParkingLotError {
   override readonly code = 'BACKEND_ERROR'
+}
+
+/**
+ * An error of the class `code` names among `classes` (a plain `Error` for others), with this
+ * message, built without its constructor: the fields arrive whole, whatever each constructor takes.
+ */
+export function errorFromCode(
+  classes: Readonly<Record<string, { readonly prototype: Error; readonly name: string }>>,
+  code: string | undefined,
+  message: string,
+  fields: Record<string, unknown> = {},
+): Error {
+  const known = code === undefined ? undefined : classes[code]
+  const error: Error = known === undefined ? new Error(message) : (Object.create(known.prototype) as Error)
+  Object.defineProperty(error, 'message', { value: message, writable: true, configurable: true })
+  if (known !== undefined) Object.defineProperty(error, 'name', { value: known.name, writable: true, configurable: true })
+  Object.assign(error, fields)
+  if (code !== undefined) Object.defineProperty(error, 'code', { value: code, enumerable: true })
+  return error
 }
 
 /** Turns anything thrown into a message without losing it. */

@@ -1,4 +1,4 @@
-import { reportUnhandled } from './mailbox.js'
+import { reportUnhandled } from './report.js'
 
 type Listener<E> = (event: E) => void
 

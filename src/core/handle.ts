@@ -5,7 +5,7 @@ import type { MailboxKey, Priority, TaskStatus } from './types.js'
  * What a handle needs from its task; the scheduler implements it. Kept behind a symbol, not
  * `#private`: users put handles in Vue/MobX proxies, which throw on `#private` access.
  */
-export interface TaskControl<R> {
+export interface TaskControl<R, C = unknown> {
   readonly id: string
   readonly priority: Priority
   readonly cost: ResourceVector
@@ -17,23 +17,30 @@ export interface TaskControl<R> {
   readonly attempt: number
   position(): number | undefined
   result(): Promise<R>
-  progressAt(index: number): ProgressStep
+  progressAt(index: number): ProgressStep<C>
   cancel(reason?: unknown): boolean
 }
 
 /** A chunk at an index, the end of the stream, or a promise that resolves when either is known. */
-export type ProgressStep =
-  { readonly kind: 'chunk'; readonly chunk: unknown } | { readonly kind: 'end' } | { readonly kind: 'wait'; readonly ready: Promise<void> }
+export type ProgressStep<C = unknown> =
+  { readonly kind: 'chunk'; readonly chunk: C } | { readonly kind: 'end' } | { readonly kind: 'wait'; readonly ready: Promise<void> }
 
 const CONTROL = Symbol('prometheus-parking-lot.control')
+// Handles are made only by this library: the constructor checks for this token, so
+// `new (handle.constructor)(...)` cannot forge one.
+const MADE_HERE = Symbol('prometheus-parking-lot.handle')
 
-/** A submitted task, as its caller sees it. */
-export class TaskHandle<R = unknown> {
-  declare readonly [CONTROL]: TaskControl<R>
+/**
+ * A submitted task, as its caller sees it. `R` is the result type, `C` the type of progress
+ * chunks. Made by `pool.submit` and `pool.get`, never by `new`.
+ */
+export class TaskHandle<R = unknown, C = unknown> {
+  declare readonly [CONTROL]: TaskControl<R, C>
 
-  /** @internal Handles come from `pool.submit` and `pool.get`. */
-  constructor(control: TaskControl<R>) {
-    ;(this as { [CONTROL]: TaskControl<R> })[CONTROL] = control
+  /** @internal */
+  constructor(token: typeof MADE_HERE, control: TaskControl<R, C>) {
+    if (token !== MADE_HERE) throw new TypeError('TaskHandle is made by pool.submit() and pool.get(), not by new')
+    ;(this as { [CONTROL]: TaskControl<R, C> })[CONTROL] = control
   }
 
   /** Time-ordered unique id (UUIDv7). */
@@ -84,20 +91,21 @@ export class TaskHandle<R = unknown> {
 
   /**
    * Resolves with the executor's result; rejects with `TaskFailedError`, `TaskExpiredError`,
-   * `TaskCancelledError` or `TaskDroppedError`. A rejection nobody awaits is not reported as
-   * unhandled.
+   * `TaskCancelledError`, `TaskDroppedError`, `TaskDetachedError` (the pool closed while it
+   * waited in a durable queue) or `ResultNotKeptError` (it ended before a restart and its result
+   * is gone). A rejection nobody awaits is not reported as unhandled.
    */
   get result(): Promise<R> {
     return this[CONTROL].result()
   }
 
   /** Every chunk the executor emits, from the first, for every consumer; ends when the task ends. */
-  get progress(): AsyncIterable<unknown> {
+  get progress(): AsyncIterable<C> {
     const control = this[CONTROL]
     return {
-      [Symbol.asyncIterator](): AsyncIterator<unknown> {
+      [Symbol.asyncIterator](): AsyncIterator<C> {
         let index = 0
-        const next = async (): Promise<IteratorResult<unknown>> => {
+        const next = async (): Promise<IteratorResult<C>> => {
           for (;;) {
             const step = control.progressAt(index)
             if (step.kind === 'chunk') {
@@ -122,10 +130,15 @@ export class TaskHandle<R = unknown> {
   }
 }
 
+/** @internal Makes the handle of a task. */
+export function makeHandle<R, C>(control: TaskControl<R, C>): TaskHandle<R, C> {
+  return new TaskHandle<R, C>(MADE_HERE, control)
+}
+
 /** @internal The chunks a task emitted so far, read synchronously (a remote watcher catching up). */
-export function chunksSoFar(handle: TaskHandle<unknown>): unknown[] {
+export function chunksSoFar<C>(handle: TaskHandle<unknown, C>): C[] {
   const control = handle[CONTROL]
-  const chunks: unknown[] = []
+  const chunks: C[] = []
   for (let step = control.progressAt(0); step.kind === 'chunk'; step = control.progressAt(chunks.length)) chunks.push(step.chunk)
   return chunks
 }

@@ -166,4 +166,24 @@ export class ParkingLot<T extends LotEntry> {
     }
     return undefined
   }
+
+  /** Every parked task in `drop-lowest` order: lowest base priority first, newest first within it. */
+  *lowestFirst(): IterableIterator<T> {
+    for (let rank = 0; rank <= TOP_RANK; rank++) {
+      const entries: T[] = []
+      for (const lane of this.#lanes[rank]!.values()) entries.push(...lane.queue)
+      entries.sort((a, b) => b.seq - a.seq)
+      yield* entries
+    }
+  }
+
+  /** 0-based place of `entry` in start order at `now`; undefined if it is not parked. O(parked). */
+  positionOf(entry: T, now: number): number | undefined {
+    let i = 0
+    for (const other of this.ordered(now)) {
+      if (other === entry) return i
+      i++
+    }
+    return undefined
+  }
 }

@@ -1,4 +1,4 @@
-import { describeError } from './errors.js'
+import { reportUnhandled } from './report.js'
 import type { Clock } from './clock.js'
 import { uuidv7 } from './ids.js'
 import type { MailboxKey, MaybePromise, TerminalStatus } from './types.js'
@@ -49,6 +49,11 @@ export interface MailboxStore<R = unknown> {
   ack(key: MailboxKey, messageIds: readonly string[]): MaybePromise<number>
   /** Removes messages completed before `before` (retention). Returns how many went. */
   prune(before: number): MaybePromise<number>
+  /**
+   * The newest stored message of a task, whatever its key; undefined once acked or pruned. Used to
+   * answer a submit whose idempotency key names a task that ended before a restart.
+   */
+  findByTask(taskId: string): MaybePromise<MailboxMessage<R> | undefined>
   close(): MaybePromise<void>
 }
 
@@ -68,13 +73,6 @@ export interface MailboxOptions<R> {
   /** Called with each notifier failure. @default reports through `reportError` or `console.error` */
   readonly onNotifyError?: (error: unknown, message: MailboxMessage<R>) => void
   readonly clock?: Clock
-}
-
-/** Reports an error nobody can handle where it happened, without throwing into the caller. */
-export function reportUnhandled(error: unknown, context: string): void {
-  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError
-  if (typeof report === 'function') report(error)
-  else console.error(`[prometheus-parking-lot] ${context}: ${describeError(error)}`, error)
 }
 
 /** A mailbox: storage plus notifiers. Stores first, then notifies. */
@@ -108,6 +106,11 @@ export class Mailbox<R = unknown> {
 
   ack(key: MailboxKey, messageIds: readonly string[]): MaybePromise<number> {
     return this.store.ack(key, messageIds)
+  }
+
+  /** The newest stored message of a task (see `MailboxStore.findByTask`). */
+  findByTask(taskId: string): MaybePromise<MailboxMessage<R> | undefined> {
+    return this.store.findByTask(taskId)
   }
 
   /** Closes the store and every notifier. */

@@ -1,6 +1,6 @@
 /** A binary min-heap by a numeric key. Entries are removed lazily by their owner. */
 export class MinHeap<T> {
-  readonly #items: { key: number; value: T }[] = []
+  #items: { key: number; value: T }[] = []
 
   get size(): number {
     return this.#items.length
@@ -48,5 +48,12 @@ export class MinHeap<T> {
       items[i] = last
     }
     return top.value
+  }
+
+  /** Keeps only the entries `keep` says yes to (a rebuild, O(n)). */
+  retain(keep: (value: T) => boolean): void {
+    const kept = this.#items.filter((item) => keep(item.value))
+    this.#items = []
+    for (const item of kept) this.push(item.key, item.value)
   }
 }

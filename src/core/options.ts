@@ -2,7 +2,8 @@ import type { CapacityInput, CostInput } from './capacity.js'
 import type { Clock } from './clock.js'
 import type { Mailbox } from './mailbox.js'
 import type { TaskQueue } from './queue.js'
-import type { Executor, ExecutorFunction, MailboxKey, Priority } from './types.js'
+import type { Executor, ExecutorFunction } from './executor.js'
+import type { MailboxKey, Priority } from './types.js'
 
 /** The parking-lot policy: what happens when the lot is full, and who starts first. */
 export interface PolicyOptions {
@@ -40,7 +41,7 @@ export interface PolicyOptions {
   readonly fairShare?: boolean
 }
 
-export interface PoolOptions<P, R> {
+export interface PoolOptions<P, R, C = unknown> {
   /** Shown in errors, snapshots and the durable queue's name. @default 'pool' */
   readonly name?: string
   /**
@@ -50,7 +51,7 @@ export interface PoolOptions<P, R> {
    */
   readonly capacity: CapacityInput
   /** Runs a task: a function `(payload, ctx) => result`, or a runtime such as a `WorkerPool`. */
-  readonly executor: ExecutorFunction<P, R> | Executor<P, R>
+  readonly executor: ExecutorFunction<P, R, C> | Executor<P, R, C>
   /** Most tasks parked at once; see `policy.onFull`. @default Infinity */
   readonly maxQueueDepth?: number
   /** Wait limit for tasks submitted without one, counted from submit. @default undefined (wait forever) */
@@ -67,9 +68,17 @@ export interface PoolOptions<P, R> {
   readonly retryMaxDelayMs?: number
   /** How long an ended task's idempotency key is remembered. @default 300_000 */
   readonly keyRetentionMs?: number
-  /** Where tasks are recorded. @default a `MemoryQueue` (no persistence) */
+  /**
+   * Where tasks are recorded. The pool opens it (taking ownership) and `close()` closes it (giving
+   * ownership up); a database under it stays the caller's to close.
+   * @default none: the pool keeps its tasks in memory (no persistence)
+   */
   readonly queue?: TaskQueue<P>
-  /** Where outcomes of tasks with a mailbox key go. @default a `Mailbox` over a `MemoryMailboxStore` */
+  /**
+   * Where outcomes of tasks with a mailbox key go. One you pass stays yours: `close()` leaves it
+   * open (other pools may share it). The default one is the pool's, and `close()` closes it.
+   * @default a `Mailbox` over a `MemoryMailboxStore`
+   */
   readonly mailbox?: Mailbox<R>
   /** @default a `SystemClock` */
   readonly clock?: Clock
@@ -107,4 +116,10 @@ export interface SubmitOptions {
   readonly key?: string
   /** Which handler of a worker runtime runs the task. */
   readonly handler?: string
+}
+
+/** One task of `submitAll`. */
+export interface SubmitItem<P> {
+  readonly payload: P
+  readonly options?: SubmitOptions
 }

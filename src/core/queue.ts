@@ -1,41 +1,10 @@
-import type { ResourceVector } from './capacity.js'
+import type { KeyedTaskInfo, Lease, TaskRecord } from './record.js'
 import type { MailboxMessage, MailboxStore } from './mailbox.js'
-import type { MailboxKey, MaybePromise, PayloadFormat, Priority, TerminalStatus } from './types.js'
+import type { MaybePromise, PayloadFormat, TerminalStatus } from './types.js'
 
-/** A claim on a task: who runs it and until when, unless renewed. */
-export interface Lease {
-  readonly owner: string
-  /** Clock ms (owned stores) or database time (shared stores). */
-  readonly expiresAt: number
-}
+export type { KeyedTaskInfo, Lease, TaskRecord } from './record.js'
 
-/** A task as a queue stores it: everything needed to run it again after a restart. */
-export interface TaskRecord<P = unknown> {
-  readonly id: string
-  /** Arrival order within the queue; a retry keeps it, so it re-enters at its original place. */
-  readonly seq: number
-  readonly payload: P
-  readonly cost: ResourceVector
-  readonly priority: Priority
-  readonly tenant: string
-  readonly mailbox: MailboxKey | undefined
-  readonly key: string | undefined
-  /** Canonical form of the payload, compared when the same idempotency key comes again. */
-  readonly fingerprint: string | undefined
-  readonly handler: string | undefined
-  readonly submittedAt: number
-  readonly waitDeadline: number | undefined
-  readonly runTimeoutMs: number | undefined
-  readonly maxAttempts: number
-  /** Attempts started so far (0 while it has never run). */
-  readonly attempt: number
-  /** Earliest start time (a retry's backoff); undefined when it may start at once. */
-  readonly notBefore: number | undefined
-  /** Set while an owner runs it. */
-  readonly lease: Lease | undefined
-}
-
-/** What a queue keeps of an ended task while its idempotency key is remembered. */
+/** What a queue keeps of a task while its idempotency key is remembered. */
 export interface KeyRecord {
   readonly key: string
   readonly taskId: string
@@ -44,13 +13,15 @@ export interface KeyRecord {
   readonly status: TerminalStatus | undefined
   /** Clock ms after which the key may be forgotten; undefined while the task is live. */
   readonly retainUntil: number | undefined
+  /** The ended task's fields; undefined while it is live, and in keys written before release 0.2. */
+  readonly task: KeyedTaskInfo | undefined
 }
 
 /** How a task left the queue. */
 export interface Settlement {
   readonly status: TerminalStatus
   readonly endedAt: number
-  /** Until when the task's idempotency key is remembered. */
+  /** Until when the task's idempotency key is remembered; key records older than `endedAt` may be pruned. */
   readonly retainKeyUntil: number
   /**
    * The task's mailbox message, passed only when `sharesTransactionWith(store)` said yes: the
@@ -69,17 +40,18 @@ export interface Settlement {
 export interface TaskQueue<P = unknown> {
   /** True when accepted tasks survive the process; `close()` then keeps parked tasks. */
   readonly durable: boolean
-  /** What payloads must survive to be stored. */
+  /** What payloads (and results, for a queue that stores messages) must survive to be stored. */
   readonly payloadFormat: PayloadFormat
   /**
-   * Takes ownership for `owner` and returns the stored tasks (for recovery), in `seq` order.
+   * Takes ownership for `owner` and returns the stored tasks (for recovery), in `seq` order. A
+   * stored row that does not decode fails the open with a `BackendError` naming its id and field.
    * A second owner of the same queue gets `QueueLockedError`.
    */
   open(owner: string): MaybePromise<readonly TaskRecord<P>[]>
   /**
-   * Records new tasks, all or none; a record whose live idempotency key is already stored is
-   * refused. Ids are unique (the pool makes them). The records may be the pool's live task
-   * objects: copy what you keep (`copyRecord`).
+   * Records new tasks, all or none, in one write; a record whose live idempotency key is already
+   * stored is refused. Ids are unique (the pool makes them). The records may be the pool's live
+   * task objects: copy what you keep (`copyRecord`).
    */
   put(records: readonly TaskRecord<P>[]): MaybePromise<void>
   /**
@@ -94,7 +66,10 @@ export interface TaskQueue<P = unknown> {
   renew(records: readonly TaskRecord<P>[], expiresAt: number): MaybePromise<void>
   /** Puts a task back to wait (a retry after its backoff), dropping its lease. */
   release(record: TaskRecord<P>, notBefore: number | undefined): MaybePromise<void>
-  /** Removes a task for good; keeps its idempotency key until `retainKeyUntil`. Idempotent. */
+  /**
+   * Removes a task for good; keeps its idempotency key (with the task's info fields) until
+   * `retainKeyUntil`, and forgets key records whose time passed. Idempotent.
+   */
   settle(record: TaskRecord<P>, settlement: Settlement): MaybePromise<void>
   /** The live task or remembered ended task with this idempotency key. */
   findKey(key: string, now: number): MaybePromise<KeyRecord | undefined>
@@ -104,29 +79,4 @@ export interface TaskQueue<P = unknown> {
   close(): MaybePromise<void>
 }
 
-/**
- * A plain copy of a record's fields. The pool hands queues its live task objects; a queue that
- * keeps or serializes a record copies it with this.
- */
-export function copyRecord<P>(record: TaskRecord<P>, changes: Partial<TaskRecord<P>> = {}): TaskRecord<P> {
-  return {
-    id: record.id,
-    seq: record.seq,
-    payload: record.payload,
-    cost: record.cost,
-    priority: record.priority,
-    tenant: record.tenant,
-    mailbox: record.mailbox,
-    key: record.key,
-    fingerprint: record.fingerprint,
-    handler: record.handler,
-    submittedAt: record.submittedAt,
-    waitDeadline: record.waitDeadline,
-    runTimeoutMs: record.runTimeoutMs,
-    maxAttempts: record.maxAttempts,
-    attempt: record.attempt,
-    notBefore: record.notBefore,
-    lease: record.lease,
-    ...changes,
-  }
-}
+export { copyRecord, keyedInfo } from './record.js'

@@ -43,3 +43,18 @@ export class DurationSeries {
     }
   }
 }
+
+/** What a pool counts: wait and run times per attempt, and outcomes. */
+export class PoolCounters<S extends string> {
+  readonly wait = new DurationSeries()
+  readonly run = new DurationSeries()
+  readonly outcomes: Record<S, number>
+
+  constructor(statuses: readonly S[]) {
+    this.outcomes = Object.fromEntries(statuses.map((status) => [status, 0])) as Record<S, number>
+  }
+
+  summary(): { wait: DurationStats; run: DurationStats; outcomes: Record<S, number> } {
+    return { wait: this.wait.summary(), run: this.run.summary(), outcomes: { ...this.outcomes } }
+  }
+}

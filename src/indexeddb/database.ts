@@ -1,29 +1,17 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
 import { BackendError } from '../core/errors.js'
-import type { MailboxKey, TerminalStatus } from '../core/types.js'
+import type { TerminalStatus } from '../core/types.js'
 
-/** A stored task: the record's fields, with `seq` as the primary key. */
-/** A stored task: the record's fields, keyed by queue and seq. Unset fields are left out (smaller rows clone faster). */
+/**
+ * A stored task: the queue's name beside the record's fields, in the compact form of the field
+ * table (`compactRecord`: fields at their empty value are left out, since smaller rows clone
+ * faster), keyed by queue and seq.
+ */
 export interface JobRow {
   queue: string
   seq: number
   id: string
-  payload: unknown
-  cost: Record<string, number>
-  priority: string
-  tenant?: string
-  mailbox?: MailboxKey
-  key?: string
-  fingerprint?: string
-  handler?: string
-  submittedAt: number
-  waitDeadline?: number
-  runTimeoutMs?: number
-  maxAttempts: number
-  attempt: number
-  notBefore?: number
-  leaseOwner?: string
-  leaseExpiresAt?: number
+  [field: string]: unknown
 }
 
 export interface KeyRow {
@@ -33,6 +21,8 @@ export interface KeyRow {
   fingerprint: string | null
   status: TerminalStatus
   retainUntil: number
+  /** The ended task's fields (`KeyedTaskInfo`); absent in rows written before schema version 2. */
+  task?: unknown
 }
 
 export interface MessageRow {
@@ -53,13 +43,18 @@ export interface MessageRow {
 }
 
 /**
- * Schema, versioned: v1 has `jobs` (by queue and seq: a claim or ack is a keyed write, so its cost does not
- * grow with history; one index, for live idempotency keys, since every index is a write per task), `keys` (ended idempotency keys), `messages` (auto-increment seq = completion
- * order, an index per mailbox + tenant for fetch, a unique index per task + status).
+ * Schema, versioned.
+ * v1 (release 0.1): `jobs` (by queue and seq: a claim or ack is a keyed write, so its cost does
+ * not grow with history; one index, for live idempotency keys, since every index is a write per
+ * task), `keys` (ended idempotency keys), `messages` (auto-increment seq = completion order, an
+ * index per mailbox + tenant for fetch, a unique index per task + status).
+ * v2 (release 0.2): job rows follow the field table (a lease is one `lease` field, was
+ * `leaseOwner` and `leaseExpiresAt`); key rows keep their task's fields; keys are pruned per
+ * queue by time (`byQueueRetain`).
  */
 export interface ParkingLotDB extends DBSchema {
   jobs: { key: [string, number]; value: JobRow; indexes: { key: [string, string] } }
-  keys: { key: [string, string]; value: KeyRow; indexes: { retainUntil: number } }
+  keys: { key: [string, string]; value: KeyRow; indexes: { retainUntil: number; byQueueRetain: [string, number] } }
   messages: {
     key: number
     value: MessageRow
@@ -67,7 +62,8 @@ export interface ParkingLotDB extends DBSchema {
   }
 }
 
-export const SCHEMA_VERSION = 1
+/** @internal */
+export const SCHEMA_VERSION = 2
 
 export interface OpenOptions {
   /** Called when an older connection elsewhere blocks our upgrade; the open waits for it. */
@@ -83,7 +79,7 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
   const connection = new Connection(name)
   try {
     connection.db = await openDB<ParkingLotDB>(name, SCHEMA_VERSION, {
-      upgrade(db, oldVersion) {
+      async upgrade(db, oldVersion, _newVersion, tx) {
         if (oldVersion < 1) {
           const jobs = db.createObjectStore('jobs', { keyPath: ['queue', 'seq'] })
           jobs.createIndex('key', ['queue', 'key'], { unique: true })
@@ -94,6 +90,21 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
           messages.createIndex('byTaskStatus', ['mailbox', 'taskStatus'], { unique: true })
           messages.createIndex('byId', 'id', { unique: true })
           messages.createIndex('byCompleted', ['mailbox', 'completedAt'])
+        }
+        if (oldVersion < 2) {
+          tx.objectStore('keys').createIndex('byQueueRetain', ['queue', 'retainUntil'])
+          // v1 rows kept a lease as two fields; the field table has one.
+          let cursor = oldVersion < 1 ? null : await tx.objectStore('jobs').openCursor()
+          while (cursor !== null) {
+            const row = cursor.value as JobRow & { leaseOwner?: unknown; leaseExpiresAt?: unknown }
+            if ('leaseOwner' in row || 'leaseExpiresAt' in row) {
+              const { leaseOwner, leaseExpiresAt, ...rest } = row
+              await cursor.update(
+                leaseOwner === undefined ? rest : { ...rest, lease: { owner: leaseOwner, expiresAt: leaseExpiresAt ?? 0 } },
+              )
+            }
+            cursor = await cursor.continue()
+          }
         }
       },
       blocked() {

@@ -1,5 +1,3 @@
 // prometheus-parking-lot/indexeddb: the browser's embedded durable queue and mailbox.
 export { IndexedDBQueue, type IndexedDBQueueOptions } from './queue.js'
 export { IndexedDBMailboxStore, type IndexedDBMailboxStoreOptions } from './mailbox.js'
-export { SCHEMA_VERSION } from './database.js'
-export { ownerLockName } from '../queue/ownership.js'

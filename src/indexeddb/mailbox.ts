@@ -1,7 +1,9 @@
 import type { IDBPTransaction } from 'idb'
 import { InvalidOptionError } from '../core/errors.js'
 import { keyCovers, type FetchOptions, type FetchResult, type MailboxMessage, type MailboxStore } from '../core/mailbox.js'
-import type { MailboxKey } from '../core/types.js'
+import { undecodable } from '../core/decode.js'
+import { decodeTerminalStatus } from '../core/fields.js'
+import type { MailboxKey, TerminalStatus } from '../core/types.js'
 import { openDatabase, wrapIdb, type Connection, type MessageRow, type OpenOptions, type ParkingLotDB } from './database.js'
 
 export interface IndexedDBMailboxStoreOptions extends OpenOptions {
@@ -131,6 +133,20 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
     })
   }
 
+  async findByTask(taskId: string): Promise<MailboxMessage<R> | undefined> {
+    const db = (await this.connection()).get()
+    return wrapIdb("reading a task's mailbox message", async () => {
+      // Unique per task and status: `taskId\0status`; every status of the task sorts together.
+      const range = IDBKeyRange.bound([this.name, `${taskId}\u0000`], [this.name, `${taskId}\u0000\uffff`])
+      const rows = await db.getAllFromIndex('messages', 'byTaskStatus', range)
+      const newest = rows.reduce<MessageRow | undefined>(
+        (best, row) => (best === undefined || row.seq! > best.seq! ? row : best),
+        undefined,
+      )
+      return newest === undefined ? undefined : toMessage<R>(newest)
+    })
+  }
+
   async close(): Promise<void> {
     const connection = await this.#connection
     connection?.close()
@@ -138,7 +154,14 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
   }
 }
 
+/** A stored row back into a message; one that does not decode is refused naming its id and field. */
 function toMessage<R>(row: MessageRow): MailboxMessage<R> {
+  let status: TerminalStatus
+  try {
+    status = decodeTerminalStatus(row.status, `message ${row.id}.status`)
+  } catch (error) {
+    throw undecodable(`Stored mailbox message ${row.id}`, error)
+  }
   return {
     id: row.id,
     taskId: row.taskId,
@@ -147,7 +170,7 @@ function toMessage<R>(row: MessageRow): MailboxMessage<R> {
       ...(row.user === null ? {} : { user: row.user }),
       ...(row.session === null ? {} : { session: row.session }),
     },
-    status: row.status,
+    status,
     ...('result' in row ? { result: row.result as R } : {}),
     ...(row.error === null ? {} : { error: row.error }),
     attempts: row.attempts,

@@ -1,10 +1,21 @@
+import { unwrap, type IDBPTransaction } from 'idb'
+import { undecodable } from '../core/decode.js'
 import { BackendError } from '../core/errors.js'
+import { compactRecord, decodeKeyedInfo, decodeTerminalStatus, expandRecord, keyedInfo } from '../core/fields.js'
 import type { MailboxStore } from '../core/mailbox.js'
 import type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from '../core/queue.js'
-import type { PayloadFormat, Priority } from '../core/types.js'
+import type { PayloadFormat } from '../core/types.js'
 import { acquireOwnership } from '../queue/ownership.js'
-import { unwrap, type IDBPTransaction } from 'idb'
-import { openDatabase, requestPersistence, wrapIdb, type Connection, type JobRow, type OpenOptions, type ParkingLotDB } from './database.js'
+import {
+  openDatabase,
+  requestPersistence,
+  wrapIdb,
+  type Connection,
+  type JobRow,
+  type KeyRow,
+  type OpenOptions,
+  type ParkingLotDB,
+} from './database.js'
 import { IndexedDBMailboxStore, putMessage } from './mailbox.js'
 
 export interface IndexedDBQueueOptions extends OpenOptions {
@@ -67,6 +78,8 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   #scheduled = false
   #flushing: Promise<void> = Promise.resolve()
   #mailboxName: string | undefined
+  /** Keys that ended before this may be pruned in the next commit; -Infinity: nothing to prune. */
+  #pruneBefore = -Infinity
 
   constructor(options: IndexedDBQueueOptions = {}) {
     this.database = options.database ?? 'prometheus-parking-lot'
@@ -83,7 +96,7 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
       const rows = await wrapIdb('reading the queue', () =>
         db.getAll('jobs', IDBKeyRange.bound([this.name, -Infinity], [this.name, Infinity])),
       )
-      return rows.map(toRecord<P>)
+      return rows.map((row) => toRecord<P>(this.name, row))
     } catch (error) {
       await this.#release()
       this.#release = undefined
@@ -109,10 +122,9 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   /** A blind keyed write of the whole row (the pool holds the record): no read, one request. */
   claim(record: TaskRecord<P>, attempt: number, lease: Lease): Promise<void> {
     const row = toRow(this.name, record)
-    row.attempt = attempt
-    row.leaseOwner = lease.owner
-    row.leaseExpiresAt = lease.expiresAt
-    delete row.notBefore
+    row['attempt'] = attempt
+    row['lease'] = lease
+    delete row['notBefore']
     return this.#write('claiming a task', (tx) => void unwrap(tx.objectStore('jobs')).put(row))
   }
 
@@ -120,8 +132,9 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     return this.#write('renewing leases', async (tx) => {
       for (const record of records) {
         const row = await tx.objectStore('jobs').get([this.name, record.seq])
-        if (row?.leaseOwner !== undefined) {
-          row.leaseExpiresAt = expiresAt
+        const lease = row?.['lease'] as Lease | undefined
+        if (row !== undefined && lease !== undefined) {
+          row['lease'] = { owner: lease.owner, expiresAt }
           await tx.objectStore('jobs').put(row)
         }
       }
@@ -133,27 +146,32 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     return this.#write('releasing a task for retry', async (tx) => {
       const row = await tx.objectStore('jobs').get([this.name, record.seq])
       if (row === undefined || row.id !== record.id) throw new BackendError(`Task ${record.id} is not in queue '${this.name}'`)
-      delete row.leaseOwner
-      delete row.leaseExpiresAt
-      if (notBefore === undefined) delete row.notBefore
-      else row.notBefore = notBefore
+      delete row['lease']
+      if (notBefore === undefined) delete row['notBefore']
+      else row['notBefore'] = notBefore
       await tx.objectStore('jobs').put(row)
     })
   }
 
-  /** Deletes the row, remembers its key, and writes its mailbox message, in one transaction. */
+  /**
+   * Deletes the row, remembers its key (with the task's fields), and writes its mailbox message,
+   * in one transaction. Keys whose time passed are pruned once per commit.
+   */
   settle(record: TaskRecord<P>, settlement: Settlement): Promise<void> {
     return this.#write('settling a task', (tx) => {
       unwrap(tx.objectStore('jobs')).delete([this.name, record.seq])
       if (record.key !== undefined) {
-        unwrap(tx.objectStore('keys')).put({
+        const row: KeyRow = {
           queue: this.name,
           key: record.key,
           taskId: record.id,
           fingerprint: record.fingerprint ?? null,
           status: settlement.status,
           retainUntil: settlement.retainKeyUntil,
-        })
+          task: keyedInfo(record),
+        }
+        unwrap(tx.objectStore('keys')).put(row)
+        this.#pruneBefore = Math.max(this.#pruneBefore, settlement.endedAt)
       }
       return settlement.message === undefined ? undefined : putMessage(tx, this.#mailboxName ?? 'default', settlement.message)
     })
@@ -218,6 +236,7 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
         const started = write.operation(tx)
         if (started !== undefined) pending.push(started)
       }
+      if (this.#pruneBefore > -Infinity) pending.push(this.#pruneKeys(tx, this.#pruneBefore))
       // A refused request aborts the transaction: every promise settles, and the first error wins.
       const outcome = await Promise.allSettled([...pending, tx.done])
       const failed = outcome.find((result) => result.status === 'rejected')
@@ -225,20 +244,38 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     })
   }
 
+  /** Deletes key records of this queue whose time passed, in the commit's transaction. */
+  async #pruneKeys(tx: WriteTx, before: number): Promise<void> {
+    this.#pruneBefore = -Infinity
+    const range = IDBKeyRange.bound([this.name, -Infinity], [this.name, before])
+    let cursor = await tx.objectStore('keys').index('byQueueRetain').openCursor(range)
+    while (cursor !== null) {
+      await cursor.delete()
+      cursor = await cursor.continue()
+    }
+  }
+
   async findKey(key: string, now: number): Promise<KeyRecord | undefined> {
     const db = this.#db()
     return wrapIdb('looking up an idempotency key', async () => {
       const live = await db.getFromIndex('jobs', 'key', [this.name, key])
-      if (live !== undefined)
-        return { key, taskId: live.id, fingerprint: live.fingerprint ?? undefined, status: undefined, retainUntil: undefined }
+      if (live !== undefined) {
+        const record = toRecord(this.name, live)
+        return { key, taskId: record.id, fingerprint: record.fingerprint, status: undefined, retainUntil: undefined, task: undefined }
+      }
       const ended = await db.get('keys', [this.name, key])
       if (ended === undefined || ended.retainUntil <= now) return undefined
-      return {
-        key,
-        taskId: ended.taskId,
-        fingerprint: ended.fingerprint ?? undefined,
-        status: ended.status,
-        retainUntil: ended.retainUntil,
+      try {
+        return {
+          key,
+          taskId: ended.taskId,
+          fingerprint: ended.fingerprint ?? undefined,
+          status: decodeTerminalStatus(ended.status, 'key.status'),
+          retainUntil: ended.retainUntil,
+          task: ended.task === undefined ? undefined : decodeKeyedInfo(ended.task, 'key.task'),
+        }
+      } catch (error) {
+        throw undecodable(`The stored idempotency key '${key}' of queue '${this.name}'`, error)
       }
     })
   }
@@ -272,50 +309,14 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
 }
 
 function toRow<P>(queue: string, record: TaskRecord<P>): JobRow {
-  const row: JobRow = {
-    queue,
-    seq: record.seq,
-    id: record.id,
-    payload: record.payload,
-    cost: record.cost,
-    priority: record.priority,
-    submittedAt: record.submittedAt,
-    maxAttempts: record.maxAttempts,
-    attempt: record.attempt,
-  }
-  if (record.tenant !== '') row.tenant = record.tenant
-  if (record.mailbox !== undefined) row.mailbox = record.mailbox
-  if (record.key !== undefined) row.key = record.key
-  if (record.fingerprint !== undefined) row.fingerprint = record.fingerprint
-  if (record.handler !== undefined) row.handler = record.handler
-  if (record.waitDeadline !== undefined) row.waitDeadline = record.waitDeadline
-  if (record.runTimeoutMs !== undefined) row.runTimeoutMs = record.runTimeoutMs
-  if (record.notBefore !== undefined) row.notBefore = record.notBefore
-  if (record.lease !== undefined) {
-    row.leaseOwner = record.lease.owner
-    row.leaseExpiresAt = record.lease.expiresAt
-  }
-  return row
+  return { queue, ...compactRecord(record) } as JobRow
 }
 
-function toRecord<P>(row: JobRow): TaskRecord<P> {
-  return {
-    id: row.id,
-    seq: row.seq,
-    payload: row.payload as P,
-    cost: row.cost,
-    priority: row.priority as Priority,
-    tenant: row.tenant ?? '',
-    mailbox: row.mailbox,
-    key: row.key,
-    fingerprint: row.fingerprint,
-    handler: row.handler,
-    submittedAt: row.submittedAt,
-    waitDeadline: row.waitDeadline,
-    runTimeoutMs: row.runTimeoutMs,
-    maxAttempts: row.maxAttempts,
-    attempt: row.attempt,
-    notBefore: row.notBefore,
-    lease: row.leaseOwner === undefined ? undefined : { owner: row.leaseOwner, expiresAt: row.leaseExpiresAt ?? 0 },
+/** A stored row back into a record; one that does not decode is refused naming its id and field. */
+function toRecord<P>(queue: string, row: JobRow): TaskRecord<P> {
+  try {
+    return expandRecord<P>(row, `task ${String(row.id)}`)
+  } catch (error) {
+    throw undecodable(`Stored task ${String(row.id)} of queue '${queue}'`, error)
   }
 }

@@ -24,21 +24,35 @@ function decodeCursor(cursor: string | undefined): number {
   return parseInt(seq[1]!, 36)
 }
 
-/** Mailbox messages in memory, in the order they were stored. */
+/**
+ * Mailbox messages in memory, in the order they were stored. Everything it indexes goes when a
+ * message is acked or pruned, so its size follows the messages kept, not the messages ever stored.
+ */
 export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
   #log: Stored<R>[] = []
   #seq = 0
-  readonly #byTaskStatus = new Set<string>()
   readonly #byId = new Map<string, Stored<R>>()
+  /** Kept messages per task (one per status, so a task has one or two). */
+  readonly #byTask = new Map<string, Stored<R>[]>()
+
+  /** Messages kept now. */
+  get size(): number {
+    return this.#byId.size
+  }
 
   put(message: MailboxMessage<R>): boolean {
-    const unique = `${message.taskId}\u0000${message.status}`
-    if (this.#byTaskStatus.has(unique)) return false
-    this.#byTaskStatus.add(unique)
+    const ofTask = this.#byTask.get(message.taskId)
+    if (ofTask?.some((stored) => stored.message.status === message.status) === true) return false
     const stored: Stored<R> = { seq: ++this.#seq, message, acked: false }
     this.#log.push(stored)
     this.#byId.set(message.id, stored)
+    if (ofTask === undefined) this.#byTask.set(message.taskId, [stored])
+    else ofTask.push(stored)
     return true
+  }
+
+  findByTask(taskId: string): MailboxMessage<R> | undefined {
+    return this.#byTask.get(taskId)?.at(-1)?.message
   }
 
   fetch(key: MailboxKey, options: FetchOptions = {}): FetchResult<R> {
@@ -71,8 +85,7 @@ export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
     for (const id of messageIds) {
       const stored = this.#byId.get(id)
       if (stored === undefined || stored.acked || !keyCovers(key, stored.message.key)) continue
-      stored.acked = true
-      this.#byId.delete(id)
+      this.#forget(stored)
       removed++
     }
     if (removed > 0 && this.#log.length > 64) this.#compact()
@@ -86,8 +99,7 @@ export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
     for (const stored of this.#log) {
       if (stored.message.completedAt >= before) break
       if (!stored.acked) {
-        stored.acked = true
-        this.#byId.delete(stored.message.id)
+        this.#forget(stored)
         removed++
       }
     }
@@ -96,6 +108,15 @@ export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
   }
 
   close(): void {}
+
+  #forget(stored: Stored<R>): void {
+    stored.acked = true
+    this.#byId.delete(stored.message.id)
+    const ofTask = this.#byTask.get(stored.message.taskId)
+    const rest = ofTask?.filter((other) => other !== stored) ?? []
+    if (rest.length === 0) this.#byTask.delete(stored.message.taskId)
+    else this.#byTask.set(stored.message.taskId, rest)
+  }
 
   #compact(): void {
     let live = 0

@@ -2,7 +2,7 @@ import { BackendError } from '../core/errors.js'
 import type { FetchOptions, FetchResult, MailboxMessage, MailboxStore } from '../core/mailbox.js'
 import type { MailboxKey } from '../core/types.js'
 import { checkName, migrate, type SqlClient } from '../sql/migrations.js'
-import { ackMessages, fetchMessages, insertMessage, pruneMessages } from '../sql/mailbox-rows.js'
+import { ackMessages, fetchMessages, findMessageByTask, insertMessage, pruneMessages } from '../sql/mailbox-rows.js'
 
 export interface PGliteMailboxStoreOptions {
   /** Separates mailboxes that share a database. @default 'default' */
@@ -38,6 +38,11 @@ export class PGliteMailboxStore<R = unknown> implements MailboxStore<R> {
   async prune(before: number): Promise<number> {
     await this.#migrated()
     return wrap('pruning mailbox messages', () => pruneMessages(this.db, this.name, before))
+  }
+
+  async findByTask(taskId: string): Promise<MailboxMessage<R> | undefined> {
+    await this.#migrated()
+    return wrap("reading a task's mailbox message", () => findMessageByTask<R>(this.db, this.name, taskId))
   }
 
   close(): void {

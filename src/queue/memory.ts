@@ -1,6 +1,6 @@
 import { BackendError, QueueLockedError } from '../core/errors.js'
 import type { MailboxStore } from '../core/mailbox.js'
-import { copyRecord, type KeyRecord, type Lease, type Settlement, type TaskQueue, type TaskRecord } from '../core/queue.js'
+import { copyRecord, keyedInfo, type KeyRecord, type Lease, type Settlement, type TaskQueue, type TaskRecord } from '../core/queue.js'
 import type { PayloadFormat } from '../core/types.js'
 
 /** What the queue changes as a task runs, kept apart so a parked task costs one Set entry. */
@@ -84,6 +84,9 @@ export class MemoryQueue<P = unknown> implements TaskQueue<P> {
   readonly #runState = new Map<TaskRecord<P>, RunState>()
   readonly #liveKeys = new Map<string, TaskRecord<P>>()
   readonly #endedKeys = new Map<string, KeyRecord>()
+  /** Ended keys in the order they ended, pruned from the front once their time passed. */
+  readonly #endedOrder: KeyRecord[] = []
+  #endedHead = 0
   #owner: string | undefined
 
   /** Who owns the queue now, if anyone. */
@@ -160,19 +163,40 @@ export class MemoryQueue<P = unknown> implements TaskQueue<P> {
     const key = record.key
     if (key === undefined) return
     this.#liveKeys.delete(key)
-    this.#endedKeys.set(key, {
+    const ended: KeyRecord = {
       key,
       taskId: record.id,
       fingerprint: record.fingerprint,
       status: settlement.status,
       retainUntil: settlement.retainKeyUntil,
-    })
+      task: keyedInfo(record),
+    }
+    this.#endedKeys.set(key, ended)
+    this.#endedOrder.push(ended)
+    this.#pruneKeys(settlement.endedAt)
+  }
+
+  /** Ended keys remembered now (bounded by the tasks that ended within the retention). */
+  get keysKept(): number {
+    return this.#endedKeys.size
+  }
+
+  #pruneKeys(now: number): void {
+    const order = this.#endedOrder
+    while (this.#endedHead < order.length && order[this.#endedHead]!.retainUntil! <= now) {
+      const ended = order[this.#endedHead++]!
+      if (this.#endedKeys.get(ended.key) === ended) this.#endedKeys.delete(ended.key)
+    }
+    if (this.#endedHead > 1024 && this.#endedHead * 2 > order.length) {
+      order.splice(0, this.#endedHead)
+      this.#endedHead = 0
+    }
   }
 
   findKey(key: string, now: number): KeyRecord | undefined {
     const live = this.#liveKeys.get(key)
     if (live !== undefined) {
-      return { key, taskId: live.id, fingerprint: live.fingerprint, status: undefined, retainUntil: undefined }
+      return { key, taskId: live.id, fingerprint: live.fingerprint, status: undefined, retainUntil: undefined, task: undefined }
     }
     const ended = this.#endedKeys.get(key)
     if (ended === undefined) return undefined

@@ -3,7 +3,7 @@
  * per-task protocol (protocol.ts) and exposes a small control surface over comlink.
  */
 import { expose } from 'comlink'
-import type { TaskInfo } from '../core/types.js'
+import type { TaskInfo } from '../core/fields.js'
 import {
   ABORT,
   CHUNK,

@@ -4,7 +4,7 @@
  * the event loop travel in one message, so a burst of starts or results costs one postMessage.
  * The control surface (heartbeat, handler names) goes over comlink on its own port instead.
  */
-import type { TaskInfo } from '../core/types.js'
+import type { TaskInfo } from '../core/fields.js'
 
 export const RUN = 0
 export const ABORT = 1

@@ -15,12 +15,37 @@ import {
   PoolClosedError,
   QueueFullError,
   QueueLockedError,
+  ResultNotKeptError,
   TaskCancelledError,
+  TaskDetachedError,
   TaskDroppedError,
   TaskExpiredError,
   TaskFailedError,
   WorkerCrashedError,
+  errorFromCode,
 } from '../core/errors.js'
+
+/** Every error class by its `code`, so one that crossed a boundary is rebuilt as itself. */
+const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: Error; readonly name: string }>> = {
+  PARKING_LOT_ERROR: ParkingLotError,
+  COST_EXCEEDS_CAPACITY: CostExceedsCapacityError,
+  INVALID_COST: InvalidCostError,
+  INVALID_OPTION: InvalidOptionError,
+  INVALID_PAYLOAD: InvalidPayloadError,
+  QUEUE_FULL: QueueFullError,
+  QUEUE_LOCKED: QueueLockedError,
+  POOL_CLOSED: PoolClosedError,
+  TASK_DETACHED: TaskDetachedError,
+  RESULT_NOT_KEPT: ResultNotKeptError,
+  IDEMPOTENCY_CONFLICT: IdempotencyConflictError,
+  TASK_EXPIRED: TaskExpiredError,
+  TASK_CANCELLED: TaskCancelledError,
+  TASK_DROPPED: TaskDroppedError,
+  TASK_FAILED: TaskFailedError,
+  WORKER_CRASHED: WorkerCrashedError,
+  CONFIG_ERROR: ConfigError,
+  BACKEND_ERROR: BackendError,
+}
 
 export interface WireError {
   readonly name: string
@@ -30,25 +55,6 @@ export interface WireError {
   /** Own enumerable fields of the error (`reason`, `attempts`, `path`, ...), when they clone. */
   readonly fields: Record<string, unknown>
   readonly cause: WireError | undefined
-}
-
-const CLASSES: Record<string, { prototype: Error }> = {
-  PARKING_LOT_ERROR: ParkingLotError,
-  COST_EXCEEDS_CAPACITY: CostExceedsCapacityError,
-  INVALID_COST: InvalidCostError,
-  INVALID_OPTION: InvalidOptionError,
-  INVALID_PAYLOAD: InvalidPayloadError,
-  QUEUE_FULL: QueueFullError,
-  QUEUE_LOCKED: QueueLockedError,
-  POOL_CLOSED: PoolClosedError,
-  IDEMPOTENCY_CONFLICT: IdempotencyConflictError,
-  TASK_EXPIRED: TaskExpiredError,
-  TASK_CANCELLED: TaskCancelledError,
-  TASK_DROPPED: TaskDroppedError,
-  TASK_FAILED: TaskFailedError,
-  WORKER_CRASHED: WorkerCrashedError,
-  CONFIG_ERROR: ConfigError,
-  BACKEND_ERROR: BackendError,
 }
 
 export function toWire(error: unknown, depth = 0): WireError {
@@ -72,12 +78,7 @@ export function toWire(error: unknown, depth = 0): WireError {
 }
 
 export function fromWire(wire: WireError): Error {
-  const known = wire.code === undefined ? undefined : CLASSES[wire.code]
-  // Built without the constructor: the fields arrive whole, whatever each constructor takes.
-  const error: Error = known === undefined ? new Error(wire.message) : (Object.create(known.prototype) as Error)
-  Object.defineProperty(error, 'message', { value: wire.message, writable: true, configurable: true })
-  Object.assign(error, wire.fields)
-  if (wire.code !== undefined) Object.defineProperty(error, 'code', { value: wire.code, enumerable: true })
+  const error = errorFromCode(ERROR_CLASSES, wire.code, wire.message, wire.fields)
   Object.defineProperty(error, 'name', { value: wire.name, writable: true, configurable: true })
   if (wire.stack !== undefined) Object.defineProperty(error, 'stack', { value: wire.stack, writable: true, configurable: true })
   if (wire.cause !== undefined) Object.defineProperty(error, 'cause', { value: fromWire(wire.cause), writable: true, configurable: true })

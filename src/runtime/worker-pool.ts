@@ -7,7 +7,7 @@
 import { wrap, releaseProxy, type Remote } from 'comlink'
 import type { ResourceVector } from '../core/capacity.js'
 import { InvalidOptionError, WorkerCrashedError } from '../core/errors.js'
-import type { Executor, TaskContext } from '../core/types.js'
+import type { Executor, TaskContext } from '../core/executor.js'
 import { optionalNumber } from '../core/validate.js'
 import {
   ABORT,

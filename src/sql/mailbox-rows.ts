@@ -1,6 +1,8 @@
 import { InvalidOptionError } from '../core/errors.js'
 import type { FetchOptions, FetchResult, MailboxMessage } from '../core/mailbox.js'
-import type { MailboxKey, TerminalStatus } from '../core/types.js'
+import { DecodeError, undecodable } from '../core/decode.js'
+import { decodeTerminalStatus } from '../core/fields.js'
+import type { MailboxKey } from '../core/types.js'
 import type { SqlTransaction } from './migrations.js'
 
 /** One SQL statement per operation on `pl_mailbox_messages`, shared by the SQL mailbox stores and the queue's ack. */
@@ -92,6 +94,19 @@ export async function ackMessages(tx: SqlTransaction, mailboxName: string, key: 
   return rows.length
 }
 
+/** The newest message of a task in this mailbox. */
+export async function findMessageByTask<R>(
+  tx: SqlTransaction,
+  mailboxName: string,
+  taskId: string,
+): Promise<MailboxMessage<R> | undefined> {
+  const { rows } = await tx.query<MessageRow>(
+    'select * from pl_mailbox_messages where mailbox_name = $1 and task_id = $2 order by seq desc limit 1',
+    [mailboxName, taskId],
+  )
+  return rows[0] === undefined ? undefined : toMessage<R>(rows[0])
+}
+
 export async function pruneMessages(tx: SqlTransaction, mailboxName: string, before: number): Promise<number> {
   const { rows } = await tx.query<{ id: string }>(
     'delete from pl_mailbox_messages where mailbox_name = $1 and completed_at < $2 returning id',
@@ -100,7 +115,25 @@ export async function pruneMessages(tx: SqlTransaction, mailboxName: string, bef
   return rows.length
 }
 
+/** A row back into a message; a row that does not decode is refused naming its id and field. */
 function toMessage<R>(row: MessageRow): MailboxMessage<R> {
+  try {
+    return decodeRow<R>(row)
+  } catch (error) {
+    throw undecodable(`Stored mailbox message ${row.id}`, error)
+  }
+}
+
+function decodeRow<R>(row: MessageRow): MailboxMessage<R> {
+  const at = `message ${row.id}`
+  let result: unknown
+  if (row.result !== null) {
+    try {
+      result = JSON.parse(row.result)
+    } catch {
+      throw new DecodeError(`${at}.result`, 'JSON text', row.result)
+    }
+  }
   const key: MailboxKey = {
     tenant: row.tenant,
     ...(row.user_id === null ? {} : { user: row.user_id }),
@@ -110,8 +143,8 @@ function toMessage<R>(row: MessageRow): MailboxMessage<R> {
     id: row.id,
     taskId: row.task_id,
     key,
-    status: row.status as TerminalStatus,
-    ...(row.result === null ? {} : { result: JSON.parse(row.result) as R }),
+    status: decodeTerminalStatus(row.status, `${at}.status`),
+    ...(row.result === null ? {} : { result: result as R }),
     ...(row.error_code === null ? {} : { error: { code: row.error_code, message: row.error_message ?? '' } }),
     attempts: row.attempts,
     submittedAt: row.submitted_at,

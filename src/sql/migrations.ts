@@ -1,8 +1,9 @@
-/**
+/*
  * The SQL schema, shared by PGlite and (later) Postgres: the seed's `pl_queue_jobs` and
  * `pl_mailbox_messages`, fixed (status stored as text and read back as written, completion time,
  * the real task id, lease columns, a unique live idempotency key per queue). Migrations are
- * numbered and applied in order, each in a transaction with its version row.
+ * numbered and applied in order; each runs whole (never split on `;`, which would break a
+ * function body) in a transaction with its version row.
  */
 import { InvalidOptionError } from '../core/errors.js'
 
@@ -10,18 +11,20 @@ export interface SqlRows<T> {
   readonly rows: T[]
 }
 
-/** What the SQL backends need of a client: PGlite has it; a `pg` pool gets an adapter. */
-export interface SqlClient {
+export interface SqlTransaction {
   query<T>(sql: string, params?: unknown[]): Promise<SqlRows<T>>
+  /** Runs a script of one or more statements (no parameters). */
   exec(sql: string): Promise<unknown>
+}
+
+/** What the SQL backends need of a client: PGlite has it; a `pg` pool gets an adapter. */
+export interface SqlClient extends SqlTransaction {
   transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>
 }
 
-export interface SqlTransaction {
-  query<T>(sql: string, params?: unknown[]): Promise<SqlRows<T>>
-}
-
+/** @internal The schema's migrations, in order; each is one script. */
 export const MIGRATIONS: readonly string[] = [
+  // 1 (release 0.1): jobs, ended idempotency keys, mailbox messages.
   `
   create table if not exists pl_queue_jobs (
     queue_name text not null,
@@ -77,29 +80,43 @@ export const MIGRATIONS: readonly string[] = [
   );
   create index if not exists pl_mailbox_messages_key on pl_mailbox_messages (mailbox_name, tenant, user_id, session_id, seq);
   `,
+  // 2 (release 0.2): the database's identity (its owner locks are named after it), the ended
+  // task's fields beside its key, and an index to prune keys by time.
+  `
+  create table if not exists pl_database_identity (
+    singleton boolean primary key default true check (singleton),
+    id text not null
+  );
+  insert into pl_database_identity (id) values (gen_random_uuid()::text) on conflict do nothing;
+  alter table pl_queue_keys add column if not exists task_info text;
+  create index if not exists pl_queue_keys_retain on pl_queue_keys (queue_name, retain_until);
+  `,
 ]
 
 /** Brings the schema up to date; safe to call from every store that opens the database. */
-export async function migrate(client: SqlClient): Promise<void> {
+export async function migrate(client: SqlClient, migrations: readonly string[] = MIGRATIONS): Promise<void> {
   await client.exec('create table if not exists pl_schema_version (version integer primary key)')
   const { rows } = await client.query<{ version: number | null }>('select max(version) as version from pl_schema_version')
   const current = rows[0]?.version ?? 0
-  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
-    const statements = MIGRATIONS[version - 1]!
+  for (let version = current + 1; version <= migrations.length; version++) {
     await client.transaction(async (tx) => {
-      for (const statement of statements
-        .split(';')
-        .map((s) => s.trim())
-        .filter((s) => s !== ''))
-        await tx.query(statement)
+      await tx.exec(migrations[version - 1]!)
       await tx.query('insert into pl_schema_version (version) values ($1) on conflict do nothing', [version])
     })
   }
 }
 
+/** The database's identity, made by migration 2: the same for every client of one database. */
+export async function databaseIdentity(client: SqlTransaction): Promise<string> {
+  const { rows } = await client.query<{ id: string }>('select id from pl_database_identity')
+  const id = rows[0]?.id
+  if (id === undefined) throw new Error('pl_database_identity is empty; the schema was not migrated')
+  return id
+}
+
 /** Queue and mailbox names go into rows, never into SQL text; still, keep them tidy. */
 export function checkName(name: string, what: string): string {
-  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
     throw new InvalidOptionError(`Expected \`${what}\` to be 1-128 letters, digits or _ . : -, got ${JSON.stringify(name)}`, what)
   }
   return name

@@ -6,7 +6,7 @@
  */
 import { BackendError, InvalidOptionError, PoolClosedError, WorkerCrashedError } from '../../core/errors.js'
 import { TypedEmitter } from '../../core/events.js'
-import { TaskHandle, type ProgressStep, type TaskControl } from '../../core/handle.js'
+import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from '../../core/handle.js'
 import type { FetchOptions, FetchResult } from '../../core/mailbox.js'
 import type { SubmitOptions } from '../../core/options.js'
 import type { PoolEventMap, PoolSnapshot } from '../../core/scheduler.js'
@@ -422,7 +422,7 @@ class RemoteTask<R> implements TaskControl<R> {
       this.#settle = (ok, value) => (ok ? resolve(value as R) : reject(value as Error))
     })
     this.#result.catch(() => {}) // like a local handle: a rejection nobody awaits is not reported
-    this.handle = new TaskHandle<R>(this)
+    this.handle = makeHandle<R, unknown>(this)
   }
 
   update(view: TaskView): void {

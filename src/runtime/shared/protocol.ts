@@ -5,7 +5,8 @@
 import type { FetchOptions } from '../../core/mailbox.js'
 import type { SubmitOptions } from '../../core/options.js'
 import type { PoolSnapshot } from '../../core/scheduler.js'
-import type { MailboxKey, Priority, TaskInfo, TaskStatus } from '../../core/types.js'
+import type { TaskInfo } from '../../core/fields.js'
+import type { MailboxKey, Priority, TaskStatus } from '../../core/types.js'
 import type { WireError } from '../wire-errors.js'
 
 /** A task as a tab sees it: its fixed fields and its status of the moment. */

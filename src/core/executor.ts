@@ -1,0 +1,36 @@
+import type { ResourceVector } from './capacity.js'
+import type { TaskInfo } from './record.js'
+import type { PayloadFormat } from './types.js'
+
+/** The second argument of an executor. `C` is the type of the progress chunks it emits. */
+export interface TaskContext<C = unknown> {
+  /** Aborted when the task is cancelled or runs past its run timeout. */
+  readonly signal: AbortSignal
+  /** Streams a partial result (a token) to every `handle.progress` consumer. */
+  emit(chunk: C): void
+  /** 1 on the first run, 2 on the first retry, ... */
+  readonly attempt: number
+  readonly task: TaskInfo
+}
+
+/** Runs a task's payload in-process. Throwing or rejecting fails the attempt. */
+export type ExecutorFunction<P, R, C = unknown> = (payload: P, ctx: TaskContext<C>) => R | PromiseLike<R>
+
+/**
+ * A runtime that runs tasks elsewhere (a Web Worker pool). The pool never queues inside it: it
+ * starts work only when the pool's capacity, which includes the runtime's `resources`, allows.
+ */
+export interface Executor<P, R, C = unknown> {
+  execute(payload: P, ctx: TaskContext<C>): PromiseLike<R>
+  /** What payloads must survive to reach the executor. @default 'any' */
+  readonly payloadFormat?: PayloadFormat
+  /** Capacity the runtime adds to the pool (e.g. `{ workers: 4 }`). */
+  readonly resources?: ResourceVector
+  /** Cost every task adds on top of its own (e.g. `{ workers: 1 }`). */
+  readonly costPerTask?: ResourceVector
+  /**
+   * Resources the runtime adds and removes at run time through `setCapacity` (slots of workers
+   * that tabs register). A cost above their current capacity parks instead of being refused.
+   */
+  readonly elasticResources?: readonly string[]
+}

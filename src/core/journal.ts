@@ -1,0 +1,206 @@
+/*
+ * The journal: every word the pool says to its queue and mailbox. The scheduler decides (starts,
+ * ends, retries) synchronously; the journal writes those decisions down and reports a write that
+ * fails after the fact as the pool's `error` event, never swallowed.
+ *
+ * Writes it makes, by moment of a task's life:
+ *   accept  -> queue.put          (awaited by submit: acceptance is durable)
+ *   start   -> queue.claim        (durable queues: a lease, renewed while it runs)
+ *   retry   -> queue.release      (durable queues: back to waiting, with its backoff)
+ *   end     -> mailbox message + queue.settle (one transaction when the queue covers the store;
+ *              otherwise message first, so a crash between them can only repeat a message)
+ *
+ * This is the seam for queues many schedulers share (Postgres): there the store orders and
+ * claims, and the journal is what changes.
+ */
+import type { Clock, TimerHandle } from './clock.js'
+import { TaskFailedError } from './errors.js'
+import type { Lease, TaskRecord } from './record.js'
+import { newMessageId, type Mailbox, type MailboxMessage } from './mailbox.js'
+import type { KeyRecord, TaskQueue } from './queue.js'
+import { isPromiseLike, type MailboxKey, type MaybePromise, type PayloadFormat, type TerminalStatus } from './types.js'
+
+/** How a task ended, as the journal writes it. */
+export type Outcome<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: Error }
+
+export interface JournalOptions<P, R> {
+  readonly queue: TaskQueue<P>
+  readonly mailbox: Mailbox<R>
+  /** Whether `close()` closes the mailbox too (the pool made it), or leaves it to its owner. */
+  readonly ownsMailbox: boolean
+  readonly clock: Clock
+  /** Who holds the leases this journal takes. */
+  readonly owner: string
+  readonly leaseMs: number
+  readonly keyRetentionMs: number
+  /** The tasks running now, whose leases are renewed. */
+  readonly running: () => readonly TaskRecord<P>[]
+  /** A write failed after its task was accepted: the pool reports it. */
+  readonly onError: (error: unknown, context: string) => void
+  /** The last write in flight settled. */
+  readonly onWritten: () => void
+}
+
+const noop = (): void => {}
+
+export class Journal<P, R> {
+  readonly mailbox: Mailbox<R>
+  readonly #queue: TaskQueue<P>
+  readonly #options: JournalOptions<P, R>
+  readonly #writes = new Set<Promise<unknown>>()
+  #lease: Lease | undefined
+  #renewTimer: TimerHandle | undefined
+
+  constructor(options: JournalOptions<P, R>) {
+    this.#options = options
+    this.#queue = options.queue
+    this.mailbox = options.mailbox
+  }
+
+  /** True when accepted tasks survive the process. */
+  get durable(): boolean {
+    return this.#queue.durable
+  }
+
+  get payloadFormat(): PayloadFormat {
+    return this.#queue.payloadFormat
+  }
+
+  /** Writes still in flight. */
+  get pending(): number {
+    return this.#writes.size
+  }
+
+  /** Takes ownership of the queue; the stored tasks to recover. */
+  open(): MaybePromise<readonly TaskRecord<P>[]> {
+    return this.#queue.open(this.#options.owner)
+  }
+
+  /**
+   * The failure of a recovered task whose owner died on its last allowed attempt (a poison
+   * task ends there), or undefined when it may run again.
+   */
+  poisoned(record: TaskRecord<P>): TaskFailedError | undefined {
+    if (record.attempt < record.maxAttempts || record.lease === undefined) return undefined
+    const message = `Task ${record.id} was running when its owner stopped, on attempt ${record.attempt} of ${record.maxAttempts}; it will not run again`
+    return new TaskFailedError(message, 'crashed', record.attempt)
+  }
+
+  /** Records accepted tasks in one write; the caller awaits it (a sync answer for memory). */
+  accept(records: readonly TaskRecord<P>[]): MaybePromise<void> {
+    return this.#queue.put(records)
+  }
+
+  /** The stored key record, for a key the pool does not know (after a restart). */
+  findKey(key: string, now: number): MaybePromise<KeyRecord | undefined> {
+    return this.#queue.findKey(key, now)
+  }
+
+  /** An attempt started: a durable queue records the claim under a lease. */
+  started(record: TaskRecord<P>, attempt: number, now: number): void {
+    // Leases exist for recovery after a crash; a queue that does not survive one needs none.
+    if (!this.#queue.durable) return
+    this.#track(this.#queue.claim(record, attempt, this.#leaseFrom(now)), 'claim')
+    this.#armRenewal()
+  }
+
+  /** A failed attempt waits out its backoff: a durable queue puts it back to waiting. */
+  retrying(record: TaskRecord<P>, notBefore: number): void {
+    if (this.#queue.durable) this.#track(this.#queue.release(record, notBefore), 'release for retry')
+  }
+
+  /** Writes a task's end: its mailbox message (if it has a key) and the queue's ack. */
+  ended(record: TaskRecord<P>, attempts: number, status: TerminalStatus, outcome: Outcome<R>, now: number): void {
+    const message = record.mailbox === undefined ? undefined : this.#message(record, attempts, record.mailbox, status, outcome, now)
+    const shared = message !== undefined && this.#queue.sharesTransactionWith(this.mailbox.store)
+    const settle = (): unknown =>
+      this.#queue.settle(record, {
+        status,
+        endedAt: now,
+        retainKeyUntil: now + this.#options.keyRetentionMs,
+        message: shared ? message : undefined,
+      })
+    if (message === undefined || shared) {
+      this.#track(settle(), 'settle')
+      return
+    }
+    let delivered: unknown
+    try {
+      delivered = this.mailbox.deliver(message)
+    } catch (error) {
+      this.#track(Promise.reject(error), 'mailbox delivery')
+      return
+    }
+    if (isPromiseLike(delivered)) this.#track(Promise.resolve(delivered).then(settle), 'mailbox delivery and settle')
+    else this.#track(settle(), 'settle')
+  }
+
+  /** Resolves once every write made so far has settled. */
+  async whenWritten(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.allSettled([...this.#writes])
+  }
+
+  /**
+   * Stops renewing, waits for every write, then gives up the queue (when it was opened: one that
+   * refused us is not ours to close) and closes the mailbox if the pool made it.
+   */
+  async close(queueOpened: boolean): Promise<void> {
+    if (this.#renewTimer !== undefined) this.#options.clock.clearTimeout(this.#renewTimer)
+    this.#renewTimer = undefined
+    await this.whenWritten()
+    if (queueOpened) await this.#queue.close()
+    if (this.#options.ownsMailbox) await this.mailbox.close()
+  }
+
+  #message(
+    record: TaskRecord<P>,
+    attempts: number,
+    key: MailboxKey,
+    status: TerminalStatus,
+    outcome: Outcome<R>,
+    now: number,
+  ): MailboxMessage<R> {
+    const base = {
+      id: newMessageId(now),
+      taskId: record.id,
+      key,
+      status,
+      attempts,
+      submittedAt: record.submittedAt,
+      completedAt: now,
+    }
+    if (outcome.ok) return { ...base, result: outcome.value }
+    const error = outcome.error as Error & { code?: unknown }
+    return { ...base, error: { code: typeof error.code === 'string' ? error.code : error.name, message: error.message } }
+  }
+
+  /** Tracks a write; a failure is reported, never swallowed. */
+  #track(result: unknown, context: string): void {
+    if (!isPromiseLike(result)) return
+    const tracked: Promise<unknown> = Promise.resolve(result).then(noop, (error: unknown) => this.#options.onError(error, context))
+    this.#writes.add(tracked)
+    void tracked.finally(() => {
+      this.#writes.delete(tracked)
+      if (this.#writes.size === 0) this.#options.onWritten()
+    })
+  }
+
+  /** Starts at one instant share one (immutable) lease. */
+  #leaseFrom(now: number): Lease {
+    const expiresAt = now + this.#options.leaseMs
+    if (this.#lease === undefined || this.#lease.expiresAt !== expiresAt) this.#lease = { owner: this.#options.owner, expiresAt }
+    return this.#lease
+  }
+
+  #armRenewal(): void {
+    if (this.#renewTimer !== undefined) return
+    const { clock, leaseMs } = this.#options
+    this.#renewTimer = clock.setTimeout(() => {
+      this.#renewTimer = undefined
+      const running = this.#options.running()
+      if (running.length === 0) return
+      this.#track(this.#queue.renew(running, clock.now() + leaseMs), 'lease renewal')
+      this.#armRenewal()
+    }, leaseMs / 3)
+  }
+}

@@ -1,0 +1,69 @@
+/*
+ * `maxQueueDepth`: room in the lot for a task about to park. When the lot is full, `'reject'`
+ * refuses the newcomer and `'drop-lowest'` drops the newest parked task of the lowest priority if
+ * the newcomer outranks it.
+ */
+import { QueueFullError, TaskDroppedError } from './errors.js'
+import type { LotEntry, ParkingLot } from './lot.js'
+
+export interface RoomRules<T extends LotEntry> {
+  readonly poolName: string
+  readonly maxQueueDepth: number
+  readonly onFull: 'reject' | 'drop-lowest'
+  readonly lot: ParkingLot<T>
+  /** Tasks accepted but not yet in the lot (their writes are in flight): they will park too. */
+  admitting(): number
+  /** Ends a parked task as dropped (it was removed from the lot). */
+  drop(victim: T, error: TaskDroppedError): void
+}
+
+const dropped = (victim: LotEntry & { readonly id: string }): TaskDroppedError =>
+  new TaskDroppedError(`Task ${victim.id} was dropped from a full lot for a higher-priority task; it never ran`)
+
+/** Makes room for one task of `rank`, or refuses it. `startsAtOnce`: it fits now and nothing waits, so it never parks. */
+export function makeRoom<T extends LotEntry & { readonly id: string }>(
+  rules: RoomRules<T>,
+  rank: number,
+  startsAtOnce: () => boolean,
+): void {
+  const parked = rules.lot.size + rules.admitting()
+  if (parked < rules.maxQueueDepth) return
+  if (parked === 0 && startsAtOnce()) return
+  if (rules.onFull === 'drop-lowest') {
+    const victim = rules.lot.lowestNewest()
+    if (victim !== undefined && victim.rank < rank) {
+      rules.lot.remove(victim)
+      rules.drop(victim, dropped(victim))
+      return
+    }
+  }
+  throw new QueueFullError(`Pool '${rules.poolName}' has ${rules.maxQueueDepth} tasks parked (maxQueueDepth); the task was not accepted`)
+}
+
+/**
+ * Room for a batch of new tasks of these ranks (as if each parks), or a refusal with nothing
+ * changed: under `'drop-lowest'` the victims are chosen first (each task beyond the free room
+ * needs a parked task of lower priority) and dropped only if there are enough.
+ */
+export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(rules: RoomRules<T>, ranks: readonly number[]): void {
+  const free = rules.maxQueueDepth - rules.lot.size - rules.admitting()
+  if (ranks.length <= free) return
+  const victims: T[] = []
+  if (rules.onFull === 'drop-lowest') {
+    const candidates = rules.lot.lowestFirst()
+    for (const rank of ranks.slice(Math.max(0, free))) {
+      const next = candidates.next()
+      if (next.done === true || next.value.rank >= rank) break
+      victims.push(next.value)
+    }
+  }
+  if (free + victims.length < ranks.length) {
+    throw new QueueFullError(
+      `Pool '${rules.poolName}' has room for ${Math.max(0, free)} more parked tasks (maxQueueDepth ${rules.maxQueueDepth}); none of the ${ranks.length} was accepted`,
+    )
+  }
+  for (const victim of victims) {
+    rules.lot.remove(victim)
+    rules.drop(victim, dropped(victim))
+  }
+}
