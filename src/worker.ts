@@ -1,6 +1,6 @@
 // The `./worker` entry: the browser runtime. Web Worker pool (main side `WorkerPool`, worker side
 // `defineHandlers`), device capacity, the LLM cost model, and the pool shared by every tab.
-export { WorkerPool, type WorkerExit, type WorkerPoolOptions } from './runtime/worker-pool.js'
+export { WorkerPool, type WorkerExit, type WorkerPoolEventMap, type WorkerPoolOptions } from './runtime/worker-pool.js'
 export { defineHandlers, type Handler, type HandlerContext } from './runtime/handlers.js'
 export { transfer } from './runtime/transfer.js'
 export {
@@ -13,5 +13,6 @@ export {
   type NoGpu,
 } from './runtime/device.js'
 export { LlmCostModel, type LlmCostModelOptions, type LlmRequest } from './runtime/llm-cost.js'
-export { SharedPoolHost, type SharedPoolHostOptions, type SharedPoolOptions } from './runtime/shared/host.js'
-export { SharedPool, connectSharedPool, type ConnectSharedPoolOptions, type SharedPoolEventMap } from './runtime/shared/client.js'
+export { SharedPoolHost, type SharedPoolHostEventMap, type SharedPoolHostOptions, type SharedPoolOptions } from './runtime/shared/host.js'
+export type { SharedPool, SharedPoolEventMap } from './runtime/shared/client.js'
+export { connectSharedPool, type ConnectSharedPoolOptions } from './runtime/shared/connect.js'

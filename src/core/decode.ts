@@ -60,6 +60,14 @@ export const integer: Decoder<number> = (value, path) => {
   return value
 }
 
+/** Exactly this value. */
+export function literal<const L extends string | number | boolean>(expected: L): Decoder<L> {
+  return (value, path) => {
+    if (value !== expected) throw new DecodeError(path, JSON.stringify(expected), value)
+    return value as L
+  }
+}
+
 /** One of the given strings or numbers. */
 export function oneOf<const L extends readonly (string | number)[]>(...values: L): Decoder<L[number]> {
   const allowed = new Set<unknown>(values)

@@ -40,6 +40,7 @@ export class EndedTask<R, C> implements TaskControl<R, C> {
   readonly cost: ResourceVector
   readonly tenant: string
   readonly mailbox: MailboxKey | undefined
+  readonly handler: string | undefined
   readonly submittedAt: number
   readonly attempt: number
   readonly #findMessage: (taskId: string) => MaybePromise<MailboxMessage<R> | undefined>
@@ -60,6 +61,7 @@ export class EndedTask<R, C> implements TaskControl<R, C> {
     this.cost = record.task?.cost ?? {}
     this.tenant = record.task?.tenant ?? ''
     this.mailbox = record.task?.mailbox
+    this.handler = record.task?.handler
     this.submittedAt = record.task?.submittedAt ?? 0
     this.attempt = record.task?.attempt ?? 0
     this.#findMessage = findMessage

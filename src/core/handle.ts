@@ -12,6 +12,7 @@ export interface TaskControl<R, C = unknown> {
   readonly tenant: string
   readonly mailbox: MailboxKey | undefined
   readonly key: string | undefined
+  readonly handler: string | undefined
   readonly submittedAt: number
   readonly status: TaskStatus
   readonly attempt: number
@@ -68,6 +69,11 @@ export class TaskHandle<R = unknown, C = unknown> {
 
   get key(): string | undefined {
     return this[CONTROL].key
+  }
+
+  /** Which handler of a worker runtime runs the task. */
+  get handler(): string | undefined {
+    return this[CONTROL].handler
   }
 
   /** When the task was accepted (Clock ms). */

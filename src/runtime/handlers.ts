@@ -5,15 +5,16 @@
 import { expose } from 'comlink'
 import type { TaskInfo } from '../core/fields.js'
 import {
-  ABORT,
   CHUNK,
   DONE,
+  DROPPED,
   FAIL,
   FATAL,
   READY,
   RUN,
-  isInitMessage,
+  decodeToWorker,
   fromTaskTuple,
+  isInitMessage,
   type FromWorkerOp,
   type TaskTuple,
   type ToWorkerOp,
@@ -126,9 +127,17 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
       expose(control, data.init)
       return
     }
-    for (const op of data as ToWorkerOp[]) {
+    let ops: ToWorkerOp[]
+    try {
+      ops = decodeToWorker(data, 'message')
+    } catch (error) {
+      // Not ours, or from a mismatched page build: dropped, and the page is told.
+      scope.postMessage([[DROPPED, `the worker dropped a malformed message: ${describe(error)}`]])
+      return
+    }
+    for (const op of ops) {
       if (op[0] === RUN) run(op[1], op[2], op[3], op[4])
-      else if (op[0] === ABORT) running.get(op[1])?.abort(op[2])
+      else running.get(op[1])?.abort(op[2])
     }
   })
   // An async throw outside any handler: the worker's state is suspect, so it reports itself broken.

@@ -3,8 +3,14 @@
  * array of ops, each op a small array (cheaper to clone than objects). Ops made in one turn of
  * the event loop travel in one message, so a burst of starts or results costs one postMessage.
  * The control surface (heartbeat, handler names) goes over comlink on its own port instead.
+ *
+ * The op types are derived from the decoders: each side decodes what arrives before it acts,
+ * and drops (and reports) a message that does not decode.
  */
-import type { TaskInfo } from '../core/fields.js'
+import * as d from '../core/decode.js'
+import { decodeTaskTuple, infoFromTuple, infoToTuple, type TaskTuple } from '../core/fields.js'
+
+export { infoFromTuple as fromTaskTuple, infoToTuple as toTaskTuple, type TaskTuple }
 
 export const RUN = 0
 export const ABORT = 1
@@ -14,38 +20,30 @@ export const CHUNK = 4
 /** The worker is broken (unhandled rejection, `self.close()`, WASM trap): replace it. */
 export const FATAL = 5
 export const READY = 6
+/** The worker dropped a message it could not read; the page reports it. */
+export const DROPPED = 7
 
-/** A TaskInfo as a tuple: arrays clone faster than objects, and the handler rebuilds it only if it looks. */
-export type TaskTuple = [
-  id: string,
-  priority: TaskInfo['priority'],
-  cost: TaskInfo['cost'],
-  tenant: string,
-  mailbox: TaskInfo['mailbox'],
-  key: string | undefined,
-  handler: string | undefined,
-  submittedAt: number,
-]
+const id = d.integer
 
-export function toTaskTuple(task: TaskInfo): TaskTuple {
-  return [task.id, task.priority, task.cost, task.tenant, task.mailbox, task.key, task.handler, task.submittedAt]
-}
+const decodeToWorkerOp = d.tagged(0, {
+  [RUN]: d.tuple(d.literal(RUN), id, d.unknown, d.integer, decodeTaskTuple),
+  [ABORT]: d.tuple(d.literal(ABORT), id, d.string),
+})
+export const decodeToWorker = d.array(decodeToWorkerOp)
+export type ToWorkerOp = d.Infer<typeof decodeToWorkerOp>
+export type RunOp = Extract<ToWorkerOp, readonly [typeof RUN, ...unknown[]]>
 
-export function fromTaskTuple(t: TaskTuple): TaskInfo {
-  return { id: t[0], priority: t[1], cost: t[2], tenant: t[3], mailbox: t[4], key: t[5], handler: t[6], submittedAt: t[7] }
-}
-
-export type RunOp = [typeof RUN, id: number, payload: unknown, attempt: number, task: TaskTuple]
-export type AbortOp = [typeof ABORT, id: number, reason: string]
-export type ToWorkerOp = RunOp | AbortOp
-
-export type DoneOp = [typeof DONE, id: number, value: unknown]
-/** An Error travels as a `WireError` (`wire` true); any other thrown value as itself. */
-export type FailOp = [typeof FAIL, id: number, error: unknown, wire: boolean]
-export type ChunkOp = [typeof CHUNK, id: number, chunk: unknown]
-export type FatalOp = [typeof FATAL, description: string]
-export type ReadyOp = [typeof READY, handlers: string[]]
-export type FromWorkerOp = DoneOp | FailOp | ChunkOp | FatalOp | ReadyOp
+const decodeFromWorkerOp = d.tagged(0, {
+  [DONE]: d.tuple(d.literal(DONE), id, d.unknown),
+  /** An Error travels as a `WireError` (`wire` true); any other thrown value as itself. */
+  [FAIL]: d.tuple(d.literal(FAIL), id, d.unknown, d.boolean),
+  [CHUNK]: d.tuple(d.literal(CHUNK), id, d.unknown),
+  [FATAL]: d.tuple(d.literal(FATAL), d.string),
+  [READY]: d.tuple(d.literal(READY), d.array(d.string)),
+  [DROPPED]: d.tuple(d.literal(DROPPED), d.string),
+})
+export const decodeFromWorker = d.array(decodeFromWorkerOp)
+export type FromWorkerOp = d.Infer<typeof decodeFromWorkerOp>
 
 /** First message to a new worker: the port its comlink control surface is exposed on. */
 export interface InitMessage {
@@ -61,5 +59,5 @@ export interface WorkerControl {
 }
 
 export function isInitMessage(data: unknown): data is InitMessage {
-  return typeof data === 'object' && data !== null && !Array.isArray(data) && 'init' in data
+  return typeof data === 'object' && data !== null && !Array.isArray(data) && 'init' in data && data.init instanceof MessagePort
 }

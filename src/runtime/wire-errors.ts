@@ -3,6 +3,7 @@
  * and cause survive, so a tab can still `instanceof QueueFullError` an error its host raised.
  * Structured clone alone keeps only standard error names.
  */
+import * as d from '../core/decode.js'
 import {
   BackendError,
   ConfigError,
@@ -55,6 +56,22 @@ export interface WireError {
   /** Own enumerable fields of the error (`reason`, `attempts`, `path`, ...), when they clone. */
   readonly fields: Record<string, unknown>
   readonly cause: WireError | undefined
+}
+
+const decodeWireFields = d.object({
+  name: d.string,
+  message: d.string,
+  stack: d.optional(d.string),
+  code: d.optional(d.string),
+  fields: d.record(d.unknown),
+})
+
+/** A `WireError` as it arrives (its causes too). */
+export const decodeWireError: d.Decoder<WireError> = (value, path) => {
+  decodeWireFields(value, path)
+  const cause = (value as { cause?: unknown }).cause
+  if (cause !== undefined) decodeWireError(cause, `${path}.cause`)
+  return value as WireError
 }
 
 export function toWire(error: unknown, depth = 0): WireError {

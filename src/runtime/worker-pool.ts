@@ -6,17 +6,22 @@
  */
 import { wrap, releaseProxy, type Remote } from 'comlink'
 import type { ResourceVector } from '../core/capacity.js'
+import { SystemClock, type TimerHandle } from '../core/clock.js'
+import * as d from '../core/decode.js'
 import { InvalidOptionError, WorkerCrashedError } from '../core/errors.js'
+import { TypedEmitter } from '../core/events.js'
 import type { Executor, TaskContext } from '../core/executor.js'
 import { optionalNumber } from '../core/validate.js'
 import {
   ABORT,
   CHUNK,
   DONE,
+  DROPPED,
   FAIL,
   FATAL,
   READY,
   RUN,
+  decodeFromWorker,
   toTaskTuple,
   type FromWorkerOp,
   type InitMessage,
@@ -40,7 +45,7 @@ export interface WorkerPoolOptions {
   readonly concurrency?: number
   /** After a cancel or run timeout, how long a worker may take to stop before it is terminated. @default 1000 */
   readonly abortGraceMs?: number
-  /** A busy worker that misses a heartbeat this long is treated as hung and replaced; 0 turns it off. @default 10000 */
+  /** A busy worker that misses a heartbeat this long is treated as hung and replaced; 0 turns it off. At most 2^31-1. @default 10000 */
   readonly heartbeatMs?: number
   /** Shown in the workers' names (devtools). @default 'parking-lot' */
   readonly name?: string
@@ -53,12 +58,22 @@ export interface WorkerExit {
   readonly description: string
 }
 
+export interface WorkerPoolEventMap {
+  /** A worker left the pool, after it was terminated and before its tasks settle. */
+  exit: WorkerExit
+  /** A message across the worker boundary did not decode and was dropped (either side). */
+  error: { readonly error: unknown; readonly context: string; readonly worker: Worker }
+}
+
+/** The longest delay a timer takes (about 24.8 days); `setInterval` with more fires at once. */
+const MAX_INTERVAL_MS = 2 ** 31 - 1
+
 interface Call {
   readonly ctx: TaskContext
   readonly resolve: (value: unknown) => void
   readonly reject: (error: unknown) => void
   onAbort: (() => void) | undefined
-  graceTimer: ReturnType<typeof setTimeout> | undefined
+  graceTimer: TimerHandle | undefined
 }
 
 class Slot {
@@ -85,7 +100,7 @@ const MAX_LOAD_FAILURES = 3
  * const pool = new ResourcePool<Job, string>({ capacity: { vram: 20 }, executor: workers })
  * const task = await pool.submit(job, { handler: 'generate', cost: { vram: 5 } })
  */
-export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
+export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoolEventMap> implements Executor<P, R> {
   readonly payloadFormat = 'structured-clone' as const
   /** The pool's slots, added to its capacity as `workers`. */
   readonly resources: ResourceVector
@@ -98,7 +113,8 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
 
   readonly #create: () => Worker
   readonly #slots: Slot[] = []
-  readonly #exitListeners = new Set<(exit: WorkerExit) => void>()
+  // Long delays are re-armed in steps by the clock (a raw setTimeout above 2^31-1 ms fires at once).
+  readonly #clock = new SystemClock()
   #nextId = 1
   #heartbeat: ReturnType<typeof setInterval> | undefined
   #loadFailures = 0
@@ -108,6 +124,7 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
   #exits = 0
 
   constructor(options: WorkerPoolOptions) {
+    super()
     if (typeof options !== 'object' || options === null) {
       throw new InvalidOptionError('Expected WorkerPool options: { url } or { create }', 'options')
     }
@@ -122,6 +139,12 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
     this.concurrency = positiveInteger(options.concurrency, 'concurrency') ?? 1
     this.abortGraceMs = optionalNumber(options.abortGraceMs, 'abortGraceMs', { min: 0 }) ?? 1000
     this.heartbeatMs = optionalNumber(options.heartbeatMs, 'heartbeatMs', { min: 0 }) ?? 10_000
+    if (this.heartbeatMs > MAX_INTERVAL_MS) {
+      throw new InvalidOptionError(
+        `Expected \`heartbeatMs\` to be at most ${MAX_INTERVAL_MS} (about 24.8 days), got ${this.heartbeatMs}`,
+        'heartbeatMs',
+      )
+    }
     this.resources = Object.freeze({ workers: this.size * this.concurrency })
     let n = 0
     this.#create = create ?? (() => new Worker(url!, { type: 'module', name: `${name}-${++n}` }))
@@ -150,17 +173,17 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
     return n
   }
 
-  /** Called each time a worker leaves the pool, after it was terminated and before its tasks settle. */
+  /** Called each time a worker leaves the pool, after it was terminated and before its tasks settle (the `exit` event). */
   onExit(listener: (exit: WorkerExit) => void): () => void {
-    this.#exitListeners.add(listener)
-    return () => this.#exitListeners.delete(listener)
+    return this.on('exit', listener)
   }
 
   /** The handler names the workers define (asks one worker over comlink). */
   async handlers(): Promise<string[]> {
     const slot = this.#slots[0]
     if (slot === undefined) throw new WorkerCrashedError('The WorkerPool has no live worker')
-    return slot.control.handlers()
+    const names: unknown = await slot.control.handlers()
+    return d.array(d.string)(names, 'handlers()')
   }
 
   execute(payload: P, ctx: TaskContext): Promise<R> {
@@ -215,7 +238,16 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
     const slot = new Slot(worker, wrap<WorkerControl>(channel.port1))
     this.#spawned++
     worker.postMessage({ init: channel.port2 } satisfies InitMessage, [channel.port2])
-    worker.addEventListener('message', (event: MessageEvent) => this.#receive(slot, event.data as FromWorkerOp[]))
+    worker.addEventListener('message', (event: MessageEvent) => {
+      let ops: FromWorkerOp[]
+      try {
+        ops = decodeFromWorker(event.data, 'message')
+      } catch (error) {
+        this.emit('error', { error, context: 'a malformed message from a worker was dropped', worker })
+        return
+      }
+      this.#receive(slot, ops)
+    })
     worker.addEventListener('error', (event: ErrorEvent) => {
       // Handled here: the pool replaces the worker, so the page should not see an uncaught error.
       event.preventDefault()
@@ -282,12 +314,15 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
           slot.ready = true
           this.#loadFailures = 0
           break
+        case DROPPED:
+          this.emit('error', { error: new Error(op[1]), context: 'a worker dropped a malformed message', worker: slot.worker })
+          break
       }
     }
   }
 
   #settle(call: Call, ok: boolean, value: unknown): void {
-    if (call.graceTimer !== undefined) clearTimeout(call.graceTimer)
+    if (call.graceTimer !== undefined) this.#clock.clearTimeout(call.graceTimer)
     if (call.onAbort !== undefined) call.ctx.signal.removeEventListener('abort', call.onAbort)
     if (ok) call.resolve(value)
     else call.reject(value)
@@ -297,7 +332,7 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
     if (!slot.alive || !slot.calls.has(id)) return
     const reason = call.ctx.signal.reason as unknown
     this.#post(slot, [ABORT, id, reason instanceof Error ? reason.message : String(reason)], undefined)
-    call.graceTimer = setTimeout(() => {
+    call.graceTimer = this.#clock.setTimeout(() => {
       if (!slot.calls.has(id)) return
       this.#crash(
         slot,
@@ -328,8 +363,7 @@ export class WorkerPool<P = unknown, R = unknown> implements Executor<P, R> {
     const index = this.#slots.indexOf(slot)
     if (index >= 0) this.#slots.splice(index, 1)
     this.#exits++
-    const exit: WorkerExit = { worker: slot.worker, reason, description }
-    for (const listener of this.#exitListeners) listener(exit)
+    this.emit('exit', { worker: slot.worker, reason, description })
     // Only now, with the worker gone, do its calls settle and free their capacity in the pool.
     const calls = [...slot.calls]
     slot.calls.clear()

@@ -1,104 +1,66 @@
 /*
- * The tab side of a shared pool: `connectSharedPool` gives a tab the pool API (submit, handles
- * with result/progress/cancel, get, events, snapshot, mailbox) backed by a SharedPoolHost, and
- * lends the host this tab's workers. The tab holds a Web Lock for as long as it lives; the host
- * waits on that lock to learn when the tab is gone.
+ * The tab side of a shared pool: `SharedPool` gives a tab the `Pool` interface (submit, handles
+ * with result/progress/cancel, get, events, snapshot, mailbox, pause, clear, onIdle...) backed by
+ * a SharedPoolHost, and lends the host this tab's workers. The tab holds a Web Lock for as long as
+ * it lives; the host waits on that lock to learn when the tab is gone.
+ *
+ * What travels is checked on arrival (protocol.ts): a message that does not decode is dropped
+ * with an `error` event. The tab keeps only the tasks it follows, until they end.
  */
-import { BackendError, InvalidOptionError, PoolClosedError, WorkerCrashedError } from '../../core/errors.js'
+import type { CapacityInput } from '../../core/capacity.js'
+import * as d from '../../core/decode.js'
+import { BackendError, InvalidOptionError, PoolClosedError, TaskCancelledError, WorkerCrashedError } from '../../core/errors.js'
 import { TypedEmitter } from '../../core/events.js'
-import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from '../../core/handle.js'
 import type { FetchOptions, FetchResult } from '../../core/mailbox.js'
-import type { SubmitOptions } from '../../core/options.js'
-import type { PoolEventMap, PoolSnapshot } from '../../core/scheduler.js'
-import type { MailboxKey, Priority, TaskStatus } from '../../core/types.js'
-import { WorkerPool, type WorkerPoolOptions } from '../worker-pool.js'
-import { fromWire, toWire, type WireError } from '../wire-errors.js'
-import type { SharedPoolHost } from './host.js'
-import { connectThroughLeader } from './leader.js'
-import { TAB_LOCK_PREFIX, type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
-
-export interface ConnectSharedPoolOptions {
-  /** This tab's workers, lent to the host for pools that run on the tabs: a WorkerPool, or options to make one. */
-  readonly workers?: WorkerPool<unknown, unknown> | WorkerPoolOptions
-  /** The default mailbox key's user. */
-  readonly user?: string
-  /** The default mailbox key's session. @default an id kept in sessionStorage (it survives reloads of this tab) */
-  readonly session?: string
-  /** The SharedWorker's name (one host per name). @default 'prometheus-parking-lot' */
-  readonly workerName?: string
-  /**
-   * Makes the SharedWorker, for bundlers that must see it: `() => new SharedWorker(new
-   * URL('./host.ts', import.meta.url), { type: 'module', name })`. Then `url` only names it in errors.
-   */
-  readonly createWorker?: () => SharedWorker
-  /** A port to a host you connected yourself (tests, or a host in this page); skips the SharedWorker. */
-  readonly port?: Port
-  /**
-   * Builds the host in this tab when it is elected leader: used where SharedWorker is missing, or
-   * always with `mode: 'leader'`. Tabs elect one leader with a Web Lock and talk to it over
-   * BroadcastChannel; when it closes, the next tab in line builds the host and recovers the queue.
-   */
-  readonly createHost?: () => SharedPoolHost | Promise<SharedPoolHost>
-  /** `'auto'`: a SharedWorker where there is one, else leader election. @default 'auto' */
-  readonly mode?: 'auto' | 'shared-worker' | 'leader'
-}
+import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from '../../core/handle.js'
+import type { SubmitItem, SubmitOptions } from '../../core/options.js'
+import type { Pool, PoolEventMap, PoolMailbox, PoolSnapshot, PoolStats } from '../../core/pool.js'
+import type { TaskInfo } from '../../core/record.js'
+import { isTerminal, type MailboxKey, type Priority, type TaskStatus } from '../../core/types.js'
+import type { WorkerPool } from '../worker-pool.js'
+import { fromWire, toWire } from '../wire-errors.js'
+import {
+  TAB_LOCK_PREFIX,
+  decodeFetchResult,
+  decodeHostMessage,
+  decodeSnapshot,
+  decodeStats,
+  decodeTaskView,
+  type HostMessage,
+  type Port,
+  type TabMessage,
+  type TabRequest,
+  type TaskView,
+} from './protocol.js'
 
 /** Pool events, plus `snapshot`: the pool's state, pushed after changes (coalesced). */
-export type SharedPoolEventMap<R> = PoolEventMap<R> & { snapshot: PoolSnapshot }
+export type SharedPoolEventMap<R, C = unknown> = PoolEventMap<R, C> & { snapshot: PoolSnapshot }
 
-/**
- * Connects this tab to the pool `name` hosted by the SharedWorker at `url`.
- *
- * @example
- * const pool = await connectSharedPool<Job, string>(new URL('./host.ts', import.meta.url), 'gpu', {
- *   workers: { url: new URL('./worker.ts', import.meta.url) },
- * })
- * const task = await pool.submit(job, { cost: { vram: 4 }, handler: 'generate' })
- */
-export async function connectSharedPool<P = unknown, R = unknown>(
-  url: string | URL,
-  name: string,
-  options: ConnectSharedPoolOptions = {},
-): Promise<SharedPool<P, R>> {
-  if (typeof name !== 'string' || name === '') throw new InvalidOptionError('Expected a pool name (a non-empty string)', 'name')
-  const mode = options.mode ?? 'auto'
-  if (options.port === undefined && (mode === 'leader' || (mode === 'auto' && typeof SharedWorker === 'undefined'))) {
-    if (options.createHost === undefined) {
-      throw new InvalidOptionError(
-        mode === 'leader'
-          ? "`mode: 'leader'` needs `createHost`: the function that builds the host in the elected tab"
-          : 'This browser has no SharedWorker; pass `createHost` so that tabs can elect a leader to host the pool',
-        'createHost',
-      )
-    }
-    return connectThroughLeader<P, R>(name, options, options.createHost)
-  }
-  let port = options.port
-  let worker: SharedWorker | undefined
-  if (port === undefined) {
-    if (typeof SharedWorker === 'undefined') {
-      throw new InvalidOptionError("This browser has no SharedWorker (`mode: 'shared-worker'` was asked for)", 'mode')
-    }
-    worker = options.createWorker?.() ?? new SharedWorker(url, { type: 'module', name: options.workerName ?? 'prometheus-parking-lot' })
-    port = worker.port
-  }
-  const pool = new SharedPool<P, R>(name, port, lentWorkers(options), options)
-  const failed = new Promise<never>((_, reject) => {
-    worker?.addEventListener('error', () => reject(new WorkerCrashedError(`The shared pool host at ${String(url)} failed to start`)))
-  })
-  await Promise.race([pool.start(), failed])
-  return pool
+type Listener<E> = (event: E) => void
+
+/** @internal Who may construct a SharedPool: `connectSharedPool`. */
+export const CONNECT = Symbol('prometheus-parking-lot.connect')
+
+/** What a SharedPool is made with (`connectSharedPool` options that concern the tab). */
+export interface SharedPoolSetup {
+  readonly user?: string | undefined
+  readonly session?: string | undefined
 }
 
-/** A pool hosted elsewhere (a SharedWorker or the leader tab), used from this tab. */
-export class SharedPool<P = unknown, R = unknown> {
+const decodeCount = d.integer
+const decodeViews = d.array(decodeTaskView)
+const decodeNothing: d.Decoder<undefined> = () => undefined
+
+/** A pool hosted elsewhere (a SharedWorker or the leader tab), used from this tab. Made by `connectSharedPool`. */
+export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P, R, C> {
   readonly clientId: string
   readonly user: string | undefined
   readonly session: string
-  readonly #emitter = new Emitter<SharedPoolEventMap<R>>()
+  readonly #emitter = new Emitter<SharedPoolEventMap<R, C>>()
   readonly #subscribed = new Set<string>()
-  readonly #tasks = new Map<string, RemoteTask<R>>()
-  readonly #requests = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>()
+  /** The tasks this tab follows, until they end. */
+  readonly #tasks = new Map<string, RemoteTask<R, C>>()
+  readonly #requests = new Map<number, { resolve(value: unknown): void; reject(error: Error): void; decode: d.Decoder<unknown> }>()
   readonly #runs = new Map<number, AbortController>()
   /** Runs of a previous host (leader mode) that have not stopped yet, by call id. */
   readonly #staleRuns = new Set<number>()
@@ -106,25 +68,182 @@ export class SharedPool<P = unknown, R = unknown> {
   #releaseLock: (() => void) | undefined
   #closed = false
   #lastSnapshot: PoolSnapshot | undefined
+  /** The latest handshake with a host (a new leader starts a new one). */
+  #joined: Promise<void> | undefined
+  #ready: Promise<void> | undefined
 
-  /** @internal Use `connectSharedPool`. */
+  /** @internal */
   constructor(
+    token: typeof CONNECT,
     readonly name: string,
     readonly port: Port,
     /** This tab's workers lent to the host, if any. */
     readonly workers: WorkerPool<unknown, unknown> | undefined,
-    options: ConnectSharedPoolOptions,
+    setup: SharedPoolSetup,
     clientId: string = crypto.randomUUID(),
   ) {
+    if (token !== CONNECT) throw new TypeError('A SharedPool is made by connectSharedPool(), not by new')
     this.clientId = clientId
-    this.user = options.user
-    this.session = options.session ?? tabSession()
-    port.addEventListener('message', (event: MessageEvent) => this.#receive(event.data as HostMessage))
+    this.user = setup.user
+    this.session = setup.session ?? tabSession()
+    port.addEventListener('message', (event: MessageEvent) => this.#arrive(event.data))
     port.start?.()
   }
 
+  // ─── Pool state: the host's, as last pushed ────────────────────────────────
+
+  /** Parked tasks, as the host last pushed (a `snapshot` event). */
+  get size(): number {
+    return this.#lastSnapshot?.parkedTotal ?? 0
+  }
+
+  /** Attempts holding capacity, as the host last pushed. */
+  get pending(): number {
+    return this.#lastSnapshot === undefined ? 0 : this.#lastSnapshot.running + this.#lastSnapshot.stopping
+  }
+
+  get isPaused(): boolean {
+    return this.#lastSnapshot?.isPaused ?? false
+  }
+
+  /** This tab's connection is closed (the pool itself lives on in its host). */
+  get isClosed(): boolean {
+    return this.#closed
+  }
+
+  /** Resolves once the host answered this tab (and, in leader mode, once a leader serves). */
+  get ready(): Promise<void> {
+    return this.#ready ?? Promise.resolve()
+  }
+
+  /** The latest snapshot this tab received (from `snapshot()` or a `snapshot` event). */
+  get lastSnapshot(): PoolSnapshot | undefined {
+    return this.#lastSnapshot
+  }
+
+  /** The pool's mailbox, read through the host. */
+  get mailbox(): PoolMailbox<R> {
+    return {
+      fetch: (key: MailboxKey, options?: FetchOptions) =>
+        this.#request({ t: 'fetch', rid: 0, pool: this.name, key, options }, decodeFetchResult) as Promise<FetchResult<R>>,
+      ack: (key: MailboxKey, ids: readonly string[]) =>
+        this.#request({ t: 'ack', rid: 0, pool: this.name, key, ids: [...ids] }, decodeCount),
+    }
+  }
+
+  /** This tab's default mailbox key (the host addresses tasks without one to it). */
+  mailboxKey(tenant: string = location.origin): MailboxKey {
+    return { tenant, user: this.user, session: this.session }
+  }
+
+  // ─── Pool operations, through the host ─────────────────────────────────────
+
+  async submit(payload: P, options: SubmitOptions = {}): Promise<TaskHandle<R, C>> {
+    const { signal, rest } = splitSignal(options)
+    const view = await this.#request({ t: 'submit', rid: 0, pool: this.name, payload, options: rest }, decodeTaskView)
+    return this.#follow(view, signal)
+  }
+
+  async submitAll(items: readonly SubmitItem<P>[]): Promise<TaskHandle<R, C>[]> {
+    if (!Array.isArray(items)) throw new InvalidOptionError('Expected `items` to be an array of { payload, options? }', 'items')
+    const split = items.map((item, index) => {
+      try {
+        return { payload: item.payload, ...splitSignal(item.options ?? {}) }
+      } catch (error) {
+        if (error instanceof Error) error.message = `submitAll item ${index}: ${error.message}`
+        throw error
+      }
+    })
+    const message = {
+      t: 'submit-all',
+      rid: 0,
+      pool: this.name,
+      items: split.map(({ payload, rest }) => ({ payload, options: rest })),
+    } as const
+    const views = await this.#request(message, decodeViews)
+    return views.map((view, i) => this.#follow(view, split[i]!.signal))
+  }
+
+  /** The task with this id, if the host still holds it; its handle then follows the task. */
+  async get(id: string): Promise<TaskHandle<R, C> | undefined> {
+    const view = await this.#request({ t: 'get', rid: 0, pool: this.name, id }, d.optional(decodeTaskView))
+    return view === undefined ? undefined : this.#follow(view, undefined)
+  }
+
+  /** The pool's state, asked of the host now. */
+  async snapshot(): Promise<PoolSnapshot> {
+    this.#lastSnapshot = await this.#request({ t: 'snapshot', rid: 0, pool: this.name }, decodeSnapshot)
+    return this.#lastSnapshot
+  }
+
+  stats(): Promise<PoolStats> {
+    return this.#request({ t: 'stats', rid: 0, pool: this.name }, decodeStats)
+  }
+
+  /** Resolves when the hosted pool is idle. */
+  async onIdle(): Promise<void> {
+    await this.#request({ t: 'idle', rid: 0, pool: this.name }, decodeNothing)
+  }
+
+  /** Resolves once fewer than `limit` tasks are parked in the hosted pool. */
+  async onSizeLessThan(limit: number): Promise<void> {
+    if (typeof limit !== 'number' || !(limit >= 1)) {
+      throw new InvalidOptionError(`Expected \`limit\` to be a number >= 1, got ${String(limit)}`, 'limit')
+    }
+    await this.#request({ t: 'size-below', rid: 0, pool: this.name, limit }, decodeNothing)
+  }
+
+  /** Sets the hosted pool's capacity (the worker slots tabs lend stay as they are). A refusal is an `error` event. */
+  setCapacity(capacity: CapacityInput): void {
+    this.#request({ t: 'set-capacity', rid: 0, pool: this.name, capacity }, decodeNothing).catch((error: unknown) =>
+      this.#emitter.emit('error', { error, context: 'setCapacity' }),
+    )
+  }
+
+  /** Pauses the hosted pool, for every tab. */
+  pause(): void {
+    this.#send({ t: 'pause', pool: this.name })
+  }
+
+  resume(): void {
+    this.#send({ t: 'resume', pool: this.name })
+  }
+
+  /** Cancels every parked and retrying task of the hosted pool; how many. */
+  clear(): Promise<number> {
+    return this.#request({ t: 'clear', rid: 0, pool: this.name }, decodeCount)
+  }
+
+  on<K extends keyof SharedPoolEventMap<R, C>>(event: K, listener: Listener<SharedPoolEventMap<R, C>[K]>): () => void {
+    this.#subscribe(event as string)
+    return this.#emitter.on(event, listener)
+  }
+
+  once<K extends keyof SharedPoolEventMap<R, C>>(event: K, listener: Listener<SharedPoolEventMap<R, C>[K]>): () => void {
+    this.#subscribe(event as string)
+    return this.#emitter.once(event, listener)
+  }
+
+  off<K extends keyof SharedPoolEventMap<R, C>>(event: K, listener: Listener<SharedPoolEventMap<R, C>[K]>): void {
+    this.#emitter.off(event, listener)
+  }
+
+  /** Leaves the pool: this tab's workers are withdrawn (their tasks re-run elsewhere) and open requests fail. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#send({ t: 'bye' })
+    this.#shutdown(new PoolClosedError(`This tab's connection to pool \`${this.name}\` is closed`))
+    await this.workers?.terminate()
+  }
+
+  // ─── Joining a host ────────────────────────────────────────────────────────
+
   /** @internal Takes the tab lock, says hello, lends the workers, and checks the pool exists. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return (this.#ready ??= this.#start())
+  }
+
+  async #start(): Promise<void> {
     const lock = TAB_LOCK_PREFIX + this.clientId
     await new Promise<void>((granted) => {
       void navigator.locks.request(lock, () => {
@@ -132,13 +251,25 @@ export class SharedPool<P = unknown, R = unknown> {
         return new Promise<void>((release) => (this.#releaseLock = release))
       })
     })
-    await this.#handshake()
+    this.#joined ??= this.#handshake()
+    // A new leader during the handshake starts another; this tab is ready once the latest succeeds.
+    for (;;) {
+      const joining: Promise<void> | undefined = this.#joined
+      try {
+        await joining
+        if (joining === this.#joined) return
+      } catch (error) {
+        if (joining === this.#joined) throw error
+      }
+    }
   }
 
   async #handshake(): Promise<void> {
     this.#send({ t: 'hello', client: this.clientId, lock: TAB_LOCK_PREFIX + this.clientId, user: this.user, session: this.session })
-    this.#lastSnapshot = (await this.#request({ t: 'snapshot', rid: 0, pool: this.name })) as PoolSnapshot
+    this.#lastSnapshot = await this.#request({ t: 'snapshot', rid: 0, pool: this.name }, decodeSnapshot)
     this.#attach()
+    // `size`, `pending` and `isPaused` follow the host's pushed snapshots.
+    this.#send({ t: 'on', pool: this.name, event: 'snapshot' })
   }
 
   /** Lends this tab's free slots: those still running work for a previous host are not free yet. */
@@ -152,96 +283,41 @@ export class SharedPool<P = unknown, R = unknown> {
    * answered here, then this tab introduces itself again and follows its open tasks on the new host.
    */
   async rejoin(): Promise<void> {
-    const lost = new BackendError(
-      `The tab hosting pool \`${this.name}\` closed while this request was in flight; it may or may not have been done`,
+    this.#abandonRequests(
+      new BackendError(`The tab hosting pool \`${this.name}\` closed while this request was in flight; it may or may not have been done`),
     )
-    for (const request of this.#requests.values()) request.reject(lost)
-    this.#requests.clear()
     // Runs for the old host: the new one re-runs what its queue recovered. Their slots are lent
     // again as each one stops.
     for (const [call, controller] of this.#runs) {
       this.#staleRuns.add(call)
-      controller.abort(lost)
+      controller.abort(new BackendError(`The tab hosting pool \`${this.name}\` closed`))
     }
     this.#runs.clear()
-    await this.#handshake()
+    const joining = this.#handshake()
+    this.#joined = joining
+    await joining
     for (const event of this.#subscribed) this.#send({ t: 'on', pool: this.name, event })
     for (const [id, task] of this.#tasks) {
-      if (isTerminal(task.status)) continue
-      const view = (await this.#request({ t: 'get', rid: 0, pool: this.name, id })) as TaskView | undefined
+      const view = await this.#request({ t: 'get', rid: 0, pool: this.name, id }, d.optional(decodeTaskView))
       if (view !== undefined) task.update(view)
       else
-        task.end(
+        this.#end(
+          task,
           false,
           new WorkerCrashedError(`Task ${id} was lost with the tab that hosted pool \`${this.name}\` (its queue is not durable)`),
         )
     }
   }
 
-  /** Submits a task to the shared pool; resolves once the host accepted it (or rejects with why not). */
-  async submit(payload: P, options: SubmitOptions = {}): Promise<TaskHandle<R>> {
-    if (this.#closed) throw new PoolClosedError(`This tab's connection to pool \`${this.name}\` is closed`)
-    const { signal, ...rest } = options
-    const view = (await this.#request({ t: 'submit', rid: 0, pool: this.name, payload, options: rest })) as TaskView
-    const handle = this.#handleFor(view)
-    if (signal !== undefined) {
-      if (signal.aborted) handle.cancel(signal.reason)
-      else signal.addEventListener('abort', () => handle.cancel(signal.reason), { once: true })
-    }
-    return handle
+  /** @internal Something failed where nobody awaits it (a malformed message, dropped): an `error` event. */
+  reportError(error: unknown, context: string): void {
+    this.#emitter.emit('error', { error, context })
   }
 
-  /** The task with this id, if the host still knows it; its handle then follows the task. */
-  async get(id: string): Promise<TaskHandle<R> | undefined> {
-    const view = (await this.#request({ t: 'get', rid: 0, pool: this.name, id })) as TaskView | undefined
-    return view === undefined ? undefined : this.#handleFor(view)
-  }
-
-  /** The pool's state, asked of the host now. */
-  async snapshot(): Promise<PoolSnapshot> {
-    this.#lastSnapshot = (await this.#request({ t: 'snapshot', rid: 0, pool: this.name })) as PoolSnapshot
-    return this.#lastSnapshot
-  }
-
-  /** The latest snapshot this tab received (from `snapshot()` or a `snapshot` event). */
-  get lastSnapshot(): PoolSnapshot | undefined {
-    return this.#lastSnapshot
-  }
-
-  /** The pool's mailbox, read through the host. */
-  get mailbox(): {
-    fetch(key: MailboxKey, options?: FetchOptions): Promise<FetchResult<R>>
-    ack(key: MailboxKey, ids: readonly string[]): Promise<number>
-  } {
-    return {
-      fetch: async (key, options) => (await this.#request({ t: 'fetch', rid: 0, pool: this.name, key, options })) as FetchResult<R>,
-      ack: async (key, ids) => (await this.#request({ t: 'ack', rid: 0, pool: this.name, key, ids })) as number,
-    }
-  }
-
-  /** This tab's default mailbox key (the host addresses tasks without one to it). */
-  mailboxKey(tenant: string = location.origin): MailboxKey {
-    return { tenant, user: this.user, session: this.session }
-  }
-
-  on<K extends keyof SharedPoolEventMap<R>>(event: K, listener: (data: SharedPoolEventMap<R>[K]) => void): () => void {
-    if (!this.#subscribed.has(event as string)) {
-      this.#subscribed.add(event as string)
-      this.#send({ t: 'on', pool: this.name, event: event as string })
-    }
-    return this.#emitter.on(event, listener)
-  }
-
-  off<K extends keyof SharedPoolEventMap<R>>(event: K, listener: (data: SharedPoolEventMap<R>[K]) => void): void {
-    this.#emitter.off(event, listener)
-  }
-
-  /** Leaves the pool: this tab's workers are withdrawn (their tasks re-run elsewhere) and open requests fail. */
-  async close(): Promise<void> {
-    if (this.#closed) return
-    this.#send({ t: 'bye' })
-    this.#shutdown(new PoolClosedError(`This tab's connection to pool \`${this.name}\` is closed`))
-    await this.workers?.terminate()
+  /** @internal The host that was to serve failed to start (leader mode): what waits on it fails with why. */
+  hostFailed(error: Error): void {
+    this.#abandonRequests(error)
+    this.#emitter.emit('error', { error, context: 'the shared pool host failed to start' })
   }
 
   /** @internal */
@@ -254,37 +330,78 @@ export class SharedPool<P = unknown, R = unknown> {
     })
   }
 
+  /** @internal A task ended: its handle settles, and this tab stops following it. */
+  forget(task: RemoteTask<R, C>): void {
+    if (this.#tasks.get(task.id) === task) this.#tasks.delete(task.id)
+  }
+
+  // ─── Messages ──────────────────────────────────────────────────────────────
+
+  #subscribe(event: string): void {
+    if (this.#subscribed.has(event)) return
+    this.#subscribed.add(event)
+    if (!this.#closed) this.#send({ t: 'on', pool: this.name, event })
+  }
+
+  #abandonRequests(error: Error): void {
+    const requests = [...this.#requests.values()]
+    this.#requests.clear()
+    for (const request of requests) request.reject(error)
+  }
+
   #shutdown(error: Error): void {
     this.#closed = true
     this.#releaseLock?.()
-    for (const request of this.#requests.values()) request.reject(error)
-    this.#requests.clear()
+    this.#abandonRequests(error)
     for (const controller of this.#runs.values()) controller.abort(error)
     this.port.close?.()
   }
 
-  #handleFor(view: TaskView): TaskHandle<R> {
+  /** The handle of a task this tab submitted or looked up: it follows the task until it ends. */
+  #follow(view: TaskView, signal: AbortSignal | undefined): TaskHandle<R, C> {
     let task = this.#tasks.get(view.id)
     if (task === undefined) {
-      task = new RemoteTask<R>(this, view)
+      // The host watches every task it answers about, so its end will come (even if it ended already).
+      task = new RemoteTask<R, C>(this, view)
       this.#tasks.set(view.id, task)
     } else {
       task.update(view)
     }
-    return task.handle
+    const handle = task.handle
+    if (signal !== undefined) {
+      if (signal.aborted) handle.cancel(signal.reason)
+      else signal.addEventListener('abort', () => handle.cancel(signal.reason), { once: true })
+    }
+    return handle
+  }
+
+  #end(task: RemoteTask<R, C>, ok: boolean, value: unknown): void {
+    task.end(ok, value)
+    this.forget(task)
   }
 
   #send(message: TabMessage): void {
     this.port.postMessage(message)
   }
 
-  #request(message: TabMessage & { rid: number }): Promise<unknown> {
+  #request<T>(message: TabRequest, decode: d.Decoder<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new PoolClosedError(`This tab's connection to pool \`${this.name}\` is closed`))
     const rid = this.#nextRequest++
-    return new Promise((resolve, reject) => {
-      this.#requests.set(rid, { resolve, reject })
-      this.#send({ ...message, rid } as TabMessage)
+    return new Promise<T>((resolve, reject) => {
+      this.#requests.set(rid, { resolve: resolve as (value: unknown) => void, reject, decode })
+      this.#send({ ...message, rid })
     })
+  }
+
+  #arrive(data: unknown): void {
+    let message: HostMessage
+    try {
+      message = decodeHostMessage(data, 'host message')
+    } catch (error) {
+      this.#emitter.emit('error', { error, context: 'a malformed message from the shared pool host was dropped' })
+      return
+    }
+    this.#receive(message)
   }
 
   #receive(message: HostMessage): void {
@@ -293,8 +410,12 @@ export class SharedPool<P = unknown, R = unknown> {
         const request = this.#requests.get(message.rid)
         if (request === undefined) return
         this.#requests.delete(message.rid)
-        if (message.ok) request.resolve(message.value)
-        else request.reject(fromWire(message.error))
+        if (!message.ok) return request.reject(fromWire(message.error))
+        try {
+          request.resolve(request.decode(message.value, 'reply'))
+        } catch (error) {
+          request.reject(new BackendError(`The shared pool host sent a malformed reply: ${(error as Error).message}`, { cause: error }))
+        }
         return
       }
       case 'status':
@@ -304,31 +425,22 @@ export class SharedPool<P = unknown, R = unknown> {
         const task = this.#tasks.get(message.view.id)
         if (task === undefined) return
         task.update(message.view)
-        if (message.ok) task.end(true, message.value)
-        else task.end(false, fromWire(message.error))
+        if (message.ok) this.#end(task, true, message.value)
+        else this.#end(task, false, message.error === undefined ? new BackendError('The task failed in its host') : fromWire(message.error))
         return
       }
       case 'chunk':
-        this.#tasks.get(message.id)?.chunk(message.chunk)
+        this.#tasks.get(message.id)?.chunk(message.chunk as C)
         return
-      case 'event': {
-        const data: Record<string, unknown> = {}
-        for (const [name, value] of Object.entries(message.data)) {
-          const wrapped = value as { __error?: WireError } | null
-          data[name] = typeof wrapped === 'object' && wrapped !== null && wrapped.__error !== undefined ? fromWire(wrapped.__error) : value
-        }
-        if (message.view !== undefined) data['task'] = this.#handleFor(message.view)
-        this.#emitter.emit(message.event as keyof PoolEventMap<R>, data as never)
-        return
-      }
+      case 'event':
+        return this.#event(message)
       case 'snapshot-push':
         this.#lastSnapshot = message.snapshot
         for (const [id, position] of message.positions) this.#tasks.get(id)?.setPosition(position)
         this.#emitter.emit('snapshot', message.snapshot)
         return
       case 'run':
-        this.#run(message.call, message.payload, message.attempt, message.task)
-        return
+        return this.#run(message.call, message.payload, message.attempt, message.task)
       case 'abort': {
         const error = new Error(message.reason)
         error.name = 'AbortError'
@@ -338,8 +450,30 @@ export class SharedPool<P = unknown, R = unknown> {
     }
   }
 
+  /** A pool event the host forwards: errors are rebuilt; a task event carries a handle (the host follows the task for this tab). */
+  #event(message: Extract<HostMessage, { t: 'event' }>): void {
+    const data: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(message.data)) {
+      const wrapped = value as { __error?: unknown } | null
+      data[name] =
+        typeof wrapped === 'object' && wrapped !== null && wrapped.__error !== undefined ? fromWire(wrapped.__error as never) : value
+    }
+    const view = message.view
+    if (view !== undefined) {
+      if (this.#tasks.has(view.id) || !isTerminal(view.status)) {
+        data['task'] = this.#follow(view, undefined)
+      } else {
+        // The end of a task this tab does not follow: its handle is settled from the event.
+        const ended = new RemoteTask<R, C>(this, view)
+        ended.end(view.status === 'completed', view.status === 'completed' ? data['result'] : data['error'])
+        data['task'] = ended.handle
+      }
+    }
+    this.#emitter.emit(message.event as keyof PoolEventMap<R, C>, data as never)
+  }
+
   /** Runs a task the host handed to this tab on this tab's workers. */
-  #run(call: number, payload: unknown, attempt: number, task: Extract<HostMessage, { t: 'run' }>['task']): void {
+  #run(call: number, payload: unknown, attempt: number, task: TaskInfo): void {
     const workers = this.workers
     const controller = new AbortController()
     const reply = (ok: boolean, value: unknown) => {
@@ -371,10 +505,15 @@ export class SharedPool<P = unknown, R = unknown> {
   }
 }
 
-/** @internal The workers a tab lends: the given WorkerPool, or one made from the given options. */
-export function lentWorkers(options: ConnectSharedPoolOptions): WorkerPool<unknown, unknown> | undefined {
-  const { workers } = options
-  return workers === undefined ? undefined : workers instanceof WorkerPool ? workers : new WorkerPool(workers)
+/** Submit options without the signal (it stays in the tab), refusing what the pool would refuse before it goes. */
+function splitSignal(options: SubmitOptions): { signal: AbortSignal | undefined; rest: Record<string, unknown> } {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('Expected submit options to be an object', 'options')
+  const { signal, ...rest } = options
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidOptionError('Expected `signal` to be an AbortSignal', 'signal')
+  if (signal?.aborted === true)
+    throw new TaskCancelledError('The signal was already aborted; the task was not accepted', { cause: signal.reason })
+  return { signal, rest }
 }
 
 /** A TypedEmitter this module may emit on. */
@@ -384,20 +523,21 @@ class Emitter<M extends object> extends TypedEmitter<M> {
   }
 }
 
-/** A task's state as this tab knows it; the host keeps it current for watched tasks. */
-class RemoteTask<R> implements TaskControl<R> {
-  readonly handle: TaskHandle<R>
+/** A task's state as this tab knows it; the host keeps it current for followed tasks. */
+class RemoteTask<R, C> implements TaskControl<R, C> {
+  readonly handle: TaskHandle<R, C>
   readonly id: string
   readonly priority: Priority
   readonly cost: Record<string, number>
   readonly tenant: string
   readonly mailbox: MailboxKey | undefined
   readonly key: string | undefined
+  readonly handler: string | undefined
   readonly submittedAt: number
   status: TaskStatus
   attempt: number
   #position: number | undefined
-  readonly #chunks: unknown[] = []
+  readonly #chunks: C[] = []
   #chunksEnded = false
   #wake: (() => void) | undefined
   #ready: Promise<void> | undefined
@@ -405,7 +545,7 @@ class RemoteTask<R> implements TaskControl<R> {
   #settle!: (ok: boolean, value: unknown) => void
 
   constructor(
-    readonly pool: SharedPool<unknown, R>,
+    readonly pool: SharedPool<unknown, R, C>,
     view: TaskView,
   ) {
     this.id = view.id
@@ -414,6 +554,7 @@ class RemoteTask<R> implements TaskControl<R> {
     this.tenant = view.tenant
     this.mailbox = view.mailbox
     this.key = view.key
+    this.handler = view.handler
     this.submittedAt = view.submittedAt
     this.status = view.status
     this.attempt = view.attempt
@@ -422,7 +563,7 @@ class RemoteTask<R> implements TaskControl<R> {
       this.#settle = (ok, value) => (ok ? resolve(value as R) : reject(value as Error))
     })
     this.#result.catch(() => {}) // like a local handle: a rejection nobody awaits is not reported
-    this.handle = makeHandle<R, unknown>(this)
+    this.handle = makeHandle<R, C>(this)
   }
 
   update(view: TaskView): void {
@@ -451,27 +592,27 @@ class RemoteTask<R> implements TaskControl<R> {
 
   end(ok: boolean, value: unknown): void {
     this.#position = undefined
-    if (!isTerminal(this.status)) this.status = ok ? 'completed' : 'failed'
+    if (!isTerminal(this.status) && this.status !== 'detached') this.status = ok ? 'completed' : 'failed'
     this.#settle(ok, value)
     // The host sends a task's chunks before its end, so the stream is complete now.
     this.#chunksEnded = true
     this.#notify()
   }
 
-  chunk(chunk: unknown): void {
+  chunk(chunk: C): void {
     this.#chunks.push(chunk)
     this.#notify()
   }
 
-  progressAt(index: number): ProgressStep {
-    if (index < this.#chunks.length) return { kind: 'chunk', chunk: this.#chunks[index] }
+  progressAt(index: number): ProgressStep<C> {
+    if (index < this.#chunks.length) return { kind: 'chunk', chunk: this.#chunks[index]! }
     if (this.#chunksEnded) return { kind: 'end' }
     this.#ready ??= new Promise<void>((resolve) => (this.#wake = resolve))
     return { kind: 'wait', ready: this.#ready }
   }
 
   cancel(reason?: unknown): boolean {
-    if (isTerminal(this.status)) return false
+    if (isTerminal(this.status) || this.status === 'detached') return false
     this.pool.requestCancel(this.id, reason)
     return true
   }
@@ -482,10 +623,6 @@ class RemoteTask<R> implements TaskControl<R> {
     this.#ready = undefined
     wake?.()
   }
-}
-
-function isTerminal(status: TaskStatus): boolean {
-  return status !== 'parked' && status !== 'running' && status !== 'retrying'
 }
 
 /** An id for this tab's browsing session: kept in sessionStorage, so a reload keeps it. */

@@ -5,16 +5,23 @@
  * dedicated workers that tabs own and register (pools without one; a SharedWorker cannot start
  * workers). A tab that closes is noticed through its Web Lock: its slots leave the capacity and
  * its running tasks fail with WorkerCrashedError, so they re-run elsewhere with attempt + 1.
+ *
+ * Every message from a tab is decoded on arrival (protocol.ts); one that does not decode is
+ * dropped with an `error` event.
  */
 import type { CapacityInput, ResourceVector } from '../../core/capacity.js'
 import { InvalidOptionError, WorkerCrashedError } from '../../core/errors.js'
-import { chunksSoFar, type TaskHandle } from '../../core/handle.js'
-import type { PoolOptions } from '../../core/options.js'
-import type { PoolEventMap } from '../../core/scheduler.js'
+import { TypedEmitter } from '../../core/events.js'
 import type { Executor, TaskContext } from '../../core/executor.js'
+import { chunksSoFar, type TaskHandle } from '../../core/handle.js'
+import type { MailboxKey } from '../../core/types.js'
+import { isTerminal } from '../../core/types.js'
+import type { PoolOptions, SubmitOptions } from '../../core/options.js'
+import type { PoolEventMap } from '../../core/pool.js'
+import { INFO_FIELDS } from '../../core/record.js'
 import { ResourcePool } from '../../pool.js'
 import { fromWire, toWire, type WireError } from '../wire-errors.js'
-import { type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
+import { decodeTabMessage, type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
 
 /** A pool definition: ResourcePool options; leave out `executor` to run tasks on the tabs' workers. */
 export type SharedPoolOptions<P, R> = Omit<PoolOptions<P, R>, 'executor'> & { readonly executor?: PoolOptions<P, R>['executor'] }
@@ -22,6 +29,11 @@ export type SharedPoolOptions<P, R> = Omit<PoolOptions<P, R>, 'executor'> & { re
 export interface SharedPoolHostOptions {
   /** The default mailbox tenant of tasks that give none. @default location.origin */
   readonly tenant?: string
+}
+
+/** What the host reports where nobody awaits it: a malformed message from a tab (dropped). */
+export interface SharedPoolHostEventMap {
+  error: { readonly error: unknown; readonly context: string }
 }
 
 const SNAPSHOT_EVENTS = ['submitted', 'parked', 'started', 'completed', 'failed', 'expired', 'dropped', 'cancelled', 'retrying'] as const
@@ -35,7 +47,7 @@ const SNAPSHOT_EVENTS = ['submitted', 'parked', 'started', 'completed', 'failed'
  * host.addPool('cpu', { capacity: {}, queue: new IndexedDBQueue({ name: 'cpu' }) })
  * host.listen()
  */
-export class SharedPoolHost {
+export class SharedPoolHost extends TypedEmitter<SharedPoolHostEventMap> {
   readonly tenant: string
   readonly #pools = new Map<string, HostedPool>()
   readonly #connections = new Set<Connection>()
@@ -43,6 +55,7 @@ export class SharedPoolHost {
   #closed = false
 
   constructor(options: SharedPoolHostOptions = {}) {
+    super()
     this.tenant = options.tenant ?? (typeof location === 'object' ? location.origin : 'local')
   }
 
@@ -82,12 +95,16 @@ export class SharedPoolHost {
       if (this.#starting === starting) this.#starting = undefined
     })
     this.#starting = starting
+    this.#adding.push(added)
     return added
   }
 
-  /** Resolves once every pool is ready (durable queues recovered), those added later included. */
+  readonly #adding: Promise<unknown>[] = []
+
+  /** Resolves once every pool is ready (durable queues recovered); rejects with why one could not be added or opened. */
   async whenReady(): Promise<void> {
     await this.#starting
+    await Promise.all(this.#adding)
     await Promise.all([...this.#pools.values()].map((hosted) => hosted.pool.ready))
   }
 
@@ -116,7 +133,16 @@ export class SharedPoolHost {
   connect(port: Port): void {
     const connection = new Connection(this, port)
     this.#connections.add(connection)
-    port.addEventListener('message', (event: MessageEvent) => connection.receive(event.data as TabMessage))
+    port.addEventListener('message', (event: MessageEvent) => {
+      let message: TabMessage
+      try {
+        message = decodeTabMessage(event.data, 'tab message')
+      } catch (error) {
+        this.report(error, 'a malformed message from a tab was dropped')
+        return
+      }
+      connection.receive(message)
+    })
     port.start?.()
   }
 
@@ -126,6 +152,11 @@ export class SharedPoolHost {
     this.#closed = true
     for (const connection of [...this.#connections]) connection.gone()
     await Promise.all([...this.#pools.values()].map((hosted) => hosted.pool.close()))
+  }
+
+  /** @internal */
+  report(error: unknown, context: string): void {
+    this.emit('error', { error, context })
   }
 
   /** @internal */
@@ -152,12 +183,15 @@ class HostedPool {
   readonly #eventSubscribers = new Map<string, Set<Connection>>()
   readonly #snapshotSubscribers = new Set<Connection>()
   #snapshotTimer: ReturnType<typeof setTimeout> | undefined
+  #baseCapacity: CapacityInput
+
   constructor(
     readonly name: string,
     readonly pool: ResourcePool<unknown, unknown>,
     readonly tabs: TabsExecutor | undefined,
-    readonly baseCapacity: CapacityInput,
+    baseCapacity: CapacityInput,
   ) {
+    this.#baseCapacity = baseCapacity
     pool.on('started', ({ task, attempt }) => this.#status(task, attempt))
     pool.on('retrying', ({ task }) => this.#status(task, task.attempt))
     // Chunks go to every watcher as they are made, in order before the task's end.
@@ -202,10 +236,23 @@ class HostedPool {
     this.tabs?.abandon(connection)
   }
 
+  /** A tab's `setCapacity`: the pool's own resources; the worker slots tabs lend stay the tabs'. */
+  setCapacity(capacity: CapacityInput): void {
+    if (this.tabs === undefined) {
+      this.pool.setCapacity(capacity)
+    } else {
+      asVector(capacity) // refuse a malformed capacity before it replaces the base
+      this.#baseCapacity = capacity
+      this.#resize()
+    }
+    this.#scheduleSnapshot()
+  }
+
   subscribe(connection: Connection, event: string): void {
     if (event === 'snapshot') {
       if (this.#snapshotSubscribers.size === 0) {
         for (const name of SNAPSHOT_EVENTS) this.pool.on(name, () => this.#scheduleSnapshot())
+        this.pool.on('idle', () => this.#scheduleSnapshot())
       }
       this.#snapshotSubscribers.add(connection)
       this.#scheduleSnapshot()
@@ -220,10 +267,15 @@ class HostedPool {
     set.add(connection)
   }
 
+  /** Fresh state pushed soon to snapshot subscribers (after pause and resume, say). */
+  changed(): void {
+    this.#scheduleSnapshot()
+  }
+
   #resize(): void {
     let slots = 0
     for (const n of this.tabs?.slots.values() ?? []) slots += n
-    this.pool.setCapacity({ ...asVector(this.baseCapacity), workers: slots })
+    this.pool.setCapacity({ ...asVector(this.#baseCapacity), workers: slots })
     this.#scheduleSnapshot() // a capacity change is news too
   }
 
@@ -239,21 +291,26 @@ class HostedPool {
     if (set === undefined) return
     const view = viewOf(handle)
     for (const connection of set) {
-      if (ok) connection.send({ t: 'end', pool: this.name, view, ok: true, value: valueOrError })
-      else connection.send({ t: 'end', pool: this.name, view, ok: false, error: toWire(valueOrError) })
+      if (ok) connection.send({ t: 'end', pool: this.name, view, ok: true, value: valueOrError, error: undefined })
+      else connection.send({ t: 'end', pool: this.name, view, ok: false, value: undefined, error: toWire(valueOrError) })
     }
   }
 
   #forwardEvent(event: string, data: object): void {
     const set = this.#eventSubscribers.get(event)
     if (set === undefined || set.size === 0) return
-    let view: TaskView | undefined
+    let handle: TaskHandle<unknown> | undefined
     const rest: Record<string, unknown> = {}
     for (const [name, value] of Object.entries(data)) {
-      if (name === 'task') view = viewOf(value as TaskHandle<unknown>)
+      if (name === 'task') handle = value as TaskHandle<unknown>
       else rest[name] = value instanceof Error ? { __error: toWire(value) } : value
     }
-    for (const connection of set) connection.send({ t: 'event', pool: this.name, event, view, data: rest })
+    const view = handle === undefined ? undefined : viewOf(handle)
+    for (const connection of set) {
+      // A tab told of a live task follows it (its handle settles when the task ends).
+      if (handle !== undefined && !isTerminal(handle.status) && handle.status !== 'detached') this.watch(connection, handle)
+      connection.send({ t: 'event', pool: this.name, event, view, data: rest })
+    }
   }
 
   #scheduleSnapshot(): void {
@@ -388,7 +445,7 @@ class Connection {
       this.#handle(message)
     } catch (error) {
       if ('rid' in message) this.send({ t: 'reply', rid: message.rid, ok: false, error: toWire(error) })
-      else throw error
+      else this.host.report(error, `handling a '${message.t}' message from a tab`)
     }
   }
 
@@ -402,17 +459,26 @@ class Connection {
         void navigator.locks.request(message.lock, () => this.gone())
         return
       case 'attach':
-        this.host.hosted(message.pool).attach(this, message.slots)
-        return
+        return this.host.hosted(message.pool).attach(this, message.slots)
       case 'submit': {
         const hosted = this.host.hosted(message.pool)
-        const options = { ...message.options }
-        options.mailbox ??= { tenant: options.tenant ?? this.host.tenant, user: this.user, session: this.session }
-        hosted.pool.submit(message.payload, options).then(
+        hosted.pool.submit(message.payload, this.#withMailbox(message.options)).then(
           (handle) => {
             // The reply first: the tab makes the task's handle from it before chunks arrive.
             this.send({ t: 'reply', rid: message.rid, ok: true, value: viewOf(handle) })
             hosted.watch(this, handle)
+          },
+          (error: unknown) => this.send({ t: 'reply', rid: message.rid, ok: false, error: toWire(error) }),
+        )
+        return
+      }
+      case 'submit-all': {
+        const hosted = this.host.hosted(message.pool)
+        const items = message.items.map((item) => ({ payload: item.payload, options: this.#withMailbox(item.options) }))
+        hosted.pool.submitAll(items).then(
+          (handles) => {
+            this.send({ t: 'reply', rid: message.rid, ok: true, value: handles.map(viewOf) })
+            for (const handle of handles) hosted.watch(this, handle)
           },
           (error: unknown) => this.send({ t: 'reply', rid: message.rid, ok: false, error: toWire(error) }),
         )
@@ -429,29 +495,49 @@ class Connection {
         return
       }
       case 'snapshot':
-        this.send({ t: 'reply', rid: message.rid, ok: true, value: this.host.hosted(message.pool).pool.snapshot() })
-        return
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.snapshot())
+      case 'stats':
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.stats())
       case 'fetch':
-        this.#reply(message.rid, this.host.hosted(message.pool).pool.mailbox.fetch(message.key, message.options))
-        return
+        return this.#reply(
+          message.rid,
+          this.host.hosted(message.pool).pool.mailbox.fetch(message.key as MailboxKey, message.options as never),
+        )
       case 'ack':
-        this.#reply(message.rid, this.host.hosted(message.pool).pool.mailbox.ack(message.key, message.ids))
-        return
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.mailbox.ack(message.key as MailboxKey, message.ids))
+      case 'clear':
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.clear())
+      case 'idle':
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.onIdle())
+      case 'size-below':
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.onSizeLessThan(message.limit))
+      case 'set-capacity':
+        return this.#reply(message.rid, this.host.hosted(message.pool).setCapacity(message.capacity as CapacityInput))
+      case 'pause':
+      case 'resume': {
+        const hosted = this.host.hosted(message.pool)
+        if (message.t === 'pause') hosted.pool.pause()
+        else hosted.pool.resume()
+        return hosted.changed()
+      }
       case 'on':
-        this.host.hosted(message.pool).subscribe(this, message.event)
-        return
+        return this.host.hosted(message.pool).subscribe(this, message.event)
       case 'ran':
-        this.host
+        return this.host
           .hosted(message.pool)
           .tabs?.settle(this, message.call, message.ok, message.ok ? message.value : fromWire(message.value as WireError))
-        return
       case 'ran-chunk':
-        this.host.hosted(message.pool).tabs?.chunk(this, message.call, message.chunk)
-        return
+        return this.host.hosted(message.pool).tabs?.chunk(this, message.call, message.chunk)
       case 'bye':
-        this.gone()
-        return
+        return this.gone()
     }
+  }
+
+  /** Tasks without a mailbox key are addressed to the submitting tab's session. */
+  #withMailbox(options: Readonly<Record<string, unknown>> | undefined): SubmitOptions {
+    const given = { ...options } as SubmitOptions & { mailbox?: MailboxKey }
+    given.mailbox ??= { tenant: given.tenant ?? this.host.tenant, user: this.user, session: this.session }
+    return given
   }
 
   #reply(rid: number, value: unknown): void {
@@ -471,20 +557,16 @@ class Connection {
 
 /** A capacity as an object: a plain number `n` is `{ slots: n }`. */
 function asVector(capacity: CapacityInput): ResourceVector {
-  return typeof capacity === 'number' ? { slots: capacity } : (capacity as ResourceVector)
+  if (typeof capacity === 'number') return { slots: capacity }
+  if (typeof capacity !== 'object' || capacity === null)
+    throw new InvalidOptionError('Expected `capacity` to be a number or an object of resource units', 'capacity')
+  return capacity
 }
 
+/** What a tab is told of a task: its info fields (the field table's), status, attempt and position. */
 function viewOf(handle: TaskHandle<unknown>): TaskView {
-  return {
-    id: handle.id,
-    priority: handle.priority,
-    cost: { ...handle.cost },
-    tenant: handle.tenant,
-    mailbox: handle.mailbox,
-    key: handle.key,
-    submittedAt: handle.submittedAt,
-    status: handle.status,
-    attempt: handle.attempt,
-    position: handle.position,
-  }
+  const view: Record<string, unknown> = { status: handle.status, attempt: handle.attempt, position: handle.position }
+  const fields = handle as unknown as Record<string, unknown>
+  for (const name of INFO_FIELDS) view[name] = name === 'cost' ? { ...handle.cost } : fields[name]
+  return view as TaskView
 }

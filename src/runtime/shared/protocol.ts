@@ -1,80 +1,128 @@
 /*
  * Messages between tabs and a SharedPoolHost (in a SharedWorker, or in the leader tab). One
- * connection per `connectSharedPool` call; each message names its pool.
+ * connection per `connectSharedPool` call; each message names its pool. The message types are
+ * derived from the decoders below: what is checked on arrival is what the code may rely on. A
+ * message that does not decode is dropped (and reported as an `error` event), never acted on.
  */
-import type { FetchOptions } from '../../core/mailbox.js'
-import type { SubmitOptions } from '../../core/options.js'
-import type { PoolSnapshot } from '../../core/scheduler.js'
-import type { TaskInfo } from '../../core/fields.js'
-import type { MailboxKey, Priority, TaskStatus } from '../../core/types.js'
-import type { WireError } from '../wire-errors.js'
+import * as d from '../../core/decode.js'
+import {
+  INFO_FIELDS,
+  TASK_FIELDS,
+  decodeMailboxKey,
+  decodeTaskInfo,
+  decodeTaskStatus,
+  decodeTerminalStatus,
+  type TaskInfo,
+} from '../../core/fields.js'
+import { decodeWireError } from '../wire-errors.js'
 
-/** A task as a tab sees it: its fixed fields and its status of the moment. */
-export interface TaskView {
-  readonly id: string
-  readonly priority: Priority
-  readonly cost: Record<string, number>
-  readonly tenant: string
-  readonly mailbox: MailboxKey | undefined
-  readonly key: string | undefined
-  readonly submittedAt: number
-  readonly status: TaskStatus
-  readonly attempt: number
-  readonly position: number | undefined
-}
+/** A task as a tab sees it: its info fields (the field table's), status, attempt and position. */
+export const decodeTaskView = d.object({
+  ...(Object.fromEntries(INFO_FIELDS.map((name) => [name, TASK_FIELDS[name].decode])) as {
+    [K in keyof TaskInfo]: d.Decoder<TaskInfo[K]>
+  }),
+  status: decodeTaskStatus,
+  attempt: d.integer,
+  position: d.optional(d.integer),
+})
+export type TaskView = d.Infer<typeof decodeTaskView>
 
-/** Submit options that travel (a signal stays in the tab and cancels from there). */
-export type WireSubmitOptions = Omit<SubmitOptions, 'signal'>
+const counts = d.record(d.number)
 
-export type TabMessage =
-  | { readonly t: 'hello'; readonly client: string; readonly lock: string; readonly user: string | undefined; readonly session: string }
-  | { readonly t: 'attach'; readonly pool: string; readonly slots: number }
-  | { readonly t: 'submit'; readonly rid: number; readonly pool: string; readonly payload: unknown; readonly options: WireSubmitOptions }
-  | { readonly t: 'cancel'; readonly pool: string; readonly id: string; readonly reason: string | undefined }
-  | { readonly t: 'get'; readonly rid: number; readonly pool: string; readonly id: string }
-  | { readonly t: 'snapshot'; readonly rid: number; readonly pool: string }
-  | {
-      readonly t: 'fetch'
-      readonly rid: number
-      readonly pool: string
-      readonly key: MailboxKey
-      readonly options: FetchOptions | undefined
-    }
-  | { readonly t: 'ack'; readonly rid: number; readonly pool: string; readonly key: MailboxKey; readonly ids: readonly string[] }
-  | { readonly t: 'on'; readonly pool: string; readonly event: string }
-  | { readonly t: 'ran'; readonly pool: string; readonly call: number; readonly ok: boolean; readonly value: unknown }
-  | { readonly t: 'ran-chunk'; readonly pool: string; readonly call: number; readonly chunk: unknown }
-  | { readonly t: 'bye' }
+export const decodeSnapshot = d.object({
+  name: d.string,
+  capacity: counts,
+  used: counts,
+  running: d.integer,
+  stopping: d.integer,
+  parked: d.object({ low: d.integer, normal: d.integer, high: d.integer, critical: d.integer }),
+  parkedTotal: d.integer,
+  retrying: d.integer,
+  isPaused: d.boolean,
+  isClosed: d.boolean,
+})
 
-export type HostMessage =
-  | { readonly t: 'reply'; readonly rid: number; readonly ok: true; readonly value: unknown }
-  | { readonly t: 'reply'; readonly rid: number; readonly ok: false; readonly error: WireError }
-  | { readonly t: 'status'; readonly pool: string; readonly id: string; readonly status: TaskStatus; readonly attempt: number }
-  | { readonly t: 'end'; readonly pool: string; readonly view: TaskView; readonly ok: true; readonly value: unknown }
-  | { readonly t: 'end'; readonly pool: string; readonly view: TaskView; readonly ok: false; readonly error: WireError }
-  | { readonly t: 'chunk'; readonly pool: string; readonly id: string; readonly chunk: unknown }
-  | {
-      readonly t: 'event'
-      readonly pool: string
-      readonly event: string
-      readonly view: TaskView | undefined
-      readonly data: Record<string, unknown>
-    }
-  | {
-      readonly t: 'snapshot-push'
-      readonly pool: string
-      readonly snapshot: PoolSnapshot
-      readonly positions: readonly (readonly [string, number])[]
-    }
-  | {
-      readonly t: 'run'
-      readonly call: number
-      readonly pool: string
-      readonly payload: unknown
-      readonly attempt: number
-      readonly task: TaskInfo
-    }
-  | { readonly t: 'abort'; readonly call: number; readonly reason: string }
+const durations = d.object({ count: d.integer, mean: d.number, min: d.number, max: d.number, p50: d.number, p95: d.number, p99: d.number })
+
+export const decodeStats = d.object({
+  wait: durations,
+  run: durations,
+  outcomes: d.object({ completed: d.integer, failed: d.integer, expired: d.integer, dropped: d.integer, cancelled: d.integer }),
+})
+
+export const decodeMailboxMessage = d.object({
+  id: d.string,
+  taskId: d.string,
+  key: decodeMailboxKey,
+  status: decodeTerminalStatus,
+  result: d.unknown,
+  error: d.optional(d.object({ code: d.string, message: d.string })),
+  attempts: d.integer,
+  submittedAt: d.number,
+  completedAt: d.number,
+})
+
+export const decodeFetchResult = d.object({ messages: d.array(decodeMailboxMessage), cursor: d.optional(d.string) })
+
+const rid = d.integer
+const pool = d.string
+const options = d.optional(d.record(d.unknown))
+
+/** What a tab sends its host. */
+export const decodeTabMessage = d.tagged('t', {
+  hello: d.object({ t: d.literal('hello'), client: d.string, lock: d.string, user: d.optional(d.string), session: d.string }),
+  attach: d.object({ t: d.literal('attach'), pool, slots: d.integer }),
+  submit: d.object({ t: d.literal('submit'), rid, pool, payload: d.unknown, options }),
+  'submit-all': d.object({
+    t: d.literal('submit-all'),
+    rid,
+    pool,
+    items: d.array(d.object({ payload: d.unknown, options })),
+  }),
+  cancel: d.object({ t: d.literal('cancel'), pool, id: d.string, reason: d.optional(d.string) }),
+  get: d.object({ t: d.literal('get'), rid, pool, id: d.string }),
+  snapshot: d.object({ t: d.literal('snapshot'), rid, pool }),
+  stats: d.object({ t: d.literal('stats'), rid, pool }),
+  fetch: d.object({ t: d.literal('fetch'), rid, pool, key: d.unknown, options: d.unknown }),
+  ack: d.object({ t: d.literal('ack'), rid, pool, key: d.unknown, ids: d.array(d.string) }),
+  clear: d.object({ t: d.literal('clear'), rid, pool }),
+  idle: d.object({ t: d.literal('idle'), rid, pool }),
+  'size-below': d.object({ t: d.literal('size-below'), rid, pool, limit: d.number }),
+  pause: d.object({ t: d.literal('pause'), pool }),
+  resume: d.object({ t: d.literal('resume'), pool }),
+  'set-capacity': d.object({ t: d.literal('set-capacity'), rid, pool, capacity: d.unknown }),
+  on: d.object({ t: d.literal('on'), pool, event: d.string }),
+  ran: d.object({ t: d.literal('ran'), pool, call: d.integer, ok: d.boolean, value: d.unknown }),
+  'ran-chunk': d.object({ t: d.literal('ran-chunk'), pool, call: d.integer, chunk: d.unknown }),
+  bye: d.object({ t: d.literal('bye') }),
+})
+export type TabMessage = d.Infer<typeof decodeTabMessage>
+/** The tab messages that expect a reply. */
+export type TabRequest = Extract<TabMessage, { readonly rid: number }>
+
+const replyOk = d.object({ t: d.literal('reply'), rid, ok: d.literal(true), value: d.unknown })
+const replyError = d.object({ t: d.literal('reply'), rid, ok: d.literal(false), error: decodeWireError })
+
+/** What a host sends a tab. */
+export const decodeHostMessage = d.tagged('t', {
+  reply: ((value: unknown, path: string) =>
+    (value as { ok?: unknown }).ok === true ? replyOk(value, path) : replyError(value, path)) as d.Decoder<
+    d.Infer<typeof replyOk> | d.Infer<typeof replyError>
+  >,
+  status: d.object({ t: d.literal('status'), pool, id: d.string, status: decodeTaskStatus, attempt: d.integer }),
+  end: d.object({ t: d.literal('end'), pool, view: decodeTaskView, ok: d.boolean, value: d.unknown, error: d.optional(decodeWireError) }),
+  chunk: d.object({ t: d.literal('chunk'), pool, id: d.string, chunk: d.unknown }),
+  event: d.object({ t: d.literal('event'), pool, event: d.string, view: d.optional(decodeTaskView), data: d.record(d.unknown) }),
+  'snapshot-push': d.object({
+    t: d.literal('snapshot-push'),
+    pool,
+    snapshot: decodeSnapshot,
+    positions: d.array(d.tuple(d.string, d.integer)),
+  }),
+  run: d.object({ t: d.literal('run'), call: d.integer, pool, payload: d.unknown, attempt: d.integer, task: decodeTaskInfo }),
+  abort: d.object({ t: d.literal('abort'), call: d.integer, reason: d.string }),
+})
+export type HostMessage = d.Infer<typeof decodeHostMessage>
 
 /** Anything that carries messages both ways: a MessagePort, or a BroadcastChannel-backed stand-in. */
 export interface Port {
