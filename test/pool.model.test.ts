@@ -6,7 +6,7 @@
  * capacity at a start, and every accepted task ends in exactly one terminal status (the same one).
  */
 import { describe, expect, it } from 'vitest'
-import { ManualClock, ResourcePool, type Priority, type TaskHandle } from '../src/index.js'
+import { ManualClock, QueueFullError, ResourcePool, type Priority, type TaskHandle } from '../src/index.js'
 import { mulberry32 } from './random.js'
 
 const SEEDS = Number(process.env['MODEL_SEEDS'] ?? 500)
@@ -140,10 +140,16 @@ function runModel(w: Workload, policy: Policy): Outcome {
     })
   const fits = (cost: { a: number; b: number }, reserved = { a: 0, b: 0 }): boolean =>
     used.a + cost.a + reserved.a <= capacity.a + FIT_EPS && used.b + cost.b + reserved.b <= capacity.b + FIT_EPS
+  // While no tenant is active, no idle tenant's usage is remembered (the next busy period starts at 0).
+  const forgetIdle = (): void => {
+    if ([...active.values()].some((n) => n > 0)) return
+    for (const tenant of [...charged.keys()]) if (!runs.some((r) => r.task.job.tenant === tenant)) charged.delete(tenant)
+  }
   const end = (t: ModelTask, status: Terminal): void => {
     t.state = 'done'
     out.terminal.set(t.job.index, status)
     active.set(t.job.tenant, (active.get(t.job.tenant) ?? 0) - 1)
+    forgetIdle()
   }
   const start = (t: ModelTask, now: number): void => {
     parked.splice(parked.indexOf(t), 1)
@@ -269,6 +275,7 @@ function runModel(w: Workload, policy: Policy): Outcome {
       const tenant = firstEnd.task.job.tenant
       charged.set(tenant, (charged.get(tenant) ?? 0) + firstEnd.share * (now - firstEnd.start))
       if (firstEnd.live) end(firstEnd.task, firstEnd.task.job.fails ? 'failed' : 'completed')
+      else forgetIdle()
       pass(now)
     } else {
       next++
@@ -320,7 +327,9 @@ async function runPool(w: Workload, policy: Policy): Promise<Outcome> {
             ...(job.waitTimeoutMs === undefined ? {} : { waitTimeoutMs: job.waitTimeoutMs }),
           })
           handles.set(job.index, handle)
-        } catch {
+        } catch (error) {
+          // The only refusal the workloads can meet is a full lot; anything else is a bug.
+          if (!(error instanceof QueueFullError)) throw error
           out.refused.add(job.index)
         }
       },

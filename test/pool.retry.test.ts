@@ -44,7 +44,22 @@ describe('retries', () => {
     expect(jobs.order).toEqual(['first', 'second', 'first'])
   })
 
-  it('gives up after maxAttempts, or when retryOn says no, with the last error as cause', async () => {
+  it('gives up after maxAttempts, failing with the last error as cause', async () => {
+    const { pool, jobs, clock } = controlledPool({ capacity: 1, maxAttempts: 2, retryBaseDelayMs: 10, random: () => 1 })
+    const t = await pool.submit('x')
+    await jobs.fail('x', new Error('first'))
+    expect(t.status).toBe('retrying')
+    await clock.advanceAsync(10)
+    await jobs.fail('x', new RangeError('second'))
+    const error = await t.result.catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TaskFailedError)
+    expect(error).toMatchObject({ reason: 'error', attempts: 2, message: expect.stringContaining('second') })
+    expect((error as Error).cause).toBeInstanceOf(RangeError)
+    expect(jobs.started.map((s) => s.ctx.attempt)).toEqual([1, 2])
+    expect(t.status).toBe('failed')
+  })
+
+  it('gives up at once when retryOn says no, though attempts remain', async () => {
     const { pool, jobs } = controlledPool({ capacity: 1, maxAttempts: 5, retryOn: (e) => !(e instanceof TypeError) })
     const t = await pool.submit('x', { maxAttempts: 5 })
     await jobs.fail('x', new TypeError('bad input'))
@@ -52,6 +67,7 @@ describe('retries', () => {
     expect(error).toBeInstanceOf(TaskFailedError)
     expect(error).toMatchObject({ reason: 'error', attempts: 1, message: expect.stringContaining('bad input') })
     expect((error as Error).cause).toBeInstanceOf(TypeError)
+    expect(jobs.started).toHaveLength(1)
   })
 
   it('a cancelled or expired task never retries', async () => {

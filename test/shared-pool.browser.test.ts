@@ -1,7 +1,7 @@
 // One budget for every tab: a SharedWorker hosts the pool; "tabs" are iframes (each a document
 // with its own dedicated workers and Web Locks; removing one is a tab closing).
 import { afterEach, describe, expect, it } from 'vitest'
-import { QueueFullError, TaskCancelledError, type TaskHandle } from '../src/index.js'
+import { CostExceedsCapacityError, QueueFullError, TaskCancelledError, type TaskHandle } from '../src/index.js'
 import { connectSharedPool, type SharedPool } from '../src/worker.js'
 import { openFrame } from './frames.js'
 
@@ -70,10 +70,16 @@ describe('shared pool', () => {
   it('rebuilds the host’s typed errors in the tab', async () => {
     const client = await connect(hostName(), 'cpu')
     const error = await client.submit(1, { cost: { units: 5 } }).catch((e: unknown) => e)
-    expect((error as Error).name).toBe('CostExceedsCapacityError')
-    expect((error as { code: string }).code).toBe('COST_EXCEEDS_CAPACITY')
-    await expect(connect(hostName(), 'nope')).rejects.toThrow(/no pool `nope`; it hosts `cpu`, `inhost`/)
-    expect(QueueFullError).toBeTypeOf('function')
+    expect(error).toBeInstanceOf(CostExceedsCapacityError)
+    expect(error).toMatchObject({ code: 'COST_EXCEEDS_CAPACITY', resource: 'units', cost: 5, capacity: 4 })
+    await expect(connect(hostName(), 'nope')).rejects.toThrow(/no pool `nope`; it hosts `cpu`, `inhost`, `tiny`/)
+    // A full lot in the host: the tab gets a QueueFullError it can `instanceof`.
+    const tiny = await connect(hostName(), 'tiny')
+    await tiny.submit('runs')
+    await tiny.submit('parks')
+    const full = await tiny.submit('refused').catch((e: unknown) => e)
+    expect(full).toBeInstanceOf(QueueFullError)
+    expect((full as Error).message).toMatch(/maxQueueDepth/)
   })
 
   it('parks tasks until a tab lends workers; capacity follows tabs as they come and go', async () => {

@@ -13,16 +13,37 @@ export interface Clock {
 /** Opaque: whatever the clock's setTimeout returned. */
 export type TimerHandle = unknown
 
-/** Real time: `Date.now()` and the global timers. */
+/** The longest delay the platform timers take (about 24.8 days); a longer one fires at once, in a loop. */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1
+
+/** A timer longer than the platform allows, re-armed in steps until it is due. */
+class LongTimer {
+  current: ReturnType<typeof globalThis.setTimeout> | undefined
+}
+
+/**
+ * Real time: `Date.now()` and the global timers. A delay above 2^31-1 ms is waited out in steps
+ * (a raw `setTimeout` would fire at once and warn), so a 30-day wait limit costs one timer.
+ */
 export class SystemClock implements Clock {
   now(): number {
     return Date.now()
   }
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
-    return globalThis.setTimeout(callback, Math.max(0, delayMs))
+    const delay = delayMs > 0 ? delayMs : 0
+    if (delay <= MAX_TIMER_DELAY_MS) return globalThis.setTimeout(callback, delay)
+    const due = Date.now() + delay
+    const timer = new LongTimer()
+    const arm = (): void => {
+      const left = due - Date.now()
+      timer.current =
+        left > MAX_TIMER_DELAY_MS ? globalThis.setTimeout(arm, MAX_TIMER_DELAY_MS) : globalThis.setTimeout(callback, Math.max(0, left))
+    }
+    arm()
+    return timer
   }
   clearTimeout(handle: TimerHandle): void {
-    globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>)
+    globalThis.clearTimeout((handle instanceof LongTimer ? handle.current : handle) as ReturnType<typeof globalThis.setTimeout>)
   }
 }
 

@@ -6,6 +6,11 @@
  * A tenant that becomes active (its first waiting or running task after none) is lifted to the
  * least usage among the other active tenants, so an idle tenant cannot bank credit and then
  * monopolize the pool (the same rule as a CFS run queue's min_vruntime).
+ *
+ * Memory is bounded by forgetting: while no tenant is active, no idle tenant (nothing waiting or
+ * running) is remembered, so usage restarts at 0 with the next busy period; and at most
+ * `IDLE_KEPT` idle tenants are remembered, the longest idle forgotten first (it then comes back
+ * at the least usage of the active tenants, as any newcomer).
  */
 interface TenantUsage {
   charged: number
@@ -17,8 +22,20 @@ interface TenantUsage {
 // Usages this close are equal; sums of fractions differ in the last bits.
 const EPSILON = 1e-6
 
+/** Idle tenants remembered at most. */
+export const IDLE_KEPT = 1024
+
 export class FairShareLedger {
   readonly #tenants = new Map<string, TenantUsage>()
+  /** Tenants with nothing active or running, longest idle first. */
+  readonly #idle = new Set<string>()
+  /** Tenants with an active task. */
+  #activeTenants = 0
+
+  /** Tenants remembered now (active, running, or idle). */
+  get size(): number {
+    return this.#tenants.size
+  }
 
   usage(tenant: string, now: number): number {
     const t = this.#tenants.get(tenant)
@@ -46,14 +63,19 @@ export class FairShareLedger {
         if (name !== tenant && other.active > 0) floor = Math.min(floor, this.usage(name, now))
       }
       if (floor !== Infinity && t.charged < floor) t.charged = floor
+      this.#activeTenants++
     }
     t.active++
   }
 
-  /** A task of `tenant` reached a terminal status. */
+  /** A task of `tenant` reached a terminal status (or left this process). */
   deactivate(tenant: string): void {
     const t = this.#get(tenant)
     t.active--
+    if (t.active > 0) return
+    this.#activeTenants--
+    this.#maybeIdle(tenant, t)
+    if (this.#activeTenants === 0) this.#forgetIdle(Infinity)
   }
 
   started(tenant: string, run: object, share: number, now: number): void {
@@ -67,6 +89,7 @@ export class FairShareLedger {
     if (entry === undefined) return
     t.running.delete(run)
     t.charged += entry.share * (now - entry.startedAt)
+    this.#maybeIdle(tenant, t)
   }
 
   /** Negative when tenant `a` should go before `b`, positive after, 0 when fair share is indifferent. */
@@ -81,12 +104,36 @@ export class FairShareLedger {
     return 0
   }
 
+  #maybeIdle(tenant: string, t: TenantUsage): void {
+    if (t.active > 0 || t.running.size > 0) return
+    // While no tenant is active, no idle one is remembered.
+    if (this.#activeTenants === 0) {
+      this.#tenants.delete(tenant)
+      return
+    }
+    this.#idle.add(tenant)
+    this.#forgetIdle(IDLE_KEPT)
+  }
+
+  /** Forgets idle tenants, the longest idle first, until at most `keep` remain. */
+  #forgetIdle(keep: number): void {
+    const drop = keep === Infinity ? this.#idle.size : this.#idle.size - keep
+    let dropped = 0
+    for (const tenant of this.#idle) {
+      if (dropped >= drop) break
+      this.#idle.delete(tenant)
+      this.#tenants.delete(tenant)
+      dropped++
+    }
+  }
+
   #get(tenant: string): TenantUsage {
     let t = this.#tenants.get(tenant)
     if (t === undefined) {
       t = { charged: 0, active: 0, running: new Map() }
       this.#tenants.set(tenant, t)
     }
+    this.#idle.delete(tenant)
     return t
   }
 }

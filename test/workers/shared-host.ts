@@ -12,4 +12,6 @@ host.addPool('inhost', {
     return value
   },
 })
+// One task runs (never ends), one parks, the next is refused: a full lot across the port.
+host.addPool('tiny', { capacity: 1, maxQueueDepth: 1, executor: () => new Promise(() => {}) })
 host.listen()
