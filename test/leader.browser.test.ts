@@ -1,9 +1,12 @@
 // Leader mode (no SharedWorker): tabs elect a leader with a Web Lock; it hosts the pool and
 // serves the others over BroadcastChannel; when it closes, the next tab takes over and recovers
 // the queue. "Tabs" are iframes; removing one closes it.
-import { afterEach, expect, it } from 'vitest'
-import { InvalidOptionError, type TaskHandle } from '../src/index.js'
-import { connectSharedPool, type SharedPool } from '../src/worker.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { BackendError, InvalidOptionError, QueueLockedError, type TaskHandle } from '../src/index.js'
+import { IndexedDBQueue } from '../src/indexeddb/index.js'
+import { serveOnBus } from '../src/runtime/shared/bus.js'
+import { LEADER_LOCK_PREFIX, type Port } from '../src/runtime/shared/protocol.js'
+import { SharedPoolHost, connectSharedPool, type SharedPool } from '../src/worker.js'
 import { openFrame } from './frames.js'
 import { leaderHost } from './workers/leader-host.js'
 
@@ -57,4 +60,68 @@ it('hands the pool over to the next tab when the leader closes, recovering its q
 it('refuses leader mode without `createHost`, saying what is missing', async () => {
   await expect(connectSharedPool('unused', 'cpu', { mode: 'leader' })).rejects.toThrow(InvalidOptionError)
   await expect(connectSharedPool('unused', 'cpu', { mode: 'leader' })).rejects.toThrow(/needs `createHost`/)
+})
+
+describe('leader mode: no lost wake-ups, no waiting forever', () => {
+  const scopeName = () => `leader-${crypto.randomUUID()}`
+
+  it('a leader change between the election and the handshake is followed: the tab joins the new leader', async () => {
+    const scope = scopeName()
+    // This page holds the election lock, so its own connect never leads; it plays both leaders.
+    let releaseElection!: () => void
+    await new Promise<void>((held) => {
+      void navigator.locks.request(LEADER_LOCK_PREFIX + scope, () => {
+        held()
+        return new Promise<void>((release) => (releaseElection = release))
+      })
+    })
+    const hostB = new SharedPoolHost({ tenant: 'test' })
+    hostB.addPool('cpu', { capacity: 1, executor: (value: unknown) => `B ran ${String(value)}` })
+    const stops: (() => void)[] = []
+    // Leader A is announced, then dies as the tab says hello: it never answers; B takes over.
+    const silentA = {
+      connect(port: Port) {
+        port.addEventListener('message', () => {
+          if (stops.length === 1) stops.push(serveOnBus(hostB, scope, 'leader-B', () => {}))
+        })
+      },
+    }
+    stops.push(serveOnBus(silentA, scope, 'leader-A', () => {}))
+    const pool = await connectSharedPool('unused', 'cpu', { mode: 'leader', workerName: scope, createHost: () => hostB })
+    expect(stops).toHaveLength(2) // B came in while the tab was joining A
+    await expect((await pool.submit('x')).result).resolves.toBe('B ran x')
+    await pool.close()
+    for (const stop of stops) stop()
+    releaseElection()
+    await hostB.close()
+  })
+
+  it('a createHost that throws rejects every waiting tab with a typed error naming the cause', async () => {
+    const scope = scopeName()
+    const failing = () => {
+      throw new Error('no GPU here')
+    }
+    const tabs = [1, 2].map(() => connectSharedPool('unused', 'cpu', { mode: 'leader', workerName: scope, createHost: failing }))
+    for (const tab of tabs) {
+      const error = await tab.catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(BackendError)
+      expect((error as Error).message).toBe('The shared pool host failed to start in the leader tab: no GPU here')
+    }
+  })
+
+  it('a host whose queue another owner holds rejects every waiting tab with QueueLockedError', async () => {
+    const scope = scopeName()
+    const database = `locked-${crypto.randomUUID()}`
+    const holder = new IndexedDBQueue({ database, name: 'cpu' })
+    await holder.open('someone-else')
+    const createHost = () => {
+      const host = new SharedPoolHost({ tenant: 'test' })
+      host.addPool('cpu', { capacity: { units: 1 }, queue: new IndexedDBQueue({ database, name: 'cpu' }) })
+      return host
+    }
+    const error = await connectSharedPool('unused', 'cpu', { mode: 'leader', workerName: scope, createHost }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(QueueLockedError)
+    expect((error as Error).message).toMatch(/Queue 'cpu' is owned by someone-else/)
+    await holder.close()
+  })
 })

@@ -169,7 +169,7 @@ export class MemoryQueue<P = unknown> implements TaskQueue<P> {
       fingerprint: record.fingerprint,
       status: settlement.status,
       retainUntil: settlement.retainKeyUntil,
-      task: keyedInfo(record),
+      task: keyedInfo(given),
     }
     this.#endedKeys.set(key, ended)
     this.#endedOrder.push(ended)

@@ -18,7 +18,17 @@ export function message(key: MailboxKey, completedAt: number, overrides: Partial
   }
 }
 
-export function describeMailboxStoreConformance(name: string, makeStore: () => Promise<MailboxStore<string>> | MailboxStore<string>): void {
+/** What a backend test can tell the body about its store, to check what it keeps. */
+export interface MailboxProbe {
+  /** Messages (and their per-task index entries) the store holds now. */
+  messagesKept(store: MailboxStore<string>): Promise<number> | number
+}
+
+export function describeMailboxStoreConformance(
+  name: string,
+  makeStore: () => Promise<MailboxStore<string>> | MailboxStore<string>,
+  probe?: MailboxProbe,
+): void {
   describe(`MailboxStore conformance: ${name}`, () => {
     it('keeps one message per task and status', async () => {
       const store = await makeStore()
@@ -103,6 +113,33 @@ export function describeMailboxStoreConformance(name: string, makeStore: () => P
       await store.put(failed)
       const [back] = (await store.fetch({ tenant: 't' })).messages
       expect(back).toEqual(failed)
+      await store.close()
+    })
+
+    it("finds a task's newest message by its id, whatever its key, until it is acked", async () => {
+      const store = await makeStore()
+      const cancelled = message({ tenant: 't', user: 'u' }, 1, {
+        status: 'cancelled',
+        result: undefined,
+        error: { code: 'TASK_CANCELLED', message: 'c' },
+      })
+      await store.put(cancelled)
+      await store.put(message({ tenant: 'other' }, 2))
+      expect(await store.findByTask(cancelled.taskId)).toEqual(cancelled)
+      expect(await store.findByTask('no-such-task')).toBeUndefined()
+      expect(await store.ack({ tenant: 't' }, [cancelled.id])).toBe(1)
+      expect(await store.findByTask(cancelled.taskId)).toBeUndefined()
+      await store.close()
+    })
+
+    it('keeps nothing of what was acked or pruned', async () => {
+      const store = await makeStore()
+      const messages = [1, 2, 3, 4].map((at) => message({ tenant: 't' }, at * 1_000))
+      for (const m of messages) await store.put(m)
+      expect(await store.ack({ tenant: 't' }, [messages[0]!.id, messages[1]!.id])).toBe(2)
+      expect(await store.prune(3_500)).toBe(1)
+      if (probe !== undefined) expect(await probe.messagesKept(store)).toBe(1)
+      expect((await store.fetch({ tenant: 't' })).messages.map((m) => m.id)).toEqual([messages[3]!.id])
       await store.close()
     })
   })

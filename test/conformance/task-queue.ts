@@ -31,9 +31,16 @@ export function record(seq: number, overrides: Partial<TaskRecord<{ n: number }>
 const settlement = (status: 'completed' | 'failed', retainKeyUntil: number) =>
   ({ status, endedAt: 5_000, retainKeyUntil, message: undefined }) as const
 
+/** What a backend test can tell the body about its store, to check what it keeps. */
+export interface QueueProbe {
+  /** Ended-key records the store holds now (every queue of it). */
+  keysKept(queue: TaskQueue<{ n: number }>): Promise<number> | number
+}
+
 export function describeTaskQueueConformance(
   name: string,
   makeQueue: () => Promise<TaskQueue<{ n: number }>> | TaskQueue<{ n: number }>,
+  probe?: QueueProbe,
 ): void {
   describe(`TaskQueue conformance: ${name}`, () => {
     async function reopen(queue: TaskQueue<{ n: number }>, owner = 'next-owner'): Promise<readonly TaskRecord<{ n: number }>[]> {
@@ -111,6 +118,29 @@ export function describeTaskQueueConformance(
       await queue.claim(recovered[0]!, 2, { owner: 'next-owner', expiresAt: 1 })
       await queue.settle(recovered[0]!, settlement('failed', 0))
       expect((await reopen(queue, 'third')).map((r) => r.seq)).toEqual([2])
+      await queue.close()
+    })
+
+    it("keeps an ended key with its task's fields until its retention, then forgets it; later settles prune it", async () => {
+      const queue = await makeQueue()
+      await queue.open('owner-1')
+      const first = record(1, { key: 'a', fingerprint: '"a"', handler: 'gen', mailbox: undefined })
+      const second = record(2, { key: 'b', fingerprint: '"b"' })
+      await queue.put([first, second])
+      await queue.claim(first, 1, { owner: 'owner-1', expiresAt: 9_000 })
+      await queue.settle({ ...first, attempt: 1 }, { status: 'completed', endedAt: 5_000, retainKeyUntil: 6_000, message: undefined })
+      expect(await queue.findKey('a', 5_999)).toEqual({
+        key: 'a',
+        taskId: first.id,
+        fingerprint: '"a"',
+        status: 'completed',
+        retainUntil: 6_000,
+        task: { priority: 'normal', cost: { vram: 2 }, tenant: 't', mailbox: undefined, handler: 'gen', submittedAt: 1_001, attempt: 1 },
+      })
+      expect(await queue.findKey('a', 6_000)).toBeUndefined()
+      await queue.settle(second, { status: 'failed', endedAt: 7_000, retainKeyUntil: 8_000, message: undefined })
+      if (probe !== undefined) expect(await probe.keysKept(queue)).toBe(1) // `a` went when `b` ended
+      expect(await queue.findKey('b', 7_500)).toMatchObject({ status: 'failed', taskId: second.id })
       await queue.close()
     })
   })

@@ -13,6 +13,11 @@ const never = new Promise<never>(() => {})
 
 defineHandlers({
   echo: (value: unknown) => value,
+  /** Posts something that is not the protocol to the page, then answers normally. */
+  junkToPage(value: unknown) {
+    ;(self as unknown as { postMessage(message: unknown): void }).postMessage({ junk: true })
+    return value
+  },
   add: ({ a, b }: { a: number; b: number }) => a + b,
   info: (_: unknown, ctx) => ({ attempt: ctx.attempt, task: ctx.task, name: self.name }),
   async stream(n: number, ctx) {

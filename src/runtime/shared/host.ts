@@ -68,6 +68,7 @@ export class SharedPoolHost extends TypedEmitter<SharedPoolHostEventMap> {
     const capacity = tabs === undefined ? options.capacity : { ...asVector(options.capacity), workers: 0 }
     const pool = new ResourcePool<P, R>({
       ...options,
+      name: options.name ?? name,
       capacity,
       executor: options.executor ?? (tabs as unknown as Executor<P, R>),
     } as PoolOptions<P, R>)
