@@ -3,8 +3,10 @@
 // the ratio to ResourcePool. Then a scheduling-quality simulation on the ManualClock.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { build } from 'esbuild'
 import PQueue from 'p-queue'
-import { ManualClock, ResourcePool } from '../dist/index.js'
+import { Mailbox, ManualClock, MemoryMailboxStore, ResourcePool } from '../dist/index.js'
 
 const REPS = Number(process.env.BENCH_REPS ?? 5)
 const N = 200_000
@@ -430,9 +432,100 @@ async function runtimeBenchmark() {
   if (child.status !== 0) throw new Error('the browser runtime benchmarks failed')
 }
 
+// ─── Bundle size ─────────────────────────────────────────────────────────────
+
+/** Bytes of one import bundled for the browser (esbuild, minified), and gzipped. */
+async function bundled(code) {
+  const out = await build({
+    stdin: { contents: code, resolveDir: fileURLToPath(new URL('.', import.meta.url)), loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  })
+  const bytes = out.outputFiles[0].contents
+  return { min: bytes.length, gzip: gzipSync(bytes).length }
+}
+
+async function bundleBenchmark() {
+  const ours = await bundled(
+    "import { ResourcePool } from '../dist/index.js'; export const pool = new ResourcePool({ capacity: 1, executor: async () => 1 })",
+  )
+  const theirs = await bundled("import PQueue from 'p-queue'; export const queue = new PQueue({ concurrency: 1 })")
+  console.log('\nBundle of one import (esbuild, browser, minified; gzip level 6)')
+  for (const [name, size] of [
+    ['ResourcePool (root entry)', ours],
+    ['p-queue 9 (PQueue)', theirs],
+  ]) {
+    console.log(
+      `  ${name.padEnd(34)} ${(size.min / 1000).toFixed(1).padStart(6)} kB minified  ${(size.gzip / 1000).toFixed(1).padStart(5)} kB gzipped`,
+    )
+  }
+  console.log(
+    `  ratio (gzipped) ResourcePool / p-queue: ${(ours.gzip / theirs.gzip).toFixed(2)}x; budget: 16 kB gzipped (checked in npm test)`,
+  )
+}
+
+// ─── Soak: memory stays flat while retention applies ────────────────────────
+
+async function soakBenchmark() {
+  const TOTAL = Number(process.env.SOAK_TASKS ?? 1_000_000)
+  const BATCH = 1_000
+  const clock = new ManualClock(0)
+  const mailbox = new Mailbox({ store: new MemoryMailboxStore(), clock, retentionMs: 20_000 })
+  const pool = new ResourcePool({
+    capacity: 64,
+    clock,
+    keyRetentionMs: 10_000,
+    mailbox,
+    policy: { fairShare: true },
+    executor: async (n) => n,
+  })
+  const heap = () => {
+    globalThis.gc?.()
+    globalThis.gc?.()
+    return process.memoryUsage().heapUsed
+  }
+  let warm = 0
+  let acked = 0
+  const t0 = performance.now()
+  for (let i = 0; i < TOTAL; i += BATCH) {
+    for (let j = i; j < i + BATCH; j++) {
+      // Keys, mailbox messages, many tenants (fair share) and a wait limit on every task.
+      void pool.submit(j, { key: `key-${j}`, mailbox: { tenant: `t${j % 200}`, user: `u${j % 1_000}` }, waitTimeoutMs: 60_000 })
+    }
+    await pool.onIdle()
+    // A consumer picks up and acks one tenant's messages per batch; the rest go by retention.
+    const key = { tenant: `t${(i / BATCH) % 200}` }
+    const { messages } = await pool.mailbox.fetch(key, { limit: 1_000 })
+    acked += await pool.mailbox.ack(
+      key,
+      messages.map((m) => m.id),
+    )
+    await clock.advanceAsync(1_000)
+    if (i + BATCH === 100_000) warm = heap()
+  }
+  const end = heap()
+  const seconds = (performance.now() - t0) / 1000
+  console.log(
+    `\nSoak: ${TOTAL.toLocaleString('en')} tasks with keys, mailbox messages, fair share and wait limits; ManualClock +1 s per ${BATCH} tasks`,
+  )
+  console.log(
+    `  key retention 10 s, mailbox retention 20 s, ${acked.toLocaleString('en')} messages acked, ${Math.round(TOTAL / seconds / 1000)}k tasks/s`,
+  )
+  console.log(
+    `  heap after 100,000 tasks (warm): ${(warm / 1e6).toFixed(1)} MB; after ${TOTAL.toLocaleString('en')}: ${(end / 1e6).toFixed(1)} MB; ratio ${(end / warm).toFixed(2)}x (flat is at most 1.10x)`,
+  )
+  await pool.close()
+}
+
 // Each comparison runs in a fresh process (its contenders interleaved inside it), so one
 // comparison's heap and JIT state do not tilt the next.
 const GROUPS = {
+  bundle: bundleBenchmark,
+  soak: soakBenchmark,
   unit: unitBenchmark,
   priority: priorityBenchmark,
   vector: vectorBenchmark,

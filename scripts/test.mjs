@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Every check a change must pass, in order: lint, typecheck, build (ESM + .d.ts per subpath),
-// an import check of the built package, then every test. Ends with one line
-// "Tests: N passed, N failed" for CI.
+// Every check a change must pass, in order: lint, format, import circles, typecheck, build (ESM +
+// .d.ts per subpath), an import check of the built package, then every test (the packed package
+// in a temp project among them). Ends with one line "Tests: N passed, N failed" for CI.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -42,6 +42,8 @@ function fail(message) {
 
 ensureChromium()
 run('lint', 'npx', ['eslint', '.'])
+run('format', 'npx', ['prettier', '--check', '--log-level', 'warn', '.'])
+run('import circles', 'npx', ['madge', '--circular', '--extensions', 'ts', '--ts-config', 'tsconfig.json', 'src'])
 run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.test.json', '--noEmit'])
 run('build', 'npm', ['run', 'build', '--silent'])
 // The root entry must import with no browser globals and no side effects (SSR-safe).
@@ -55,6 +57,12 @@ run('import check (./worker)', 'node', [
   '--input-type=module',
   '-e',
   "const m = await import('./dist/worker.js'); if (typeof m.WorkerPool !== 'function' || typeof m.connectSharedPool !== 'function') process.exit(1)",
+])
+// The config entry loads its libraries (zod, yaml), and no backend, at import.
+run('import check (./config)', 'node', [
+  '--input-type=module',
+  '-e',
+  "const m = await import('./dist/config.js'); if (typeof m.buildPools !== 'function' || typeof m.loadConfig !== 'function') process.exit(1)",
 ])
 
 const out = mkdtempSync(join(tmpdir(), 'ppl-vitest-'))

@@ -91,9 +91,9 @@ export class EndedTask<R, C> implements TaskControl<R, C> {
     // A key record that says the task had no mailbox key: nothing was kept.
     const message = this.mailbox === undefined && this.#knowsMailbox ? undefined : await this.#lookup()
     if (message === undefined) {
+      const why = this.mailbox === undefined ? 'it had no mailbox key' : 'its mailbox message was acked or pruned'
       throw new ResultNotKeptError(
-        `Task ${this.id} (key '${this.key}') ended as ${this.status} before this pool started, and its result was not kept ` +
-          `(${this.mailbox === undefined ? 'it had no mailbox key' : 'its mailbox message was acked or pruned'}); it did not run again`,
+        `Task ${this.id} ended as ${this.status} before this pool started; its result was not kept (${why})`,
         this.id,
         this.status,
       )

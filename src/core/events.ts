@@ -37,11 +37,6 @@ export class TypedEmitter<M extends object> {
     }
   }
 
-  /** Resolves with the next `name` event. */
-  waitFor<K extends keyof M>(name: K): Promise<M[K]> {
-    return new Promise((resolve) => this.once(name, resolve))
-  }
-
   protected hasListeners(name: keyof M): boolean {
     // Most pools have few or no listeners: answer from a count before touching the map.
     if (this.#count === 0) return false

@@ -26,10 +26,15 @@ function decodeCursor(cursor: string | undefined): number {
 
 /**
  * Mailbox messages in memory, in the order they were stored. Everything it indexes goes when a
- * message is acked or pruned, so its size follows the messages kept, not the messages ever stored.
+ * message is acked or pruned, so its size follows the messages kept, not the messages ever stored;
+ * the log keeps a head past its gone prefix, so a prune per delivery costs O(1) amortized.
  */
 export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
   #log: Stored<R>[] = []
+  /** Entries before it are all gone. */
+  #head = 0
+  /** Gone (acked or pruned) entries at or after the head. */
+  #gone = 0
   #seq = 0
   readonly #byId = new Map<string, Stored<R>>()
   /** Kept messages per task (one per status, so a task has one or two). */
@@ -61,18 +66,19 @@ export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
     if (!Number.isInteger(limit) || limit < 1) {
       throw new InvalidOptionError(`Expected \`limit\` to be an integer >= 1, got ${String(limit)}`, 'limit')
     }
+    const log = this.#log
     const messages: MailboxMessage<R>[] = []
     let last = since
     // Binary search for the first entry after the cursor; the log is in seq order.
-    let lo = 0
-    let hi = this.#log.length
+    let lo = this.#head
+    let hi = log.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (this.#log[mid]!.seq <= since) lo = mid + 1
+      if (log[mid]!.seq <= since) lo = mid + 1
       else hi = mid
     }
-    for (let i = lo; i < this.#log.length && messages.length < limit; i++) {
-      const stored = this.#log[i]!
+    for (let i = lo; i < log.length && messages.length < limit; i++) {
+      const stored = log[i]!
       if (stored.acked || !keyCovers(key, stored.message.key)) continue
       messages.push(stored.message)
       last = stored.seq
@@ -86,9 +92,10 @@ export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
       const stored = this.#byId.get(id)
       if (stored === undefined || stored.acked || !keyCovers(key, stored.message.key)) continue
       this.#forget(stored)
+      this.#gone++
       removed++
     }
-    if (removed > 0 && this.#log.length > 64) this.#compact()
+    this.#compact()
     return removed
   }
 
@@ -96,14 +103,17 @@ export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
     let removed = 0
     // The log is in store order, which is completion order for a pool; stopping at the first newer
     // message keeps a prune per delivery cheap. A rare older straggler goes with a later prune.
-    for (const stored of this.#log) {
-      if (stored.message.completedAt >= before) break
-      if (!stored.acked) {
+    const log = this.#log
+    while (this.#head < log.length) {
+      const stored = log[this.#head]!
+      if (stored.acked) this.#gone--
+      else if (stored.message.completedAt < before) {
         this.#forget(stored)
         removed++
-      }
+      } else break
+      this.#head++
     }
-    if (removed > 0) this.#compact()
+    this.#compact()
     return removed
   }
 
@@ -118,10 +128,12 @@ export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
     else this.#byTask.set(stored.message.taskId, rest)
   }
 
+  /** Drops gone entries once they are a fifth of the log: the copy costs O(1) per removal, amortized. */
   #compact(): void {
-    let live = 0
-    for (const stored of this.#log) if (!stored.acked) live++
-    if (live * 2 > this.#log.length) return
-    this.#log = this.#log.filter((stored) => !stored.acked)
+    const dead = this.#head + this.#gone
+    if (dead < 1024 || dead * 5 < this.#log.length) return
+    this.#log = this.#log.slice(this.#head).filter((stored) => !stored.acked)
+    this.#head = 0
+    this.#gone = 0
   }
 }
