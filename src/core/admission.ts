@@ -82,6 +82,7 @@ export class Admission<P, R, C> {
       onFull: parts.options.onFull,
       lot: parts.lot,
       admitting: () => this.admitting,
+      startsAtOnce: (cost) => !parts.pool.isPaused && parts.ledger.fits(cost),
       drop: parts.drop,
     }
   }
@@ -112,7 +113,7 @@ export class Admission<P, R, C> {
     } catch (error) {
       return Promise.reject(error)
     }
-    if (found instanceof Task) return this.#write([found]).then((handles) => handles[0]!)
+    if (found instanceof Task) return this.#write([found], () => found.handle)
     return Promise.resolve(found)
   }
 
@@ -141,7 +142,8 @@ export class Admission<P, R, C> {
       this.#room,
       fresh.map((plan) => plan.parsed.rank),
     )
-    const written = await this.#write(fresh.map((plan) => this.#newTask(plan.payload, plan.parsed, plan.cost, plan.key, plan.print, now)))
+    const tasks = fresh.map((plan) => this.#newTask(plan.payload, plan.parsed, plan.cost, plan.key, plan.print, now))
+    const written = tasks.length === 0 ? [] : await this.#write(tasks, () => tasks.map((task) => task.handle))
     const handleOf = (plan: ItemPlan<P, R, C>): TaskHandle<R, C> =>
       typeof plan === 'number' ? handleOf(plans[plan]!) : isPlan<P>(plan) ? written[fresh.indexOf(plan)]! : plan
     return plans.map(handleOf)
@@ -176,14 +178,16 @@ export class Admission<P, R, C> {
     return { payload: item.payload, parsed, cost: this.costs.of(options.cost), key, print }
   }
 
-  /** Writes accepted tasks (one durable write), then admits them; rolls every one back if the write fails. */
-  #write(tasks: Task<P, R, C>[]): Promise<TaskHandle<R, C>[]> {
-    if (tasks.length === 0) return Promise.resolve([])
+  /**
+   * Writes accepted tasks (one durable write), then admits them and answers; rolls every one back
+   * if the write fails. A write that answers at once (memory) admits at once: no promise waits.
+   */
+  #write<T>(tasks: Task<P, R, C>[], answer: () => T): Promise<T> {
     const host = this.#parts
-    const admit = (now: number): TaskHandle<R, C>[] => {
+    const admitted = (now: number): T => {
       this.admitting -= tasks.length
       host.admit(tasks, now)
-      return tasks.map((task) => task.handle)
+      return answer()
     }
     let written: MaybePromise<void>
     try {
@@ -192,9 +196,9 @@ export class Admission<P, R, C> {
       this.#rollBack(tasks)
       return Promise.reject(error)
     }
-    if (!isPromiseLike(written)) return Promise.resolve(admit(tasks[0]!.submittedAt))
+    if (!isPromiseLike(written)) return Promise.resolve(admitted(tasks[0]!.submittedAt))
     return Promise.resolve(written).then(
-      () => admit(host.now()),
+      () => admitted(host.now()),
       (error: unknown) => {
         this.#rollBack(tasks)
         throw error
@@ -228,7 +232,7 @@ export class Admission<P, R, C> {
         if (isPromiseLike<KeyRecord | undefined>(lookup)) {
           return Promise.resolve(lookup).then((record) => {
             const found = this.#acceptOrFind(payload, options, true, record)
-            return found instanceof Task ? this.#write([found]).then((handles) => handles[0]!) : found
+            return found instanceof Task ? this.#write([found], () => found.handle) : found
           })
         }
         const ended = this.#endedFromStore(key, lookup, now)
@@ -237,7 +241,7 @@ export class Admission<P, R, C> {
     }
     const parsed = parseSubmit(payload, options, host.options.submit, now)
     const cost = this.costs.of(options.cost)
-    makeRoom(this.#room, parsed.rank, () => !host.pool.isPaused && host.ledger.fits(cost.vector))
+    makeRoom(this.#room, parsed.rank, cost.vector)
     return this.#newTask(payload, parsed, cost, key, print, now)
   }
 

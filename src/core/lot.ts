@@ -167,14 +167,9 @@ export class ParkingLot<T extends LotEntry> {
     return undefined
   }
 
-  /** Every parked task in `drop-lowest` order: lowest base priority first, newest first within it. */
-  *lowestFirst(): IterableIterator<T> {
-    for (let rank = 0; rank <= TOP_RANK; rank++) {
-      const entries: T[] = []
-      for (const lane of this.#lanes[rank]!.values()) entries.push(...lane.queue)
-      entries.sort((a, b) => b.seq - a.seq)
-      yield* entries
-    }
+  /** Every parked task in `drop-lowest` order: lowest base priority first, newest first within it. O(n log n). */
+  lowestFirst(): T[] {
+    return [...this.all()].sort((a, b) => a.rank - b.rank || b.seq - a.seq)
   }
 
   /** 0-based place of `entry` in start order at `now`; undefined if it is not parked. O(parked). */

@@ -4,6 +4,7 @@
  * the newcomer outranks it.
  */
 import { QueueFullError, TaskDroppedError } from './errors.js'
+import type { CostVector } from './capacity.js'
 import type { LotEntry, ParkingLot } from './lot.js'
 
 export interface RoomRules<T extends LotEntry> {
@@ -13,6 +14,8 @@ export interface RoomRules<T extends LotEntry> {
   readonly lot: ParkingLot<T>
   /** Tasks accepted but not yet in the lot (their writes are in flight): they will park too. */
   admitting(): number
+  /** Whether a task of this cost would start at once (it fits now and the pool is not paused), so never park. */
+  startsAtOnce(cost: CostVector): boolean
   /** Ends a parked task as dropped (it was removed from the lot). */
   drop(victim: T, error: TaskDroppedError): void
 }
@@ -20,15 +23,12 @@ export interface RoomRules<T extends LotEntry> {
 const dropped = (victim: LotEntry & { readonly id: string }): TaskDroppedError =>
   new TaskDroppedError(`Task ${victim.id} was dropped from a full lot for a higher-priority task; it never ran`)
 
-/** Makes room for one task of `rank`, or refuses it. `startsAtOnce`: it fits now and nothing waits, so it never parks. */
-export function makeRoom<T extends LotEntry & { readonly id: string }>(
-  rules: RoomRules<T>,
-  rank: number,
-  startsAtOnce: () => boolean,
-): void {
+/** Makes room for one task of `rank` and `cost`, or refuses it. */
+export function makeRoom<T extends LotEntry & { readonly id: string }>(rules: RoomRules<T>, rank: number, cost: CostVector): void {
   const parked = rules.lot.size + rules.admitting()
   if (parked < rules.maxQueueDepth) return
-  if (parked === 0 && startsAtOnce()) return
+  // A task that starts at once with nothing waiting never parks, so it needs no room.
+  if (parked === 0 && rules.startsAtOnce(cost)) return
   if (rules.onFull === 'drop-lowest') {
     const victim = rules.lot.lowestNewest()
     if (victim !== undefined && victim.rank < rank) {
@@ -52,9 +52,9 @@ export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(rul
   if (rules.onFull === 'drop-lowest') {
     const candidates = rules.lot.lowestFirst()
     for (const rank of ranks.slice(Math.max(0, free))) {
-      const next = candidates.next()
-      if (next.done === true || next.value.rank >= rank) break
-      victims.push(next.value)
+      const next = candidates[victims.length]
+      if (next === undefined || next.rank >= rank) break
+      victims.push(next)
     }
   }
   if (free + victims.length < ranks.length) {

@@ -278,18 +278,20 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     return this.#admission.costs.object(vector)
   }
 
-  /** The tasks are durably accepted (or recovered: no events, no pass yet): they enter the lot and may start. */
-  #admitAll(tasks: readonly AnyTask<P, R, C>[], now: number, fresh = true): void {
-    for (const task of tasks) {
-      if (task.outcome !== undefined) continue // cancelled while its write was in flight
-      this.#wasBusy = true
-      if (task.waitDeadline !== undefined) this.#deadlines.watch(task)
-      this.#lot.add(task)
-      if (fresh && this.hasListeners('submitted')) this.emit('submitted', { task: task.handle })
-    }
-    if (!fresh) return
+  /** The tasks are durably accepted: they enter the lot and may start. */
+  #admitAll(tasks: readonly AnyTask<P, R, C>[], now: number): void {
+    for (const task of tasks) this.#enter(task, true)
     this.#pump(now)
     if (this.hasListeners('parked')) for (const task of tasks) if (task.inLot) this.emit('parked', { task: task.handle })
+  }
+
+  /** A task accepted (or recovered: no event) enters the lot. */
+  #enter(task: AnyTask<P, R, C>, fresh: boolean): void {
+    if (task.outcome !== undefined) return // cancelled while its write was in flight
+    this.#wasBusy = true
+    if (task.waitDeadline !== undefined) this.#deadlines.watch(task)
+    this.#lot.add(task)
+    if (fresh && this.hasListeners('submitted')) this.emit('submitted', { task: task.handle })
   }
 
   // ─── Scheduling ────────────────────────────────────────────────────────────
@@ -551,7 +553,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       this.#wasBusy = true
       const poisoned = this.#journal.poisoned(record)
       if (poisoned !== undefined) this.#finish(task, 'failed', poisoned)
-      else this.#admitAll([task], now, false)
+      else this.#enter(task, false)
     }
     this.#pump()
   }
