@@ -1,6 +1,6 @@
 import { Mailbox } from './core/mailbox.js'
 import type { PoolOptions } from './core/options.js'
-import { Scheduler } from './core/scheduler.js'
+import { MADE_HERE, Scheduler } from './core/scheduler.js'
 import { MemoryMailboxStore } from './mailbox/memory.js'
 import { EphemeralQueue } from './queue/ephemeral.js'
 
@@ -16,7 +16,7 @@ import { EphemeralQueue } from './queue/ephemeral.js'
  */
 export class ResourcePool<P = unknown, R = unknown, C = unknown> extends Scheduler<P, R, C> {
   constructor(options: PoolOptions<P, R, C>) {
-    super(options, {
+    super(MADE_HERE, options, {
       queue: options?.queue ?? new EphemeralQueue<P>(),
       mailbox: options?.mailbox ?? new Mailbox<R>({ store: new MemoryMailboxStore<R>(), clock: options?.clock }),
       ownsMailbox: options?.mailbox === undefined,

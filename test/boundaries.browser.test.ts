@@ -1,8 +1,8 @@
 // Every boundary a message crosses decodes it first: one that does not decode is dropped with an
 // `error` event, and the other side goes on working.
 import { afterEach, describe, expect, it } from 'vitest'
-import { BackendError, ResourcePool } from '../src/index.js'
-import { busName } from '../src/runtime/shared/bus.js'
+import { BackendError, MemoryQueue, PoolClosedError, ResourcePool, TaskDetachedError } from '../src/index.js'
+import { busName, serveOnBus } from '../src/runtime/shared/bus.js'
 import { SharedPoolHost, WorkerPool, connectSharedPool, type SharedPool } from '../src/worker.js'
 
 const cleanup: (() => Promise<void> | void)[] = []
@@ -84,12 +84,23 @@ describe('shared pool boundary', () => {
       },
     })
     cleanup.push(() => pool.close())
-    const error = nextEvent<{ context: string; error: unknown }>((listener) => pool.once('error', listener))
+    // This tab both follows the bus and, as the leader, serves it: each side drops the message and says so.
+    const errors: { context: string; error: unknown }[] = []
+    const both = new Promise<void>((resolve) =>
+      pool.on('error', (event) => {
+        errors.push(event)
+        if (errors.length === 2) resolve()
+      }),
+    )
     const channel = new BroadcastChannel(busName(scope))
     channel.postMessage({ k: 'leader' })
     channel.close()
-    expect((await error).context).toBe('a malformed message on the leader bus was dropped')
-    expect(String((await error).error)).toMatch(/`bus message.leader` to be a string/)
+    await both
+    expect(errors.map((e) => e.context)).toEqual([
+      'a malformed message on the leader bus was dropped',
+      'a malformed message on the leader bus was dropped',
+    ])
+    expect(String(errors[0]!.error)).toMatch(/`bus message.leader` to be a string/)
     await expect((await pool.submit('after')).result).resolves.toBe('after')
   })
 
@@ -101,5 +112,80 @@ describe('shared pool boundary', () => {
     const error = await answered.catch((e: unknown) => e)
     expect(error).toBeInstanceOf(BackendError)
     expect((error as Error).message).toMatch(/malformed reply: Expected `reply.wait` to be an object/)
+  })
+})
+
+describe('the leader bus, host side', () => {
+  it('a malformed message reaching the serving leader is dropped and reported', async () => {
+    const scope = `bus-host-${crypto.randomUUID()}`
+    const reported: string[] = []
+    const stop = serveOnBus({ connect: () => {} }, scope, 'leader-x', (_error, context) => reported.push(context))
+    cleanup.push(stop)
+    const channel = new BroadcastChannel(busName(scope))
+    const told = new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (reported.length > 0) {
+          clearInterval(check)
+          resolve()
+        }
+      }, 5)
+    })
+    channel.postMessage({ k: 'host', from: 42 })
+    await told
+    channel.close()
+    expect(reported).toEqual(['a malformed message on the leader bus was dropped'])
+  })
+})
+
+describe('closing a tab connection', () => {
+  it('detaches the handles it follows (their tasks go on in the host) and refuses later calls', async () => {
+    const host = new SharedPoolHost({ tenant: 'test' })
+    const releases: (() => void)[] = []
+    const release = () => releases.splice(0).forEach((finish) => finish())
+    host.addPool('p', { capacity: 1, executor: () => new Promise<string>((resolve) => releases.push(() => resolve('done'))) })
+    const channel = new MessageChannel()
+    host.connect(channel.port1)
+    const pool = await connectSharedPool('unused', 'p', { port: channel.port2 })
+    const running = await pool.submit('a')
+    const parked = await pool.submit('b')
+    await pool.close()
+    for (const task of [running, parked]) {
+      expect(task.status).toBe('detached')
+      await expect(task.result).rejects.toBeInstanceOf(TaskDetachedError)
+    }
+    await expect(pool.submit('c')).rejects.toBeInstanceOf(PoolClosedError)
+    // The host's pool goes on: both tasks finish there.
+    release()
+    await new Promise<void>((started) => host.pool('p')!.once('started', () => started()))
+    release()
+    await host.pool('p')!.onIdle()
+    expect(host.pool('p')!.stats().outcomes.completed).toBe(2)
+    await host.close()
+  })
+
+  it('a host pool error is reported again once the tab that listened for it has gone', async () => {
+    const reported: unknown[] = []
+    const original = globalThis.reportError
+    globalThis.reportError = (error: unknown) => reported.push(error)
+    cleanup.push(() => {
+      globalThis.reportError = original
+    })
+    const failing = new MemoryQueue()
+    failing.settle = () => {
+      throw new Error('the disk went away')
+    }
+    const host = new SharedPoolHost({ tenant: 'test' })
+    host.addPool('p', { capacity: 1, executor: (value: unknown) => value, queue: failing })
+    const channel = new MessageChannel()
+    host.connect(channel.port1)
+    const pool = await connectSharedPool('unused', 'p', { port: channel.port2 })
+    const seen = nextEvent<{ error: unknown }>((listener) => pool.once('error', listener))
+    await pool.submit('first')
+    expect(String((await seen).error)).toMatch(/the disk went away/)
+    await pool.close()
+    await new Promise((resolve) => setTimeout(resolve, 50)) // the host hears the tab's goodbye
+    await host.pool('p')!.submit('second')
+    expect(reported.map(String)).toEqual(['Error: the disk went away'])
+    await host.close()
   })
 })

@@ -125,3 +125,41 @@ describe('leader mode: no lost wake-ups, no waiting forever', () => {
     await holder.close()
   })
 })
+
+describe('leader mode: leaders that change in quick succession', () => {
+  it('two leader changes while a tab joins: it ends up on the last, and its tasks run there', async () => {
+    const scope = `leader-${crypto.randomUUID()}`
+    let releaseElection!: () => void
+    await new Promise<void>((held) => {
+      void navigator.locks.request(LEADER_LOCK_PREFIX + scope, () => {
+        held()
+        return new Promise<void>((release) => (releaseElection = release))
+      })
+    })
+    const hostC = new SharedPoolHost({ tenant: 'test' })
+    hostC.addPool('cpu', { capacity: 1, executor: (value: unknown) => `C ran ${String(value)}` })
+    const stops: (() => void)[] = []
+    // A and B each die as the tab says hello to them; C answers.
+    const silent = (next: () => void) => ({
+      connect(port: Port) {
+        let told = false
+        port.addEventListener('message', () => {
+          if (told) return
+          told = true
+          next()
+        })
+      },
+    })
+    const startC = () => stops.push(serveOnBus(hostC, scope, 'leader-C', () => {}))
+    const startB = () => stops.push(serveOnBus(silent(startC), scope, 'leader-B', () => {}))
+    stops.push(serveOnBus(silent(startB), scope, 'leader-A', () => {}))
+    const pool = await connectSharedPool('unused', 'cpu', { mode: 'leader', workerName: scope, createHost: () => hostC })
+    expect(stops).toHaveLength(3)
+    const task = await pool.submit('x')
+    await expect(task.result).resolves.toBe('C ran x')
+    await pool.close()
+    for (const stop of stops) stop()
+    releaseElection()
+    await hostC.close()
+  })
+})

@@ -56,6 +56,18 @@ describe('submitAll', () => {
     expect(pool.size).toBe(2)
   })
 
+  it('counts as parking only the tasks that will not start at once', async () => {
+    const { pool, jobs } = controlledPool<string>({ capacity: 2, maxQueueDepth: 1 })
+    // An idle pool: the first two (in start order) fit and start; one more parks; room for one.
+    const three = await pool.submitAll([{ payload: 'a' }, { payload: 'b' }, { payload: 'c', options: { priority: 'high' } }])
+    expect(three.map((t) => t.status)).toEqual(['running', 'parked', 'running'])
+    expect(jobs.order).toEqual(['c', 'a'])
+    await jobs.finish('c')
+    await jobs.finish('a')
+    await jobs.finish('b')
+    await expect(pool.submitAll(['d', 'e', 'f', 'g'].map((payload) => ({ payload })))).rejects.toBeInstanceOf(QueueFullError)
+  })
+
   it('under drop-lowest drops lower-priority tasks only if room can be made for the whole batch', async () => {
     const { pool } = controlledPool<string>({ capacity: 1, maxQueueDepth: 2, policy: { onFull: 'drop-lowest' } })
     await pool.submit('running')

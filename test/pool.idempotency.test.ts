@@ -25,8 +25,11 @@ describe('idempotency keys', () => {
     await jobs.finish('x', 'done')
     await clock.advanceAsync(999)
     const again = await pool.submit('x', { key: 'k' })
-    expect(again).toBe(a)
+    // The same task, ended: its outcome is kept, not its payload or chunks.
+    expect(again.id).toBe(a.id)
+    expect(again.status).toBe('completed')
     await expect(again.result).resolves.toBe('done')
+    expect(jobs.started).toHaveLength(1)
     await clock.advanceAsync(1)
     const fresh = await pool.submit('x', { key: 'k' })
     expect(fresh.id).not.toBe(a.id)

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidCostError, InvalidOptionError, InvalidPayloadError, MemoryQueue, ResourcePool, type TaskQueue } from '../src/index.js'
+import {
+  checkCloneable,
+  checkJson,
+  InvalidCostError,
+  InvalidOptionError,
+  InvalidPayloadError,
+  MemoryQueue,
+  ResourcePool,
+  type TaskQueue,
+} from '../src/index.js'
 import { controlledPool } from './helpers.js'
 
 /** A memory queue that, like a durable store, keeps payloads as JSON. */
 class JsonQueue extends MemoryQueue {
-  override readonly payloadFormat = 'json' as const
+  override readonly checkValue = checkJson
 }
 
 describe('refusals at submit', () => {
@@ -42,7 +51,7 @@ describe('refusals at submit', () => {
   it('refuses a payload a worker cannot receive (structured clone)', async () => {
     const pool = new ResourcePool<unknown, unknown>({
       capacity: 1,
-      executor: { execute: async () => 1, payloadFormat: 'structured-clone' },
+      executor: { execute: async () => 1, checkValue: checkCloneable },
     })
     await expect(pool.submit({ fn: () => 1 })).rejects.toBeInstanceOf(InvalidPayloadError)
     await expect(pool.submit({ when: new Date(), bytes: new Uint8Array(4) })).resolves.toBeDefined()

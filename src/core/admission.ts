@@ -20,14 +20,14 @@ import type { Journal } from './journal.js'
 import { IdempotencyKeys, lookUpKeys, sameKey } from './keys.js'
 import type { ParkingLot } from './lot.js'
 import type { SubmitItem, SubmitOptions } from './options.js'
-import { fingerprint } from './payload.js'
+import { fingerprint } from './fingerprint.js'
 import type { KeyRecord } from './queue.js'
-import type { TaskRecord } from './record.js'
+import { keyedInfo, type TaskRecord } from './record.js'
 import { makeRoom, makeRoomForAll, type RoomRules } from './room.js'
 import type { ResolvedPoolOptions } from './pool-options.js'
 import { parseSubmit, type ParsedSubmit } from './submit.js'
 import { Task, rareOptions, type TaskHost } from './task.js'
-import { isPromiseLike, type MaybePromise } from './types.js'
+import { isPromiseLike, type MaybePromise, type TerminalStatus } from './types.js'
 import { optionalString } from './validate.js'
 
 type Keyed<R, C> = Task<unknown, R, C> | EndedTask<R, C>
@@ -39,8 +39,10 @@ export interface AdmissionParts<P, R, C> {
   readonly ledger: CapacityLedger
   readonly lot: ParkingLot<Task<P, R, C>>
   readonly fair: FairShareLedger | undefined
-  /** The pool, as its tasks see it. */
-  readonly pool: TaskHost<C> & { readonly isClosed: boolean; readonly isPaused: boolean }
+  /** What the pool's tasks see of it. */
+  readonly tasks: TaskHost<C>
+  isClosed(): boolean
+  isPaused(): boolean
   now(): number
   cancel(task: Task<P, R, C>, reason: unknown): void
   /** Ends a parked task as dropped (removed from the lot) for a newcomer. */
@@ -49,19 +51,17 @@ export interface AdmissionParts<P, R, C> {
   admit(tasks: readonly Task<P, R, C>[], now: number): void
 }
 
-/** A `submitAll` item that makes a new task, checked. */
-interface Plan<P> {
+/** A submit that makes a new task, checked; `task` once made. */
+interface Plan<P, R, C> {
   readonly payload: P
   readonly parsed: ParsedSubmit
   readonly cost: Cost
   readonly key: string | undefined
   readonly print: string | undefined
+  task: Task<P, R, C> | undefined
 }
 
-/** What a `submitAll` item comes to: a known task's handle, the index of an earlier item with its key, or a new task. */
-type ItemPlan<P, R, C> = TaskHandle<R, C> | Plan<P> | number
-
-const isPlan = <P>(plan: unknown): plan is Plan<P> => typeof plan === 'object' && plan !== null && 'parsed' in plan
+const isPlan = <P, R, C>(plan: Plan<P, R, C> | TaskHandle<R, C>): plan is Plan<P, R, C> => 'parsed' in plan
 
 export class Admission<P, R, C> {
   /** Tasks accepted whose write is still in flight: they count as parked for room and idleness. */
@@ -82,7 +82,7 @@ export class Admission<P, R, C> {
       onFull: parts.options.onFull,
       lot: parts.lot,
       admitting: () => this.admitting,
-      startsAtOnce: (cost) => !parts.pool.isPaused && parts.ledger.fits(cost),
+      startsAtOnce: (cost) => !parts.isPaused() && parts.ledger.fits(cost),
       drop: parts.drop,
     }
   }
@@ -94,27 +94,49 @@ export class Admission<P, R, C> {
   /** A stored task back in memory: its arrival number, key and tenant are known again. Throws if its cost no longer fits. */
   recovered(record: TaskRecord<P>, now: number): Task<P, R, C> {
     this.seq = Math.max(this.seq, record.seq)
-    const task = Task.fromRecord<P, R, C>(this.#parts.pool, record, this.#parts.ledger.toVector(record.cost))
+    const task = Task.fromRecord<P, R, C>(this.#parts.tasks, record, this.#parts.ledger.toVector(record.cost))
     task.parkedAt = now
     if (record.key !== undefined) this.keys.set(record.key, task as Keyed<R, C>)
     this.#parts.fair?.activate(task.tenant, now)
     return task
   }
 
-  /** The task ended: its key is remembered for the retention. */
+  /**
+   * The task ended: its key is remembered for the retention, with its outcome but not its payload
+   * or chunks (a later submit of the key gets how it ended; the task's own handle keeps all).
+   */
   ended(task: Task<P, R, C>, now: number): void {
-    if (task.key !== undefined) this.keys.ended(task.key, task as Keyed<R, C>, now + this.#parts.options.keyRetentionMs)
+    const key = task.key
+    if (key === undefined || task.outcome === undefined || task.status === 'detached') return
+    const ended = new EndedTask<R, C>(task.id, key, task.fingerprint, task.status as TerminalStatus, keyedInfo(task), task.outcome)
+    this.keys.ended(key, ended, now + this.#parts.options.keyRetentionMs)
   }
 
   submit(payload: P, options: SubmitOptions): Promise<TaskHandle<R, C>> {
-    let found: Task<P, R, C> | TaskHandle<R, C> | Promise<TaskHandle<R, C>>
+    const host = this.#parts
     try {
-      found = this.#acceptOrFind(payload, options, false)
+      const key = typeof options === 'object' && options !== null ? options.key : undefined
+      const now = host.now()
+      // A key the pool does not know is looked up in the queue first (a task of before a restart).
+      if (typeof key === 'string' && this.keys.get(key, now) === undefined) {
+        const lookup = host.journal.findKey(key, now)
+        if (isPromiseLike<KeyRecord | undefined>(lookup))
+          return Promise.resolve(lookup).then((stored) => this.#submitOne(payload, options, stored))
+        return this.#submitOne(payload, options, lookup)
+      }
+      return this.#submitOne(payload, options, undefined)
     } catch (error) {
       return Promise.reject(error)
     }
-    if (found instanceof Task) return this.#write([found], () => found.handle)
-    return Promise.resolve(found)
+  }
+
+  #submitOne(payload: P, options: SubmitOptions, stored: KeyRecord | undefined): Promise<TaskHandle<R, C>> {
+    const now = this.#parts.now()
+    const plan = this.#check(payload, options, now, stored)
+    if (!isPlan(plan)) return Promise.resolve(plan)
+    makeRoom(this.#room, plan.parsed.rank, plan.cost.vector)
+    const task = this.#create(plan, now)
+    return this.#write([task], () => task.handle)
   }
 
   async submitAll(items: readonly SubmitItem<P>[]): Promise<TaskHandle<R, C>[]> {
@@ -125,57 +147,81 @@ export class Admission<P, R, C> {
       .map((item) => item?.options?.key)
       .filter((key): key is string => typeof key === 'string' && this.keys.get(key, now) === undefined)
     const stored = await lookUpKeys(unknown, (key) => host.journal.findKey(key, now))
-    if (host.pool.isClosed) throw new PoolClosedError(`Pool '${host.options.name}' is closed; no task was accepted`)
     // Every check first, with no change to the pool; then room for all; then the tasks.
-    const plans: ItemPlan<P, R, C>[] = []
-    const batchKeys = new Map<string, number>()
+    const plans: (Plan<P, R, C> | TaskHandle<R, C>)[] = []
+    const fresh: Plan<P, R, C>[] = []
+    const byKey = new Map<string, Plan<P, R, C>>()
     items.forEach((item, index) => {
       try {
-        plans.push(this.#planItem(item, index, now, stored, batchKeys, plans))
+        if (typeof item !== 'object' || item === null) throw new InvalidOptionError('Expected { payload, options? }', `items[${index}]`)
+        const key: unknown = item.options?.key
+        const earlier = typeof key === 'string' ? byKey.get(key) : undefined
+        if (earlier !== undefined) {
+          // The same key twice in one batch: one task, if the payloads agree.
+          if (earlier.print !== fingerprint(item.payload))
+            throw new IdempotencyConflictError(
+              `Idempotency key '${key}' is given twice in this batch with different payloads`,
+              earlier.key!,
+              '',
+            )
+          return plans.push(earlier)
+        }
+        const plan = this.#check(item.payload, item.options ?? {}, now, typeof key === 'string' ? stored.get(key) : undefined)
+        if (isPlan(plan)) {
+          fresh.push(plan)
+          if (plan.key !== undefined) byKey.set(plan.key, plan)
+        }
+        plans.push(plan)
       } catch (error) {
         if (error instanceof ParkingLotError) error.message = `submitAll item ${index}: ${error.message}`
         throw error
       }
     })
-    const fresh = plans.filter(isPlan<P>)
-    makeRoomForAll(
-      this.#room,
-      fresh.map((plan) => plan.parsed.rank),
-    )
-    const tasks = fresh.map((plan) => this.#newTask(plan.payload, plan.parsed, plan.cost, plan.key, plan.print, now))
-    const written = tasks.length === 0 ? [] : await this.#write(tasks, () => tasks.map((task) => task.handle))
-    const handleOf = (plan: ItemPlan<P, R, C>): TaskHandle<R, C> =>
-      typeof plan === 'number' ? handleOf(plans[plan]!) : isPlan<P>(plan) ? written[fresh.indexOf(plan)]! : plan
-    return plans.map(handleOf)
+    makeRoomForAll(this.#room, this.#parking(fresh))
+    const tasks = fresh.map((plan) => (plan.task = this.#create(plan, now)))
+    if (tasks.length > 0) await this.#write(tasks, () => undefined)
+    return plans.map((plan) => (isPlan(plan) ? plan.task!.handle : plan))
   }
 
-  #planItem(
-    item: SubmitItem<P>,
-    index: number,
-    now: number,
-    stored: ReadonlyMap<string, KeyRecord | undefined>,
-    batchKeys: Map<string, number>,
-    plans: readonly ItemPlan<P, R, C>[],
-  ): ItemPlan<P, R, C> {
-    if (typeof item !== 'object' || item === null) throw new InvalidOptionError('Expected { payload, options? }', `items[${index}]`)
-    const options = item.options ?? {}
+  /** A submit checked, with no change to the pool: the handle its idempotency key names, or a plan for a new task. */
+  #check(payload: P, options: SubmitOptions, now: number, stored: KeyRecord | undefined): Plan<P, R, C> | TaskHandle<R, C> {
+    const host = this.#parts
+    if (host.isClosed()) throw new PoolClosedError(`Pool '${host.options.name}' is closed; the task was not accepted`)
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('Expected submit options to be an object', 'options')
     const key = optionalString(options.key, 'key')
-    const print = key === undefined ? undefined : fingerprint(item.payload)
+    const print = key === undefined ? undefined : fingerprint(payload)
     if (key !== undefined) {
-      const known = this.keys.get(key, now) ?? this.#endedFromStore(key, stored.get(key), now)
+      const known = this.keys.get(key, now) ?? this.#endedFromStore(key, stored, now)
       if (known !== undefined) return sameKey(known, key, print!)
-      const earlier = batchKeys.get(key)
-      if (earlier !== undefined) {
-        if ((plans[earlier] as Plan<P>).print !== print) {
-          throw new IdempotencyConflictError(`Idempotency key '${key}' is given twice in this batch with different payloads`, key, '')
-        }
-        return earlier
-      }
-      batchKeys.set(key, index)
     }
-    const parsed = parseSubmit(item.payload, options, this.#parts.options.submit, now)
-    return { payload: item.payload, parsed, cost: this.costs.of(options.cost), key, print }
+    return {
+      payload,
+      parsed: parseSubmit(payload, options, host.options.submit, now),
+      cost: this.costs.of(options.cost),
+      key,
+      print,
+      task: undefined,
+    }
+  }
+
+  /**
+   * The ranks of the batch's tasks that will park: all, but those that start at once (the lot is
+   * empty and not paused: in start order, while each fits beside those before it).
+   */
+  #parking(plans: readonly Plan<P, R, C>[]): number[] {
+    const host = this.#parts
+    const inOrder = plans.slice().sort((a, b) => b.parsed.rank - a.parsed.rank)
+    let starting = 0
+    if (host.lot.size + this.admitting === 0 && !host.isPaused()) {
+      let taken: number[] = []
+      for (const plan of inOrder) {
+        const sum = plan.cost.vector.map((units, r) => units + (taken[r] ?? 0))
+        if (!host.ledger.fits(sum)) break
+        taken = sum
+        starting++
+      }
+    }
+    return inOrder.slice(starting).map((plan) => plan.parsed.rank)
   }
 
   /**
@@ -186,6 +232,8 @@ export class Admission<P, R, C> {
     const host = this.#parts
     const admitted = (now: number): T => {
       this.admitting -= tasks.length
+      // Stored now: a cancel asked for meanwhile acts first (the task then ends without running).
+      for (const task of tasks) task.onAdmitted?.()
       host.admit(tasks, now)
       return answer()
     }
@@ -206,69 +254,42 @@ export class Admission<P, R, C> {
     )
   }
 
-  /**
-   * Validates a submit and builds its task, or returns the handle its idempotency key names. A key
-   * the pool does not know is looked up in the queue first (`looked`: done, `stored` its answer);
-   * when that lookup is asynchronous, the submit goes on after it.
-   */
-  #acceptOrFind(
-    payload: P,
-    options: SubmitOptions,
-    looked: boolean,
-    stored?: KeyRecord,
-  ): Task<P, R, C> | TaskHandle<R, C> | Promise<TaskHandle<R, C>> {
-    const host = this.#parts
-    if (host.pool.isClosed) throw new PoolClosedError(`Pool '${host.options.name}' is closed; the task was not accepted`)
-    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('Expected submit options to be an object', 'options')
-    const now = host.now()
-    const key = optionalString(options.key, 'key')
-    let print: string | undefined
-    if (key !== undefined) {
-      print = fingerprint(payload)
-      const known = this.keys.get(key, now) ?? this.#endedFromStore(key, looked ? stored : undefined, now)
-      if (known !== undefined) return sameKey(known, key, print)
-      if (!looked) {
-        const lookup = host.journal.findKey(key, now)
-        if (isPromiseLike<KeyRecord | undefined>(lookup)) {
-          return Promise.resolve(lookup).then((record) => {
-            const found = this.#acceptOrFind(payload, options, true, record)
-            return found instanceof Task ? this.#write([found], () => found.handle) : found
-          })
-        }
-        const ended = this.#endedFromStore(key, lookup, now)
-        if (ended !== undefined) return sameKey(ended, key, print)
-      }
-    }
-    const parsed = parseSubmit(payload, options, host.options.submit, now)
-    const cost = this.costs.of(options.cost)
-    makeRoom(this.#room, parsed.rank, cost.vector)
-    return this.#newTask(payload, parsed, cost, key, print, now)
-  }
-
   /** A stored key record of an ended task, remembered as such; undefined for none (or a live one). */
   #endedFromStore(key: string, record: KeyRecord | undefined, now: number): EndedTask<R, C> | undefined {
     if (record?.status === undefined) return undefined
     const host = this.#parts
-    const ended = new EndedTask<R, C>({ ...record, status: record.status }, (id) => host.journal.mailbox.findByTask(id))
+    const ended = EndedTask.fromRecord<R, C>({ ...record, status: record.status }, (id) => host.journal.mailbox.findByTask(id))
     this.keys.ended(key, ended, record.retainUntil ?? now + host.options.keyRetentionMs)
     return ended
   }
 
-  #newTask(payload: P, parsed: ParsedSubmit, cost: Cost, key: string | undefined, print: string | undefined, now: number): Task<P, R, C> {
+  #create(plan: Plan<P, R, C>, now: number): Task<P, R, C> {
+    const { payload, parsed, cost, key, print } = plan
     const host = this.#parts
     const { rank, tenant, maxAttempts, mailbox, handler, waitDeadline, runTimeoutMs, signal } = parsed
     const rare = rareOptions(
       { tenant, maxAttempts, mailbox, key, fingerprint: print, handler, waitDeadline, runTimeoutMs },
       host.options.submit.maxAttempts,
     )
-    const task = new Task<P, R, C>(host.pool, undefined, ++this.seq, payload, cost.object, cost.vector, rank, now, 0, rare)
+    const task = new Task<P, R, C>(host.tasks, undefined, ++this.seq, payload, cost.object, cost.vector, rank, now, 0, rare)
     if (key !== undefined) this.keys.set(key, task as Keyed<R, C>)
     host.fair?.activate(tenant, now)
     this.admitting++
     if (signal !== undefined) {
-      const onAbort = (): void => host.cancel(task, signal.reason)
+      // A cancel while the task's write is in flight waits for it: ending a task not yet stored
+      // would write its end before its row.
+      let admitted = false
+      let asked = false
+      const onAbort = (): void => {
+        if (admitted) host.cancel(task, signal.reason)
+        else asked = true
+      }
       signal.addEventListener('abort', onAbort, { once: true })
       task.detachSignal = () => signal.removeEventListener('abort', onAbort)
+      task.onAdmitted = () => {
+        admitted = true
+        if (asked) host.cancel(task, signal.reason)
+      }
     }
     return task
   }

@@ -33,12 +33,9 @@ export class CostTable {
     this.#default = undefined
   }
 
-  get defaultVector(): CostVector | undefined {
-    return this.#default?.vector
-  }
-
-  get defaultObject(): ResourceVector | undefined {
-    return this.#default?.object
+  /** The cost of tasks submitted without one, once one was. */
+  get defaultCost(): Cost | undefined {
+    return this.#default
   }
 
   /** A cost vector as a frozen object. */

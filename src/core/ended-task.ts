@@ -1,7 +1,11 @@
 /*
- * A task that ended before this pool started, found by its idempotency key in the queue. Nothing
- * runs again: its handle reports how it ended, and its result comes from its mailbox message
- * (read when someone asks), or rejects with `ResultNotKeptError` when there is none.
+ * What an idempotency key remembers of a task that ended: enough for the handle a later submit of
+ * the key gets (how it ended, and its outcome), and nothing heavier: not the payload, not the
+ * streamed chunks. Two sources:
+ *   - a task that ended in this process: its outcome is at hand;
+ *   - a task that ended before this pool started (found in the queue): its result comes from its
+ *     mailbox message, read when someone asks, or `ResultNotKeptError` when there is none.
+ * Nothing runs again either way.
  */
 import type { ResourceVector } from './capacity.js'
 import {
@@ -16,6 +20,7 @@ import {
 import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from './handle.js'
 import type { MailboxMessage } from './mailbox.js'
 import type { KeyRecord } from './queue.js'
+import type { KeyedTaskInfo } from './record.js'
 import { isPromiseLike, type MailboxKey, type MaybePromise, type Priority, type TerminalStatus } from './types.js'
 
 const END: ProgressStep<never> = Object.freeze({ kind: 'end' })
@@ -30,12 +35,14 @@ const ENDINGS = {
 }
 const noop = (): void => {}
 
+/** Where an ended task's result comes from. */
+export type EndedOutcome<R> =
+  | { readonly ok: true; readonly value: R }
+  | { readonly ok: false; readonly error: Error }
+  | { readonly findMessage: (taskId: string) => MaybePromise<MailboxMessage<R> | undefined> }
+
 export class EndedTask<R, C> implements TaskControl<R, C> {
   readonly handle: TaskHandle<R, C>
-  readonly id: string
-  readonly key: string
-  readonly fingerprint: string | undefined
-  readonly status: TerminalStatus
   readonly priority: Priority
   readonly cost: ResourceVector
   readonly tenant: string
@@ -43,30 +50,38 @@ export class EndedTask<R, C> implements TaskControl<R, C> {
   readonly handler: string | undefined
   readonly submittedAt: number
   readonly attempt: number
-  readonly #findMessage: (taskId: string) => MaybePromise<MailboxMessage<R> | undefined>
+  readonly #outcome: EndedOutcome<R>
   /** False for key records from before release 0.2, which do not say whether the task had a mailbox key. */
   readonly #knowsMailbox: boolean
   #result: Promise<R> | undefined
 
-  /** `record` has a terminal status; key records written before release 0.2 lack the task's fields. */
+  /** `task` undefined: a key record written before release 0.2, which lacks the task's fields. */
   constructor(
+    readonly id: string,
+    readonly key: string,
+    readonly fingerprint: string | undefined,
+    readonly status: TerminalStatus,
+    task: KeyedTaskInfo | undefined,
+    outcome: EndedOutcome<R>,
+  ) {
+    this.priority = task?.priority ?? 'normal'
+    this.cost = task?.cost ?? {}
+    this.tenant = task?.tenant ?? ''
+    this.mailbox = task?.mailbox
+    this.handler = task?.handler
+    this.submittedAt = task?.submittedAt ?? 0
+    this.attempt = task?.attempt ?? 0
+    this.#knowsMailbox = task !== undefined
+    this.#outcome = outcome
+    this.handle = makeHandle<R, C>(this)
+  }
+
+  /** What a stored key record says of its ended task. */
+  static fromRecord<R, C>(
     record: KeyRecord & { readonly status: TerminalStatus },
     findMessage: (taskId: string) => MaybePromise<MailboxMessage<R> | undefined>,
-  ) {
-    this.id = record.taskId
-    this.key = record.key
-    this.fingerprint = record.fingerprint
-    this.status = record.status
-    this.priority = record.task?.priority ?? 'normal'
-    this.cost = record.task?.cost ?? {}
-    this.tenant = record.task?.tenant ?? ''
-    this.mailbox = record.task?.mailbox
-    this.handler = record.task?.handler
-    this.submittedAt = record.task?.submittedAt ?? 0
-    this.attempt = record.task?.attempt ?? 0
-    this.#findMessage = findMessage
-    this.#knowsMailbox = record.task !== undefined
-    this.handle = makeHandle<R, C>(this)
+  ): EndedTask<R, C> {
+    return new EndedTask(record.taskId, record.key, record.fingerprint, record.status, record.task, { findMessage })
   }
 
   result(): Promise<R> {
@@ -88,8 +103,13 @@ export class EndedTask<R, C> implements TaskControl<R, C> {
   }
 
   async #read(): Promise<R> {
+    const outcome = this.#outcome
+    if (!('findMessage' in outcome)) {
+      if (outcome.ok) return outcome.value
+      throw outcome.error
+    }
     // A key record that says the task had no mailbox key: nothing was kept.
-    const message = this.mailbox === undefined && this.#knowsMailbox ? undefined : await this.#lookup()
+    const message = this.mailbox === undefined && this.#knowsMailbox ? undefined : await this.#lookup(outcome.findMessage)
     if (message === undefined) {
       const why = this.mailbox === undefined ? 'it had no mailbox key' : 'its mailbox message was acked or pruned'
       throw new ResultNotKeptError(
@@ -102,8 +122,8 @@ export class EndedTask<R, C> implements TaskControl<R, C> {
     throw errorFromCode(ENDINGS, message.error?.code, message.error?.message ?? `Task ${this.id} ended as ${message.status}`)
   }
 
-  async #lookup(): Promise<MailboxMessage<R> | undefined> {
-    const found = this.#findMessage(this.id)
+  async #lookup(find: (taskId: string) => MaybePromise<MailboxMessage<R> | undefined>): Promise<MailboxMessage<R> | undefined> {
+    const found = find(this.id)
     return isPromiseLike(found) ? await found : found
   }
 }

@@ -1,5 +1,10 @@
 import { reportUnhandled } from './report.js'
 
+const describeContext = (event: unknown): string => {
+  const context = (event as { context?: unknown }).context
+  return typeof context === 'string' ? context : 'an error event nobody listened to'
+}
+
 type Listener<E> = (event: E) => void
 
 /**
@@ -46,7 +51,11 @@ export class TypedEmitter<M extends object> {
 
   protected emit<K extends keyof M>(name: K, event: M[K]): void {
     const list = this.#listeners[name]
-    if (list === undefined) return
+    if (list === undefined || list.length === 0) {
+      // An `error` nobody listens to is reported, never dropped.
+      if (name === 'error') reportUnhandled((event as { error?: unknown }).error, describeContext(event))
+      return
+    }
     for (const listener of list) {
       try {
         listener(event)

@@ -1,6 +1,6 @@
 import type { ResourceVector } from './capacity.js'
 import type { TaskInfo } from './record.js'
-import type { PayloadFormat } from './types.js'
+import type { ValueCheck } from './storable.js'
 
 /** The second argument of an executor. `C` is the type of the progress chunks it emits. */
 export interface TaskContext<C = unknown> {
@@ -22,8 +22,8 @@ export type ExecutorFunction<P, R, C = unknown> = (payload: P, ctx: TaskContext<
  */
 export interface Executor<P, R, C = unknown> {
   execute(payload: P, ctx: TaskContext<C>): PromiseLike<R>
-  /** What payloads must survive to reach the executor. @default 'any' */
-  readonly payloadFormat?: PayloadFormat
+  /** What a payload must survive to reach the executor (`checkCloneable` for a worker); none for one in the same thread. */
+  readonly checkValue?: ValueCheck
   /** Capacity the runtime adds to the pool (e.g. `{ workers: 4 }`). */
   readonly resources?: ResourceVector
   /** Cost every task adds on top of its own (e.g. `{ workers: 1 }`). */

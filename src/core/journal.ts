@@ -18,7 +18,7 @@ import { TaskFailedError } from './errors.js'
 import type { Lease, TaskRecord } from './record.js'
 import { newMessageId, type Mailbox, type MailboxMessage } from './mailbox.js'
 import type { KeyRecord, TaskQueue } from './queue.js'
-import { isPromiseLike, type MailboxKey, type MaybePromise, type PayloadFormat, type TerminalStatus } from './types.js'
+import { isPromiseLike, type MailboxKey, type MaybePromise, type TerminalStatus } from './types.js'
 
 /** How a task ended, as the journal writes it. */
 export type Outcome<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: Error }
@@ -62,10 +62,6 @@ export class Journal<P, R> {
     return this.#queue.durable
   }
 
-  get payloadFormat(): PayloadFormat {
-    return this.#queue.payloadFormat
-  }
-
   /** Writes still in flight. */
   get pending(): number {
     return this.#writes.size
@@ -100,13 +96,13 @@ export class Journal<P, R> {
   started(record: TaskRecord<P>, attempt: number, now: number): void {
     // Leases exist for recovery after a crash; a queue that does not survive one needs none.
     if (!this.#queue.durable) return
-    this.#track(this.#queue.claim(record, attempt, this.#leaseFrom(now)), 'claim')
+    this.#track(() => this.#queue.claim(record, attempt, this.#leaseFrom(now)), 'claim')
     this.#armRenewal()
   }
 
   /** A failed attempt waits out its backoff: a durable queue puts it back to waiting. */
   retrying(record: TaskRecord<P>, notBefore: number): void {
-    if (this.#queue.durable) this.#track(this.#queue.release(record, notBefore), 'release for retry')
+    if (this.#queue.durable) this.#track(() => this.#queue.release(record, notBefore), 'release for retry')
   }
 
   /** Writes a task's end: its mailbox message (if it has a key) and the queue's ack. */
@@ -121,18 +117,18 @@ export class Journal<P, R> {
         message: shared ? message : undefined,
       })
     if (message === undefined || shared) {
-      this.#track(settle(), 'settle')
+      this.#track(settle, 'settle')
       return
     }
     let delivered: unknown
     try {
       delivered = this.mailbox.deliver(message)
     } catch (error) {
-      this.#track(Promise.reject(error), 'mailbox delivery')
+      this.#track(() => Promise.reject(error), 'mailbox delivery')
       return
     }
-    if (isPromiseLike(delivered)) this.#track(Promise.resolve(delivered).then(settle), 'mailbox delivery and settle')
-    else this.#track(settle(), 'settle')
+    if (isPromiseLike(delivered)) this.#track(() => Promise.resolve(delivered).then(settle), 'mailbox delivery and settle')
+    else this.#track(settle, 'settle')
   }
 
   /** Resolves once every write made so far has settled. */
@@ -174,8 +170,14 @@ export class Journal<P, R> {
     return { ...base, error: { code: typeof error.code === 'string' ? error.code : error.name, message: error.message } }
   }
 
-  /** Tracks a write; a failure is reported, never swallowed. */
-  #track(result: unknown, context: string): void {
+  /** Makes and tracks a write; a failure (thrown at once, or later) is reported, never swallowed. */
+  #track(write: () => unknown, context: string): void {
+    let result: unknown
+    try {
+      result = write()
+    } catch (error) {
+      result = Promise.reject(error)
+    }
     if (!isPromiseLike(result)) return
     const tracked: Promise<unknown> = Promise.resolve(result).then(noop, (error: unknown) => this.#options.onError(error, context))
     this.#writes.add(tracked)
@@ -199,7 +201,7 @@ export class Journal<P, R> {
       this.#renewTimer = undefined
       const running = this.#options.running()
       if (running.length === 0) return
-      this.#track(this.#queue.renew(running, clock.now() + leaseMs), 'lease renewal')
+      this.#track(() => this.#queue.renew(running, clock.now() + leaseMs), 'lease renewal')
       this.#armRenewal()
     }, leaseMs / 3)
   }

@@ -9,7 +9,7 @@ import type { Executor, ExecutorFunction } from './executor.js'
 import type { PoolOptions } from './options.js'
 import type { RetryOptions } from './retry.js'
 import type { SubmitDefaults } from './submit.js'
-import type { PayloadFormat } from './types.js'
+import type { ValueCheck } from './storable.js'
 import { optionalBoolean, optionalFunction, optionalNumber, optionalString } from './validate.js'
 
 const DEFAULTS = {
@@ -21,8 +21,6 @@ const DEFAULTS = {
   headReserveAfterMs: 10_000,
   leaseMs: 30_000,
 } as const
-
-const FORMAT_STRICTNESS: Record<PayloadFormat, number> = { any: 0, 'structured-clone': 1, json: 2 }
 
 export interface ResolvedPoolOptions<P, R, C> {
   readonly name: string
@@ -43,7 +41,10 @@ export interface ResolvedPoolOptions<P, R, C> {
   readonly submit: SubmitDefaults
 }
 
-export function resolvePoolOptions<P, R, C>(options: PoolOptions<P, R, C>, queueFormat: PayloadFormat): ResolvedPoolOptions<P, R, C> {
+export function resolvePoolOptions<P, R, C>(
+  options: PoolOptions<P, R, C>,
+  queueCheck: ValueCheck | undefined,
+): ResolvedPoolOptions<P, R, C> {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('Expected pool options to be an object', '')
   const executor = toExecutor(options.executor)
   const policy = options.policy ?? {}
@@ -54,7 +55,6 @@ export function resolvePoolOptions<P, R, C>(options: PoolOptions<P, R, C>, queue
       'policy.onFull',
     )
   }
-  const formats = [queueFormat, executor.payloadFormat ?? 'any']
   return {
     name: optionalString(options.name, 'name') ?? DEFAULTS.name,
     executor,
@@ -79,7 +79,8 @@ export function resolvePoolOptions<P, R, C>(options: PoolOptions<P, R, C>, queue
       maxAttempts: optionalNumber(options.maxAttempts, 'maxAttempts', { min: 1, integer: true }) ?? DEFAULTS.maxAttempts,
       defaultWaitTimeoutMs: optionalNumber(options.defaultWaitTimeoutMs, 'defaultWaitTimeoutMs'),
       defaultRunTimeoutMs: optionalNumber(options.defaultRunTimeoutMs, 'defaultRunTimeoutMs', { min: 1 }),
-      payloadFormat: formats.reduce((a, b) => (FORMAT_STRICTNESS[b] > FORMAT_STRICTNESS[a] ? b : a)),
+      // The store's check and the runtime's, each once.
+      checks: [...new Set([queueCheck, executor.checkValue])].filter((check) => check !== undefined),
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { KeyedTaskInfo, Lease, TaskRecord } from './record.js'
 import type { MailboxMessage, MailboxStore } from './mailbox.js'
-import type { MaybePromise, PayloadFormat, TerminalStatus } from './types.js'
+import type { ValueCheck } from './storable.js'
+import type { MaybePromise, TerminalStatus } from './types.js'
 
 export type { KeyedTaskInfo, Lease, TaskRecord } from './record.js'
 
@@ -40,8 +41,8 @@ export interface Settlement {
 export interface TaskQueue<P = unknown> {
   /** True when accepted tasks survive the process; `close()` then keeps parked tasks. */
   readonly durable: boolean
-  /** What payloads (and results, for a queue that stores messages) must survive to be stored. */
-  readonly payloadFormat: PayloadFormat
+  /** What a payload must survive to be stored (`checkJson` for a JSON store); none for a store that keeps values as they are. */
+  readonly checkValue?: ValueCheck
   /**
    * Takes ownership for `owner` and returns the stored tasks (for recovery), in `seq` order. A
    * stored row that does not decode fails the open with a `BackendError` naming its id and field.

@@ -22,11 +22,11 @@
  * Accounting is synchronous and single-owner: all state changes happen in this class's methods,
  * never across an await, and `#pump` is the only place tasks start.
  */
-import { CapacityLedger, type CapacityInput, type CostVector, type ResourceVector } from './capacity.js'
+import { CapacityLedger, type CapacityInput } from './capacity.js'
 import type { Clock } from './clock.js'
 import { Admission } from './admission.js'
 import { DeadlineWatch } from './deadlines.js'
-import { TaskCancelledError, TaskDetachedError, TaskExpiredError, describeError, type FailureReason } from './errors.js'
+import { InvalidOptionError, TaskCancelledError, TaskDetachedError, TaskExpiredError, describeError, type FailureReason } from './errors.js'
 import { TypedEmitter } from './events.js'
 import type { Executor } from './executor.js'
 import { FairShareLedger } from './fair-share.js'
@@ -41,15 +41,16 @@ import { resolvePoolOptions, withRuntimeResources } from './pool-options.js'
 import type { Pool, PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
 import type { TaskQueue } from './queue.js'
 import type { TaskRecord } from './record.js'
-import { reportUnhandled } from './report.js'
 import { Backoffs, RetryPolicy, failureOf } from './retry.js'
 import { PoolCounters } from './stats.js'
 import { Waiters } from './waiters.js'
 import { Run, RunningTasks, Task, type TaskHost } from './task.js'
 import { TERMINAL_STATUSES, isPromiseLike, type MaybePromise, type TerminalStatus } from './types.js'
-import { optionalNumber } from './validate.js'
 
 export type { PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
+
+/** @internal Who may make a Scheduler: `ResourcePool`. */
+export const MADE_HERE = Symbol('prometheus-parking-lot.pool')
 
 /** The pool's collaborators, resolved (the public `ResourcePool` supplies in-memory defaults). */
 export interface SchedulerParts<P, R> {
@@ -65,7 +66,7 @@ type AnyTask<P, R, C> = Task<P, R, C>
  * The parking-lot scheduler. Construct it through `ResourcePool`, which fills in the in-memory
  * queue and mailbox when none are given.
  */
-export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C>> implements TaskHost<C>, Pool<P, R, C> {
+export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C>> implements Pool<P, R, C> {
   readonly name: string
   readonly #journal: Journal<P, R>
   readonly #clock: Clock
@@ -78,6 +79,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   readonly #backfill: boolean
   readonly #headReserveAfterMs: number
   readonly #deadlines: DeadlineWatch<AnyTask<P, R, C>>
+  /** What tasks see of the pool (kept off its public surface). */
+  readonly #tasks: TaskHost<C>
 
   // No index by id: a Map of every parked task costs more than the whole schedule on the hot
   // path, and `get(id)` is rare (re-attaching after a reload), so it scans.
@@ -98,9 +101,11 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   readonly #waiters = new Waiters()
   readonly #counters = new PoolCounters<TerminalStatus>(TERMINAL_STATUSES)
 
-  constructor(options: PoolOptions<P, R, C>, parts: SchedulerParts<P, R>) {
+  /** @internal Made through `ResourcePool`. */
+  constructor(token: typeof MADE_HERE, options: PoolOptions<P, R, C>, parts: SchedulerParts<P, R>) {
     super()
-    const resolved = resolvePoolOptions(options, parts.queue.payloadFormat)
+    if (token !== MADE_HERE) throw new TypeError('Make a pool with new ResourcePool(options)')
+    const resolved = resolvePoolOptions(options, parts.queue.checkValue)
     this.name = resolved.name
     this.#executor = resolved.executor
     this.#clock = resolved.clock
@@ -124,15 +129,25 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       onError: (error, context) => this.#reportError(error, context),
       onWritten: () => this.#checkWaiters(),
     })
+    this.#tasks = {
+      defaultMaxAttempts: resolved.submit.maxAttempts,
+      defaultCost: () => this.#admission.costs.defaultCost,
+      costObject: (vector) => this.#admission.costs.object(vector),
+      positionOf: (task) => this.#lot.positionOf(task as AnyTask<P, R, C>, this.#clock.now()),
+      cancelTask: (task, reason) => this.#cancel(task as AnyTask<P, R, C>, reason),
+      onProgress: (task, chunk) => this.#progress(task as AnyTask<P, R, C>, chunk),
+    }
     this.#admission = new Admission<P, R, C>({
       options: resolved,
       journal: this.#journal,
       ledger: this.#ledger,
       lot: this.#lot,
       fair: this.#fair,
-      pool: this,
+      tasks: this.#tasks,
+      isClosed: () => this.#closed,
+      isPaused: () => this.#paused,
       now: () => this.#clock.now(),
-      cancel: (task, reason) => void this.cancelTask(task as AnyTask<unknown, unknown, C>, reason),
+      cancel: (task, reason) => void this.#cancel(task, reason),
       drop: (task, error) => this.#finish(task, 'dropped', error),
       admit: (tasks, now) => this.#admitAll(tasks, now),
     })
@@ -195,7 +210,9 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   }
 
   onSizeLessThan(limit: number): Promise<void> {
-    optionalNumber(limit, 'limit', { min: 1, allowInfinity: true })
+    if (typeof limit !== 'number' || !(limit >= 1)) {
+      return Promise.reject(new InvalidOptionError(`Expected \`limit\` to be a number >= 1, got ${String(limit)}`, 'limit'))
+    }
     return this.#lot.size < limit ? Promise.resolve() : this.#waiters.sizeBelow(limit)
   }
 
@@ -220,7 +237,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   clear(): number {
     let cancelled = 0
     for (const task of [...this.#liveTasks()]) {
-      if ((task.status === 'parked' || task.status === 'retrying') && this.cancelTask(task, 'cleared')) cancelled++
+      if ((task.status === 'parked' || task.status === 'retrying') && this.#cancel(task, 'cleared')) cancelled++
     }
     return cancelled
   }
@@ -238,7 +255,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     for (const task of [...this.#liveTasks()]) {
       if (task.status !== 'parked' && task.status !== 'retrying') continue
       if (this.#journal.durable) this.#detach(task, kept)
-      else this.cancelTask(task, 'the pool closed')
+      else this.#cancel(task, 'the pool closed')
     }
     this.#checkWaiters()
     // A queue that refused to open (another owner) is not ours to close; what the pool made still is.
@@ -261,23 +278,6 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     return this.#admission.submitAll(items)
   }
 
-  /** @internal */
-  get defaultMaxAttempts(): number {
-    return this.#admission.defaultMaxAttempts
-  }
-  /** @internal */
-  get defaultCostVector(): CostVector | undefined {
-    return this.#admission.costs.defaultVector
-  }
-  /** @internal */
-  get defaultCostObject(): ResourceVector | undefined {
-    return this.#admission.costs.defaultObject
-  }
-  /** @internal A cost vector as a frozen object. */
-  costObject(vector: CostVector): ResourceVector {
-    return this.#admission.costs.object(vector)
-  }
-
   /** The tasks are durably accepted: they enter the lot and may start. */
   #admitAll(tasks: readonly AnyTask<P, R, C>[], now: number): void {
     for (const task of tasks) this.#enter(task, true)
@@ -288,6 +288,13 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   /** A task accepted (or recovered: no event) enters the lot. */
   #enter(task: AnyTask<P, R, C>, fresh: boolean): void {
     if (task.outcome !== undefined) return // cancelled while its write was in flight
+    if (this.#closed) {
+      // Accepted while the pool closed: a durable queue keeps it for the next start, as any parked task.
+      if (this.#journal.durable)
+        this.#detach(task, new TaskDetachedError(`Pool '${this.name}' closed as this task was accepted; it runs after the next start`))
+      else this.#cancel(task, 'the pool closed')
+      return
+    }
     this.#wasBusy = true
     if (task.waitDeadline !== undefined) this.#deadlines.watch(task)
     this.#lot.add(task)
@@ -382,10 +389,10 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     }
   }
 
-  /** @internal A running attempt emitted a chunk. */
-  onProgress(task: AnyTask<unknown, unknown, C>, chunk: C): void {
+  /** A running attempt emitted a chunk. */
+  #progress(task: AnyTask<P, R, C>, chunk: C): void {
     task.addChunk(chunk)
-    if (this.hasListeners('progress')) this.emit('progress', { task: task.handle as TaskHandle<R, C>, chunk })
+    if (this.hasListeners('progress')) this.emit('progress', { task: task.handle, chunk })
   }
 
   /** The executor returned or threw. Frees the attempt's capacity; decides the outcome if still open. */
@@ -442,6 +449,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     }
     const delayMs = this.#retry.delayAfter(task.attempt)
     task.status = 'retrying'
+    // Its wait limit still holds: watched again (its entry may have gone when it started).
+    if (task.waitDeadline !== undefined) this.#deadlines.watch(task)
     this.#journal.retrying(task, this.#clock.now() + delayMs)
     this.#retrying.wait(task, delayMs, () => {
       task.status = 'parked'
@@ -454,25 +463,19 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
 
   // ─── Cancellation, expiry, ending ──────────────────────────────────────────
 
-  /** @internal Used by handles and abort signals. */
-  cancelTask(task: AnyTask<unknown, unknown, C>, reason?: unknown): boolean {
+  /** Cancels a live task (from its handle, its signal, `clear` or `close`). */
+  #cancel(task: AnyTask<P, R, C>, reason?: unknown): boolean {
     const status = task.status
     if (status !== 'parked' && status !== 'retrying' && status !== 'running') return false
     const error = new TaskCancelledError(`Task ${task.id} was cancelled${reason === undefined ? '' : `: ${describeError(reason)}`}`, {
       cause: reason,
     })
-    const own = task as AnyTask<P, R, C>
-    if (status === 'parked') this.#lot.remove(own)
-    else if (status === 'retrying') this.#retrying.end(own)
-    else if (own.run !== undefined) this.#stop(own.run, error)
-    this.#finish(own, 'cancelled', error)
+    if (status === 'parked') this.#lot.remove(task)
+    else if (status === 'retrying') this.#retrying.end(task)
+    else if (task.run !== undefined) this.#stop(task.run, error)
+    this.#finish(task, 'cancelled', error)
     this.#pump()
     return true
-  }
-
-  /** @internal Place in start order, for `handle.position`. */
-  positionOf(task: AnyTask<unknown, unknown, C>): number | undefined {
-    return this.#lot.positionOf(task as AnyTask<P, R, C>, this.#clock.now())
   }
 
   #expireDue(): void {
@@ -495,10 +498,10 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     task.detachSignal?.()
     this.#fair?.deactivate(task.tenant)
     this.#counters.outcomes[status]++
-    this.#admission.ended(task, now)
     const outcome: Outcome<R> =
       status === 'completed' ? { ok: true, value: valueOrError as R } : { ok: false, error: valueOrError as Error }
     task.settle(outcome)
+    this.#admission.ended(task, now)
     if (this.hasListeners(status)) {
       // Each end event carries `result` (completed) or `error` (the others).
       const event = outcome.ok ? { task: task.handle, result: outcome.value } : { task: task.handle, error: outcome.error }
@@ -517,9 +520,9 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     task.settle({ ok: false, error })
   }
 
+  /** An `error` event; with nobody listening it is reported (`reportError` or the console), never dropped. */
   #reportError(error: unknown, context: string): void {
-    if (this.hasListeners('error')) this.emit('error', { error, context })
-    else reportUnhandled(error, `${this.name}: ${context} failed`)
+    this.emit('error', { error, context: `${this.name}: ${context} failed` })
   }
 
   // ─── Recovery, idle ────────────────────────────────────────────────────────

@@ -4,10 +4,10 @@
  * is checked against what it must survive. Nothing here changes the pool; a refusal leaves it as
  * it was.
  */
-import { InvalidOptionError, TaskCancelledError, TaskExpiredError } from './errors.js'
+import { InvalidOptionError, InvalidPayloadError, TaskCancelledError, TaskExpiredError } from './errors.js'
 import type { SubmitOptions } from './options.js'
-import { assertPayloadTravels } from './payload.js'
-import { PRIORITIES, type MailboxKey, type PayloadFormat } from './types.js'
+import type { ValueCheck } from './storable.js'
+import { PRIORITIES, type MailboxKey } from './types.js'
 import { optionalMailboxKey, optionalNumber, optionalPriority, optionalString } from './validate.js'
 
 /** What the pool fills in for options a submit leaves out. */
@@ -15,8 +15,8 @@ export interface SubmitDefaults {
   readonly maxAttempts: number
   readonly defaultWaitTimeoutMs: number | undefined
   readonly defaultRunTimeoutMs: number | undefined
-  /** The strictest format among the queue's and the executor's. */
-  readonly payloadFormat: PayloadFormat
+  /** What a payload must survive: the store's check and the runtime's. */
+  readonly checks: readonly ValueCheck[]
 }
 
 /** A submit's options, checked and resolved. */
@@ -39,7 +39,11 @@ export function parseSubmit(payload: unknown, options: SubmitOptions, defaults: 
   const maxAttempts = optionalNumber(options.maxAttempts, 'maxAttempts', { min: 1, integer: true }) ?? defaults.maxAttempts
   const runTimeoutMs = optionalNumber(options.runTimeoutMs, 'runTimeoutMs', { min: 1 }) ?? defaults.defaultRunTimeoutMs
   const waitDeadline = waitDeadlineOf(options, defaults, now)
-  assertPayloadTravels(payload, defaults.payloadFormat)
+  for (const check of defaults.checks) {
+    const problem = check(payload, 'payload')
+    if (problem !== undefined)
+      throw new InvalidPayloadError(`\`${problem.path}\` ${problem.reason}; the task was not accepted`, problem.path)
+  }
   const signal = options.signal
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidOptionError('Expected `signal` to be an AbortSignal', 'signal')

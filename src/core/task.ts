@@ -13,12 +13,14 @@ import { formatId, stampCounter, stampId, stampMs, stampTail } from './ids.js'
 import type { LotEntry } from './lot.js'
 import { PRIORITIES, type MailboxKey, type Priority, type TaskStatus } from './types.js'
 
-/** What tasks and runs need of their scheduler. */
+/**
+ * What tasks and runs need of their scheduler: an object the scheduler makes for its tasks (not
+ * the pool itself, so none of this is reachable from a pool's public surface).
+ */
 export interface TaskHost<C> {
   readonly defaultMaxAttempts: number
-  /** The vector and object of the default cost, shared by tasks submitted without one. */
-  readonly defaultCostVector: CostVector | undefined
-  readonly defaultCostObject: ResourceVector | undefined
+  /** The default cost (vector and object), shared by tasks submitted without one. */
+  defaultCost(): { readonly vector: CostVector; readonly object: ResourceVector | undefined } | undefined
   /** A cost vector as a frozen object. */
   costObject(vector: CostVector): ResourceVector
   positionOf(task: Task<unknown, unknown, C>): number | undefined
@@ -83,6 +85,7 @@ interface TaskLife<R, C> {
   chunks: C[] | undefined
   chunkWaiters: (() => void)[] | undefined
   detachSignal: (() => void) | undefined
+  onAdmitted: (() => void) | undefined
 }
 
 /** One attempt of a task, and the context its executor sees. Holds capacity from start until its executor settles. */
@@ -167,7 +170,7 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
     /** Options most tasks do not set. */
     readonly rare: RareOptions,
   ) {
-    if (costObject !== undefined && costObject !== host.defaultCostObject) this.#lifeState().costObject = costObject
+    if (costObject !== undefined && costObject !== host.defaultCost()?.object) this.#lifeState().costObject = costObject
     this.#id = id
     if (id === undefined) stampId(submittedAt)
     this.#idMs = stampMs
@@ -204,7 +207,8 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
   get cost(): ResourceVector {
     const known = this.#life?.costObject
     if (known !== undefined) return known
-    if (this.vector === this.host.defaultCostVector) return this.host.defaultCostObject!
+    const shared = this.host.defaultCost()
+    if (shared !== undefined && this.vector === shared.vector) return shared.object!
     return (this.#lifeState().costObject = this.host.costObject(this.vector))
   }
   /** When it last entered the lot (for wait statistics). */
@@ -272,6 +276,13 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
   }
   set detachSignal(value: (() => void) | undefined) {
     this.#lifeState().detachSignal = value
+  }
+  /** Runs once the task is durably accepted (a cancel asked for while its write was in flight acts then). */
+  get onAdmitted(): (() => void) | undefined {
+    return this.#life?.onAdmitted
+  }
+  set onAdmitted(value: (() => void) | undefined) {
+    this.#lifeState().onAdmitted = value
   }
 
   /** Settles the handle's result and ends the progress stream. */
@@ -352,6 +363,7 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
       chunks: undefined,
       chunkWaiters: undefined,
       detachSignal: undefined,
+      onAdmitted: undefined,
     })
   }
 }

@@ -31,7 +31,6 @@ export function isTerminal(status: TaskStatus): status is TerminalStatus {
 }
 
 /** What a payload must survive on its way to the executor or the store. */
-export type PayloadFormat = 'any' | 'structured-clone' | 'json'
 
 export type MaybePromise<T> = T | Promise<T>
 

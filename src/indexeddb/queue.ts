@@ -4,7 +4,7 @@ import { BackendError } from '../core/errors.js'
 import { compactRecord, decodeKeyedInfo, decodeTerminalStatus, expandRecord, keyedInfo } from '../core/fields.js'
 import type { MailboxStore } from '../core/mailbox.js'
 import type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from '../core/queue.js'
-import type { PayloadFormat } from '../core/types.js'
+import { checkCloneable } from '../core/storable.js'
 import { acquireOwnership } from '../queue/ownership.js'
 import {
   openDatabase,
@@ -66,7 +66,7 @@ const scopeOf = (database: string): object => {
  */
 export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   readonly durable = true
-  readonly payloadFormat: PayloadFormat = 'structured-clone'
+  readonly checkValue = checkCloneable
   readonly database: string
   readonly name: string
   /** The browser's answer to `navigator.storage.persist()`, once open; undefined where unsupported. */

@@ -1,4 +1,5 @@
 import { keyCovers, type MailboxMessage, type MailboxNotifier } from '../core/mailbox.js'
+import { reportUnhandled } from '../core/report.js'
 import type { MailboxKey } from '../core/types.js'
 
 /** The channel name notifiers and listeners share unless told otherwise. */
@@ -43,10 +44,38 @@ export class BroadcastNotifier<R = unknown> implements MailboxNotifier<R> {
     options: BroadcastNotifierOptions = {},
   ): () => void {
     const channel = new BroadcastChannel(options.channel ?? DEFAULT_CHANNEL)
-    channel.onmessage = (event: MessageEvent<MailboxMessage<R>>) => {
-      const message = event.data
-      if (message?.key !== undefined && keyCovers(key, message.key)) onMessage(message)
+    channel.onmessage = (event: MessageEvent) => {
+      const message: unknown = event.data
+      if (!isMailboxMessage<R>(message)) {
+        // Not a mailbox message (another sender on the channel): dropped, and said.
+        reportUnhandled(new TypeError('not a mailbox message'), `a malformed message on BroadcastChannel '${channel.name}' was dropped`)
+        return
+      }
+      if (keyCovers(key, message.key)) onMessage(message)
     }
     return () => channel.close()
   }
+}
+
+/**
+ * Whether a message from the channel is a mailbox message: the fields a listener reads, checked
+ * by hand (the root entry carries no decoder library).
+ */
+function isMailboxMessage<R>(value: unknown): value is MailboxMessage<R> {
+  if (typeof value !== 'object' || value === null) return false
+  const m = value as Partial<Record<keyof MailboxMessage<R>, unknown>>
+  const key = m.key as { tenant?: unknown; user?: unknown; session?: unknown } | null | undefined
+  const optionalString = (x: unknown) => x === undefined || typeof x === 'string'
+  return (
+    typeof m.id === 'string' &&
+    typeof m.taskId === 'string' &&
+    typeof m.status === 'string' &&
+    typeof m.attempts === 'number' &&
+    typeof m.completedAt === 'number' &&
+    typeof key === 'object' &&
+    key !== null &&
+    typeof key.tenant === 'string' &&
+    optionalString(key.user) &&
+    optionalString(key.session)
+  )
 }

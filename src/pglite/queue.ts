@@ -1,7 +1,7 @@
 import { BackendError } from '../core/errors.js'
 import type { MailboxStore } from '../core/mailbox.js'
 import type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from '../core/queue.js'
-import type { PayloadFormat } from '../core/types.js'
+import { checkJson } from '../core/storable.js'
 import { acquireOwnership } from '../queue/ownership.js'
 import { ROWS_PER_INSERT, claimJob, findKey, insertJobs, releaseJob, renewLeases, selectJobs, settleJob } from '../sql/jobs.js'
 import { insertMessage } from '../sql/mailbox-rows.js'
@@ -27,7 +27,7 @@ interface PutEntry<P> {
  */
 export class PGliteQueue<P = unknown> implements TaskQueue<P> {
   readonly durable = true
-  readonly payloadFormat: PayloadFormat = 'json'
+  readonly checkValue = checkJson
   readonly db: SqlClient
   readonly name: string
   #release: (() => Promise<void>) | undefined

@@ -1,5 +1,4 @@
 import type { TaskQueue } from '../core/queue.js'
-import type { PayloadFormat } from '../core/types.js'
 
 /**
  * The queue of a pool given none: it records nothing, because the pool's own memory already holds
@@ -8,7 +7,6 @@ import type { PayloadFormat } from '../core/types.js'
  */
 export class EphemeralQueue<P = unknown> implements TaskQueue<P> {
   readonly durable = false
-  readonly payloadFormat: PayloadFormat = 'any'
   open(): readonly never[] {
     return []
   }

@@ -1,7 +1,6 @@
 import { BackendError, QueueLockedError } from '../core/errors.js'
 import type { MailboxStore } from '../core/mailbox.js'
 import { copyRecord, keyedInfo, type KeyRecord, type Lease, type Settlement, type TaskQueue, type TaskRecord } from '../core/queue.js'
-import type { PayloadFormat } from '../core/types.js'
 
 /** What the queue changes as a task runs, kept apart so a parked task costs one Set entry. */
 interface RunState {
@@ -79,7 +78,6 @@ class SeqTable<T extends { readonly seq: number }> {
  */
 export class MemoryQueue<P = unknown> implements TaskQueue<P> {
   readonly durable = false
-  readonly payloadFormat: PayloadFormat = 'any'
   readonly #records = new SeqTable<TaskRecord<P>>()
   readonly #runState = new Map<TaskRecord<P>, RunState>()
   readonly #liveKeys = new Map<string, TaskRecord<P>>()

@@ -30,6 +30,7 @@ import {
 } from './protocol.js'
 import { transferablesOf } from './transfer.js'
 import { fromWire, type WireError } from './wire-errors.js'
+import { checkCloneable, type ValueCheck } from '../core/storable.js'
 
 export interface WorkerPoolOptions {
   /** The module worker's script (it calls `defineHandlers`). Give this or `create`. */
@@ -101,7 +102,7 @@ const MAX_LOAD_FAILURES = 3
  * const task = await pool.submit(job, { handler: 'generate', cost: { vram: 5 } })
  */
 export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoolEventMap> implements Executor<P, R> {
-  readonly payloadFormat = 'structured-clone' as const
+  readonly checkValue: ValueCheck = (payload, path) => checkCloneable(payload, path, transferablesOf(payload))
   /** The pool's slots, added to its capacity as `workers`. */
   readonly resources: ResourceVector
   /** Every task takes one slot. */

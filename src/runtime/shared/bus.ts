@@ -48,8 +48,14 @@ function listen(channel: BroadcastChannel, onMessage: (message: BusMessage) => v
  * the host is ready it serves the bus until the tab closes. If building it or getting it ready
  * fails, every tab hears why (`failed`) and the lock passes on.
  */
-export function standForLeader(scope: string, createHost: () => SharedPoolHost | Promise<SharedPoolHost>, onError: OnError): void {
-  void navigator.locks.request(LEADER_LOCK_PREFIX + scope, async () => {
+export function standForLeader(
+  scope: string,
+  createHost: () => SharedPoolHost | Promise<SharedPoolHost>,
+  onError: OnError,
+  /** Aborting it takes this tab out of the line (once it leads, it leads until its tab closes). */
+  signal: AbortSignal,
+): void {
+  const standing = navigator.locks.request(LEADER_LOCK_PREFIX + scope, { signal }, async () => {
     let host: SharedPoolHost | undefined
     try {
       host = await createHost()
@@ -61,6 +67,9 @@ export function standForLeader(scope: string, createHost: () => SharedPoolHost |
     }
     serveOnBus(host, scope, crypto.randomUUID(), onError)
     await new Promise<never>(() => {})
+  })
+  standing.catch((error: unknown) => {
+    if (!signal.aborted) onError(error, 'standing for leader')
   })
 }
 

@@ -9,7 +9,14 @@
  */
 import type { CapacityInput } from '../../core/capacity.js'
 import * as d from '../../core/decode.js'
-import { BackendError, InvalidOptionError, PoolClosedError, TaskCancelledError, WorkerCrashedError } from '../../core/errors.js'
+import {
+  BackendError,
+  InvalidOptionError,
+  PoolClosedError,
+  TaskCancelledError,
+  TaskDetachedError,
+  WorkerCrashedError,
+} from '../../core/errors.js'
 import { TypedEmitter } from '../../core/events.js'
 import type { FetchOptions, FetchResult } from '../../core/mailbox.js'
 import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from '../../core/handle.js'
@@ -18,7 +25,7 @@ import type { Pool, PoolEventMap, PoolMailbox, PoolSnapshot, PoolStats } from '.
 import type { TaskInfo } from '../../core/record.js'
 import { isTerminal, type MailboxKey, type Priority, type TaskStatus } from '../../core/types.js'
 import type { WorkerPool } from '../worker-pool.js'
-import { fromWire, toWire } from '../wire-errors.js'
+import { decodeWireError, fromWire, toWire } from '../wire-errors.js'
 import {
   TAB_LOCK_PREFIX,
   decodeFetchResult,
@@ -45,6 +52,8 @@ export const CONNECT = Symbol('prometheus-parking-lot.connect')
 export interface SharedPoolSetup {
   readonly user?: string | undefined
   readonly session?: string | undefined
+  /** Called once when this tab's connection closes (what the transport holds is let go). */
+  readonly onClose?: (() => void) | undefined
 }
 
 const decodeCount = d.integer
@@ -70,7 +79,11 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
   #lastSnapshot: PoolSnapshot | undefined
   /** The latest handshake with a host (a new leader starts a new one). */
   #joined: Promise<void> | undefined
+  /** Counts the hosts this tab joined: a rejoin that a newer one overtook stops quietly. */
+  #epoch = 0
+  #started = false
   #ready: Promise<void> | undefined
+  readonly #onClose: (() => void) | undefined
 
   /** @internal */
   constructor(
@@ -86,6 +99,7 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     this.clientId = clientId
     this.user = setup.user
     this.session = setup.session ?? tabSession()
+    this.#onClose = setup.onClose
     port.addEventListener('message', (event: MessageEvent) => this.#arrive(event.data))
     port.start?.()
   }
@@ -124,10 +138,14 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
   /** The pool's mailbox, read through the host. */
   get mailbox(): PoolMailbox<R> {
     return {
-      fetch: (key: MailboxKey, options?: FetchOptions) =>
-        this.#request({ t: 'fetch', rid: 0, pool: this.name, key, options }, decodeFetchResult) as Promise<FetchResult<R>>,
+      fetch: (key: MailboxKey, options?: FetchOptions) => {
+        const sent = options === undefined ? undefined : { since: options.since, limit: options.limit }
+        return this.#request({ t: 'fetch', rid: 0, pool: this.name, key: mailboxKeyOf(key), options: sent }, decodeFetchResult) as Promise<
+          FetchResult<R>
+        >
+      },
       ack: (key: MailboxKey, ids: readonly string[]) =>
-        this.#request({ t: 'ack', rid: 0, pool: this.name, key, ids: [...ids] }, decodeCount),
+        this.#request({ t: 'ack', rid: 0, pool: this.name, key: mailboxKeyOf(key), ids: [...ids] }, decodeCount),
     }
   }
 
@@ -228,11 +246,28 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     this.#emitter.off(event, listener)
   }
 
-  /** Leaves the pool: this tab's workers are withdrawn (their tasks re-run elsewhere) and open requests fail. */
+  /**
+   * Leaves the pool (the pool itself lives on in its host): this tab's workers are withdrawn (their
+   * tasks re-run elsewhere); requests in flight reject with `BackendError` (they may or may not
+   * have been done); the handles this tab follows turn `detached` and reject with
+   * `TaskDetachedError` (their tasks go on in the host, outcomes to their mailbox). Later calls
+   * are refused with `PoolClosedError`.
+   */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#send({ t: 'bye' })
-    this.#shutdown(new PoolClosedError(`This tab's connection to pool \`${this.name}\` is closed`))
+    this.#shutdown(
+      new BackendError(
+        `This tab's connection to pool \`${this.name}\` closed while this request was in flight; it may or may not have been done`,
+      ),
+    )
+    const detached = new TaskDetachedError(
+      `This tab's connection to pool \`${this.name}\` closed; the task goes on in its host and its outcome goes to its mailbox`,
+    )
+    for (const task of [...this.#tasks.values()]) {
+      task.status = 'detached'
+      this.#end(task, false, detached)
+    }
     await this.workers?.terminate()
   }
 
@@ -257,7 +292,10 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
       const joining: Promise<void> | undefined = this.#joined
       try {
         await joining
-        if (joining === this.#joined) return
+        if (joining === this.#joined) {
+          this.#started = true
+          return
+        }
       } catch (error) {
         if (joining === this.#joined) throw error
       }
@@ -283,6 +321,8 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
    * answered here, then this tab introduces itself again and follows its open tasks on the new host.
    */
   async rejoin(): Promise<void> {
+    const epoch = ++this.#epoch
+    const overtaken = (): boolean => epoch !== this.#epoch || this.#closed
     this.#abandonRequests(
       new BackendError(`The tab hosting pool \`${this.name}\` closed while this request was in flight; it may or may not have been done`),
     )
@@ -295,10 +335,23 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     this.#runs.clear()
     const joining = this.#handshake()
     this.#joined = joining
-    await joining
+    try {
+      await joining
+    } catch (error) {
+      if (overtaken()) return // a newer host took over; its own rejoin goes on
+      throw error
+    }
+    if (overtaken()) return
     for (const event of this.#subscribed) this.#send({ t: 'on', pool: this.name, event })
-    for (const [id, task] of this.#tasks) {
-      const view = await this.#request({ t: 'get', rid: 0, pool: this.name, id }, d.optional(decodeTaskView))
+    for (const [id, task] of [...this.#tasks]) {
+      let view: TaskView | undefined
+      try {
+        view = await this.#request({ t: 'get', rid: 0, pool: this.name, id }, d.optional(decodeTaskView))
+      } catch (error) {
+        if (overtaken()) return
+        throw error
+      }
+      if (overtaken()) return
       if (view !== undefined) task.update(view)
       else
         this.#end(
@@ -317,7 +370,8 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
   /** @internal The host that was to serve failed to start (leader mode): what waits on it fails with why. */
   hostFailed(error: Error): void {
     this.#abandonRequests(error)
-    this.#emitter.emit('error', { error, context: 'the shared pool host failed to start' })
+    // Before this tab joined, its connect rejects with the error instead.
+    if (this.#started) this.#emitter.emit('error', { error, context: 'the shared pool host failed to start' })
   }
 
   /** @internal */
@@ -355,6 +409,7 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     this.#abandonRequests(error)
     for (const controller of this.#runs.values()) controller.abort(error)
     this.port.close?.()
+    this.#onClose?.()
   }
 
   /** The handle of a task this tab submitted or looked up: it follows the task until it ends. */
@@ -455,8 +510,7 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     const data: Record<string, unknown> = {}
     for (const [name, value] of Object.entries(message.data)) {
       const wrapped = value as { __error?: unknown } | null
-      data[name] =
-        typeof wrapped === 'object' && wrapped !== null && wrapped.__error !== undefined ? fromWire(wrapped.__error as never) : value
+      data[name] = typeof wrapped === 'object' && wrapped !== null && wrapped.__error !== undefined ? this.#errorOf(wrapped.__error) : value
     }
     const view = message.view
     if (view !== undefined) {
@@ -472,6 +526,16 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     this.#emitter.emit(message.event as keyof PoolEventMap<R, C>, data as never)
   }
 
+  /** An error an event carries; one that does not decode is reported and stands in as a BackendError. */
+  #errorOf(wire: unknown): Error {
+    try {
+      return fromWire(decodeWireError(wire, 'event error'))
+    } catch (error) {
+      this.reportError(error, 'an event from the shared pool host carried a malformed error')
+      return new BackendError('The shared pool host sent an error that does not decode', { cause: error })
+    }
+  }
+
   /** Runs a task the host handed to this tab on this tab's workers. */
   #run(call: number, payload: unknown, attempt: number, task: TaskInfo): void {
     const workers = this.workers
@@ -483,7 +547,9 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
         return
       }
       this.#runs.delete(call)
-      if (!this.#closed) this.#send({ t: 'ran', pool: this.name, call, ok, value: ok ? value : toWire(value) })
+      if (this.#closed) return
+      if (ok) this.#send({ t: 'ran', pool: this.name, call, ok: true, value })
+      else this.#send({ t: 'ran', pool: this.name, call, ok: false, value: toWire(value) })
     }
     if (workers === undefined) {
       this.#send({ t: 'ran', pool: this.name, call, ok: false, value: toWire(new WorkerCrashedError('This tab lent no workers')) })
@@ -503,6 +569,11 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
       (error: unknown) => reply(false, error),
     )
   }
+}
+
+/** A mailbox key with every field (the wire form); a malformed one is refused by the host. */
+function mailboxKeyOf(key: MailboxKey): { tenant: string; user: string | undefined; session: string | undefined } {
+  return { tenant: key?.tenant, user: key?.user, session: key?.session }
 }
 
 /** Submit options without the signal (it stays in the tab), refusing what the pool would refuse before it goes. */

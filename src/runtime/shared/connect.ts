@@ -95,19 +95,27 @@ async function connectThroughLeader<P, R, C>(
   let pool: SharedPool<P, R, C> | undefined
   const report = (error: unknown, context: string): void => pool?.reportError(error, context)
   const port = new TabBusPort(scope, clientId, report)
-  const joined = (pool = new SharedPool<P, R, C>(CONNECT, name, port, lentWorkers(options), options, clientId))
+  // A tab that leaves (or never joins) stops standing for leader: it would host for nobody.
+  const standing = new AbortController()
+  const setup = { user: options.user, session: options.session, onClose: () => standing.abort() }
+  const joined = (pool = new SharedPool<P, R, C>(CONNECT, name, port, lentWorkers(options), setup, clientId))
   // Before any await: from here on, every new leader is followed and every failed host reported.
   let following: string | undefined
   port.onLeader((leader) => {
     if (following === undefined || leader === following) return
     following = leader
-    joined.rejoin().catch((error: unknown) => joined.hostFailed(error instanceof Error ? error : new Error(String(error))))
+    joined.rejoin().catch((error: unknown) => joined.reportError(error, 'rejoining the pool under its new leader'))
   })
   port.onHostFailed((error) => joined.hostFailed(error))
-  standForLeader(scope, createHost, report)
-  await port.nextLeader()
-  following = port.leader
-  await joined.start()
+  standForLeader(scope, createHost, report, standing.signal)
+  try {
+    await port.nextLeader()
+    following = port.leader
+    await joined.start()
+  } catch (error) {
+    await joined.close()
+    throw error
+  }
   return joined
 }
 

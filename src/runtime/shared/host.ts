@@ -10,7 +10,7 @@
  * dropped with an `error` event.
  */
 import type { CapacityInput, ResourceVector } from '../../core/capacity.js'
-import { InvalidOptionError, WorkerCrashedError } from '../../core/errors.js'
+import { BackendError, InvalidOptionError, WorkerCrashedError } from '../../core/errors.js'
 import { TypedEmitter } from '../../core/events.js'
 import type { Executor, TaskContext } from '../../core/executor.js'
 import { chunksSoFar, type TaskHandle } from '../../core/handle.js'
@@ -20,8 +20,9 @@ import type { PoolOptions, SubmitOptions } from '../../core/options.js'
 import type { PoolEventMap } from '../../core/pool.js'
 import { INFO_FIELDS } from '../../core/record.js'
 import { ResourcePool } from '../../pool.js'
-import { fromWire, toWire, type WireError } from '../wire-errors.js'
+import { decodeWireError, fromWire, toWire } from '../wire-errors.js'
 import { decodeTabMessage, type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
+import { checkCloneable } from '../../core/storable.js'
 
 /** A pool definition: ResourcePool options; leave out `executor` to run tasks on the tabs' workers. */
 export type SharedPoolOptions<P, R> = Omit<PoolOptions<P, R>, 'executor'> & { readonly executor?: PoolOptions<P, R>['executor'] }
@@ -181,8 +182,10 @@ export class SharedPoolHost extends TypedEmitter<SharedPoolHostEventMap> {
 class HostedPool {
   /** Tabs to tell when a task changes, by task id. */
   readonly watchers = new Map<string, Set<Connection>>()
-  readonly #eventSubscribers = new Map<string, Set<Connection>>()
+  /** Tabs told of each event, with the pool listener that tells them (removed when no tab is left). */
+  readonly #eventSubscribers = new Map<string, { readonly tabs: Set<Connection>; readonly off: () => void }>()
   readonly #snapshotSubscribers = new Set<Connection>()
+  #watchingForSnapshots = false
   #snapshotTimer: ReturnType<typeof setTimeout> | undefined
   #baseCapacity: CapacityInput
 
@@ -230,7 +233,12 @@ class HostedPool {
 
   detach(connection: Connection): void {
     for (const set of this.watchers.values()) set.delete(connection)
-    for (const set of this.#eventSubscribers.values()) set.delete(connection)
+    for (const [event, subscribers] of this.#eventSubscribers) {
+      subscribers.tabs.delete(connection)
+      if (subscribers.tabs.size > 0) continue
+      subscribers.off() // the pool's own `error` reporting, say, comes back when no tab listens
+      this.#eventSubscribers.delete(event)
+    }
     this.#snapshotSubscribers.delete(connection)
     if (this.tabs?.slots.delete(connection) === true) this.#resize()
     // With its slots gone from the capacity, fail what ran there: the scheduler retries it elsewhere.
@@ -251,7 +259,8 @@ class HostedPool {
 
   subscribe(connection: Connection, event: string): void {
     if (event === 'snapshot') {
-      if (this.#snapshotSubscribers.size === 0) {
+      if (!this.#watchingForSnapshots) {
+        this.#watchingForSnapshots = true
         for (const name of SNAPSHOT_EVENTS) this.pool.on(name, () => this.#scheduleSnapshot())
         this.pool.on('idle', () => this.#scheduleSnapshot())
       }
@@ -259,13 +268,13 @@ class HostedPool {
       this.#scheduleSnapshot()
       return
     }
-    let set = this.#eventSubscribers.get(event)
-    if (set === undefined) {
-      set = new Set()
-      this.#eventSubscribers.set(event, set)
-      this.pool.on(event as keyof PoolEventMap<unknown>, (data: object) => this.#forwardEvent(event, data))
+    let subscribers = this.#eventSubscribers.get(event)
+    if (subscribers === undefined) {
+      const off = this.pool.on(event as keyof PoolEventMap<unknown>, (data: object) => this.#forwardEvent(event, data))
+      subscribers = { tabs: new Set(), off }
+      this.#eventSubscribers.set(event, subscribers)
     }
-    set.add(connection)
+    subscribers.tabs.add(connection)
   }
 
   /** Fresh state pushed soon to snapshot subscribers (after pause and resume, say). */
@@ -298,7 +307,7 @@ class HostedPool {
   }
 
   #forwardEvent(event: string, data: object): void {
-    const set = this.#eventSubscribers.get(event)
+    const set = this.#eventSubscribers.get(event)?.tabs
     if (set === undefined || set.size === 0) return
     let handle: TaskHandle<unknown> | undefined
     const rest: Record<string, unknown> = {}
@@ -335,7 +344,7 @@ class HostedPool {
 
 /** @internal A pool's executor that runs each task on a worker slot some tab registered. */
 class TabsExecutor implements Executor<unknown, unknown> {
-  readonly payloadFormat = 'structured-clone' as const
+  readonly checkValue = checkCloneable
   readonly costPerTask: ResourceVector = Object.freeze({ workers: 1 })
   readonly elasticResources = ['workers']
   readonly #calls = new Map<number, { connection: Connection; ctx: TaskContext; resolve(v: unknown): void; reject(e: unknown): void }>()
@@ -500,12 +509,9 @@ class Connection {
       case 'stats':
         return this.#reply(message.rid, this.host.hosted(message.pool).pool.stats())
       case 'fetch':
-        return this.#reply(
-          message.rid,
-          this.host.hosted(message.pool).pool.mailbox.fetch(message.key as MailboxKey, message.options as never),
-        )
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.mailbox.fetch(message.key, message.options))
       case 'ack':
-        return this.#reply(message.rid, this.host.hosted(message.pool).pool.mailbox.ack(message.key as MailboxKey, message.ids))
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.mailbox.ack(message.key, message.ids))
       case 'clear':
         return this.#reply(message.rid, this.host.hosted(message.pool).pool.clear())
       case 'idle':
@@ -526,7 +532,7 @@ class Connection {
       case 'ran':
         return this.host
           .hosted(message.pool)
-          .tabs?.settle(this, message.call, message.ok, message.ok ? message.value : fromWire(message.value as WireError))
+          .tabs?.settle(this, message.call, message.ok, message.ok ? message.value : errorFromTab(message.value))
       case 'ran-chunk':
         return this.host.hosted(message.pool).tabs?.chunk(this, message.call, message.chunk)
       case 'bye':
@@ -553,6 +559,15 @@ class Connection {
     this.alive = false
     this.host.dropConnection(this)
     this.port.close?.()
+  }
+}
+
+/** A run's error as a tab sent it; one that does not decode still fails the run, saying so. */
+function errorFromTab(value: unknown): Error {
+  try {
+    return fromWire(decodeWireError(value, 'error'))
+  } catch (error) {
+    return new BackendError(`The tab that ran the task sent an error that does not decode: ${(error as Error).message}`, { cause: error })
   }
 }
 

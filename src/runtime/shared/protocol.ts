@@ -68,6 +68,10 @@ const rid = d.integer
 const pool = d.string
 const options = d.optional(d.record(d.unknown))
 
+const ranOk = d.object({ t: d.literal('ran'), pool, call: d.integer, ok: d.literal(true), value: d.unknown })
+// The error is decoded where it is used, so a malformed one still settles its call.
+const ranError = d.object({ t: d.literal('ran'), pool, call: d.integer, ok: d.literal(false), value: d.unknown })
+
 /** What a tab sends its host. */
 export const decodeTabMessage = d.tagged('t', {
   hello: d.object({ t: d.literal('hello'), client: d.string, lock: d.string, user: d.optional(d.string), session: d.string }),
@@ -83,8 +87,14 @@ export const decodeTabMessage = d.tagged('t', {
   get: d.object({ t: d.literal('get'), rid, pool, id: d.string }),
   snapshot: d.object({ t: d.literal('snapshot'), rid, pool }),
   stats: d.object({ t: d.literal('stats'), rid, pool }),
-  fetch: d.object({ t: d.literal('fetch'), rid, pool, key: d.unknown, options: d.unknown }),
-  ack: d.object({ t: d.literal('ack'), rid, pool, key: d.unknown, ids: d.array(d.string) }),
+  fetch: d.object({
+    t: d.literal('fetch'),
+    rid,
+    pool,
+    key: decodeMailboxKey,
+    options: d.optional(d.object({ since: d.optional(d.string), limit: d.optional(d.number) })),
+  }),
+  ack: d.object({ t: d.literal('ack'), rid, pool, key: decodeMailboxKey, ids: d.array(d.string) }),
   clear: d.object({ t: d.literal('clear'), rid, pool }),
   idle: d.object({ t: d.literal('idle'), rid, pool }),
   'size-below': d.object({ t: d.literal('size-below'), rid, pool, limit: d.number }),
@@ -92,7 +102,10 @@ export const decodeTabMessage = d.tagged('t', {
   resume: d.object({ t: d.literal('resume'), pool }),
   'set-capacity': d.object({ t: d.literal('set-capacity'), rid, pool, capacity: d.unknown }),
   on: d.object({ t: d.literal('on'), pool, event: d.string }),
-  ran: d.object({ t: d.literal('ran'), pool, call: d.integer, ok: d.boolean, value: d.unknown }),
+  ran: ((value: unknown, path: string) =>
+    (value as { ok?: unknown }).ok === true ? ranOk(value, path) : ranError(value, path)) as d.Decoder<
+    d.Infer<typeof ranOk> | d.Infer<typeof ranError>
+  >,
   'ran-chunk': d.object({ t: d.literal('ran-chunk'), pool, call: d.integer, chunk: d.unknown }),
   bye: d.object({ t: d.literal('bye') }),
 })
