@@ -42,6 +42,7 @@ export {
   InvalidCostError,
   InvalidOptionError,
   InvalidPayloadError,
+  InvalidResultError,
   ParkingLotError,
   PoolClosedError,
   QueueFullError,

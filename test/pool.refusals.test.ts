@@ -13,7 +13,7 @@ import { controlledPool } from './helpers.js'
 
 /** A memory queue that, like a durable store, keeps payloads as JSON. */
 class JsonQueue extends MemoryQueue {
-  override readonly checkValue = checkJson
+  readonly checkValue = checkJson
 }
 
 describe('refusals at submit', () => {

@@ -50,6 +50,21 @@ export class InvalidPayloadError extends ParkingLotError {
   }
 }
 
+/**
+ * The executor returned a result its mailbox cannot store (a BigInt for a JSON store, a function
+ * for IndexedDB). The attempt fails with it and is not retried: it would fail the same way.
+ * `path` names the part (`result.big`).
+ */
+export class InvalidResultError extends ParkingLotError {
+  override readonly code = 'INVALID_RESULT'
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message)
+  }
+}
+
 /** The lot already holds `maxQueueDepth` parked tasks; the new task was not accepted. */
 export class QueueFullError extends ParkingLotError {
   override readonly code = 'QUEUE_FULL'

@@ -18,7 +18,13 @@ import { TaskFailedError } from './errors.js'
 import type { Lease, TaskRecord } from './record.js'
 import { newMessageId, type Mailbox, type MailboxMessage } from './mailbox.js'
 import type { KeyRecord, TaskQueue } from './queue.js'
+import type { Unstorable } from './storable.js'
 import { isPromiseLike, type MailboxKey, type MaybePromise, type TerminalStatus } from './types.js'
+
+/** Runs `next` after `value` (at once when it is not a promise). */
+function then<V, T>(value: MaybePromise<V>, next: (value: V) => MaybePromise<T>): MaybePromise<T> {
+  return isPromiseLike<V>(value) ? Promise.resolve(value).then(next) : next(value)
+}
 
 /** How a task ended, as the journal writes it. */
 export type Outcome<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: Error }
@@ -105,30 +111,44 @@ export class Journal<P, R> {
     if (this.#queue.durable) this.#track(() => this.#queue.release(record, notBefore), 'release for retry')
   }
 
-  /** Writes a task's end: its mailbox message (if it has a key) and the queue's ack. */
-  ended(record: TaskRecord<P>, attempts: number, status: TerminalStatus, outcome: Outcome<R>, now: number): void {
+  /** Why the mailbox could not store `result` (the part named), or undefined when it can. */
+  unstorableResult(result: unknown): Unstorable | undefined {
+    return this.mailbox.store.checkValue?.(result, 'result')
+  }
+
+  /**
+   * Writes a task's end: its mailbox message (if it has a key) and the queue's ack. The pool
+   * reports the end only once this is written; a failed write is the caller's to handle (the
+   * promise rejects), and nothing was acked.
+   */
+  ended(record: TaskRecord<P>, attempts: number, status: TerminalStatus, outcome: Outcome<R>, now: number): MaybePromise<void> {
     const message = record.mailbox === undefined ? undefined : this.#message(record, attempts, record.mailbox, status, outcome, now)
     const shared = message !== undefined && this.#queue.sharesTransactionWith(this.mailbox.store)
-    const settle = (): unknown =>
+    const settle = (): MaybePromise<void> =>
       this.#queue.settle(record, {
         status,
         endedAt: now,
         retainKeyUntil: now + this.#options.keyRetentionMs,
         message: shared ? message : undefined,
       })
-    if (message === undefined || shared) {
-      this.#track(settle, 'settle')
-      return
+    const write = (): MaybePromise<unknown> => {
+      if (message === undefined) return settle()
+      // In the ack's transaction; the notifiers hear of it once that commits.
+      if (shared) return then(settle(), () => this.mailbox.announce(message))
+      // Stored before the ack (a crash between the two can only repeat a run, never lose its
+      // end); announced after it.
+      return then(this.mailbox.store.put(message), (isNew) => then(settle(), () => isNew && this.mailbox.announce(message)))
     }
-    let delivered: unknown
+    let written: MaybePromise<unknown>
     try {
-      delivered = this.mailbox.deliver(message)
+      written = write()
     } catch (error) {
-      this.#track(() => Promise.reject(error), 'mailbox delivery')
-      return
+      return Promise.reject(error)
     }
-    if (isPromiseLike(delivered)) this.#track(() => Promise.resolve(delivered).then(settle), 'mailbox delivery and settle')
-    else this.#track(settle, 'settle')
+    if (!isPromiseLike(written)) return
+    const done = Promise.resolve(written).then(noop)
+    this.#hold(done.then(noop, noop))
+    return done
   }
 
   /** Resolves once every write made so far has settled. */
@@ -178,11 +198,14 @@ export class Journal<P, R> {
     } catch (error) {
       result = Promise.reject(error)
     }
-    if (!isPromiseLike(result)) return
-    const tracked: Promise<unknown> = Promise.resolve(result).then(noop, (error: unknown) => this.#options.onError(error, context))
-    this.#writes.add(tracked)
-    void tracked.finally(() => {
-      this.#writes.delete(tracked)
+    if (isPromiseLike(result)) this.#hold(Promise.resolve(result).then(noop, (error: unknown) => this.#options.onError(error, context)))
+  }
+
+  /** Counts a write (that never rejects) as in flight until it settles. */
+  #hold(write: Promise<void>): void {
+    this.#writes.add(write)
+    void write.then(() => {
+      this.#writes.delete(write)
       if (this.#writes.size === 0) this.#options.onWritten()
     })
   }

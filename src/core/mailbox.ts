@@ -1,5 +1,6 @@
 import { reportUnhandled } from './report.js'
 import type { Clock } from './clock.js'
+import type { ValueCheck } from './storable.js'
 import { uuidv7 } from './ids.js'
 import type { MailboxKey, MaybePromise, TerminalStatus } from './types.js'
 import { isPromiseLike } from './types.js'
@@ -42,6 +43,8 @@ export interface FetchResult<R = unknown> {
  * A key never sees another tenant's messages.
  */
 export interface MailboxStore<R = unknown> {
+  /** What a result must survive to be stored (`checkJson` for a JSON store); none for a store that keeps values as they are. */
+  readonly checkValue?: ValueCheck
   /** Stores a message; false (and nothing stored) when the task already has one with this status. */
   put(message: MailboxMessage<R>): MaybePromise<boolean>
   fetch(key: MailboxKey, options?: FetchOptions): MaybePromise<FetchResult<R>>
@@ -98,6 +101,14 @@ export class Mailbox<R = unknown> {
       return Promise.resolve(stored).then((isNew) => this.#afterStore(message, isNew))
     }
     return this.#afterStore(message, stored)
+  }
+
+  /**
+   * Tells every notifier of a message already stored (by a queue that writes it in the same
+   * transaction as the task's end), and prunes as `deliver` does.
+   */
+  announce(message: MailboxMessage<R>): MaybePromise<boolean> {
+    return this.#afterStore(message, true)
   }
 
   fetch(key: MailboxKey, options?: FetchOptions): MaybePromise<FetchResult<R>> {

@@ -26,7 +26,15 @@ import { CapacityLedger, type CapacityInput } from './capacity.js'
 import type { Clock } from './clock.js'
 import { Admission } from './admission.js'
 import { DeadlineWatch } from './deadlines.js'
-import { InvalidOptionError, TaskCancelledError, TaskDetachedError, TaskExpiredError, describeError, type FailureReason } from './errors.js'
+import {
+  InvalidOptionError,
+  InvalidResultError,
+  TaskCancelledError,
+  TaskDetachedError,
+  TaskExpiredError,
+  describeError,
+  type FailureReason,
+} from './errors.js'
 import { TypedEmitter } from './events.js'
 import type { Executor } from './executor.js'
 import { FairShareLedger } from './fair-share.js'
@@ -86,6 +94,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   // path, and `get(id)` is rare (re-attaching after a reload), so it scans.
   readonly #running = new RunningTasks<AnyTask<P, R, C>>()
   readonly #retrying: Backoffs<AnyTask<P, R, C>>
+  /** Tasks whose end is being written: reported once it is. */
+  readonly #ending = new Set<AnyTask<P, R, C>>()
 
   #holding = 0
   #stopping = 0
@@ -202,6 +212,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
 
   get(id: string): TaskHandle<R, C> | undefined {
     for (const task of this.#liveTasks()) if (task.id === id) return task.handle
+    for (const task of this.#ending) if (task.id === id) return task.handle
     return undefined
   }
 
@@ -287,7 +298,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
 
   /** A task accepted (or recovered: no event) enters the lot. */
   #enter(task: AnyTask<P, R, C>, fresh: boolean): void {
-    if (task.outcome !== undefined) return // cancelled while its write was in flight
+    if (task.outcome !== undefined || this.#ending.has(task)) return // cancelled while its write was in flight
     if (this.#closed) {
       // Accepted while the pool closed: a durable queue keeps it for the next start, as any parked task.
       if (this.#journal.durable)
@@ -409,7 +420,12 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     } else {
       task.run = undefined
       this.#running.remove(task)
-      if (ok) this.#finish(task, 'completed', valueOrError as R, now)
+      const unstorable = ok && task.mailbox !== undefined ? this.#journal.unstorableResult(valueOrError) : undefined
+      if (unstorable !== undefined) {
+        // Not retried: the same result would fail the same way.
+        const message = `Task ${task.id} returned a result its mailbox cannot store: \`${unstorable.path}\` ${unstorable.reason}`
+        this.#finish(task, 'failed', new InvalidResultError(message, unstorable.path), now)
+      } else if (ok) this.#finish(task, 'completed', valueOrError as R, now)
       else this.#fail(task, valueOrError, 'error')
     }
     if (this.#holding === 0) this.#waiters.allStopped()
@@ -466,7 +482,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   /** Cancels a live task (from its handle, its signal, `clear` or `close`). */
   #cancel(task: AnyTask<P, R, C>, reason?: unknown): boolean {
     const status = task.status
-    if (status !== 'parked' && status !== 'retrying' && status !== 'running') return false
+    // A task whose end is being written has ended as far as a cancel goes.
+    if ((status !== 'parked' && status !== 'retrying' && status !== 'running') || this.#ending.has(task)) return false
     const error = new TaskCancelledError(`Task ${task.id} was cancelled${reason === undefined ? '' : `: ${describeError(reason)}`}`, {
       cause: reason,
     })
@@ -492,14 +509,36 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     if (due.length > 0) this.#pump()
   }
 
-  /** Ends a task's life with a terminal status: settles its handle, has its end written. */
+  /**
+   * Ends a task's life with a terminal status: has its end written, and only then settles its
+   * handle and tells the listeners (an outcome the store did not take is never reported).
+   */
   #finish(task: AnyTask<P, R, C>, status: TerminalStatus, valueOrError: R | Error, now = this.#clock.now()): void {
+    const outcome: Outcome<R> =
+      status === 'completed' ? { ok: true, value: valueOrError as R } : { ok: false, error: valueOrError as Error }
+    const written = this.#journal.ended(task, task.attempt, status, outcome, now)
+    if (!isPromiseLike(written)) {
+      this.#report(task, status, outcome, now)
+      return
+    }
+    this.#ending.add(task)
+    written.then(
+      () => {
+        this.#ending.delete(task)
+        this.#report(task, status, outcome, now)
+      },
+      (error: unknown) => {
+        this.#ending.delete(task)
+        this.#endNotWritten(task, status, error)
+      },
+    )
+  }
+
+  #report(task: AnyTask<P, R, C>, status: TerminalStatus, outcome: Outcome<R>, now: number): void {
     task.status = status
     task.detachSignal?.()
     this.#fair?.deactivate(task.tenant)
     this.#counters.outcomes[status]++
-    const outcome: Outcome<R> =
-      status === 'completed' ? { ok: true, value: valueOrError as R } : { ok: false, error: valueOrError as Error }
     task.settle(outcome)
     this.#admission.ended(task, now)
     if (this.hasListeners(status)) {
@@ -507,13 +546,24 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       const event = outcome.ok ? { task: task.handle, result: outcome.value } : { task: task.handle, error: outcome.error }
       this.emit(status, event as PoolEventMap<R, C>[typeof status])
     }
-    this.#journal.ended(task, task.attempt, status, outcome, now)
+  }
+
+  /**
+   * The store did not take a task's end (quota, a closed database): the task did not end. The
+   * store still has it as this pool's, as it had it before; the pool lets go of it, and the next
+   * start decides as after a crash (it runs again if attempts remain).
+   */
+  #endNotWritten(task: AnyTask<P, R, C>, status: TerminalStatus, error: unknown): void {
+    this.#reportError(error, `writing the end (${status}) of task ${task.id}`)
+    const message = `Task ${task.id} ended as ${status} here, but the store did not take it (${describeError(error)}); it stays in the queue, and the next start of a pool on it decides`
+    this.#detach(task, new TaskDetachedError(message, { cause: error }))
+    this.#checkWaiters()
   }
 
   /** A durable queue keeps the task for the next start; this process lets go of it. */
   #detach(task: AnyTask<P, R, C>, error: TaskDetachedError): void {
     if (task.status === 'parked') this.#lot.remove(task)
-    else this.#retrying.end(task)
+    else if (task.status === 'retrying') this.#retrying.end(task)
     task.status = 'detached'
     task.detachSignal?.()
     this.#fair?.deactivate(task.tenant)

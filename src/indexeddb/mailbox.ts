@@ -2,6 +2,7 @@ import type { IDBPTransaction } from 'idb'
 import { InvalidOptionError } from '../core/errors.js'
 import { keyCovers, type FetchOptions, type FetchResult, type MailboxMessage, type MailboxStore } from '../core/mailbox.js'
 import { undecodable } from '../core/decode.js'
+import { checkCloneable } from '../core/storable.js'
 import { decodeTerminalStatus } from '../core/fields.js'
 import type { MailboxKey, TerminalStatus } from '../core/types.js'
 import { openDatabase, wrapIdb, type Connection, type MessageRow, type OpenOptions, type ParkingLotDB } from './database.js'
@@ -41,6 +42,7 @@ export async function putMessage<R>(tx: MessagesTx, mailbox: string, message: Ma
 
 /** Mailbox messages in IndexedDB: they survive reloads and browser kills. */
 export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
+  readonly checkValue = checkCloneable
   readonly database: string
   readonly name: string
   readonly #options: OpenOptions

@@ -1,5 +1,6 @@
 import { BackendError } from '../core/errors.js'
 import type { FetchOptions, FetchResult, MailboxMessage, MailboxStore } from '../core/mailbox.js'
+import { checkJson } from '../core/storable.js'
 import type { MailboxKey } from '../core/types.js'
 import { checkName, migrate, type SqlClient } from '../sql/migrations.js'
 import { ackMessages, fetchMessages, findMessageByTask, insertMessage, pruneMessages } from '../sql/mailbox-rows.js'
@@ -11,6 +12,7 @@ export interface PGliteMailboxStoreOptions {
 
 /** Mailbox messages in `pl_mailbox_messages` of a PGlite (or any `SqlClient`) database. */
 export class PGliteMailboxStore<R = unknown> implements MailboxStore<R> {
+  readonly checkValue = checkJson
   readonly db: SqlClient
   readonly name: string
   #ready: Promise<void> | undefined
