@@ -2,7 +2,7 @@
 // it imports no backend that needs a platform and no config library (those live in subpaths:
 // ./config, ./worker, ./indexeddb, ./pglite).
 export { ResourcePool } from './pool.js'
-export type { Pool, PoolEventMap, PoolMailbox, PoolSnapshot, PoolStats } from './core/pool.js'
+export type { CloseOptions, Pool, PoolEventMap, PoolMailbox, PoolSnapshot, PoolStats } from './core/pool.js'
 export type { TaskHandle } from './core/handle.js'
 export type { PoolOptions, PolicyOptions, SubmitItem, SubmitOptions } from './core/options.js'
 export type { Executor, ExecutorFunction, TaskContext } from './core/executor.js'

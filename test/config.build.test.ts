@@ -124,4 +124,58 @@ describe('buildPools', () => {
     ).catch((e: unknown) => e)
     expect((error as ConfigError).issues).toEqual([{ path: 'pools.p', message: "pool 'p' has no executor in `executors`" }])
   })
+
+  describe('an object is validated as text is, with the same paths', () => {
+    const memory = { queue: { type: 'in_memory' }, mailbox: { storage: { type: 'in_memory' } } }
+    const refusal = async (config: unknown): Promise<ConfigError> => {
+      const error = await buildPools(config as SchedulerConfig, {
+        executors: () => async () => 'x',
+        environment: 'node',
+        modules: { pglite },
+      }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ConfigError)
+      return error as ConfigError
+    }
+
+    it.each([
+      ['no pools', {}, 'pools'],
+      ['a negative max_units', { pools: { p1: { ...memory, max_units: -5 } } }, 'pools.p1.max_units'],
+      ['an empty capacity', { pools: { p1: { ...memory, capacity: {} } } }, 'pools.p1.capacity'],
+      ['a capacity of 0', { pools: { p1: { ...memory, capacity: { vram: 0, cpu: 1 } } } }, 'pools.p1.capacity.vram'],
+      ['max_units 0', { pools: { p1: { ...memory, max_units: 0 } } }, 'pools.p1.max_units'],
+      ['pglite without data_dir', { pools: { p1: { ...memory, max_units: 1, queue: { type: 'pglite' } } } }, 'pools.p1.queue.data_dir'],
+    ])('%s', async (_name, config, path) => {
+      const error = await refusal(config)
+      expect(error.issues.map((issue) => issue.path)).toContain(path)
+      // The same document as YAML text is refused at the same path.
+      const asText = await buildPools(JSON.stringify(config), { executors: () => async () => 'x', environment: 'node' }).catch(
+        (e: unknown) => e,
+      )
+      expect((asText as ConfigError).issues.map((issue) => issue.path)).toContain(path)
+    })
+
+    it('a resource listed in elastic_resources may start at 0', async () => {
+      const pools = await buildPools<string, string>(
+        { pools: { p1: { ...memory, capacity: { gpu: 0 }, elastic_resources: ['gpu'] } } } as SchedulerConfig,
+        { executors: () => async (p: string) => p, environment: 'node' },
+      )
+      const task = await pools['p1']!.submit('x', { cost: { gpu: 1 } })
+      expect(task.status).toBe('parked')
+      await pools['p1']!.close()
+    })
+
+    it('a yaque path whose parent folder is missing is a ConfigError naming it', async () => {
+      const error = await refusal({
+        pools: {
+          ok: { ...memory, max_units: 1 },
+          p1: {
+            max_units: 1,
+            queue: { type: 'yaque', path: '/nonexistent/parent', stream: 'q' },
+            mailbox: { storage: { type: 'in_memory' } },
+          },
+        },
+      })
+      expect(error.issues).toEqual([{ path: 'pools.p1.queue.path', message: expect.stringMatching(/parent folder.*ENOENT/) }])
+    })
+  })
 })

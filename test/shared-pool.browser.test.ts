@@ -1,7 +1,7 @@
 // One budget for every tab: a SharedWorker hosts the pool; "tabs" are iframes (each a document
 // with its own dedicated workers and Web Locks; removing one is a tab closing).
 import { afterEach, describe, expect, it } from 'vitest'
-import { CostExceedsCapacityError, QueueFullError, TaskCancelledError, type TaskHandle } from '../src/index.js'
+import { CostExceedsCapacityError, InvalidOptionError, QueueFullError, TaskCancelledError, type TaskHandle } from '../src/index.js'
 import { connectSharedPool, type SharedPool } from '../src/worker.js'
 import { openFrame } from './frames.js'
 
@@ -171,5 +171,40 @@ describe('shared pool', () => {
     )
     const task = await client.submit(42)
     expect(await completed).toEqual({ id: task.id, result: 42 })
+  })
+
+  it('refuses in the tab what the pool refuses, before anything is posted: payloads, typos, mailbox keys', async () => {
+    const client = await connect(hostName(), 'inhost')
+    const refusal = async (payload: unknown, options?: object): Promise<unknown> =>
+      client.submit(payload, options as never).catch((e: unknown) => e)
+    expect(await refusal({ onToken: () => 1 })).toMatchObject({ name: 'InvalidPayloadError', path: 'payload.onToken' })
+    expect(await refusal({ messages: [{ node: document.createElement('div') }] })).toMatchObject({
+      name: 'InvalidPayloadError',
+      path: 'payload.messages[0].node',
+      message: expect.stringMatching(/HTMLDivElement/),
+    })
+    expect(await refusal(Symbol('s'))).toMatchObject({ name: 'InvalidPayloadError', path: 'payload' })
+    expect(await refusal('x', { prority: 'high' })).toMatchObject({
+      name: 'InvalidOptionError',
+      message: expect.stringMatching(/did you mean `priority`/),
+    })
+    await expect(client.mailbox.fetch({} as never)).rejects.toMatchObject({ name: 'InvalidOptionError', path: 'key.tenant' })
+    await expect(client.mailbox.fetch(null as never)).rejects.toMatchObject({ name: 'InvalidOptionError', path: 'key' })
+    // The pool still works: nothing refused reached it.
+    const task = await client.submit('fine')
+    await expect(task.result).resolves.toBe('fine')
+    expect((await client.stats()).outcomes.completed).toBe(1)
+  })
+
+  it('refuses at submit a handler no tab’s workers define, listing those they announced', async () => {
+    const host = hostName()
+    const client = await connect(host)
+    await openTab(host, 'h', 1)
+    await untilCapacity(client, 1)
+    // A task run there means the tab's workers announced their handlers (that message came first).
+    await expect((await client.submit('hi', { cost: { units: 1 }, handler: 'echo' })).result).resolves.toBe('hi')
+    const error = await client.submit('hi', { cost: { units: 1 }, handler: 'nope' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InvalidOptionError)
+    expect((error as Error).message).toMatch(/workers' handlers \(.*`echo`.*\), got "nope"/)
   })
 })

@@ -36,13 +36,27 @@ describe('WorkerPool', () => {
     expect(await b.result).toBe('hi')
   })
 
-  it('rejects a task naming an unknown handler and lists the known ones', async () => {
-    const { pool } = setup()
+  it('an unknown handler named before the workers announced theirs fails at run time once, not retried', async () => {
+    const { pool } = setup({}, { maxAttempts: 3, retryBaseDelayMs: 1 })
     const task = await pool.submit(1, { handler: 'nope' })
     const error = await task.result.catch((e: unknown) => e)
     expect(error).toBeInstanceOf(TaskFailedError)
-    expect(((error as TaskFailedError).cause as Error).name).toBe('UnknownHandlerError')
+    expect((error as TaskFailedError).cause).toBeInstanceOf(InvalidOptionError)
     expect(((error as TaskFailedError).cause as Error).message).toMatch(/no handler `nope`.*`echo`/)
+    expect(task.attempt).toBe(1)
+  })
+
+  it('once the workers announced their handlers, an unknown one is refused at submit with the closest known', async () => {
+    const { workers, pool } = setup()
+    const ready = new Promise<readonly string[]>((resolve) => workers.once('ready', ({ handlers }) => resolve(handlers)))
+    expect(await ready).toContain('echo')
+    expect(workers.handlerNames()).toContain('echo')
+    const error = await pool.submit(1, { handler: 'ecko' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InvalidOptionError)
+    expect((error as Error).message).toMatch(/got "ecko"; did you mean `echo`\?/)
+    // Several handlers: a task must name one.
+    await expect(pool.submit(1)).rejects.toThrow(/pass \{ handler \}/)
+    expect(pool.size + pool.pending).toBe(0)
   })
 
   it('gives the handler its attempt and task', async () => {

@@ -96,6 +96,7 @@ function poolOptionsFromConfig(name: string, pool: PoolConfig): Omit<PoolOptions
     name,
     capacity: pool.capacity ?? pool.max_units!,
     ...defined({
+      elasticResources: pool.elastic_resources,
       maxQueueDepth: pool.max_queue_depth,
       defaultWaitTimeoutMs: pool.default_timeout_secs === undefined ? undefined : pool.default_timeout_secs * 1000,
       defaultRunTimeoutMs: pool.default_run_timeout_secs === undefined ? undefined : pool.default_run_timeout_secs * 1000,
@@ -172,6 +173,20 @@ export async function buildPools<P = unknown, R = unknown>(
   const pools: Record<string, ResourcePool<P, R>> = {}
   for (const [name, pool] of Object.entries(validated.pools)) {
     const opened: (() => Promise<void>)[] = []
+    try {
+      pools[name] = await buildOne(name, pool, opened)
+    } catch (error) {
+      // Nothing half-built stays open: what this pool opened, and the pools built before it, close.
+      for (const close of opened) await close()
+      for (const built of Object.values(pools)) await built.close()
+      if (error instanceof ConfigError) throw error
+      const message = error instanceof Error ? error.message : String(error)
+      throw new ConfigError(`Cannot build pool '${name}': ${message}`, [{ path: `pools.${name}`, message }], { cause: error })
+    }
+  }
+  return pools
+
+  async function buildOne(name: string, pool: PoolConfig, opened: (() => Promise<void>)[]): Promise<ResourcePool<P, R>> {
     const queue = (await makeQueue(pool.queue, name, environment, modules, databases, opened)) as TaskQueue<P>
     const store = (await makeStore(pool.mailbox.storage, name, modules, databases, opened)) as MailboxStore<R>
     const notifiers = pool.mailbox.notifier === undefined ? [] : [makeNotifier(pool.mailbox.notifier) as MailboxNotifier<R>]
@@ -184,10 +199,9 @@ export async function buildPools<P = unknown, R = unknown>(
     })
     // The mailbox was made here, so it is the pool's to close, with the databases opened for it.
     closeWithPool(built, () => built.mailbox.close())
-    for (const close of opened) closeWithPool(built, close)
-    pools[name] = built
+    for (const close of opened.splice(0)) closeWithPool(built, close)
+    return built
   }
-  return pools
 }
 
 /** Node resolves the package's own subpath at run time; the specifier is hidden from bundlers on purpose. */
@@ -201,11 +215,16 @@ class Databases {
   readonly #open = new Map<string, { db: Promise<SqlClient & { close(): Promise<void> }>; users: number }>()
   constructor(readonly modules: BackendModules) {}
 
-  async take(dataDir: string | undefined, opened: (() => Promise<void>)[]): Promise<SqlClient> {
-    const where = dataDir ?? 'memory://'
+  /** The database at `where`; `path` names the config field, for a folder that cannot be opened. */
+  async take(where: string, path: string, opened: (() => Promise<void>)[]): Promise<SqlClient> {
     let entry = this.#open.get(where)
     if (entry === undefined) {
-      entry = { db: this.modules.pglite!.openPGlite(where), users: 0 }
+      const db = this.modules.pglite!.openPGlite(where).catch((cause: unknown) => {
+        this.#open.delete(where)
+        const message = `cannot open the PGlite data directory '${where}' (does its parent folder exist?): ${cause instanceof Error ? cause.message : String(cause)}`
+        throw new ConfigError(`Cannot build pools: \`${path}\`: ${message}`, [{ path, message }], { cause })
+      })
+      entry = { db, users: 0 }
       this.#open.set(where, entry)
     }
     entry.users++
@@ -237,12 +256,19 @@ async function makeQueue(
         ...(config.database === undefined ? {} : { database: config.database }),
       })
     case 'pglite':
-      return new modules.pglite!.PGliteQueue(await databases.take(config.data_dir, opened), { name: poolName })
+      return new modules.pglite!.PGliteQueue(await databases.take(config.data_dir, `pools.${poolName}.queue.data_dir`, opened), {
+        name: poolName,
+      })
     case 'yaque':
       // The seed's embedded file queue maps to the environment's embedded durable queue:
       // PGlite on a data directory under `path` in Node, IndexedDB in a browser.
       if (environment === 'node')
-        return new modules.pglite!.PGliteQueue(await databases.take(`${config.path}/${config.stream}`, opened), { name: config.stream })
+        return new modules.pglite!.PGliteQueue(
+          await databases.take(`${config.path}/${config.stream}`, `pools.${poolName}.queue.path`, opened),
+          {
+            name: config.stream,
+          },
+        )
       return new modules.indexeddb!.IndexedDBQueue({ name: config.stream })
     default:
       throw new ConfigError(`No queue backend '${config.type}' here`, [{ path: 'queue.type', message: 'unsupported' }])
@@ -265,7 +291,10 @@ async function makeStore(
         ...(config.database === undefined ? {} : { database: config.database }),
       })
     case 'pglite':
-      return new modules.pglite!.PGliteMailboxStore(await databases.take(config.data_dir, opened), { name: poolName })
+      return new modules.pglite!.PGliteMailboxStore(
+        await databases.take(config.data_dir, `pools.${poolName}.mailbox.storage.data_dir`, opened),
+        { name: poolName },
+      )
     default:
       throw new ConfigError(`No storage backend '${config.type}' here`, [{ path: 'mailbox.storage.type', message: 'unsupported' }])
   }

@@ -16,10 +16,13 @@ const sqlIdentifier = z
 
 const units = z.number().finite().nonnegative()
 
+// A PGlite without a data directory lives in memory: not durable, so it is asked for as `in_memory`.
+const dataDir = z.string('give `data_dir`: a folder in Node, `idb://name` in a browser (for no persistence, use `in_memory`)').min(1)
+
 const queueSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('in_memory') }),
   z.strictObject({ type: z.literal('indexeddb'), database: z.string().min(1).optional() }),
-  z.strictObject({ type: z.literal('pglite'), data_dir: z.string().min(1).optional() }),
+  z.strictObject({ type: z.literal('pglite'), data_dir: dataDir }),
   // The seed's embedded file queue; maps to the environment's embedded durable queue.
   z.strictObject({ type: z.literal('yaque'), path: z.string().min(1), stream: z.string().min(1) }),
   z.strictObject({ type: z.literal('postgres'), table: sqlIdentifier }),
@@ -30,7 +33,7 @@ const queueSchema = z.discriminatedUnion('type', [
 const storageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('in_memory') }),
   z.strictObject({ type: z.literal('indexeddb'), database: z.string().min(1).optional() }),
-  z.strictObject({ type: z.literal('pglite'), data_dir: z.string().min(1).optional() }),
+  z.strictObject({ type: z.literal('pglite'), data_dir: dataDir }),
   z.strictObject({ type: z.literal('postgres'), table: sqlIdentifier }),
 ])
 
@@ -50,9 +53,13 @@ const policySchema = z.strictObject({
 const poolSchema = z
   .strictObject({
     /** The seed's single-resource capacity: `{ slots: max_units }`. */
-    max_units: z.number().int().nonnegative().optional(),
+    max_units: z.number().int().positive().optional(),
     /** A capacity vector, e.g. `{ vram: 20, cpu: 4 }`. */
-    capacity: z.union([units, z.record(z.string().min(1), units)]).optional(),
+    capacity: z
+      .union([units, z.record(z.string().min(1), units).refine((vector) => Object.keys(vector).length > 0, 'name at least one resource')])
+      .optional(),
+    /** Resources whose capacity is set at run time: they may start at 0. */
+    elastic_resources: z.array(z.string().min(1)).optional(),
     max_queue_depth: z.number().int().nonnegative().optional(),
     /** Wait limit in seconds (the seed's name). */
     default_timeout_secs: units.optional(),
@@ -70,6 +77,19 @@ const poolSchema = z
   .refine((pool) => (pool.max_units === undefined) !== (pool.capacity === undefined), {
     message: 'give exactly one of `max_units` or `capacity`',
     path: ['max_units'],
+  })
+  .superRefine((pool, context) => {
+    // A resource at 0 could never run a task, unless its capacity is set at run time.
+    const capacity = typeof pool.capacity === 'number' ? { slots: pool.capacity } : (pool.capacity ?? {})
+    for (const [name, amount] of Object.entries(capacity)) {
+      if (amount > 0 || pool.elastic_resources?.includes(name) === true) continue
+      const path = typeof pool.capacity === 'number' ? ['capacity'] : ['capacity', name]
+      context.addIssue({
+        code: 'custom',
+        path,
+        message: `is 0: no task that needs \`${name}\` could ever start (list it in \`elastic_resources\` if its capacity is set at run time)`,
+      })
+    }
   })
 
 export const schedulerConfigSchema = z.strictObject({

@@ -1,4 +1,5 @@
 import { CostExceedsCapacityError, InvalidCostError, InvalidOptionError } from './errors.js'
+import { describeValue, refuse } from './validate.js'
 
 /** Named resources and how many units of each, e.g. `{ vram: 20, cpu: 4 }`. */
 export type ResourceVector = Readonly<Record<string, number>>
@@ -14,16 +15,6 @@ export const SLOTS = 'slots'
 
 // Costs are often fractions (0.5 of a GPU); sums of fractions drift, so comparisons allow this.
 const EPSILON = 1e-9
-
-export function describeValue(value: unknown): string {
-  let shown: string
-  try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : String(value)
-  } catch {
-    shown = Object.prototype.toString.call(value)
-  }
-  return `${shown} (${value === null ? 'null' : typeof value})`
-}
 
 function isFiniteNonNegative(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0
@@ -61,7 +52,7 @@ export class CapacityLedger {
 
   /** Validates and applies a new capacity. Resources left out drop to 0. */
   set(input: CapacityInput): void {
-    const capacity = normalizeCapacity(input)
+    const capacity = normalizeCapacity(input, this.elastic)
     for (const name of Object.keys(capacity)) this.#indexOf(name)
     const next = new Float64Array(this.#names.length)
     for (const [name, units] of Object.entries(capacity)) next[this.#index.get(name)!] = units
@@ -220,29 +211,26 @@ function grow(vector: Float64Array, length: number): Float64Array<ArrayBuffer> {
   return next
 }
 
-export function normalizeCapacity(input: unknown, path = 'capacity'): Record<string, number> {
-  if (typeof input === 'number') {
-    if (!isFiniteNonNegative(input)) {
-      throw new InvalidOptionError(`Expected \`${path}\` to be a finite number >= 0, got ${describeValue(input)}`, path)
-    }
-    return { [SLOTS]: input }
-  }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new InvalidOptionError(`Expected \`${path}\` to be a number or an object of resource units, got ${describeValue(input)}`, path)
-  }
+/**
+ * A capacity checked: a number (slots) or an object of resource units, each finite and >= 0, and
+ * above 0 unless the resource is elastic (a pool where no task could ever start is a mistake).
+ */
+export function normalizeCapacity(input: unknown, elastic: ReadonlySet<string> = new Set(), path = 'capacity'): Record<string, number> {
+  const given = typeof input === 'number' ? { [SLOTS]: input } : input
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) refuse(path, 'a number or an object of resource units', input)
   const out: Record<string, number> = {}
-  for (const [name, units] of Object.entries(input)) {
-    if (!isFiniteNonNegative(units)) {
+  for (const [name, units] of Object.entries(given)) {
+    const at = typeof input === 'number' ? path : `${path}.${name}`
+    if (!isFiniteNonNegative(units)) refuse(at, 'a finite number >= 0', units)
+    if (units === 0 && !elastic.has(name)) {
       throw new InvalidOptionError(
-        `Expected \`${path}.${name}\` to be a finite number >= 0, got ${describeValue(units)}`,
-        `${path}.${name}`,
+        `Expected \`${at}\` to be above 0: no task that needs \`${name}\` could ever start (list it in \`elasticResources\` if its capacity is set at run time)`,
+        at,
       )
     }
     out[name] = units
   }
-  if (Object.keys(out).length === 0) {
-    throw new InvalidOptionError(`Expected \`${path}\` to name at least one resource`, path)
-  }
+  if (Object.keys(out).length === 0) throw new InvalidOptionError(`Expected \`${path}\` to name at least one resource`, path)
   return out
 }
 

@@ -166,8 +166,9 @@ export class ConfigError extends ParkingLotError {
   constructor(
     message: string,
     readonly issues: readonly ConfigIssue[],
+    options?: { cause?: unknown },
   ) {
-    super(message)
+    super(message, options)
   }
 }
 

@@ -1,6 +1,7 @@
 import { reportUnhandled } from './report.js'
 import type { Clock } from './clock.js'
 import type { ValueCheck } from './storable.js'
+import { mailboxKey, optionalNumber, optionalString, optionsObject, refuse } from './validate.js'
 import { uuidv7 } from './ids.js'
 import type { MailboxKey, MaybePromise, TerminalStatus } from './types.js'
 import { isPromiseLike } from './types.js'
@@ -79,6 +80,8 @@ export interface MailboxOptions<R> {
 }
 
 /** A mailbox: storage plus notifiers. Stores first, then notifies. */
+const MAILBOX_KEYS: Record<keyof MailboxOptions<unknown>, 1> = { store: 1, notifiers: 1, retentionMs: 1, onNotifyError: 1, clock: 1 }
+
 export class Mailbox<R = unknown> {
   readonly store: MailboxStore<R>
   readonly #notifiers: readonly MailboxNotifier<R>[]
@@ -87,9 +90,11 @@ export class Mailbox<R = unknown> {
   readonly #clock: Clock | undefined
 
   constructor(options: MailboxOptions<R>) {
+    optionsObject(options, MAILBOX_KEYS, 'options')
+    if (typeof options?.store !== 'object' || options.store === null) refuse('store', 'a MailboxStore', options?.store)
     this.store = options.store
     this.#notifiers = options.notifiers ?? []
-    this.#retentionMs = options.retentionMs
+    this.#retentionMs = optionalNumber(options.retentionMs, 'retentionMs', { positive: true })
     this.#clock = options.clock
     this.#onNotifyError = options.onNotifyError ?? ((error) => reportUnhandled(error, 'mailbox notifier failed'))
   }
@@ -111,12 +116,16 @@ export class Mailbox<R = unknown> {
     return this.#afterStore(message, true)
   }
 
+  /** The messages under `key` (a tenant, optionally narrowed to a user and a session), oldest first. */
   fetch(key: MailboxKey, options?: FetchOptions): MaybePromise<FetchResult<R>> {
-    return this.store.fetch(key, options)
+    const checked = fetchArguments(key, options)
+    return this.store.fetch(checked.key, checked.options)
   }
 
+  /** Removes consumed messages under `key`. */
   ack(key: MailboxKey, messageIds: readonly string[]): MaybePromise<number> {
-    return this.store.ack(key, messageIds)
+    const checked = ackArguments(key, messageIds)
+    return this.store.ack(checked.key, checked.ids)
   }
 
   /** The newest stored message of a task (see `MailboxStore.findByTask`). */
@@ -158,6 +167,25 @@ export class Mailbox<R = unknown> {
 }
 
 /** A new message id (time-ordered). */
+const FETCH_KEYS: Record<keyof FetchOptions, 1> = { since: 1, limit: 1 }
+
+/** `fetch(key, options)` checked as `submit` checks a mailbox key: a tenant is required, typos refused. */
+export function fetchArguments(key: unknown, options: unknown): { key: MailboxKey; options: FetchOptions } {
+  const checked = mailboxKey(key, 'key')
+  const { since, limit } = optionsObject(options as FetchOptions | undefined, FETCH_KEYS, 'options')
+  return {
+    key: checked,
+    options: { since: optionalString(since, 'options.since'), limit: optionalNumber(limit, 'options.limit', { integer: true, min: 1 }) },
+  }
+}
+
+/** `ack(key, ids)` checked: a mailbox key and an array of message ids. */
+export function ackArguments(key: unknown, ids: unknown): { key: MailboxKey; ids: readonly string[] } {
+  const checked = mailboxKey(key, 'key')
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) refuse('messageIds', 'an array of message ids', ids)
+  return { key: checked, ids }
+}
+
 export function newMessageId(nowMs: number): string {
   return uuidv7(nowMs)
 }

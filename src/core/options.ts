@@ -52,6 +52,12 @@ export interface PoolOptions<P, R, C = unknown> {
   readonly capacity: CapacityInput
   /** Runs a task: a function `(payload, ctx) => result`, or a runtime such as a `WorkerPool`. */
   readonly executor: ExecutorFunction<P, R, C> | Executor<P, R, C>
+  /**
+   * Resources whose capacity changes at run time (`setCapacity`): one may start at 0, and a cost
+   * above its capacity of the moment parks instead of being refused. A runtime's own elastic
+   * resources (worker slots that tabs lend) join these. @default []
+   */
+  readonly elasticResources?: readonly string[]
   /** Most tasks parked at once; see `policy.onFull`. @default Infinity */
   readonly maxQueueDepth?: number
   /** Wait limit for tasks submitted without one, counted from submit. @default undefined (wait forever) */

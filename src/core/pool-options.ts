@@ -4,13 +4,12 @@
  */
 import { type CapacityInput } from './capacity.js'
 import { SystemClock, type Clock } from './clock.js'
-import { InvalidOptionError } from './errors.js'
 import type { Executor, ExecutorFunction } from './executor.js'
-import type { PoolOptions } from './options.js'
+import type { PolicyOptions, PoolOptions } from './options.js'
 import type { RetryOptions } from './retry.js'
 import type { SubmitDefaults } from './submit.js'
 import type { ValueCheck } from './storable.js'
-import { optionalBoolean, optionalFunction, optionalNumber, optionalString } from './validate.js'
+import { onlyKnownKeys, optionalBoolean, optionalFunction, optionalNumber, optionalString, optionsObject, refuse } from './validate.js'
 
 const DEFAULTS = {
   name: 'pool',
@@ -41,26 +40,48 @@ export interface ResolvedPoolOptions<P, R, C> {
   readonly submit: SubmitDefaults
 }
 
+/** Every pool option, so that an unknown one (a typo) is refused. */
+const POOL_KEYS: Record<keyof PoolOptions<unknown, unknown>, 1> = {
+  name: 1,
+  capacity: 1,
+  executor: 1,
+  elasticResources: 1,
+  maxQueueDepth: 1,
+  defaultWaitTimeoutMs: 1,
+  defaultRunTimeoutMs: 1,
+  maxAttempts: 1,
+  retryOn: 1,
+  retryBaseDelayMs: 1,
+  retryMaxDelayMs: 1,
+  keyRetentionMs: 1,
+  queue: 1,
+  mailbox: 1,
+  clock: 1,
+  policy: 1,
+  leaseMs: 1,
+  random: 1,
+}
+const POLICY_KEYS: Record<keyof PolicyOptions, 1> = { onFull: 1, backfill: 1, headReserveAfterMs: 1, agingMs: 1, fairShare: 1 }
+
 export function resolvePoolOptions<P, R, C>(
   options: PoolOptions<P, R, C>,
   queueCheck: ValueCheck | undefined,
 ): ResolvedPoolOptions<P, R, C> {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('Expected pool options to be an object', '')
+  if (typeof options !== 'object' || options === null) refuse('options', 'an object', options)
+  onlyKnownKeys(options, POOL_KEYS, '')
   const executor = toExecutor(options.executor)
-  const policy = options.policy ?? {}
+  const policy = optionsObject(options.policy, POLICY_KEYS, 'policy')
   const onFull = policy.onFull ?? 'reject'
-  if (onFull !== 'reject' && onFull !== 'drop-lowest') {
-    throw new InvalidOptionError(
-      `Expected \`policy.onFull\` to be 'reject' or 'drop-lowest', got ${JSON.stringify(onFull)}`,
-      'policy.onFull',
-    )
-  }
+  if (onFull !== 'reject' && onFull !== 'drop-lowest') refuse('policy.onFull', "'reject' or 'drop-lowest'", onFull)
+  const elastic: unknown = options.elasticResources ?? []
+  if (!Array.isArray(elastic) || !elastic.every((name) => typeof name === 'string'))
+    refuse('elasticResources', 'an array of resource names', elastic)
   return {
     name: optionalString(options.name, 'name') ?? DEFAULTS.name,
     executor,
     clock: options.clock ?? new SystemClock(),
     capacity: withRuntimeResources(options.capacity, executor),
-    elastic: new Set(executor.elasticResources),
+    elastic: new Set([...elastic, ...(executor.elasticResources ?? [])]),
     maxQueueDepth: optionalNumber(options.maxQueueDepth, 'maxQueueDepth', { integer: true, allowInfinity: true }) ?? Infinity,
     retry: {
       retryOn: optionalFunction(options.retryOn, 'retryOn') ?? (() => true),
@@ -69,18 +90,19 @@ export function resolvePoolOptions<P, R, C>(
       random: optionalFunction(options.random, 'random') ?? Math.random,
     },
     keyRetentionMs: optionalNumber(options.keyRetentionMs, 'keyRetentionMs') ?? DEFAULTS.keyRetentionMs,
-    leaseMs: optionalNumber(options.leaseMs, 'leaseMs', { min: 1 }) ?? DEFAULTS.leaseMs,
+    leaseMs: optionalNumber(options.leaseMs, 'leaseMs', { positive: true }) ?? DEFAULTS.leaseMs,
     onFull,
     backfill: optionalBoolean(policy.backfill, 'policy.backfill') ?? false,
     headReserveAfterMs: optionalNumber(policy.headReserveAfterMs, 'policy.headReserveAfterMs') ?? DEFAULTS.headReserveAfterMs,
-    agingMs: optionalNumber(policy.agingMs, 'policy.agingMs', { min: 1 }),
+    agingMs: optionalNumber(policy.agingMs, 'policy.agingMs', { positive: true }),
     fairShare: optionalBoolean(policy.fairShare, 'policy.fairShare') === true,
     submit: {
       maxAttempts: optionalNumber(options.maxAttempts, 'maxAttempts', { min: 1, integer: true }) ?? DEFAULTS.maxAttempts,
-      defaultWaitTimeoutMs: optionalNumber(options.defaultWaitTimeoutMs, 'defaultWaitTimeoutMs'),
-      defaultRunTimeoutMs: optionalNumber(options.defaultRunTimeoutMs, 'defaultRunTimeoutMs', { min: 1 }),
+      defaultWaitTimeoutMs: optionalNumber(options.defaultWaitTimeoutMs, 'defaultWaitTimeoutMs', { positive: true }),
+      defaultRunTimeoutMs: optionalNumber(options.defaultRunTimeoutMs, 'defaultRunTimeoutMs', { positive: true }),
       // The store's check and the runtime's, each once.
       checks: [...new Set([queueCheck, executor.checkValue])].filter((check) => check !== undefined),
+      handlers: executor.handlerNames?.bind(executor),
     },
   }
 }
@@ -88,7 +110,7 @@ export function resolvePoolOptions<P, R, C>(
 function toExecutor<P, R, C>(executor: ExecutorFunction<P, R, C> | Executor<P, R, C>): Executor<P, R, C> {
   if (typeof executor === 'function') return { execute: executor as Executor<P, R, C>['execute'] }
   if (typeof executor === 'object' && executor !== null && typeof executor.execute === 'function') return executor
-  throw new InvalidOptionError('Expected `executor` to be a function `(payload, ctx) => result` or an object with `execute`', 'executor')
+  refuse('executor', 'a function `(payload, ctx) => result` or an object with `execute`', executor)
 }
 
 /** Adds a runtime's own resources (worker slots) to the capacity the user gave. */

@@ -64,6 +64,11 @@ export interface PoolMailbox<R> {
 
 type Listener<E> = (event: E) => void
 
+export interface CloseOptions {
+  /** Cancel running tasks (through `ctx.signal`) instead of letting them finish. @default false */
+  readonly abort?: boolean
+}
+
 /**
  * What every pool does. `P` is the payload type, `R` the result type, `C` the type of progress
  * chunks. Refusals are the same everywhere (the same error classes for the same input).
@@ -121,9 +126,11 @@ export interface Pool<P = unknown, R = unknown, C = unknown> {
    * opened: its queue (giving up ownership), the mailbox it made, and the databases a builder
    * opened for it; a queue's database or a mailbox you passed in stays yours. Without a durable
    * queue parked tasks are cancelled; in a durable queue they stay for the next start and their
-   * handles turn `detached` (`TaskDetachedError`).
+   * handles turn `detached` (`TaskDetachedError`). With `{ abort: true }`, running tasks are
+   * cancelled too (their `ctx.signal` aborts) and `close` resolves once their executors stopped.
+   * A `SharedPool` closes this tab's connection only; the runs it lends stop either way.
    */
-  close(): Promise<void>
+  close(options?: CloseOptions): Promise<void>
   on<K extends keyof PoolEventMap<R, C>>(event: K, listener: Listener<PoolEventMap<R, C>[K]>): () => void
   once<K extends keyof PoolEventMap<R, C>>(event: K, listener: Listener<PoolEventMap<R, C>[K]>): () => void
   off<K extends keyof PoolEventMap<R, C>>(event: K, listener: Listener<PoolEventMap<R, C>[K]>): void

@@ -14,11 +14,18 @@ export interface RetryOptions {
   readonly random: () => number
 }
 
+const NOT_RETRIED = new Set<unknown>(['INVALID_OPTION', 'INVALID_PAYLOAD', 'INVALID_RESULT'])
+
 export class RetryPolicy {
   constructor(readonly options: RetryOptions) {}
 
-  /** Whether a failure on `attempt` may run again; a `retryOn` that throws says no (and is reported). */
+  /**
+   * Whether a failure on `attempt` may run again; a `retryOn` that throws says no (and is
+   * reported). A refusal of the task's input (a bad option, payload or result) is never retried:
+   * it would fail the same way.
+   */
   mayRetry(error: unknown, attempt: number): boolean {
+    if (NOT_RETRIED.has((error as { code?: unknown } | null)?.code)) return false
     try {
       return this.options.retryOn(error, attempt) === true
     } catch (thrown) {

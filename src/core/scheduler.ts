@@ -46,11 +46,12 @@ import type { Mailbox } from './mailbox.js'
 import type { PoolOptions, SubmitItem, SubmitOptions } from './options.js'
 import { runClosers } from './owned.js'
 import { resolvePoolOptions, withRuntimeResources } from './pool-options.js'
-import type { Pool, PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
+import type { CloseOptions, Pool, PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
 import type { TaskQueue } from './queue.js'
 import type { TaskRecord } from './record.js'
 import { Backoffs, RetryPolicy, failureOf } from './retry.js'
 import { PoolCounters } from './stats.js'
+import { optionalBoolean, optionsObject } from './validate.js'
 import { Waiters } from './waiters.js'
 import { Run, RunningTasks, Task, type TaskHost } from './task.js'
 import { TERMINAL_STATUSES, isPromiseLike, type MaybePromise, type TerminalStatus } from './types.js'
@@ -253,7 +254,13 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     return cancelled
   }
 
-  close(): Promise<void> {
+  close(options?: CloseOptions): Promise<void> {
+    const { abort } = optionsObject(options, { abort: 1 }, 'options')
+    if (optionalBoolean(abort, 'abort') === true) {
+      // Asked for again after a plain close, it still stops what runs.
+      this.#closed = true
+      for (const task of [...this.#running]) this.#cancel(task, 'the pool closed with { abort: true }')
+    }
     return (this.#closing ??= this.#close())
   }
 

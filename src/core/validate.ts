@@ -1,9 +1,50 @@
-import { describeValue } from './capacity.js'
+/*
+ * Checks for options where they enter: each refusal is an `InvalidOptionError` that names the
+ * option (`path`) and shows what was given; an unknown key is refused with the closest known one
+ * (a typo is an error, not an option silently ignored).
+ */
 import { InvalidOptionError } from './errors.js'
 import { PRIORITIES, type MailboxKey, type Priority } from './types.js'
 
+/** A value as an error message shows it: `"text"`, `5`, `undefined`, `an array [5]`, `a function`. */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value)
+    case 'bigint':
+      return `${value}n`
+    case 'function':
+    case 'symbol':
+      return `a ${typeof value}`
+    case 'object':
+      if (value === null) return 'null'
+      return `${Array.isArray(value) ? 'an array' : 'an object'} ${shortJson(value)}`
+    default:
+      return String(value)
+  }
+}
+
+function shortJson(value: object): string {
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } catch {
+    // A cycle or a BigInt inside: its kind is enough.
+  }
+  text ??= Object.prototype.toString.call(value)
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text
+}
+
+/** Throws the `InvalidOptionError` "Expected `path` to be {what}, got {value}". */
+export function refuse(path: string, what: string, value: unknown): never {
+  throw new InvalidOptionError(`Expected \`${path}\` to be ${what}, got ${describeValue(value)}`, path)
+}
+
 interface NumberRule {
+  /** The smallest value allowed. @default 0 */
   readonly min?: number
+  /** Above 0 (a limit or a period: 0 would mean "never" or "always"). */
+  readonly positive?: boolean
   readonly integer?: boolean
   readonly allowInfinity?: boolean
 }
@@ -14,63 +55,97 @@ export function optionalNumber(value: unknown, path: string, rule: NumberRule = 
   const min = rule.min ?? 0
   const ok =
     typeof value === 'number' &&
-    !Number.isNaN(value) &&
     (Number.isFinite(value) || (rule.allowInfinity === true && value === Infinity)) &&
     value >= min &&
+    (rule.positive !== true || value > 0) &&
     (rule.integer !== true || !Number.isFinite(value) || Number.isInteger(value))
   if (!ok) {
     const kind = rule.integer === true ? 'an integer' : rule.allowInfinity === true ? 'a number' : 'a finite number'
-    throw new InvalidOptionError(`Expected \`${path}\` to be ${kind} >= ${min}, got ${describeValue(value)}`, path)
+    refuse(path, `${kind} ${rule.positive === true ? '> 0' : `>= ${min}`}`, value)
   }
   return value as number
 }
 
 export function optionalString(value: unknown, path: string): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string') {
-    throw new InvalidOptionError(`Expected \`${path}\` to be a string, got ${describeValue(value)}`, path)
-  }
-  return value
+  if (value !== undefined && typeof value !== 'string') refuse(path, 'a string', value)
+  return value as string | undefined
 }
 
 export function optionalPriority(value: unknown, path: string): Priority | undefined {
-  if (value === undefined) return undefined
-  if (!PRIORITIES.includes(value as Priority)) {
-    throw new InvalidOptionError(
-      `Expected \`${path}\` to be one of ${PRIORITIES.map((p) => `'${p}'`).join(', ')}, got ${describeValue(value)}`,
-      path,
-    )
+  if (value !== undefined && !PRIORITIES.includes(value as Priority)) {
+    refuse(path, `one of ${PRIORITIES.map((p) => `'${p}'`).join(', ')}`, value)
   }
-  return value as Priority
+  return value as Priority | undefined
+}
+
+const MAILBOX_KEY_KEYS = { tenant: 1, user: 1, session: 1 }
+
+/** A mailbox key `{ tenant, user?, session? }`: the tenant a non-empty string, nothing else in it. */
+export function mailboxKey(value: unknown, path: string): MailboxKey {
+  if (typeof value !== 'object' || value === null) refuse(path, '{ tenant, user?, session? }', value)
+  onlyKnownKeys(value, MAILBOX_KEY_KEYS, path)
+  const { tenant, user, session } = value as Record<string, unknown>
+  if (typeof tenant !== 'string' || tenant === '') refuse(`${path}.tenant`, 'a non-empty string', tenant)
+  optionalString(user, `${path}.user`)
+  optionalString(session, `${path}.session`)
+  return {
+    tenant,
+    ...(user === undefined ? {} : { user: user as string }),
+    ...(session === undefined ? {} : { session: session as string }),
+  }
 }
 
 export function optionalMailboxKey(value: unknown, path: string): MailboxKey | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'object' || value === null) {
-    throw new InvalidOptionError(`Expected \`${path}\` to be { tenant, user?, session? }, got ${describeValue(value)}`, path)
-  }
-  const key = value as Record<string, unknown>
-  const tenant = key['tenant']
-  if (typeof tenant !== 'string' || tenant === '') {
-    throw new InvalidOptionError(`Expected \`${path}.tenant\` to be a non-empty string, got ${describeValue(tenant)}`, `${path}.tenant`)
-  }
-  const user = optionalString(key['user'], `${path}.user`)
-  const session = optionalString(key['session'], `${path}.session`)
-  return { tenant, ...(user === undefined ? {} : { user }), ...(session === undefined ? {} : { session }) }
+  return value === undefined ? undefined : mailboxKey(value, path)
 }
 
 export function optionalFunction<F>(value: unknown, path: string): F | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'function') {
-    throw new InvalidOptionError(`Expected \`${path}\` to be a function, got ${describeValue(value)}`, path)
-  }
-  return value as F
+  if (value !== undefined && typeof value !== 'function') refuse(path, 'a function', value)
+  return value as F | undefined
 }
 
 export function optionalBoolean(value: unknown, path: string): boolean | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'boolean') {
-    throw new InvalidOptionError(`Expected \`${path}\` to be a boolean, got ${describeValue(value)}`, path)
-  }
+  if (value !== undefined && typeof value !== 'boolean') refuse(path, 'a boolean', value)
+  return value as boolean | undefined
+}
+
+/** An options object (`path` names it): an object, or absent. */
+export function optionsObject<T extends object>(value: T | undefined, known: Readonly<Record<string, unknown>>, path: string): T {
+  if (value === undefined) return {} as T
+  if (typeof value !== 'object' || value === null) refuse(path, 'an object', value)
+  onlyKnownKeys(value, known, path)
   return value
+}
+
+/** Refuses a key of `value` that `known` lacks, naming the closest known one. */
+export function onlyKnownKeys(value: object, known: Readonly<Record<string, unknown>>, path: string): void {
+  for (const key in value) {
+    if (!Object.hasOwn(known, key)) {
+      const at = path === '' ? key : `${path}.${key}`
+      throw new InvalidOptionError(`Unknown option \`${at}\`${closest(key, Object.keys(known))}`, at)
+    }
+  }
+}
+
+/** "; did you mean `priority`?" for a near miss, else the list of what is known. */
+export function closest(word: string, known: readonly string[]): string {
+  let best = ''
+  let distance = Infinity
+  for (const candidate of known) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase())
+    if (d < distance) [best, distance] = [candidate, d]
+  }
+  if (distance <= Math.max(2, word.length / 3)) return `; did you mean \`${best}\`?`
+  return known.length === 0 ? '' : `; known: ${known.map((k) => `\`${k}\``).join(', ')}`
+}
+
+/** Levenshtein distance, one row at a time. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    row = next
+  }
+  return row[b.length]!
 }

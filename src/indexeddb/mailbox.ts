@@ -6,6 +6,7 @@ import { checkCloneable } from '../core/storable.js'
 import { decodeTerminalStatus } from '../core/fields.js'
 import type { MailboxKey, TerminalStatus } from '../core/types.js'
 import { openDatabase, wrapIdb, type Connection, type MessageRow, type OpenOptions, type ParkingLotDB } from './database.js'
+import { optionalFunction, optionalString, optionsObject } from '../core/validate.js'
 
 export interface IndexedDBMailboxStoreOptions extends OpenOptions {
   /** IndexedDB database name; a queue and a mailbox on one name share transactions. @default 'prometheus-parking-lot' */
@@ -49,8 +50,10 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
   #connection: Promise<Connection> | undefined
 
   constructor(options: IndexedDBMailboxStoreOptions = {}) {
-    this.database = options.database ?? 'prometheus-parking-lot'
-    this.name = options.name ?? 'default'
+    optionsObject(options, { database: 1, name: 1, onBlocked: 1 } satisfies Record<keyof IndexedDBMailboxStoreOptions, 1>, 'options')
+    this.database = optionalString(options.database, 'database') ?? 'prometheus-parking-lot'
+    this.name = optionalString(options.name, 'name') ?? 'default'
+    optionalFunction(options.onBlocked, 'onBlocked')
     this.#options = options
   }
 

@@ -17,6 +17,7 @@ import {
   type ParkingLotDB,
 } from './database.js'
 import { IndexedDBMailboxStore, putMessage } from './mailbox.js'
+import { optionalBoolean, optionalFunction, optionalString, optionsObject, refuse } from '../core/validate.js'
 
 export interface IndexedDBQueueOptions extends OpenOptions {
   /** IndexedDB database name; a queue and a mailbox on one name share transactions. @default 'prometheus-parking-lot' */
@@ -82,8 +83,18 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   #pruneBefore = -Infinity
 
   constructor(options: IndexedDBQueueOptions = {}) {
-    this.database = options.database ?? 'prometheus-parking-lot'
-    this.name = options.name ?? 'default'
+    optionsObject(
+      options,
+      { database: 1, name: 1, onBlocked: 1, durability: 1, requestPersistence: 1 } satisfies Record<keyof IndexedDBQueueOptions, 1>,
+      'options',
+    )
+    if (options.durability !== undefined && options.durability !== 'default' && options.durability !== 'strict') {
+      refuse('durability', "'default' or 'strict'", options.durability)
+    }
+    optionalBoolean(options.requestPersistence, 'requestPersistence')
+    this.database = optionalString(options.database, 'database') ?? 'prometheus-parking-lot'
+    this.name = optionalString(options.name, 'name') ?? 'default'
+    optionalFunction(options.onBlocked, 'onBlocked')
     this.#options = options
   }
 

@@ -1,6 +1,7 @@
 import { keyCovers, type MailboxMessage, type MailboxNotifier } from '../core/mailbox.js'
 import { reportUnhandled } from '../core/report.js'
 import type { MailboxKey } from '../core/types.js'
+import { optionalString, optionsObject } from '../core/validate.js'
 
 /** The channel name notifiers and listeners share unless told otherwise. */
 export const DEFAULT_CHANNEL = 'prometheus-parking-lot:mailbox'
@@ -21,7 +22,8 @@ export class BroadcastNotifier<R = unknown> implements MailboxNotifier<R> {
   #channel: BroadcastChannel | undefined
 
   constructor(options: BroadcastNotifierOptions = {}) {
-    this.channelName = options.channel ?? DEFAULT_CHANNEL
+    optionsObject(options, { channel: 1 } satisfies Record<keyof BroadcastNotifierOptions, 1>, 'options')
+    this.channelName = optionalString(options.channel, 'channel') ?? DEFAULT_CHANNEL
   }
 
   notify(message: MailboxMessage<R>): void {

@@ -4,6 +4,7 @@ import { checkJson } from '../core/storable.js'
 import type { MailboxKey } from '../core/types.js'
 import { checkName, migrate, type SqlClient } from '../sql/migrations.js'
 import { ackMessages, fetchMessages, findMessageByTask, insertMessage, pruneMessages } from '../sql/mailbox-rows.js'
+import { optionsObject, refuse } from '../core/validate.js'
 
 export interface PGliteMailboxStoreOptions {
   /** Separates mailboxes that share a database. @default 'default' */
@@ -18,6 +19,8 @@ export class PGliteMailboxStore<R = unknown> implements MailboxStore<R> {
   #ready: Promise<void> | undefined
 
   constructor(db: SqlClient, options: PGliteMailboxStoreOptions = {}) {
+    if (typeof db?.query !== 'function' || typeof db.exec !== 'function') refuse('db', 'a PGlite (or any client with query and exec)', db)
+    optionsObject(options, { name: 1 } satisfies Record<keyof PGliteMailboxStoreOptions, 1>, 'options')
     this.db = db
     this.name = checkName(options.name ?? 'default', 'name')
   }

@@ -7,6 +7,7 @@ import { ROWS_PER_INSERT, claimJob, findKey, insertJobs, releaseJob, renewLeases
 import { insertMessage } from '../sql/mailbox-rows.js'
 import { checkName, databaseIdentity, migrate, type SqlClient } from '../sql/migrations.js'
 import { PGliteMailboxStore, wrap } from './mailbox.js'
+import { optionsObject, refuse } from '../core/validate.js'
 
 export interface PGliteQueueOptions {
   /** The queue's name; several queues can share one database. @default 'default' */
@@ -37,6 +38,8 @@ export class PGliteQueue<P = unknown> implements TaskQueue<P> {
   #sharedMailbox: PGliteMailboxStore<unknown> | undefined
 
   constructor(db: SqlClient, options: PGliteQueueOptions = {}) {
+    if (typeof db?.query !== 'function' || typeof db.exec !== 'function') refuse('db', 'a PGlite (or any client with query and exec)', db)
+    optionsObject(options, { name: 1 } satisfies Record<keyof PGliteQueueOptions, 1>, 'options')
     this.db = db
     this.name = checkName(options.name ?? 'default', 'name')
   }

@@ -4,6 +4,7 @@
  */
 import { expose } from 'comlink'
 import type { TaskInfo } from '../core/fields.js'
+import { InvalidOptionError } from '../core/errors.js'
 import {
   CHUNK,
   DONE,
@@ -82,13 +83,13 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
     const key = name ?? (names.length === 1 ? names[0] : undefined)
     if (key !== undefined && Object.hasOwn(handlers, key)) return handlers[key] as Handler<unknown, unknown>
     const known = names.length === 0 ? 'none' : names.map((n) => `\`${n}\``).join(', ')
-    const error = new Error(
+    // Refused, not failed: the same task would fail the same way on every attempt.
+    throw new InvalidOptionError(
       name === undefined
         ? `The task names no \`handler\` and this worker defines ${names.length} (${known}); pass { handler } to submit`
         : `This worker defines no handler \`${name}\`; it defines ${known}`,
+      'handler',
     )
-    error.name = 'UnknownHandlerError'
-    throw error
   }
 
   const run = (id: number, payload: unknown, attempt: number, task: TaskTuple): void => {

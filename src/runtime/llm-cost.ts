@@ -4,7 +4,7 @@
  * Two requests against one loaded model share its weights; only their KV caches add up.
  */
 import { InvalidOptionError } from '../core/errors.js'
-import { optionalNumber } from '../core/validate.js'
+import { onlyKnownKeys, optionalNumber } from '../core/validate.js'
 
 const MiB = 1024 * 1024
 
@@ -43,6 +43,11 @@ export class LlmCostModel {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidOptionError('Expected LlmCostModel options: { weightBytes, kvBytesPerToken }', 'options')
     }
+    onlyKnownKeys(
+      options,
+      { weightBytes: 1, kvBytesPerToken: 1, overheadBytes: 1, unitBytes: 1 } satisfies Record<keyof LlmCostModelOptions, 1>,
+      '',
+    )
     this.weightBytes = required(options.weightBytes, 'weightBytes')
     this.kvBytesPerToken = required(options.kvBytesPerToken, 'kvBytesPerToken')
     this.overheadBytes = optionalNumber(options.overheadBytes, 'overheadBytes') ?? 0

@@ -11,7 +11,7 @@ import * as d from '../core/decode.js'
 import { InvalidOptionError, WorkerCrashedError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
 import type { Executor, TaskContext } from '../core/executor.js'
-import { optionalNumber } from '../core/validate.js'
+import { onlyKnownKeys, optionalNumber, refuse } from '../core/validate.js'
 import {
   ABORT,
   CHUNK,
@@ -52,6 +52,16 @@ export interface WorkerPoolOptions {
   readonly name?: string
 }
 
+const WORKER_POOL_KEYS: Record<keyof WorkerPoolOptions, 1> = {
+  url: 1,
+  create: 1,
+  size: 1,
+  concurrency: 1,
+  abortGraceMs: 1,
+  heartbeatMs: 1,
+  name: 1,
+}
+
 /** Why a worker left the pool. */
 export interface WorkerExit {
   readonly worker: Worker
@@ -62,6 +72,8 @@ export interface WorkerExit {
 export interface WorkerPoolEventMap {
   /** A worker left the pool, after it was terminated and before its tasks settle. */
   exit: WorkerExit
+  /** The first worker is ready; `handlers` are the names it defines (every worker runs the same script). */
+  ready: { readonly handlers: readonly string[] }
   /** A message across the worker boundary did not decode and was dropped (either side). */
   error: { readonly error: unknown; readonly context: string; readonly worker: Worker }
 }
@@ -123,12 +135,13 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
   #terminated = false
   #spawned = 0
   #exits = 0
+  /** The handler names the first ready worker announced (every worker runs the same script). */
+  #announced: readonly string[] | undefined
 
   constructor(options: WorkerPoolOptions) {
     super()
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionError('Expected WorkerPool options: { url } or { create }', 'options')
-    }
+    if (typeof options !== 'object' || options === null) refuse('options', 'WorkerPool options: { url } or { create }', options)
+    onlyKnownKeys(options, WORKER_POOL_KEYS, '')
     const { url, create, name = 'parking-lot' } = options
     if (create !== undefined && typeof create !== 'function') {
       throw new InvalidOptionError('Expected `create` to be a function returning a Worker', 'create')
@@ -136,8 +149,8 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
     if (create === undefined && !(typeof url === 'string' || url instanceof URL)) {
       throw new InvalidOptionError('Expected `url` (the module worker script) or `create`', 'url')
     }
-    this.size = positiveInteger(options.size, 'size') ?? defaultSize()
-    this.concurrency = positiveInteger(options.concurrency, 'concurrency') ?? 1
+    this.size = optionalNumber(options.size, 'size', { integer: true, min: 1 }) ?? defaultSize()
+    this.concurrency = optionalNumber(options.concurrency, 'concurrency', { integer: true, min: 1 }) ?? 1
     this.abortGraceMs = optionalNumber(options.abortGraceMs, 'abortGraceMs', { min: 0 }) ?? 1000
     this.heartbeatMs = optionalNumber(options.heartbeatMs, 'heartbeatMs', { min: 0 }) ?? 10_000
     if (this.heartbeatMs > MAX_INTERVAL_MS) {
@@ -177,6 +190,11 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
   /** Called each time a worker leaves the pool, after it was terminated and before its tasks settle (the `exit` event). */
   onExit(listener: (exit: WorkerExit) => void): () => void {
     return this.on('exit', listener)
+  }
+
+  /** The handler names the workers announced when ready; undefined until the first one is. */
+  handlerNames(): readonly string[] | undefined {
+    return this.#announced
   }
 
   /** The handler names the workers define (asks one worker over comlink). */
@@ -314,6 +332,10 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
         case READY:
           slot.ready = true
           this.#loadFailures = 0
+          if (this.#announced === undefined) {
+            this.#announced = Object.freeze([...op[1]])
+            this.emit('ready', { handlers: this.#announced })
+          }
           break
         case DROPPED:
           this.emit('error', { error: new Error(op[1]), context: 'a worker dropped a malformed message', worker: slot.worker })
@@ -414,12 +436,4 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
 function defaultSize(): number {
   const cores = typeof navigator === 'object' ? navigator.hardwareConcurrency : undefined
   return Math.max(1, (cores ?? 2) - 1)
-}
-
-function positiveInteger(value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidOptionError(`Expected \`${name}\` to be a positive integer, got ${String(value)}`, name)
-  }
-  return value
 }

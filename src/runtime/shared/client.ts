@@ -11,6 +11,7 @@ import type { CapacityInput } from '../../core/capacity.js'
 import * as d from '../../core/decode.js'
 import {
   BackendError,
+  InvalidPayloadError,
   InvalidOptionError,
   PoolClosedError,
   TaskCancelledError,
@@ -18,10 +19,13 @@ import {
   WorkerCrashedError,
 } from '../../core/errors.js'
 import { TypedEmitter } from '../../core/events.js'
-import type { FetchOptions, FetchResult } from '../../core/mailbox.js'
+import { ackArguments, fetchArguments, type FetchOptions, type FetchResult } from '../../core/mailbox.js'
+import { checkCloneable } from '../../core/storable.js'
+import { SUBMIT_KEYS } from '../../core/submit.js'
+import { onlyKnownKeys, optionalBoolean, optionsObject, refuse } from '../../core/validate.js'
 import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from '../../core/handle.js'
 import type { SubmitItem, SubmitOptions } from '../../core/options.js'
-import type { Pool, PoolEventMap, PoolMailbox, PoolSnapshot, PoolStats } from '../../core/pool.js'
+import type { CloseOptions, Pool, PoolEventMap, PoolMailbox, PoolSnapshot, PoolStats } from '../../core/pool.js'
 import type { TaskInfo } from '../../core/record.js'
 import { isTerminal, type MailboxKey, type Priority, type TaskStatus } from '../../core/types.js'
 import type { WorkerPool } from '../worker-pool.js'
@@ -101,6 +105,10 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     this.session = setup.session ?? tabSession()
     this.#onClose = setup.onClose
     port.addEventListener('message', (event: MessageEvent) => this.#arrive(event.data))
+    // Workers that become ready after this tab attached tell the host their handlers then.
+    workers?.on('ready', () => {
+      if (this.#joined !== undefined && !this.#closed) this.#attach()
+    })
     port.start?.()
   }
 
@@ -138,14 +146,17 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
   /** The pool's mailbox, read through the host. */
   get mailbox(): PoolMailbox<R> {
     return {
-      fetch: (key: MailboxKey, options?: FetchOptions) => {
-        const sent = options === undefined ? undefined : { since: options.since, limit: options.limit }
-        return this.#request({ t: 'fetch', rid: 0, pool: this.name, key: mailboxKeyOf(key), options: sent }, decodeFetchResult) as Promise<
-          FetchResult<R>
-        >
+      // Checked here as the pool's own mailbox checks them: the same refusals, before anything is sent.
+      fetch: async (key: MailboxKey, options?: FetchOptions) => {
+        const checked = fetchArguments(key, options)
+        const sent = { since: checked.options.since, limit: checked.options.limit }
+        const message = { t: 'fetch', rid: 0, pool: this.name, key: wireKey(checked.key), options: sent } as const
+        return (await this.#request(message, decodeFetchResult)) as FetchResult<R>
       },
-      ack: (key: MailboxKey, ids: readonly string[]) =>
-        this.#request({ t: 'ack', rid: 0, pool: this.name, key: mailboxKeyOf(key), ids: [...ids] }, decodeCount),
+      ack: async (key: MailboxKey, ids: readonly string[]) => {
+        const checked = ackArguments(key, ids)
+        return this.#request({ t: 'ack', rid: 0, pool: this.name, key: wireKey(checked.key), ids: [...checked.ids] }, decodeCount)
+      },
     }
   }
 
@@ -157,7 +168,7 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
   // ─── Pool operations, through the host ─────────────────────────────────────
 
   async submit(payload: P, options: SubmitOptions = {}): Promise<TaskHandle<R, C>> {
-    const { signal, rest } = splitSignal(options)
+    const { signal, rest } = splitSignal(payload, options)
     const view = await this.#request({ t: 'submit', rid: 0, pool: this.name, payload, options: rest }, decodeTaskView)
     return this.#follow(view, signal)
   }
@@ -166,7 +177,8 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     if (!Array.isArray(items)) throw new InvalidOptionError('Expected `items` to be an array of { payload, options? }', 'items')
     const split = items.map((item, index) => {
       try {
-        return { payload: item.payload, ...splitSignal(item.options ?? {}) }
+        if (typeof item !== 'object' || item === null) refuse(`items[${index}]`, '{ payload, options? }', item)
+        return { payload: item.payload, ...splitSignal(item.payload, item.options ?? {}) }
       } catch (error) {
         if (error instanceof Error) error.message = `submitAll item ${index}: ${error.message}`
         throw error
@@ -253,7 +265,9 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
    * `TaskDetachedError` (their tasks go on in the host, outcomes to their mailbox). Later calls
    * are refused with `PoolClosedError`.
    */
-  async close(): Promise<void> {
+  /** Closes this tab's connection (the pool lives on in its host); the runs this tab lends stop, with or without `abort`. */
+  async close(options?: CloseOptions): Promise<void> {
+    optionalBoolean(optionsObject(options, { abort: 1 }, 'options').abort, 'abort')
     if (this.#closed) return
     this.#send({ t: 'bye' })
     this.#shutdown(
@@ -313,7 +327,9 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
   /** Lends this tab's free slots: those still running work for a previous host are not free yet. */
   #attach(): void {
     if (this.workers === undefined) return
-    this.#send({ t: 'attach', pool: this.name, slots: this.workers.size * this.workers.concurrency - this.#staleRuns.size })
+    const slots = this.workers.size * this.workers.concurrency - this.#staleRuns.size
+    const handlers = this.workers.handlerNames()
+    this.#send({ t: 'attach', pool: this.name, slots, handlers: handlers === undefined ? undefined : [...handlers] })
   }
 
   /**
@@ -572,13 +588,20 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
 }
 
 /** A mailbox key with every field (the wire form); a malformed one is refused by the host. */
-function mailboxKeyOf(key: MailboxKey): { tenant: string; user: string | undefined; session: string | undefined } {
-  return { tenant: key?.tenant, user: key?.user, session: key?.session }
+function wireKey(key: MailboxKey): { tenant: string; user: string | undefined; session: string | undefined } {
+  return { tenant: key.tenant, user: key.user, session: key.session }
 }
 
-/** Submit options without the signal (it stays in the tab), refusing what the pool would refuse before it goes. */
-function splitSignal(options: SubmitOptions): { signal: AbortSignal | undefined; rest: Record<string, unknown> } {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('Expected submit options to be an object', 'options')
+/**
+ * A submit checked in the tab, as the pool would check it, before anything is posted: its
+ * payload must survive `postMessage` (the part that would not is named), its options must be
+ * known ones; the signal stays in the tab.
+ */
+function splitSignal(payload: unknown, options: SubmitOptions): { signal: AbortSignal | undefined; rest: Record<string, unknown> } {
+  if (typeof options !== 'object' || options === null) refuse('options', 'an object', options)
+  onlyKnownKeys(options, SUBMIT_KEYS, '')
+  const problem = checkCloneable(payload, 'payload')
+  if (problem !== undefined) throw new InvalidPayloadError(`\`${problem.path}\` ${problem.reason}; the task was not accepted`, problem.path)
   const { signal, ...rest } = options
   if (signal !== undefined && !(signal instanceof AbortSignal))
     throw new InvalidOptionError('Expected `signal` to be an AbortSignal', 'signal')

@@ -5,6 +5,7 @@
  * host failure is seen whenever it happens.
  */
 import { InvalidOptionError, WorkerCrashedError } from '../../core/errors.js'
+import { optionalFunction, optionalString, optionsObject, refuse } from '../../core/validate.js'
 import { WorkerPool, type WorkerPoolOptions } from '../worker-pool.js'
 import { TabBusPort, standForLeader } from './bus.js'
 import { CONNECT, SharedPool } from './client.js'
@@ -40,6 +41,17 @@ export interface ConnectSharedPoolOptions {
 
 const DEFAULT_SCOPE = 'prometheus-parking-lot'
 
+const CONNECT_KEYS: Record<keyof ConnectSharedPoolOptions, 1> = {
+  workers: 1,
+  user: 1,
+  session: 1,
+  workerName: 1,
+  createWorker: 1,
+  port: 1,
+  createHost: 1,
+  mode: 1,
+}
+
 /**
  * Connects this tab to the pool `name` hosted by the SharedWorker at `url` (or by the leader tab).
  *
@@ -55,7 +67,14 @@ export async function connectSharedPool<P = unknown, R = unknown, C = unknown>(
   options: ConnectSharedPoolOptions = {},
 ): Promise<SharedPool<P, R, C>> {
   if (typeof name !== 'string' || name === '') throw new InvalidOptionError('Expected a pool name (a non-empty string)', 'name')
+  optionsObject(options, CONNECT_KEYS, 'options')
   const mode = options.mode ?? 'auto'
+  if (mode !== 'auto' && mode !== 'shared-worker' && mode !== 'leader') refuse('mode', "'auto', 'shared-worker' or 'leader'", mode)
+  optionalString(options.user, 'user')
+  optionalString(options.session, 'session')
+  optionalString(options.workerName, 'workerName')
+  optionalFunction(options.createWorker, 'createWorker')
+  optionalFunction(options.createHost, 'createHost')
   if (options.port === undefined && (mode === 'leader' || (mode === 'auto' && typeof SharedWorker === 'undefined'))) {
     if (options.createHost === undefined) {
       throw new InvalidOptionError(

@@ -23,6 +23,7 @@ import { ResourcePool } from '../../pool.js'
 import { decodeWireError, fromWire, toWire } from '../wire-errors.js'
 import { decodeTabMessage, type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
 import { checkCloneable } from '../../core/storable.js'
+import { optionalString, optionsObject } from '../../core/validate.js'
 
 /** A pool definition: ResourcePool options; leave out `executor` to run tasks on the tabs' workers. */
 export type SharedPoolOptions<P, R> = Omit<PoolOptions<P, R>, 'executor'> & { readonly executor?: PoolOptions<P, R>['executor'] }
@@ -57,7 +58,8 @@ export class SharedPoolHost extends TypedEmitter<SharedPoolHostEventMap> {
 
   constructor(options: SharedPoolHostOptions = {}) {
     super()
-    this.tenant = options.tenant ?? (typeof location === 'object' ? location.origin : 'local')
+    optionsObject(options, { tenant: 1 } satisfies Record<keyof SharedPoolHostOptions, 1>, 'options')
+    this.tenant = optionalString(options.tenant, 'tenant') ?? (typeof location === 'object' ? location.origin : 'local')
   }
 
   /** Creates the pool `name`. Tasks run on the tabs' workers unless `options.executor` is given. */
@@ -225,9 +227,10 @@ class HostedPool {
     set.add(connection)
   }
 
-  attach(connection: Connection, slots: number): void {
+  attach(connection: Connection, slots: number, handlers: readonly string[] | undefined): void {
     if (this.tabs === undefined) return // this pool runs its tasks in the host
     this.tabs.slots.set(connection, slots)
+    if (handlers !== undefined) this.tabs.handlers.set(connection, handlers)
     this.#resize()
   }
 
@@ -240,6 +243,7 @@ class HostedPool {
       this.#eventSubscribers.delete(event)
     }
     this.#snapshotSubscribers.delete(connection)
+    this.tabs?.handlers.delete(connection)
     if (this.tabs?.slots.delete(connection) === true) this.#resize()
     // With its slots gone from the capacity, fail what ran there: the scheduler retries it elsewhere.
     this.tabs?.abandon(connection)
@@ -351,10 +355,18 @@ class TabsExecutor implements Executor<unknown, unknown> {
   readonly #busy = new Map<Connection, number>()
   /** Worker slots each tab registered for this pool. */
   readonly slots = new Map<Connection, number>()
+  /** The handlers each tab's workers announced. */
+  readonly handlers = new Map<Connection, readonly string[]>()
   #nextCall = 1
   #rotation = 0
 
   constructor(readonly poolName: string) {}
+
+  /** The handlers some tab's workers define; undefined until a tab's workers announced theirs. */
+  handlerNames(): readonly string[] | undefined {
+    if (this.handlers.size === 0) return undefined
+    return [...new Set([...this.handlers.values()].flat())]
+  }
 
   execute(payload: unknown, ctx: TaskContext): Promise<unknown> {
     const connection = this.#pick()
@@ -469,7 +481,7 @@ class Connection {
         void navigator.locks.request(message.lock, () => this.gone())
         return
       case 'attach':
-        return this.host.hosted(message.pool).attach(this, message.slots)
+        return this.host.hosted(message.pool).attach(this, message.slots, message.handlers)
       case 'submit': {
         const hosted = this.host.hosted(message.pool)
         hosted.pool.submit(message.payload, this.#withMailbox(message.options)).then(

@@ -75,7 +75,7 @@ const ranError = d.object({ t: d.literal('ran'), pool, call: d.integer, ok: d.li
 /** What a tab sends its host. */
 export const decodeTabMessage = d.tagged('t', {
   hello: d.object({ t: d.literal('hello'), client: d.string, lock: d.string, user: d.optional(d.string), session: d.string }),
-  attach: d.object({ t: d.literal('attach'), pool, slots: d.integer }),
+  attach: d.object({ t: d.literal('attach'), pool, slots: d.integer, handlers: d.optional(d.array(d.string)) }),
   submit: d.object({ t: d.literal('submit'), rid, pool, payload: d.unknown, options }),
   'submit-all': d.object({
     t: d.literal('submit-all'),
