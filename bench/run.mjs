@@ -524,19 +524,32 @@ async function soakBenchmark() {
 // Each comparison runs in a fresh process (its contenders interleaved inside it), so one
 // comparison's heap and JIT state do not tilt the next.
 const GROUPS = {
-  bundle: bundleBenchmark,
-  soak: soakBenchmark,
-  unit: unitBenchmark,
-  priority: priorityBenchmark,
-  vector: vectorBenchmark,
-  heap: heapBenchmark,
-  simulation: simulationBenchmarks,
-  adversarial,
-  'pglite-node': pgliteNodeBenchmark,
-  browser: browserBenchmark,
-  runtime: runtimeBenchmark,
+  bundle: [bundleBenchmark, 'gzipped browser bundle of `import { ResourcePool }` beside p-queue'],
+  soak: [soakBenchmark, 'SOAK_TASKS tasks with keys, mailbox messages and acks; heap after warm-up and at the end'],
+  unit: [unitBenchmark, 'throughput of unit-cost tasks, ResourcePool vs p-queue'],
+  priority: [priorityBenchmark, 'throughput with four priorities, vs p-queue'],
+  vector: [vectorBenchmark, 'throughput with vector costs, vs a hand-written weighted semaphore'],
+  heap: [heapBenchmark, 'heap per parked task, vs p-queue'],
+  simulation: [simulationBenchmarks, 'scheduling quality on the ManualClock (waits, utilization, fairness)'],
+  adversarial: [adversarial, 'one tenant floods; what the others wait'],
+  'pglite-node': [pgliteNodeBenchmark, 'PGlite on a data directory in Node: accept and complete rates'],
+  browser: [browserBenchmark, 'IndexedDB and PGlite (OPFS) in Chromium (needs CHROMIUM_PATH or Debian chromium)'],
+  runtime: [runtimeBenchmark, 'WorkerPool vs hand-written comlink workers in Chromium'],
+}
+const ENVIRONMENT = {
+  BENCH_REPS: 'measured rounds after one warm-up (default 5)',
+  SOAK_TASKS: 'tasks the soak group pushes through (default 1000000)',
+  CHROMIUM_PATH: 'the Chromium the browser groups drive (default: `chromium` on PATH)',
 }
 const group = process.argv[2]
+if (group === '--help' || group === '-h' || (group !== undefined && !Object.hasOwn(GROUPS, group))) {
+  const wrong = group === '--help' || group === '-h' ? '' : `No benchmark group '${group}'.\n\n`
+  const rows = Object.entries(GROUPS).map(([name, [, what]]) => `  ${name.padEnd(12)} ${what}`)
+  const env = Object.entries(ENVIRONMENT).map(([name, what]) => `  ${name.padEnd(14)} ${what}`)
+  const text = `${wrong}npm run bench [-- <group>]   every group in turn, or one\n\nGroups:\n${rows.join('\n')}\n\nEnvironment:\n${env.join('\n')}\n`
+  ;(wrong === '' ? process.stdout : process.stderr).write(text)
+  process.exit(wrong === '' ? 0 : 2)
+}
 if (group === undefined) {
   console.log(`prometheus-parking-lot benchmarks (Node ${process.version}, ${REPS} rounds after a warm-up)`)
   for (const name of Object.keys(GROUPS)) {
@@ -544,5 +557,5 @@ if (group === undefined) {
     if (child.status !== 0) process.exit(child.status ?? 1)
   }
 } else {
-  await GROUPS[group]()
+  await GROUPS[group][0]()
 }

@@ -9,7 +9,8 @@ const isolation = {
 export default defineConfig({
   root: import.meta.dirname,
   publicDir: '../public',
-  server: { host: '127.0.0.1', port: 5173, headers: isolation, fs: { allow: ['..'] } },
+  // `PORT=5291 npm start`, or `npm start -- --port 5291` (flags after `--` reach vite).
+  server: { host: '127.0.0.1', port: Number(process.env['PORT'] ?? 5173), headers: isolation, fs: { allow: ['..'] } },
   preview: { host: '127.0.0.1', port: 4173, headers: isolation },
   optimizeDeps: { include: ['comlink', 'idb', 'zod', 'yaml'] },
   worker: { format: 'es' },

@@ -52,4 +52,16 @@ describe('wait limits', () => {
     await jobs.finish('r', 'ok')
     await expect(t.result).resolves.toBe('ok')
   })
+
+  it('a task that failed and waits out its backoff past its wait limit expires once (found by the fuzz test)', async () => {
+    const { pool, jobs, clock } = controlledPool({ capacity: 1, maxAttempts: 2, retryBaseDelayMs: 10_000, random: () => 0 })
+    const ends: string[] = []
+    for (const status of ['completed', 'failed', 'expired', 'cancelled'] as const) pool.on(status, () => ends.push(status))
+    const task = await pool.submit('fails first', { waitTimeoutMs: 1_000 }) // starts at once
+    await jobs.fail('fails first', new Error('once'))
+    expect(task.status).toBe('retrying') // its backoff (5 s) outlasts its wait limit
+    await clock.advanceAsync(20_000)
+    expect(task.status).toBe('expired')
+    expect(ends).toEqual(['expired'])
+  })
 })

@@ -12,6 +12,7 @@ import {
   type TaskQueue,
 } from '../src/index.js'
 import { controlledPool } from './helpers.js'
+import { checkHandlerName } from '../src/runtime/handler-names.js'
 
 /** A memory queue that, like a durable store, keeps payloads as JSON. */
 class JsonQueue extends MemoryQueue {
@@ -23,7 +24,7 @@ describe('refusals at submit', () => {
     [{ vram: -1 }, /`cost.vram` to be a finite number >= 0, got -1/],
     [{ vram: Number.NaN }, /`cost.vram` to be a finite number >= 0, got NaN/],
     [{ vram: Infinity }, /got Infinity/],
-    [{ vram: 0 }, /at least one unit above 0/],
+    [{ vram: 0 }, /cost above 0 in some resource/],
     ['3' as unknown as number, /`cost` to be a number or an object/],
   ])('refuses cost %o with InvalidCostError naming it', async (cost, message) => {
     const { pool } = controlledPool({ capacity: { vram: 10 } })
@@ -128,7 +129,7 @@ describe('refusals at submit', () => {
     const workers: { announced: readonly string[] | undefined } = { announced: undefined }
     const pool = new ResourcePool<string, string>({
       capacity: 1,
-      executor: { execute: async (p) => p, handlerNames: () => workers.announced },
+      executor: { execute: async (p) => p, checkHandler: (handler: string | undefined) => checkHandlerName(handler, workers.announced) },
     })
     // Before the workers announce theirs, the name is taken on trust (the worker checks it).
     await expect(pool.submit('x', { handler: 'anything' })).resolves.toBeDefined()
@@ -169,7 +170,7 @@ describe('refusals at submit', () => {
 
   it('edges of numbers: capacity 0 only for an elastic resource, wait limits above 0, durations not epochs, arrays shown as arrays', async () => {
     expect(() => new ResourcePool({ capacity: 0, executor: () => 1 })).toThrow(
-      /`capacity` to be above 0: no task that needs `slots` could ever start/,
+      /`capacity` to be above 0: nothing needing `slots` could start/,
     )
     expect(() => new ResourcePool({ capacity: { vram: 0, cpu: 2 }, executor: () => 1 })).toThrow(
       /`capacity.vram` to be above 0.*elasticResources/,

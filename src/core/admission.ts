@@ -13,7 +13,7 @@
 import type { CapacityLedger } from './capacity.js'
 import { CostTable, type Cost } from './costs.js'
 import { EndedTask } from './ended-task.js'
-import { IdempotencyConflictError, InvalidOptionError, ParkingLotError, PoolClosedError, type TaskDroppedError } from './errors.js'
+import { IdempotencyConflictError, ParkingLotError, PoolClosedError, type TaskDroppedError } from './errors.js'
 import type { FairShareLedger } from './fair-share.js'
 import type { TaskHandle } from './handle.js'
 import type { Journal } from './journal.js'
@@ -28,7 +28,7 @@ import type { ResolvedPoolOptions } from './pool-options.js'
 import { parseSubmit, type ParsedSubmit } from './submit.js'
 import { Task, rareOptions, type TaskHost } from './task.js'
 import { isPromiseLike, type MaybePromise, type TerminalStatus } from './types.js'
-import { optionalString } from './validate.js'
+import { optionalString, refuse } from './validate.js'
 
 type Keyed<R, C> = Task<unknown, R, C> | EndedTask<R, C>
 
@@ -43,8 +43,6 @@ export interface AdmissionParts<P, R, C> {
   readonly tasks: TaskHost<C>
   isClosed(): boolean
   isPaused(): boolean
-  now(): number
-  cancel(task: Task<P, R, C>, reason: unknown): void
   /** Ends a parked task as dropped (removed from the lot) for a newcomer. */
   drop(task: Task<P, R, C>, error: TaskDroppedError): void
   /** The tasks are durably accepted: they enter the lot. */
@@ -116,7 +114,7 @@ export class Admission<P, R, C> {
     const host = this.#parts
     try {
       const key = typeof options === 'object' && options !== null ? options.key : undefined
-      const now = host.now()
+      const now = host.options.clock.now()
       // A key the pool does not know is looked up in the queue first (a task of before a restart).
       if (typeof key === 'string' && this.keys.get(key, now) === undefined) {
         const lookup = host.journal.findKey(key, now)
@@ -131,7 +129,7 @@ export class Admission<P, R, C> {
   }
 
   #submitOne(payload: P, options: SubmitOptions, stored: KeyRecord | undefined): Promise<TaskHandle<R, C>> {
-    const now = this.#parts.now()
+    const now = this.#parts.options.clock.now()
     const plan = this.#check(payload, options, now, stored)
     if (!isPlan(plan)) return Promise.resolve(plan)
     makeRoom(this.#room, plan.parsed.rank, plan.cost.vector)
@@ -141,8 +139,8 @@ export class Admission<P, R, C> {
 
   async submitAll(items: readonly SubmitItem<P>[]): Promise<TaskHandle<R, C>[]> {
     const host = this.#parts
-    if (!Array.isArray(items)) throw new InvalidOptionError('Expected `items` to be an array of { payload, options? }', 'items')
-    const now = host.now()
+    if (!Array.isArray(items)) refuse('items', 'an array of { payload, options? }', items)
+    const now = host.options.clock.now()
     const unknown = items
       .map((item) => item?.options?.key)
       .filter((key): key is string => typeof key === 'string' && this.keys.get(key, now) === undefined)
@@ -153,7 +151,7 @@ export class Admission<P, R, C> {
     const byKey = new Map<string, Plan<P, R, C>>()
     items.forEach((item, index) => {
       try {
-        if (typeof item !== 'object' || item === null) throw new InvalidOptionError('Expected { payload, options? }', `items[${index}]`)
+        if (typeof item !== 'object' || item === null) refuse(`items[${index}]`, '{ payload, options? }', item)
         const key: unknown = item.options?.key
         const earlier = typeof key === 'string' ? byKey.get(key) : undefined
         if (earlier !== undefined) {
@@ -187,7 +185,7 @@ export class Admission<P, R, C> {
   #check(payload: P, options: SubmitOptions, now: number, stored: KeyRecord | undefined): Plan<P, R, C> | TaskHandle<R, C> {
     const host = this.#parts
     if (host.isClosed()) throw new PoolClosedError(`Pool '${host.options.name}' is closed; the task was not accepted`)
-    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('Expected submit options to be an object', 'options')
+    if (typeof options !== 'object' || options === null) refuse('options', 'an object', options)
     const key = optionalString(options.key, 'key')
     const print = key === undefined ? undefined : fingerprint(payload)
     if (key !== undefined) {
@@ -246,7 +244,7 @@ export class Admission<P, R, C> {
     }
     if (!isPromiseLike(written)) return Promise.resolve(admitted(tasks[0]!.submittedAt))
     return Promise.resolve(written).then(
-      () => admitted(host.now()),
+      () => admitted(host.options.clock.now()),
       (error: unknown) => {
         this.#rollBack(tasks)
         throw error
@@ -281,14 +279,14 @@ export class Admission<P, R, C> {
       let admitted = false
       let asked = false
       const onAbort = (): void => {
-        if (admitted) host.cancel(task, signal.reason)
+        if (admitted) host.tasks.cancelTask(task as Task<unknown, unknown, C>, signal.reason)
         else asked = true
       }
       signal.addEventListener('abort', onAbort, { once: true })
       task.detachSignal = () => signal.removeEventListener('abort', onAbort)
       task.onAdmitted = () => {
         admitted = true
-        if (asked) host.cancel(task, signal.reason)
+        if (asked) host.tasks.cancelTask(task as Task<unknown, unknown, C>, signal.reason)
       }
     }
     return task

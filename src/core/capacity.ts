@@ -91,26 +91,17 @@ export class CapacityLedger {
     let cacheKey = 0
     for (const name in input) {
       const units = input[name]
-      if (typeof units !== 'number' || !(units >= 0) || units === Infinity) {
-        throw new InvalidCostError(`Expected \`cost.${name}\` to be a finite number >= 0, got ${describeValue(units)}`)
-      }
+      if (typeof units !== 'number' || !(units >= 0) || units === Infinity) badCost(`cost.${name}`, 'a finite number >= 0', units)
       if (units === 0) continue
       const i = this.#index.get(name)
       const limit = i === undefined ? 0 : this.#capacity[i]!
       if (units > limit + EPSILON && !this.elastic.has(name)) {
-        throw new CostExceedsCapacityError(
-          `Cost \`${name}: ${units}\` can never fit: the pool's capacity for \`${name}\` is ${limit}`,
-          name,
-          units,
-          limit,
-        )
+        throw new CostExceedsCapacityError(`Cost \`${name}: ${units}\` can never fit: the pool has ${limit}`, name, units, limit)
       }
       total += units
       cacheKey = cacheKey >= 0 && i! < 4 && units < 4096 && Number.isInteger(units) ? cacheKey + units * 4096 ** i! : -1
     }
-    if (total === 0) {
-      throw new InvalidCostError('Expected a cost with at least one unit above 0: a free task would run without any bound')
-    }
+    if (total === 0) throw new InvalidCostError('Expected a cost above 0 in some resource: a free task would run unbounded')
     if (cacheKey >= 0) {
       const cached = this.#vectors.get(cacheKey)
       if (cached !== undefined) return cached
@@ -224,7 +215,7 @@ export function normalizeCapacity(input: unknown, elastic: ReadonlySet<string> =
     if (!isFiniteNonNegative(units)) refuse(at, 'a finite number >= 0', units)
     if (units === 0 && !elastic.has(name)) {
       throw new InvalidOptionError(
-        `Expected \`${at}\` to be above 0: no task that needs \`${name}\` could ever start (list it in \`elasticResources\` if its capacity is set at run time)`,
+        `Expected \`${at}\` to be above 0: nothing needing \`${name}\` could start (unless it is in \`elasticResources\`)`,
         at,
       )
     }
@@ -234,30 +225,23 @@ export function normalizeCapacity(input: unknown, elastic: ReadonlySet<string> =
   return out
 }
 
+/** A cost as an object of units: a number is `slots`; none is one slot (a slots pool) or nothing; `implicit` added on top. */
 function normalizeCost(input: CostInput | undefined, hasSlots: boolean, implicit: ResourceVector | undefined): Record<string, number> {
-  let cost: Record<string, number>
-  if (input === undefined) {
-    if (!hasSlots && implicit === undefined) {
-      throw new InvalidCostError('Expected a `cost` for this task: the pool counts named resources, so there is no default cost')
-    }
-    cost = hasSlots ? { [SLOTS]: 1 } : {}
-  } else if (typeof input === 'number') {
-    cost = { [SLOTS]: checkUnits(input, 'cost') }
-  } else if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
-    cost = {}
-    for (const [name, units] of Object.entries(input)) cost[name] = checkUnits(units, `cost.${name}`)
-  } else {
-    throw new InvalidCostError(`Expected \`cost\` to be a number or an object of resource units, got ${describeValue(input)}`)
+  if (input === undefined && !hasSlots && implicit === undefined) {
+    throw new InvalidCostError('Expected a `cost`: a pool of named resources has no default cost')
   }
-  if (implicit !== undefined) {
-    for (const [name, units] of Object.entries(implicit)) cost[name] = (cost[name] ?? 0) + units
+  const given: unknown = input === undefined ? (hasSlots ? { [SLOTS]: 1 } : {}) : typeof input === 'number' ? { [SLOTS]: input } : input
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) badCost('cost', 'a number or an object of resource units', input)
+  const cost: Record<string, number> = {}
+  // Each given unit is checked before the implicit ones are added: -1 plus 1 must not pass as 0.
+  for (const [name, units] of Object.entries(given)) {
+    if (!isFiniteNonNegative(units)) badCost(typeof input === 'number' ? 'cost' : `cost.${name}`, 'a finite number >= 0', units)
+    cost[name] = units
   }
+  for (const [name, units] of Object.entries(implicit ?? {})) cost[name] = (cost[name] ?? 0) + units
   return cost
 }
 
-function checkUnits(units: unknown, path: string): number {
-  if (!isFiniteNonNegative(units)) {
-    throw new InvalidCostError(`Expected \`${path}\` to be a finite number >= 0, got ${describeValue(units)}`)
-  }
-  return units
+function badCost(path: string, what: string, value: unknown): never {
+  throw new InvalidCostError(`Expected \`${path}\` to be ${what}, got ${describeValue(value)}`)
 }

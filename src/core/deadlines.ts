@@ -18,16 +18,18 @@ const isWaiting = (task: Watched): boolean => task.status === 'parked' || task.s
 export class DeadlineWatch<T extends Watched> {
   readonly #heap = new MinHeap<T>()
   readonly #clock: Clock
-  readonly #onDue: () => void
+  readonly #expire: (task: T, now: number) => void
+  readonly #afterExpiry: () => void
   #timer: TimerHandle | undefined
   #timerAt = Infinity
   /** Heap size after the last rebuild: the next one comes when it has doubled. */
   #rebuiltAt = 0
 
-  /** `onDue` runs when the earliest deadline is reached; it takes the due tasks with `takeDue`. */
-  constructor(clock: Clock, onDue: () => void) {
+  /** `expire` ends each task whose deadline came while it waited; `afterExpiry` runs once the due ones have ended. */
+  constructor(clock: Clock, expire: (task: T, now: number) => void, afterExpiry: () => void) {
     this.#clock = clock
-    this.#onDue = onDue
+    this.#expire = expire
+    this.#afterExpiry = afterExpiry
   }
 
   /** Watches a waiting task's deadline (it must have one). */
@@ -40,16 +42,21 @@ export class DeadlineWatch<T extends Watched> {
     this.arm()
   }
 
-  /** Removes and returns the tasks still waiting whose deadline is at or before `now`. */
-  takeDue(now: number): T[] {
+  /** The timer fired: expires the tasks still waiting whose deadline has come, then re-arms. */
+  readonly #due = (): void => {
     this.#timer = undefined
     this.#timerAt = Infinity
-    const due: T[] = []
+    const now = this.#clock.now()
+    // A set: a task watched again (after a failed attempt) may have two entries due at once.
+    const due = new Set<T>()
     while ((this.#heap.peekKey() ?? Infinity) <= now) {
       const task = this.#heap.pop()!
-      if (isWaiting(task)) due.push(task)
+      if (isWaiting(task)) due.add(task)
     }
-    return due
+    for (const task of due) this.#expire(task, now)
+    this.arm()
+    // Decisions happen at events, never at stale timers: a pass only when a task ended.
+    if (due.size > 0) this.#afterExpiry()
   }
 
   /** Arms the timer for the earliest deadline of a task still waiting. */
@@ -63,7 +70,7 @@ export class DeadlineWatch<T extends Watched> {
     if (next === this.#timerAt) return
     this.stop()
     this.#timerAt = next
-    if (next !== Infinity) this.#timer = this.#clock.setTimeout(this.#onDue, next - this.#clock.now())
+    if (next !== Infinity) this.#timer = this.#clock.setTimeout(this.#due, next - this.#clock.now())
   }
 
   stop(): void {

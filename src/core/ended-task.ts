@@ -21,7 +21,7 @@ import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from
 import type { MailboxMessage } from './mailbox.js'
 import type { KeyRecord } from './queue.js'
 import type { KeyedTaskInfo } from './record.js'
-import { isPromiseLike, type MailboxKey, type MaybePromise, type Priority, type TerminalStatus } from './types.js'
+import { type MailboxKey, type MaybePromise, type Priority, type TerminalStatus } from './types.js'
 
 const END: ProgressStep<never> = Object.freeze({ kind: 'end' })
 
@@ -109,7 +109,7 @@ export class EndedTask<R, C> implements TaskControl<R, C> {
       throw outcome.error
     }
     // A key record that says the task had no mailbox key: nothing was kept.
-    const message = this.mailbox === undefined && this.#knowsMailbox ? undefined : await this.#lookup(outcome.findMessage)
+    const message = this.mailbox === undefined && this.#knowsMailbox ? undefined : await outcome.findMessage(this.id)
     if (message === undefined) {
       const why = this.mailbox === undefined ? 'it had no mailbox key' : 'its mailbox message was acked or pruned'
       throw new ResultNotKeptError(
@@ -120,10 +120,5 @@ export class EndedTask<R, C> implements TaskControl<R, C> {
     }
     if (message.status === 'completed') return message.result as R
     throw errorFromCode(ENDINGS, message.error?.code, message.error?.message ?? `Task ${this.id} ended as ${message.status}`)
-  }
-
-  async #lookup(find: (taskId: string) => MaybePromise<MailboxMessage<R> | undefined>): Promise<MailboxMessage<R> | undefined> {
-    const found = find(this.id)
-    return isPromiseLike(found) ? await found : found
   }
 }

@@ -3,16 +3,30 @@
  * branch without `instanceof` across bundles (a worker and a page load separate copies).
  */
 export class ParkingLotError extends Error {
-  readonly code: string = 'PARKING_LOT_ERROR'
+  /** Stable across bundles and minifiers; `name` follows it (`INVALID_COST` is `InvalidCostError`). */
+  get code(): string {
+    return 'PARKING_LOT_ERROR'
+  }
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
-    this.name = new.target.name
+    // From the code, not the class: a minifier renames classes, and `name` would say `O`.
+    this.name = nameOfCode(this.code)
   }
+}
+
+/** `INVALID_COST` -> `InvalidCostError`. */
+export function nameOfCode(code: string): string {
+  return code
+    .toLowerCase()
+    .replace(/(?:^|_)([a-z])/g, (_, letter: string) => letter.toUpperCase())
+    .replace(/(Error)?$/, 'Error')
 }
 
 /** A cost component is above the pool's capacity: the task could never start, so it is refused. */
 export class CostExceedsCapacityError extends ParkingLotError {
-  override readonly code = 'COST_EXCEEDS_CAPACITY'
+  override get code(): 'COST_EXCEEDS_CAPACITY' {
+    return 'COST_EXCEEDS_CAPACITY'
+  }
   constructor(
     message: string,
     readonly resource: string,
@@ -25,12 +39,16 @@ export class CostExceedsCapacityError extends ParkingLotError {
 
 /** A cost is negative, NaN, infinite, all zero, or missing where named resources require one. */
 export class InvalidCostError extends ParkingLotError {
-  override readonly code = 'INVALID_COST'
+  override get code(): 'INVALID_COST' {
+    return 'INVALID_COST'
+  }
 }
 
 /** A pool or submit option has the wrong type or range. `path` names the option. */
 export class InvalidOptionError extends ParkingLotError {
-  override readonly code = 'INVALID_OPTION'
+  override get code(): 'INVALID_OPTION' {
+    return 'INVALID_OPTION'
+  }
   constructor(
     message: string,
     readonly path: string,
@@ -41,7 +59,9 @@ export class InvalidOptionError extends ParkingLotError {
 
 /** The payload cannot travel where it must go (JSON for durable stores, structured clone for workers). */
 export class InvalidPayloadError extends ParkingLotError {
-  override readonly code = 'INVALID_PAYLOAD'
+  override get code(): 'INVALID_PAYLOAD' {
+    return 'INVALID_PAYLOAD'
+  }
   constructor(
     message: string,
     readonly path: string,
@@ -56,7 +76,9 @@ export class InvalidPayloadError extends ParkingLotError {
  * `path` names the part (`result.big`).
  */
 export class InvalidResultError extends ParkingLotError {
-  override readonly code = 'INVALID_RESULT'
+  override get code(): 'INVALID_RESULT' {
+    return 'INVALID_RESULT'
+  }
   constructor(
     message: string,
     readonly path: string,
@@ -67,17 +89,23 @@ export class InvalidResultError extends ParkingLotError {
 
 /** The lot already holds `maxQueueDepth` parked tasks; the new task was not accepted. */
 export class QueueFullError extends ParkingLotError {
-  override readonly code = 'QUEUE_FULL'
+  override get code(): 'QUEUE_FULL' {
+    return 'QUEUE_FULL'
+  }
 }
 
 /** Another owner (tab, worker, process) holds this queue; nothing was written. */
 export class QueueLockedError extends ParkingLotError {
-  override readonly code = 'QUEUE_LOCKED'
+  override get code(): 'QUEUE_LOCKED' {
+    return 'QUEUE_LOCKED'
+  }
 }
 
 /** The pool was closed; the task was not accepted. It means only that: see `TaskDetachedError`. */
 export class PoolClosedError extends ParkingLotError {
-  override readonly code = 'POOL_CLOSED'
+  override get code(): 'POOL_CLOSED' {
+    return 'POOL_CLOSED'
+  }
 }
 
 /**
@@ -86,7 +114,9 @@ export class PoolClosedError extends ParkingLotError {
  * mailbox. This handle will not see it (status `detached`).
  */
 export class TaskDetachedError extends ParkingLotError {
-  override readonly code = 'TASK_DETACHED'
+  override get code(): 'TASK_DETACHED' {
+    return 'TASK_DETACHED'
+  }
 }
 
 /**
@@ -95,7 +125,9 @@ export class TaskDetachedError extends ParkingLotError {
  * Nothing ran again. `status` is how it ended.
  */
 export class ResultNotKeptError extends ParkingLotError {
-  override readonly code = 'RESULT_NOT_KEPT'
+  override get code(): 'RESULT_NOT_KEPT' {
+    return 'RESULT_NOT_KEPT'
+  }
   constructor(
     message: string,
     readonly taskId: string,
@@ -107,7 +139,9 @@ export class ResultNotKeptError extends ParkingLotError {
 
 /** The idempotency key is known with a different payload; the existing task is unchanged. */
 export class IdempotencyConflictError extends ParkingLotError {
-  override readonly code = 'IDEMPOTENCY_CONFLICT'
+  override get code(): 'IDEMPOTENCY_CONFLICT' {
+    return 'IDEMPOTENCY_CONFLICT'
+  }
   constructor(
     message: string,
     readonly key: string,
@@ -119,17 +153,23 @@ export class IdempotencyConflictError extends ParkingLotError {
 
 /** The task waited past its wait limit without starting; it never ran (again). */
 export class TaskExpiredError extends ParkingLotError {
-  override readonly code = 'TASK_EXPIRED'
+  override get code(): 'TASK_EXPIRED' {
+    return 'TASK_EXPIRED'
+  }
 }
 
 /** The task was cancelled; if it was running, its signal was aborted. */
 export class TaskCancelledError extends ParkingLotError {
-  override readonly code = 'TASK_CANCELLED'
+  override get code(): 'TASK_CANCELLED' {
+    return 'TASK_CANCELLED'
+  }
 }
 
 /** The task was dropped from a full lot to make room for a higher-priority task; it never ran. */
 export class TaskDroppedError extends ParkingLotError {
-  override readonly code = 'TASK_DROPPED'
+  override get code(): 'TASK_DROPPED' {
+    return 'TASK_DROPPED'
+  }
 }
 
 /** Why a task failed: its executor threw (`error`), or it ran past `runTimeoutMs` (`timeout`). */
@@ -137,7 +177,9 @@ export type FailureReason = 'error' | 'timeout' | 'crashed'
 
 /** The executor failed on its last allowed attempt. `cause` is what the executor threw. */
 export class TaskFailedError extends ParkingLotError {
-  override readonly code: string = 'TASK_FAILED'
+  override get code(): string {
+    return 'TASK_FAILED'
+  }
   constructor(
     message: string,
     readonly reason: FailureReason,
@@ -154,7 +196,9 @@ export class TaskFailedError extends ParkingLotError {
  * rejects with one too, which is also a `TaskFailedError` with reason `crashed`.
  */
 export class WorkerCrashedError extends TaskFailedError {
-  override readonly code: string = 'WORKER_CRASHED'
+  override get code(): string {
+    return 'WORKER_CRASHED'
+  }
   constructor(message: string, attempts = 0, options?: { cause?: unknown }) {
     super(message, 'crashed', attempts, options)
   }
@@ -162,7 +206,9 @@ export class WorkerCrashedError extends TaskFailedError {
 
 /** A config is invalid. `path` names the offending field; `line`/`column` locate a syntax error. */
 export class ConfigError extends ParkingLotError {
-  override readonly code = 'CONFIG_ERROR'
+  override get code(): 'CONFIG_ERROR' {
+    return 'CONFIG_ERROR'
+  }
   constructor(
     message: string,
     readonly issues: readonly ConfigIssue[],
@@ -182,7 +228,9 @@ export interface ConfigIssue {
 
 /** A storage backend failed; `cause` is the underlying error. Nothing already accepted is lost. */
 export class BackendError extends ParkingLotError {
-  override readonly code = 'BACKEND_ERROR'
+  override get code(): 'BACKEND_ERROR' {
+    return 'BACKEND_ERROR'
+  }
 }
 
 /**
@@ -190,7 +238,7 @@ export class BackendError extends ParkingLotError {
  * message, built without its constructor: the fields arrive whole, whatever each constructor takes.
  */
 export function errorFromCode(
-  classes: Readonly<Record<string, { readonly prototype: Error; readonly name: string }>>,
+  classes: Readonly<Record<string, { readonly prototype: Error }>>,
   code: string | undefined,
   message: string,
   fields: Record<string, unknown> = {},
@@ -198,9 +246,12 @@ export function errorFromCode(
   const known = code === undefined ? undefined : classes[code]
   const error: Error = known === undefined ? new Error(message) : (Object.create(known.prototype) as Error)
   Object.defineProperty(error, 'message', { value: message, writable: true, configurable: true })
-  if (known !== undefined) Object.defineProperty(error, 'name', { value: known.name, writable: true, configurable: true })
-  Object.assign(error, fields)
-  if (code !== undefined) Object.defineProperty(error, 'code', { value: code, enumerable: true })
+  if (known !== undefined) Object.defineProperty(error, 'name', { value: nameOfCode(code!), writable: true, configurable: true })
+  for (const [field, value] of Object.entries(fields)) {
+    if (field !== 'code') Object.defineProperty(error, field, { value, writable: true, enumerable: true, configurable: true })
+  }
+  // A class's code is its prototype's; an unknown one is kept on the error itself.
+  if (known === undefined && code !== undefined) Object.defineProperty(error, 'code', { value: code, enumerable: true })
   return error
 }
 

@@ -25,10 +25,11 @@ export interface Executor<P, R, C = unknown> {
   /** What a payload must survive to reach the executor (`checkCloneable` for a worker); none for one in the same thread. */
   readonly checkValue?: ValueCheck
   /**
-   * The handlers a task may name (`handler`), once the runtime knows them (undefined until then).
-   * An executor without it runs in this thread, and a task naming a handler is refused.
+   * Refuses (`InvalidOptionError`) the handler a task names (`handler`, or none) when the
+   * runtime knows it cannot run it. An executor without it runs in this thread, and a task
+   * naming a handler is refused.
    */
-  handlerNames?(): readonly string[] | undefined
+  checkHandler?(handler: string | undefined): void
   /** Capacity the runtime adds to the pool (e.g. `{ workers: 4 }`). */
   readonly resources?: ResourceVector
   /** Cost every task adds on top of its own (e.g. `{ workers: 1 }`). */

@@ -14,11 +14,11 @@
  * claims, and the journal is what changes.
  */
 import type { Clock, TimerHandle } from './clock.js'
-import { TaskFailedError } from './errors.js'
+import { InvalidResultError, TaskFailedError } from './errors.js'
 import type { Lease, TaskRecord } from './record.js'
+import { uuidv7 } from './ids.js'
 import { newMessageId, type Mailbox, type MailboxMessage } from './mailbox.js'
 import type { KeyRecord, TaskQueue } from './queue.js'
-import type { Unstorable } from './storable.js'
 import { isPromiseLike, type MailboxKey, type MaybePromise, type TerminalStatus } from './types.js'
 
 /** Runs `next` after `value` (at once when it is not a promise). */
@@ -35,8 +35,6 @@ export interface JournalOptions<P, R> {
   /** Whether `close()` closes the mailbox too (the pool made it), or leaves it to its owner. */
   readonly ownsMailbox: boolean
   readonly clock: Clock
-  /** Who holds the leases this journal takes. */
-  readonly owner: string
   readonly leaseMs: number
   readonly keyRetentionMs: number
   /** The tasks running now, whose leases are renewed. */
@@ -55,10 +53,13 @@ export class Journal<P, R> {
   readonly #options: JournalOptions<P, R>
   readonly #writes = new Set<Promise<unknown>>()
   #lease: Lease | undefined
+  /** Who holds the leases this journal takes. */
+  readonly #owner: string
   #renewTimer: TimerHandle | undefined
 
   constructor(options: JournalOptions<P, R>) {
     this.#options = options
+    this.#owner = uuidv7(options.clock.now())
     this.#queue = options.queue
     this.mailbox = options.mailbox
   }
@@ -73,9 +74,24 @@ export class Journal<P, R> {
     return this.#writes.size
   }
 
-  /** Takes ownership of the queue; the stored tasks to recover. */
-  open(): MaybePromise<readonly TaskRecord<P>[]> {
-    return this.#queue.open(this.#options.owner)
+  /**
+   * Takes ownership of the queue and hands its stored tasks to `recover`; a promise while the
+   * queue opens (a refusal rejects it: the pool shows it through `ready` and every submit).
+   */
+  open(recover: (records: readonly TaskRecord<P>[]) => void): Promise<void> | undefined {
+    let opened: MaybePromise<readonly TaskRecord<P>[]>
+    try {
+      opened = this.#queue.open(this.#owner)
+    } catch (error) {
+      opened = Promise.reject(error)
+    }
+    if (!isPromiseLike(opened)) {
+      recover(opened)
+      return undefined
+    }
+    const opening = Promise.resolve(opened).then(recover)
+    opening.catch(noop)
+    return opening
   }
 
   /**
@@ -111,9 +127,14 @@ export class Journal<P, R> {
     if (this.#queue.durable) this.#track(() => this.#queue.release(record, notBefore), 'release for retry')
   }
 
-  /** Why the mailbox could not store `result` (the part named), or undefined when it can. */
-  unstorableResult(result: unknown): Unstorable | undefined {
-    return this.mailbox.store.checkValue?.(result, 'result')
+  /** The error for a result the task's mailbox could not store (the part named), or undefined when it can (or it has none). */
+  unstorableResult(record: TaskRecord<P>, result: unknown): InvalidResultError | undefined {
+    const problem = record.mailbox === undefined ? undefined : this.mailbox.store.checkValue?.(result, 'result')
+    if (problem === undefined) return undefined
+    return new InvalidResultError(
+      `Task ${record.id}'s mailbox cannot store its result: \`${problem.path}\` ${problem.reason}`,
+      problem.path,
+    )
   }
 
   /**
@@ -213,7 +234,7 @@ export class Journal<P, R> {
   /** Starts at one instant share one (immutable) lease. */
   #leaseFrom(now: number): Lease {
     const expiresAt = now + this.#options.leaseMs
-    if (this.#lease === undefined || this.#lease.expiresAt !== expiresAt) this.#lease = { owner: this.#options.owner, expiresAt }
+    if (this.#lease === undefined || this.#lease.expiresAt !== expiresAt) this.#lease = { owner: this.#owner, expiresAt }
     return this.#lease
   }
 

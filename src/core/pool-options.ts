@@ -9,17 +9,16 @@ import type { PolicyOptions, PoolOptions } from './options.js'
 import type { RetryOptions } from './retry.js'
 import type { SubmitDefaults } from './submit.js'
 import type { ValueCheck } from './storable.js'
-import { onlyKnownKeys, optionalBoolean, optionalFunction, optionalNumber, optionalString, optionsObject, refuse } from './validate.js'
-
-const DEFAULTS = {
-  name: 'pool',
-  maxAttempts: 1,
-  retryBaseDelayMs: 1_000,
-  retryMaxDelayMs: 30_000,
-  keyRetentionMs: 300_000,
-  headReserveAfterMs: 10_000,
-  leaseMs: 30_000,
-} as const
+import {
+  onlyKnownKeys,
+  optionalBoolean,
+  optionalFunction,
+  optionalNumber,
+  optionalString,
+  optionsObject,
+  refuse,
+  type NumberRule,
+} from './validate.js'
 
 export interface ResolvedPoolOptions<P, R, C> {
   readonly name: string
@@ -76,33 +75,47 @@ export function resolvePoolOptions<P, R, C>(
   const elastic: unknown = options.elasticResources ?? []
   if (!Array.isArray(elastic) || !elastic.every((name) => typeof name === 'string'))
     refuse('elasticResources', 'an array of resource names', elastic)
+  // Each option read by its name, which is also its path in a refusal.
+  const number = (
+    name:
+      | 'maxQueueDepth'
+      | 'retryBaseDelayMs'
+      | 'retryMaxDelayMs'
+      | 'keyRetentionMs'
+      | 'leaseMs'
+      | 'maxAttempts'
+      | 'defaultWaitTimeoutMs'
+      | 'defaultRunTimeoutMs',
+    rule?: NumberRule,
+  ) => optionalNumber(options[name], name, rule)
+  const positive = { positive: true }
   return {
-    name: optionalString(options.name, 'name') ?? DEFAULTS.name,
+    name: optionalString(options.name, 'name') ?? 'pool',
     executor,
     clock: options.clock ?? new SystemClock(),
     capacity: withRuntimeResources(options.capacity, executor),
     elastic: new Set([...elastic, ...(executor.elasticResources ?? [])]),
-    maxQueueDepth: optionalNumber(options.maxQueueDepth, 'maxQueueDepth', { integer: true, allowInfinity: true }) ?? Infinity,
+    maxQueueDepth: number('maxQueueDepth', { integer: true, allowInfinity: true }) ?? Infinity,
     retry: {
       retryOn: optionalFunction(options.retryOn, 'retryOn') ?? (() => true),
-      baseDelayMs: optionalNumber(options.retryBaseDelayMs, 'retryBaseDelayMs') ?? DEFAULTS.retryBaseDelayMs,
-      maxDelayMs: optionalNumber(options.retryMaxDelayMs, 'retryMaxDelayMs') ?? DEFAULTS.retryMaxDelayMs,
+      baseDelayMs: number('retryBaseDelayMs') ?? 1_000,
+      maxDelayMs: number('retryMaxDelayMs') ?? 30_000,
       random: optionalFunction(options.random, 'random') ?? Math.random,
     },
-    keyRetentionMs: optionalNumber(options.keyRetentionMs, 'keyRetentionMs') ?? DEFAULTS.keyRetentionMs,
-    leaseMs: optionalNumber(options.leaseMs, 'leaseMs', { positive: true }) ?? DEFAULTS.leaseMs,
+    keyRetentionMs: number('keyRetentionMs') ?? 300_000,
+    leaseMs: number('leaseMs', positive) ?? 30_000,
     onFull,
     backfill: optionalBoolean(policy.backfill, 'policy.backfill') ?? false,
-    headReserveAfterMs: optionalNumber(policy.headReserveAfterMs, 'policy.headReserveAfterMs') ?? DEFAULTS.headReserveAfterMs,
-    agingMs: optionalNumber(policy.agingMs, 'policy.agingMs', { positive: true }),
+    headReserveAfterMs: optionalNumber(policy.headReserveAfterMs, 'policy.headReserveAfterMs') ?? 10_000,
+    agingMs: optionalNumber(policy.agingMs, 'policy.agingMs', positive),
     fairShare: optionalBoolean(policy.fairShare, 'policy.fairShare') === true,
     submit: {
-      maxAttempts: optionalNumber(options.maxAttempts, 'maxAttempts', { min: 1, integer: true }) ?? DEFAULTS.maxAttempts,
-      defaultWaitTimeoutMs: optionalNumber(options.defaultWaitTimeoutMs, 'defaultWaitTimeoutMs', { positive: true }),
-      defaultRunTimeoutMs: optionalNumber(options.defaultRunTimeoutMs, 'defaultRunTimeoutMs', { positive: true }),
+      maxAttempts: number('maxAttempts', { min: 1, integer: true }) ?? 1,
+      defaultWaitTimeoutMs: number('defaultWaitTimeoutMs', positive),
+      defaultRunTimeoutMs: number('defaultRunTimeoutMs', positive),
       // The store's check and the runtime's, each once.
       checks: [...new Set([queueCheck, executor.checkValue])].filter((check) => check !== undefined),
-      handlers: executor.handlerNames?.bind(executor),
+      checkHandler: executor.checkHandler?.bind(executor),
     },
   }
 }

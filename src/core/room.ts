@@ -21,7 +21,7 @@ export interface RoomRules<T extends LotEntry> {
 }
 
 const dropped = (victim: LotEntry & { readonly id: string }): TaskDroppedError =>
-  new TaskDroppedError(`Task ${victim.id} was dropped from a full lot for a higher-priority task; it never ran`)
+  new TaskDroppedError(`Task ${victim.id} was dropped for a higher-priority task; it never ran`)
 
 /** Makes room for one task of `rank` and `cost`, or refuses it. */
 export function makeRoom<T extends LotEntry & { readonly id: string }>(rules: RoomRules<T>, rank: number, cost: CostVector): void {
@@ -59,7 +59,7 @@ export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(rul
   }
   if (free + victims.length < ranks.length) {
     throw new QueueFullError(
-      `Pool '${rules.poolName}' has room for ${Math.max(0, free)} more parked tasks (maxQueueDepth ${rules.maxQueueDepth}); none of the ${ranks.length} was accepted`,
+      `Pool '${rules.poolName}' has room for ${Math.max(0, free)} more parked tasks (maxQueueDepth); none of ${ranks.length} accepted`,
     )
   }
   for (const victim of victims) {

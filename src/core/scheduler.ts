@@ -26,35 +26,25 @@ import { CapacityLedger, type CapacityInput } from './capacity.js'
 import type { Clock } from './clock.js'
 import { Admission } from './admission.js'
 import { DeadlineWatch } from './deadlines.js'
-import {
-  InvalidOptionError,
-  InvalidResultError,
-  TaskCancelledError,
-  TaskDetachedError,
-  TaskExpiredError,
-  describeError,
-  type FailureReason,
-} from './errors.js'
+import { InvalidOptionError, TaskCancelledError, TaskDetachedError, TaskExpiredError, describeError, type FailureReason } from './errors.js'
 import { TypedEmitter } from './events.js'
-import type { Executor } from './executor.js'
 import { FairShareLedger } from './fair-share.js'
 import type { TaskHandle } from './handle.js'
-import { uuidv7 } from './ids.js'
 import { Journal, type Outcome } from './journal.js'
 import { ParkingLot } from './lot.js'
 import type { Mailbox } from './mailbox.js'
 import type { PoolOptions, SubmitItem, SubmitOptions } from './options.js'
 import { runClosers } from './owned.js'
-import { resolvePoolOptions, withRuntimeResources } from './pool-options.js'
+import { resolvePoolOptions, withRuntimeResources, type ResolvedPoolOptions } from './pool-options.js'
 import type { CloseOptions, Pool, PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
 import type { TaskQueue } from './queue.js'
 import type { TaskRecord } from './record.js'
 import { Backoffs, RetryPolicy, failureOf } from './retry.js'
 import { PoolCounters } from './stats.js'
-import { optionalBoolean, optionsObject } from './validate.js'
+import { describeValue, optionalBoolean, optionsObject } from './validate.js'
 import { Waiters } from './waiters.js'
 import { Run, RunningTasks, Task, type TaskHost } from './task.js'
-import { TERMINAL_STATUSES, isPromiseLike, type MaybePromise, type TerminalStatus } from './types.js'
+import { TERMINAL_STATUSES, isPromiseLike, type TaskStatus, type TerminalStatus } from './types.js'
 
 export type { PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
 
@@ -71,6 +61,9 @@ export interface SchedulerParts<P, R> {
 
 type AnyTask<P, R, C> = Task<P, R, C>
 
+/** Whether the queue opened: `then` handlers of the opening. */
+const OPENED = [() => true, () => false] as const
+
 /**
  * The parking-lot scheduler. Construct it through `ResourcePool`, which fills in the in-memory
  * queue and mailbox when none are given.
@@ -79,14 +72,12 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   readonly name: string
   readonly #journal: Journal<P, R>
   readonly #clock: Clock
-  readonly #executor: Executor<P, R, C>
+  readonly #options: ResolvedPoolOptions<P, R, C>
   readonly #ledger: CapacityLedger
   readonly #fair: FairShareLedger | undefined
   readonly #lot: ParkingLot<AnyTask<P, R, C>>
   readonly #admission: Admission<P, R, C>
   readonly #retry: RetryPolicy
-  readonly #backfill: boolean
-  readonly #headReserveAfterMs: number
   readonly #deadlines: DeadlineWatch<AnyTask<P, R, C>>
   /** What tasks see of the pool (kept off its public surface). */
   readonly #tasks: TaskHost<C>
@@ -118,24 +109,26 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     if (token !== MADE_HERE) throw new TypeError('Make a pool with new ResourcePool(options)')
     const resolved = resolvePoolOptions(options, parts.queue.checkValue)
     this.name = resolved.name
-    this.#executor = resolved.executor
+    this.#options = resolved
     this.#clock = resolved.clock
     this.#ledger = new CapacityLedger(resolved.capacity, resolved.elastic)
     this.#retry = new RetryPolicy(resolved.retry)
     this.#retrying = new Backoffs(this.#clock)
-    this.#backfill = resolved.backfill
-    this.#headReserveAfterMs = resolved.headReserveAfterMs
     this.#fair = resolved.fairShare ? new FairShareLedger() : undefined
     this.#lot = new ParkingLot({ agingMs: resolved.agingMs, fairShare: this.#fair })
-    this.#deadlines = new DeadlineWatch(this.#clock, () => this.#expireDue())
+    this.#deadlines = new DeadlineWatch<AnyTask<P, R, C>>(
+      this.#clock,
+      (task, now) => {
+        if (this.#ending.has(task)) return // its end (a cancel, say) is being written
+        this.#unpark(task)
+        const message = `Task ${task.id} waited ${now - task.submittedAt} ms, past its wait limit; it will not run`
+        this.#finish(task, 'expired', new TaskExpiredError(message, { cause: task.lastError }))
+      },
+      () => this.#pump(),
+    )
     this.#journal = new Journal<P, R>({
-      queue: parts.queue,
-      mailbox: parts.mailbox,
-      ownsMailbox: parts.ownsMailbox,
-      clock: this.#clock,
-      owner: uuidv7(this.#clock.now()),
-      leaseMs: resolved.leaseMs,
-      keyRetentionMs: resolved.keyRetentionMs,
+      ...parts,
+      ...resolved,
       running: () => this.#running.slice(),
       onError: (error, context) => this.#reportError(error, context),
       onWritten: () => this.#checkWaiters(),
@@ -157,12 +150,13 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       tasks: this.#tasks,
       isClosed: () => this.#closed,
       isPaused: () => this.#paused,
-      now: () => this.#clock.now(),
-      cancel: (task, reason) => void this.#cancel(task, reason),
       drop: (task, error) => this.#finish(task, 'dropped', error),
       admit: (tasks, now) => this.#admitAll(tasks, now),
     })
-    this.#open()
+    this.#opening = this.#journal.open((records) => {
+      this.#opening = undefined
+      this.#recover(records)
+    })
   }
 
   // ─── Public state ──────────────────────────────────────────────────────────
@@ -222,16 +216,15 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   }
 
   onSizeLessThan(limit: number): Promise<void> {
-    if (typeof limit !== 'number' || !(limit >= 1)) {
-      return Promise.reject(new InvalidOptionError(`Expected \`limit\` to be a number >= 1, got ${String(limit)}`, 'limit'))
-    }
+    if (!(typeof limit === 'number' && limit >= 1))
+      return Promise.reject(new InvalidOptionError(`Expected \`limit\` to be a number >= 1, got ${describeValue(limit)}`, 'limit'))
     return this.#lot.size < limit ? Promise.resolve() : this.#waiters.sizeBelow(limit)
   }
 
   // ─── Control ───────────────────────────────────────────────────────────────
 
   setCapacity(capacity: CapacityInput): void {
-    this.#ledger.set(withRuntimeResources(capacity, this.#executor))
+    this.#ledger.set(withRuntimeResources(capacity, this.#options.executor))
     this.#admission.costs.reset()
     this.#pump()
   }
@@ -277,7 +270,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     }
     this.#checkWaiters()
     // A queue that refused to open (another owner) is not ours to close; what the pool made still is.
-    const opened = this.#opening === undefined || (await this.#opening.then(...settledAs(true, false)))
+    const opened = await Promise.resolve(this.#opening).then(...OPENED)
     if (opened && this.#holding > 0) await this.#waiters.stopped()
     this.#deadlines.stop()
     await this.#journal.close(opened)
@@ -358,8 +351,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
         this.#headTask = head
         this.#headSince = now
       }
-      if (!this.#backfill) return
-      const reserved = now - this.#headSince >= this.#headReserveAfterMs ? head.vector : undefined
+      if (!this.#options.backfill) return
+      const reserved = now - this.#headSince >= this.#options.headReserveAfterMs ? head.vector : undefined
       let started = false
       for (const entry of lot.ordered(now)) {
         if (ledger.isExhausted(reserved)) break
@@ -392,19 +385,16 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
 
     let result: R | PromiseLike<R>
     try {
-      result = this.#executor.execute(task.payload, run)
+      result = this.#options.executor.execute(task.payload, run)
     } catch (error) {
       this.#onRunSettled(run, false, error)
       return
     }
-    if (isPromiseLike<R>(result)) {
-      result.then(
-        (value) => this.#onRunSettled(run, true, value),
-        (error: unknown) => this.#onRunSettled(run, false, error),
-      )
-    } else {
-      this.#onRunSettled(run, true, result)
-    }
+    if (!isPromiseLike<R>(result)) return this.#onRunSettled(run, true, result)
+    result.then(
+      (value) => this.#onRunSettled(run, true, value),
+      (error: unknown) => this.#onRunSettled(run, false, error),
+    )
   }
 
   /** A running attempt emitted a chunk. */
@@ -427,12 +417,10 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     } else {
       task.run = undefined
       this.#running.remove(task)
-      const unstorable = ok && task.mailbox !== undefined ? this.#journal.unstorableResult(valueOrError) : undefined
-      if (unstorable !== undefined) {
-        // Not retried: the same result would fail the same way.
-        const message = `Task ${task.id} returned a result its mailbox cannot store: \`${unstorable.path}\` ${unstorable.reason}`
-        this.#finish(task, 'failed', new InvalidResultError(message, unstorable.path), now)
-      } else if (ok) this.#finish(task, 'completed', valueOrError as R, now)
+      // A result its mailbox cannot store fails the task, not retried: it would fail the same way.
+      const unstorable = ok ? this.#journal.unstorableResult(task, valueOrError) : undefined
+      if (unstorable !== undefined) this.#finish(task, 'failed', unstorable, now)
+      else if (ok) this.#finish(task, 'completed', valueOrError as R, now)
       else this.#fail(task, valueOrError, 'error')
     }
     if (this.#holding === 0) this.#waiters.allStopped()
@@ -494,87 +482,61 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     const error = new TaskCancelledError(`Task ${task.id} was cancelled${reason === undefined ? '' : `: ${describeError(reason)}`}`, {
       cause: reason,
     })
-    if (status === 'parked') this.#lot.remove(task)
-    else if (status === 'retrying') this.#retrying.end(task)
-    else if (task.run !== undefined) this.#stop(task.run, error)
+    if (task.run !== undefined) this.#stop(task.run, error)
+    else this.#unpark(task)
     this.#finish(task, 'cancelled', error)
     this.#pump()
     return true
   }
 
-  #expireDue(): void {
-    const now = this.#clock.now()
-    const due = this.#deadlines.takeDue(now)
-    for (const task of due) {
-      if (task.status === 'parked') this.#lot.remove(task)
-      else this.#retrying.end(task)
-      const message = `Task ${task.id} did not start within its wait limit (waited ${now - task.submittedAt} ms); it will not run`
-      this.#finish(task, 'expired', new TaskExpiredError(message, { cause: task.lastError }))
-    }
-    this.#deadlines.arm()
-    // A pass only when the lot changed: decisions happen at events, never at stale timers.
-    if (due.length > 0) this.#pump()
-  }
-
   /**
    * Ends a task's life with a terminal status: has its end written, and only then settles its
-   * handle and tells the listeners (an outcome the store did not take is never reported).
+   * handle and tells the listeners (an outcome the store did not take is never reported). A
+   * refused write (quota, a closed database) means the task did not end: the store still has it as
+   * this pool's, so the pool lets go of it and the next start decides, as after a crash.
    */
   #finish(task: AnyTask<P, R, C>, status: TerminalStatus, valueOrError: R | Error, now = this.#clock.now()): void {
     const outcome: Outcome<R> =
       status === 'completed' ? { ok: true, value: valueOrError as R } : { ok: false, error: valueOrError as Error }
-    const written = this.#journal.ended(task, task.attempt, status, outcome, now)
-    if (!isPromiseLike(written)) {
-      this.#report(task, status, outcome, now)
-      return
-    }
-    this.#ending.add(task)
-    written.then(
-      () => {
-        this.#ending.delete(task)
-        this.#report(task, status, outcome, now)
-      },
-      (error: unknown) => {
-        this.#ending.delete(task)
-        this.#endNotWritten(task, status, error)
-      },
-    )
-  }
-
-  #report(task: AnyTask<P, R, C>, status: TerminalStatus, outcome: Outcome<R>, now: number): void {
-    task.status = status
-    task.detachSignal?.()
-    this.#fair?.deactivate(task.tenant)
-    this.#counters.outcomes[status]++
-    task.settle(outcome)
-    this.#admission.ended(task, now)
-    if (this.hasListeners(status)) {
+    const report = (): void => {
+      this.#ending.delete(task)
+      this.#letGo(task, status, outcome)
+      this.#counters.outcomes[status]++
+      this.#admission.ended(task, now)
+      if (!this.hasListeners(status)) return
       // Each end event carries `result` (completed) or `error` (the others).
       const event = outcome.ok ? { task: task.handle, result: outcome.value } : { task: task.handle, error: outcome.error }
       this.emit(status, event as PoolEventMap<R, C>[typeof status])
     }
-  }
-
-  /**
-   * The store did not take a task's end (quota, a closed database): the task did not end. The
-   * store still has it as this pool's, as it had it before; the pool lets go of it, and the next
-   * start decides as after a crash (it runs again if attempts remain).
-   */
-  #endNotWritten(task: AnyTask<P, R, C>, status: TerminalStatus, error: unknown): void {
-    this.#reportError(error, `writing the end (${status}) of task ${task.id}`)
-    const message = `Task ${task.id} ended as ${status} here, but the store did not take it (${describeError(error)}); it stays in the queue, and the next start of a pool on it decides`
-    this.#detach(task, new TaskDetachedError(message, { cause: error }))
-    this.#checkWaiters()
+    const written = this.#journal.ended(task, task.attempt, status, outcome, now)
+    if (!isPromiseLike(written)) return report()
+    this.#ending.add(task)
+    written.then(report, (error: unknown) => {
+      this.#ending.delete(task)
+      this.#reportError(error, `writing the end (${status}) of task ${task.id}`)
+      const message = `Task ${task.id} ended as ${status}, but the store refused it (${describeError(error)}); it stays queued for the next start`
+      this.#detach(task, new TaskDetachedError(message, { cause: error }))
+      this.#checkWaiters()
+    })
   }
 
   /** A durable queue keeps the task for the next start; this process lets go of it. */
   #detach(task: AnyTask<P, R, C>, error: TaskDetachedError): void {
+    this.#unpark(task)
+    this.#letGo(task, 'detached', { ok: false, error })
+  }
+
+  /** Out of the lot, or out of its backoff. */
+  #unpark(task: AnyTask<P, R, C>): void {
     if (task.status === 'parked') this.#lot.remove(task)
     else if (task.status === 'retrying') this.#retrying.end(task)
-    task.status = 'detached'
+  }
+
+  #letGo(task: AnyTask<P, R, C>, status: TaskStatus, outcome: Outcome<R>): void {
+    task.status = status
     task.detachSignal?.()
     this.#fair?.deactivate(task.tenant)
-    task.settle({ ok: false, error })
+    task.settle(outcome)
   }
 
   /** An `error` event; with nobody listening it is reported (`reportError` or the console), never dropped. */
@@ -583,21 +545,6 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   }
 
   // ─── Recovery, idle ────────────────────────────────────────────────────────
-
-  #open(): void {
-    let opened: MaybePromise<readonly TaskRecord<P>[]>
-    try {
-      opened = this.#journal.open()
-    } catch (error) {
-      opened = Promise.reject(error)
-    }
-    if (!isPromiseLike(opened)) return this.#recover(opened)
-    this.#opening = Promise.resolve(opened).then((records) => {
-      this.#opening = undefined
-      this.#recover(records)
-    })
-    this.#opening.catch(() => {}) // seen through `ready` and every submit
-  }
 
   /** Puts stored tasks back: waiting ones into the lot; ones a dead owner was running run again. */
   #recover(records: readonly TaskRecord<P>[]): void {
@@ -644,9 +591,4 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#wasBusy = false
     if (this.hasListeners('idle')) this.emit('idle', {})
   }
-}
-
-/** `then` handlers that map a settled promise to one of two values. */
-function settledAs<T>(fulfilled: T, rejected: T): [() => T, () => T] {
-  return [() => fulfilled, () => rejected]
 }

@@ -8,7 +8,7 @@ import { InvalidOptionError, InvalidPayloadError, TaskCancelledError, TaskExpire
 import type { SubmitOptions } from './options.js'
 import type { ValueCheck } from './storable.js'
 import { PRIORITIES, type MailboxKey } from './types.js'
-import { closest, describeValue, onlyKnownKeys, optionalMailboxKey, optionalNumber, optionalPriority, optionalString } from './validate.js'
+import { onlyKnownKeys, refuse, optionalMailboxKey, optionalNumber, optionalPriority, optionalString } from './validate.js'
 
 /** What the pool fills in for options a submit leaves out. */
 export interface SubmitDefaults {
@@ -17,8 +17,8 @@ export interface SubmitDefaults {
   readonly defaultRunTimeoutMs: number | undefined
   /** What a payload must survive: the store's check and the runtime's. */
   readonly checks: readonly ValueCheck[]
-  /** The handlers a task may name, once the runtime knows them; absent for an executor in this thread (it has none). */
-  readonly handlers: (() => readonly string[] | undefined) | undefined
+  /** The runtime's check of the handler a task names; absent for an executor in this thread (it has none). */
+  readonly checkHandler: ((handler: string | undefined) => void) | undefined
 }
 
 /** Every submit option, so that an unknown one (a typo) is refused. */
@@ -53,7 +53,7 @@ export function parseSubmit(payload: unknown, options: SubmitOptions, defaults: 
   const priority = optionalPriority(options.priority, 'priority') ?? 'normal'
   const mailbox = optionalMailboxKey(options.mailbox, 'mailbox')
   const tenant = optionalString(options.tenant, 'tenant') ?? mailbox?.tenant ?? ''
-  const handler = handlerOf(options.handler, defaults.handlers)
+  const handler = handlerOf(options.handler, defaults.checkHandler)
   const maxAttempts = optionalNumber(options.maxAttempts, 'maxAttempts', { min: 1, integer: true }) ?? defaults.maxAttempts
   const runTimeoutMs = optionalNumber(options.runTimeoutMs, 'runTimeoutMs', { positive: true }) ?? defaults.defaultRunTimeoutMs
   const waitDeadline = waitDeadlineOf(options, defaults, now)
@@ -64,7 +64,7 @@ export function parseSubmit(payload: unknown, options: SubmitOptions, defaults: 
   }
   const signal = options.signal
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidOptionError('Expected `signal` to be an AbortSignal', 'signal')
+    refuse('signal', 'an AbortSignal', signal)
   }
   if (signal?.aborted === true) {
     throw new TaskCancelledError('The signal was already aborted; the task was not accepted', { cause: signal.reason })
@@ -77,33 +77,20 @@ function waitDeadlineOf(options: SubmitOptions, defaults: SubmitDefaults, now: n
   const timeout = optionalNumber(options.waitTimeoutMs, 'waitTimeoutMs', { positive: true }) ?? defaults.defaultWaitTimeoutMs
   const absolute = optionalNumber(options.waitDeadline, 'waitDeadline', { min: -Infinity })
   if (absolute !== undefined && absolute <= now) {
-    throw new TaskExpiredError(
-      `The task's \`waitDeadline\` passed ${now - absolute} ms ago (it is a time on the pool's clock); the task was not accepted`,
-    )
+    throw new TaskExpiredError(`\`waitDeadline\` passed ${now - absolute} ms ago; the task was not accepted`)
   }
   if (timeout === undefined) return absolute
   return absolute === undefined ? now + timeout : Math.min(now + timeout, absolute)
 }
 
 /**
- * The handler a task names, checked against those its runtime announced: one it lacks is refused
- * here rather than failing at run time, and an executor in this thread has none to name.
+ * The handler a task names, checked by its runtime (which knows its workers' handlers): one it
+ * lacks is refused here rather than failing at run time. An executor in this thread has none.
  */
-function handlerOf(value: unknown, handlers: SubmitDefaults['handlers']): string | undefined {
+function handlerOf(value: unknown, check: SubmitDefaults['checkHandler']): string | undefined {
   const handler = optionalString(value, 'handler')
-  if (handlers === undefined) {
-    if (handler === undefined) return undefined
-    throw new InvalidOptionError("`handler` names a worker's handler, but this pool's executor runs in this thread and has none", 'handler')
-  }
-  const known = handlers()
-  if (known === undefined) return handler // the workers have not announced theirs yet: they check at run time
-  if (handler === undefined ? known.length > 1 : !known.includes(handler)) {
-    const list = known.map((name) => `\`${name}\``).join(', ') || 'none'
-    const hint = handler === undefined ? '; pass { handler }' : closest(handler, known)
-    throw new InvalidOptionError(
-      `Expected \`handler\` to name one of the workers' handlers (${list}), got ${describeValue(handler)}${hint}`,
-      'handler',
-    )
-  }
+  if (check !== undefined) check(handler)
+  else if (handler !== undefined)
+    throw new InvalidOptionError("`handler` picks a worker's handler; this pool's executor runs in this thread", 'handler')
   return handler
 }

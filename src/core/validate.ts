@@ -18,21 +18,18 @@ export function describeValue(value: unknown): string {
       return `a ${typeof value}`
     case 'object':
       if (value === null) return 'null'
-      return `${Array.isArray(value) ? 'an array' : 'an object'} ${shortJson(value)}`
+      return `${Array.isArray(value) ? 'an array' : 'an object'} ${json(value)}`
     default:
       return String(value)
   }
 }
 
-function shortJson(value: object): string {
-  let text: string | undefined
+function json(value: object): string {
   try {
-    text = JSON.stringify(value)
+    return JSON.stringify(value).slice(0, 60)
   } catch {
-    // A cycle or a BigInt inside: its kind is enough.
+    return '(not JSON)' // a cycle or a BigInt inside: its kind is enough
   }
-  text ??= Object.prototype.toString.call(value)
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
 
 /** Throws the `InvalidOptionError` "Expected `path` to be {what}, got {value}". */
@@ -40,7 +37,7 @@ export function refuse(path: string, what: string, value: unknown): never {
   throw new InvalidOptionError(`Expected \`${path}\` to be ${what}, got ${describeValue(value)}`, path)
 }
 
-interface NumberRule {
+export interface NumberRule {
   /** The smallest value allowed. @default 0 */
   readonly min?: number
   /** Above 0 (a limit or a period: 0 would mean "never" or "always"). */

@@ -1,6 +1,6 @@
 import type { FetchOptions, FetchResult, MailboxMessage, MailboxStore } from '../core/mailbox.js'
 import { keyCovers } from '../core/mailbox.js'
-import { InvalidOptionError } from '../core/errors.js'
+import { optionalNumber, refuse } from '../core/validate.js'
 import type { MailboxKey } from '../core/types.js'
 
 const DEFAULT_LIMIT = 100
@@ -19,8 +19,7 @@ function encodeCursor(seq: number): string {
 function decodeCursor(cursor: string | undefined): number {
   if (cursor === undefined) return 0
   const seq = /^m([0-9a-z]+)$/.exec(cursor)
-  if (seq === null)
-    throw new InvalidOptionError(`Expected \`since\` to be a cursor from a previous fetch, got ${JSON.stringify(cursor)}`, 'since')
+  if (seq === null) refuse('since', 'a cursor from a previous fetch', cursor)
   return parseInt(seq[1]!, 36)
 }
 
@@ -62,10 +61,7 @@ export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
 
   fetch(key: MailboxKey, options: FetchOptions = {}): FetchResult<R> {
     const since = decodeCursor(options.since)
-    const limit = options.limit ?? DEFAULT_LIMIT
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new InvalidOptionError(`Expected \`limit\` to be an integer >= 1, got ${String(limit)}`, 'limit')
-    }
+    const limit = optionalNumber(options.limit, 'limit', { integer: true, min: 1 }) ?? DEFAULT_LIMIT
     const log = this.#log
     const messages: MailboxMessage<R>[] = []
     let last = since

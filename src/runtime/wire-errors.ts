@@ -28,7 +28,7 @@ import {
 } from '../core/errors.js'
 
 /** Every error class by its `code`, so one that crossed a boundary is rebuilt as itself. */
-const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: Error; readonly name: string }>> = {
+const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: Error }>> = {
   PARKING_LOT_ERROR: ParkingLotError,
   COST_EXCEEDS_CAPACITY: CostExceedsCapacityError,
   INVALID_COST: InvalidCostError,

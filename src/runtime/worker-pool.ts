@@ -31,6 +31,7 @@ import {
 import { transferablesOf } from './transfer.js'
 import { fromWire, type WireError } from './wire-errors.js'
 import { checkCloneable, type ValueCheck } from '../core/storable.js'
+import { checkHandlerName } from './handler-names.js'
 
 export interface WorkerPoolOptions {
   /** The module worker's script (it calls `defineHandlers`). Give this or `create`. */
@@ -195,6 +196,11 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
   /** The handler names the workers announced when ready; undefined until the first one is. */
   handlerNames(): readonly string[] | undefined {
     return this.#announced
+  }
+
+  /** Refuses a handler the workers do not define, once they announced theirs. */
+  checkHandler(handler: string | undefined): void {
+    checkHandlerName(handler, this.#announced)
   }
 
   /** The handler names the workers define (asks one worker over comlink). */

@@ -141,7 +141,7 @@ export function outcomeBody(backend: OutcomeBackend): void {
     const task = await pool.submit('job', { mailbox: { tenant: 'again' } })
     const error = await task.result.catch((e: unknown) => e)
     expect(error).toBeInstanceOf(TaskDetachedError)
-    expect((error as Error).message).toMatch(/ended as completed here, but the store did not take it \(.*disk is full.*\)/)
+    expect((error as Error).message).toMatch(/ended as completed, but the store refused it \(.*disk is full.*\)/)
     await pool.onIdle()
     expect(task.status).toBe('detached')
     expect(heard).toMatchObject({ completed: 0, failed: 0, retrying: 0 })

@@ -23,6 +23,7 @@ import { ResourcePool } from '../../pool.js'
 import { decodeWireError, fromWire, toWire } from '../wire-errors.js'
 import { decodeTabMessage, type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
 import { checkCloneable } from '../../core/storable.js'
+import { checkHandlerName } from '../handler-names.js'
 import { optionalString, optionsObject } from '../../core/validate.js'
 
 /** A pool definition: ResourcePool options; leave out `executor` to run tasks on the tabs' workers. */
@@ -362,10 +363,9 @@ class TabsExecutor implements Executor<unknown, unknown> {
 
   constructor(readonly poolName: string) {}
 
-  /** The handlers some tab's workers define; undefined until a tab's workers announced theirs. */
-  handlerNames(): readonly string[] | undefined {
-    if (this.handlers.size === 0) return undefined
-    return [...new Set([...this.handlers.values()].flat())]
+  /** Refuses a handler no tab's workers define, once some tab's workers announced theirs. */
+  checkHandler(handler: string | undefined): void {
+    checkHandlerName(handler, this.handlers.size === 0 ? undefined : [...new Set([...this.handlers.values()].flat())])
   }
 
   execute(payload: unknown, ctx: TaskContext): Promise<unknown> {
