@@ -1,6 +1,9 @@
 // Storage benchmarks in real Chromium (Debian's, or CHROMIUM_PATH): bench/browser/main.ts runs
 // in a page on a local Vite server; contenders run interleaved, one warm-up then REPS rounds.
 import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright'
 import { createServer } from 'vite'
@@ -32,8 +35,12 @@ const server = await createServer({
 })
 await server.listen()
 const origin = `http://127.0.0.1:${server.httpServer.address().port}`
-const browser = await chromium.launch({ executablePath, args: ARGS })
-const page = await browser.newPage()
+// A persistent profile on disk: Playwright's launch() + newPage() keeps IndexedDB in memory, which
+// is not what a user's browser does.
+const profile = mkdtempSync(join(tmpdir(), 'ppl-bench-profile-'))
+const context = await chromium.launchPersistentContext(profile, { executablePath, args: ARGS })
+const browser = { version: () => context.browser()?.version() ?? 'unknown', close: () => context.close() }
+const page = context.pages()[0] ?? (await context.newPage())
 page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
 await page.goto(`${origin}/bench/browser/index.html`)
 await page.waitForFunction(() => document.title === 'ready', null, { timeout: 120_000 })
@@ -58,7 +65,7 @@ async function group(title, contenders, reps = REPS) {
   return samples
 }
 
-console.log(`\nBrowser storage benchmarks (Chromium ${browser.version()}, ${REPS} rounds after a warm-up)`)
+console.log(`\nBrowser storage benchmarks (Chromium ${browser.version()}, profile on disk at ${profile}, ${REPS} rounds after a warm-up)`)
 await group('Durable submits, 1,000 in flight (IndexedDB, default durability)', {
   'ResourcePool + IndexedDBQueue (group commit)': ['idbPoolSubmit', { n: 1000 }],
   'IndexedDBQueue alone (no pool)': ['idbQueuePut', { n: 1000 }],
@@ -66,6 +73,19 @@ await group('Durable submits, 1,000 in flight (IndexedDB, default durability)', 
   'raw idb, 500 puts per transaction': ['idbBatchedPut', { n: 1000 }],
   'workbox-background-sync Queue (service worker)': ['workboxPush', { n: 1000 }],
 })
+await group('Durable submits, 1,000 in flight (IndexedDB, strict durability: fsync per commit)', {
+  'ResourcePool + IndexedDBQueue, strict': ['idbPoolSubmit', { n: 1000, durability: 'strict' }],
+  'raw idb, 500 puts per transaction, strict': ['idbBatchedPut', { n: 1000, durability: 'strict' }],
+})
+await group(
+  'Durable submits one at a time (each awaited before the next), 300',
+  {
+    'ResourcePool + IndexedDBQueue, default': ['idbPoolSubmit', { n: 300, oneAtATime: true }],
+    'ResourcePool + IndexedDBQueue, strict': ['idbPoolSubmit', { n: 300, oneAtATime: true, durability: 'strict' }],
+    'raw idb, one transaction per put': ['idbNaivePut', { n: 300, oneAtATime: true }],
+  },
+  Math.min(REPS, 3),
+)
 // Both take 2,000 tasks off a 10,000-task backlog, one at a time: the naive dequeue slows as
 // deleted entries pile up in front of its cursor; keyed claims and acks do not.
 await group(
@@ -96,3 +116,4 @@ await group(
 
 await browser.close()
 await server.close()
+rmSync(profile, { recursive: true, force: true })

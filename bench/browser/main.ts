@@ -115,10 +115,10 @@ async function fill(queue: IndexedDBQueue<unknown>, from: number, count: number)
 
 const bench = {
   /** ResourcePool on the IndexedDB queue: `n` submits in flight, each durably written. */
-  async idbPoolSubmit({ n }: { n: number }): Promise<Result> {
-    const pool = pausedPool(new IndexedDBQueue({ database: fresh('pool'), name: 'q' }))
+  async idbPoolSubmit({ n, durability, oneAtATime }: { n: number; durability?: 'strict'; oneAtATime?: boolean }): Promise<Result> {
+    const pool = pausedPool(new IndexedDBQueue({ database: fresh('pool'), name: 'q', durability }))
     await pool.ready
-    const result = await timed(n, (i) => pool.submit(job(i)))
+    const result = await timed(n, (i) => pool.submit(job(i)), oneAtATime !== true)
     pool.clear()
     await pool.close()
     return result
@@ -132,21 +132,21 @@ const bench = {
     return result
   },
   /** Raw idb, naively: one transaction per put. */
-  async idbNaivePut({ n }: { n: number }): Promise<Result> {
+  async idbNaivePut({ n, oneAtATime }: { n: number; oneAtATime?: boolean }): Promise<Result> {
     const db = await rawStore(fresh('naive'))
-    const result = await timed(n, (i) => db.add('jobs', { priority: 1, payload: job(i) }))
+    const result = await timed(n, (i) => db.add('jobs', { priority: 1, payload: job(i) }), oneAtATime !== true)
     db.close()
     return result
   },
   /** Raw idb, batched: 500 puts per transaction. */
-  async idbBatchedPut({ n }: { n: number }): Promise<Result> {
+  async idbBatchedPut({ n, durability }: { n: number; durability?: 'strict' }): Promise<Result> {
     const db = await rawStore(fresh('batched'))
     const latencies: number[] = []
     const t0 = performance.now()
     await Promise.all(
       Array.from({ length: Math.ceil(n / 500) }, async (_, b) => {
         const s = performance.now()
-        const tx = db.transaction('jobs', 'readwrite')
+        const tx = db.transaction('jobs', 'readwrite', { durability: durability ?? 'default' })
         for (let i = b * 500; i < Math.min(n, (b + 1) * 500); i++) void tx.store.add({ priority: 1, payload: job(i) })
         await tx.done
         for (let i = b * 500; i < Math.min(n, (b + 1) * 500); i++) latencies.push(performance.now() - s)

@@ -4,11 +4,15 @@
  * `submit` resolved; the test process records those lines outside the browser.
  *   ?first=<n>   submit from n on, until killed
  *   ?drain       finish everything recovered, then log `drained <json of mailbox records>`
+ *   &durability=journaled   the queue and mailbox journaled (rebuilt after a wipe)
+ * A database the browser wiped (google/leveldb#1287) is carried on from and logged as
+ * `wiped <tasks> <messages> <rebuilt>`: the test counts wipes apart from losses.
  */
 import { Mailbox, ResourcePool, type MailboxMessage } from '../../src/index.js'
-import { IndexedDBMailboxStore, IndexedDBQueue } from '../../src/indexeddb/index.js'
+import { IndexedDBMailboxStore, IndexedDBQueue, StorageWipedError } from '../../src/indexeddb/index.js'
 
 const params = new URLSearchParams(location.search)
+const durability = params.get('durability') === 'journaled' ? 'journaled' : 'default'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 const pool = new ResourcePool<number, number>({
@@ -22,8 +26,12 @@ const pool = new ResourcePool<number, number>({
     if (n % 7 === 0 && ctx.attempt === 1) throw new Error(`task ${n} fails its first attempt`)
     return n * 2
   },
-  queue: new IndexedDBQueue<number>({ database: 'kill', name: 'kill' }),
-  mailbox: new Mailbox({ store: new IndexedDBMailboxStore<number>({ database: 'kill', name: 'kill' }) }),
+  queue: new IndexedDBQueue<number>({ database: 'kill', name: 'kill', onWiped: 'continue', durability }),
+  mailbox: new Mailbox({ store: new IndexedDBMailboxStore<number>({ database: 'kill', name: 'kill', onWiped: 'continue', durability }) }),
+})
+pool.on('error', ({ error }) => {
+  if (error instanceof StorageWipedError) console.log(`wiped ${error.tasks} ${error.messages} ${error.rebuilt}`)
+  else console.error(error)
 })
 await pool.ready
 

@@ -81,7 +81,7 @@ export class Journal<P, R> {
   open(recover: (records: readonly TaskRecord<P>[]) => void): Promise<void> | undefined {
     let opened: MaybePromise<readonly TaskRecord<P>[]>
     try {
-      opened = this.#queue.open(this.#owner)
+      opened = this.#queue.open(this.#owner, (error) => this.#options.onError(error, 'keeping the stored queue'))
     } catch (error) {
       opened = Promise.reject(error)
     }

@@ -46,9 +46,10 @@ export interface TaskQueue<P = unknown> {
   /**
    * Takes ownership for `owner` and returns the stored tasks (for recovery), in `seq` order. A
    * stored row that does not decode fails the open with a `BackendError` naming its id and field.
-   * A second owner of the same queue gets `QueueLockedError`.
+   * A second owner of the same queue gets `QueueLockedError`. What the pool should hear of while
+   * it opens (its storage was wiped) goes to `report`, which the pool turns into an `error` event.
    */
-  open(owner: string): MaybePromise<readonly TaskRecord<P>[]>
+  open(owner: string, report?: (error: Error) => void): MaybePromise<readonly TaskRecord<P>[]>
   /**
    * Records new tasks, all or none, in one write; a record whose live idempotency key is already
    * stored is refused. Ids are unique (the pool makes them). The records may be the pool's live

@@ -1,85 +1,57 @@
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import { openDB, type IDBPDatabase } from 'idb'
 import { BackendError } from '../core/errors.js'
-import type { TerminalStatus } from '../core/types.js'
+import { uuidv7 } from '../core/ids.js'
+import { reportUnhandled } from '../core/report.js'
+import { refuse } from '../core/validate.js'
+import { wrapIdb, type StorageWipedError } from './errors.js'
+import { SCHEMA_VERSION, type JobRow, type ParkingLotDB } from './schema.js'
+import { Journal } from './journal.js'
+import type { JournalEntry } from './journal-format.js'
+import type { NoteFiles } from './marker.js'
+import { checkStorage, type StorageChoices } from './wipes.js'
 
-/**
- * A stored task: the queue's name beside the record's fields, in the compact form of the field
- * table (`compactRecord`: fields at their empty value are left out, since smaller rows clone
- * faster), keyed by queue and seq.
- */
-export interface JobRow {
-  queue: string
-  seq: number
-  id: string
-  [field: string]: unknown
-}
-
-export interface KeyRow {
-  queue: string
-  key: string
-  taskId: string
-  fingerprint: string | null
-  status: TerminalStatus
-  retainUntil: number
-  /** The ended task's fields (`KeyedTaskInfo`); absent in rows written before schema version 2. */
-  task?: unknown
-}
-
-export interface MessageRow {
-  seq?: number
-  mailbox: string
-  id: string
-  taskId: string
-  taskStatus: string
-  tenant: string
-  user: string | null
-  session: string | null
-  status: TerminalStatus
-  result?: unknown
-  error: { code: string; message: string } | null
-  attempts: number
-  submittedAt: number
-  completedAt: number
-}
-
-/**
- * Schema, versioned.
- * v1 (release 0.1): `jobs` (by queue and seq: a claim or ack is a keyed write, so its cost does
- * not grow with history; one index, for live idempotency keys, since every index is a write per
- * task), `keys` (ended idempotency keys), `messages` (auto-increment seq = completion order, an
- * index per mailbox + tenant for fetch, a unique index per task + status).
- * v2 (release 0.2): job rows follow the field table (a lease is one `lease` field, was
- * `leaseOwner` and `leaseExpiresAt`); key rows keep their task's fields; keys are pruned per
- * queue by time (`byQueueRetain`).
- */
-export interface ParkingLotDB extends DBSchema {
-  jobs: { key: [string, number]; value: JobRow; indexes: { key: [string, string] } }
-  keys: { key: [string, string]; value: KeyRow; indexes: { retainUntil: number; byQueueRetain: [string, number] } }
-  messages: {
-    key: number
-    value: MessageRow
-    indexes: { byTenant: [string, string, number]; byTaskStatus: [string, string]; byId: string; byCompleted: [string, number] }
-  }
-}
-
-/** @internal */
-export const SCHEMA_VERSION = 2
+export { wrapIdb } from './errors.js'
+export { SCHEMA_VERSION, type JobRow, type KeyRow, type MessageRow, type ParkingLotDB } from './schema.js'
 
 export interface OpenOptions {
   /** Called when an older connection elsewhere blocks our upgrade; the open waits for it. */
   readonly onBlocked?: () => void
+  /**
+   * What to do when the browser deleted this database and opened an empty one in its place
+   * (`StorageWipedError`): `'fail'` refuses to open (the pool's `ready` rejects, every start,
+   * until the app chooses); `'continue'` reports it (the pool's `error` event) and carries on
+   * with the empty database.
+   * @default 'fail'
+   */
+  readonly onWiped?: 'fail' | 'continue'
 }
+
+/** Refuses an `onWiped` that is not one of the two. */
+export function checkOnWiped(value: unknown): void {
+  if (value !== undefined && value !== 'fail' && value !== 'continue') refuse('onWiped', "'fail' or 'continue'", value)
+}
+
+/** How often, at most, the database's size is noted outside it while it is written to. */
+const NOTE_EVERY_MS = 1_000
 
 /**
  * Opens (and creates or upgrades) the database. A connection that blocks a newer version closes
  * itself so the upgrade can go on; a database the browser deletes or evicts under us is reported
  * on the next operation.
  */
-export async function openDatabase(name: string, options: OpenOptions = {}): Promise<Connection> {
+export async function openDatabase(
+  name: string,
+  options: OpenOptions = {},
+  journal: Omit<StorageChoices, 'onWiped'> = { journaled: false, dropsStaleJournal: false },
+): Promise<Connection> {
   const connection = new Connection(name)
   try {
     connection.db = await openDB<ParkingLotDB>(name, SCHEMA_VERSION, {
       async upgrade(db, oldVersion, _newVersion, tx) {
+        connection.created = oldVersion === 0
+        if (oldVersion < 3) {
+          db.createObjectStore('meta').put({ identity: uuidv7(Date.now()), createdAt: Date.now() }, 'identity')
+        }
         if (oldVersion < 1) {
           const jobs = db.createObjectStore('jobs', { keyPath: ['queue', 'seq'] })
           jobs.createIndex('key', ['queue', 'key'], { unique: true })
@@ -121,6 +93,12 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
   } catch (error) {
     throw new BackendError(`Could not open IndexedDB database '${name}': ${(error as Error).message}`, { cause: error })
   }
+  try {
+    connection.wiped = await checkStorage(connection, { onWiped: options.onWiped ?? 'fail', ...journal })
+  } catch (error) {
+    await connection.release()
+    throw error
+  }
   return connection
 }
 
@@ -128,8 +106,44 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
 export class Connection {
   db: IDBPDatabase<ParkingLotDB> | undefined
   lost: string | undefined
+  /** Set when the browser wiped the database before this open. */
+  wiped: StorageWipedError | undefined
+  /** True when this open created the database (a first visit, or after a wipe). */
+  created = false
+  /** The journal this connection opened (`durability: 'journaled'`). */
+  journal: Journal | undefined
+  /** Whether a wipe would be detected: `'on'`, or `'off: '` and why. */
+  detection = 'off: not checked yet'
+  notes: { readonly files: NoteFiles; readonly identity: string } | undefined
+  #noteTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(readonly name: string) {}
+
+  /** After a commit: the database's size is noted outside it, at most once per `NOTE_EVERY_MS`. */
+  wrote(): void {
+    if (this.notes === undefined || this.#noteTimer !== undefined) return
+    this.#noteTimer = setTimeout(() => {
+      this.#noteTimer = undefined
+      this.noteCounts().catch((error: unknown) => reportUnhandled(error, `noting the size of IndexedDB database '${this.name}'`))
+    }, NOTE_EVERY_MS)
+  }
+
+  /** Before a close: a note that was waiting is written now. */
+  async noteNow(): Promise<void> {
+    if (this.#noteTimer === undefined) return
+    clearTimeout(this.#noteTimer)
+    this.#noteTimer = undefined
+    await this.noteCounts()
+  }
+
+  /** Notes how many tasks and messages the database holds, for the report of a later wipe. */
+  async noteCounts(): Promise<void> {
+    const notes = this.notes
+    if (notes === undefined || this.db === undefined) return
+    const db = this.db
+    const [tasks, messages] = await wrapIdb('counting what the database holds', () => Promise.all([db.count('jobs'), db.count('messages')]))
+    await notes.files.writeCounts(notes.identity, tasks, messages)
+  }
 
   get(): IDBPDatabase<ParkingLotDB> {
     if (this.lost !== undefined) throw new BackendError(`IndexedDB database '${this.name}' is unavailable: ${this.lost}`)
@@ -137,23 +151,34 @@ export class Connection {
     return this.db
   }
 
+  /** Closes the database and lets go of the journal it opened. */
+  async release(): Promise<void> {
+    this.close()
+    const journal = this.journal
+    this.journal = undefined
+    await journal?.release()
+  }
+
+  /**
+   * Records what a commit wrote in the journal of this database, when this realm has one open
+   * (its own, or a journaled queue's on the same database).
+   */
+  get journaling(): boolean {
+    return this.journal !== undefined || Journal.isOpen(this.name)
+  }
+
+  async journalWrote(entries: readonly JournalEntry[]): Promise<void> {
+    const journal = this.journal ?? (await Journal.ifOpen(this.name))
+    await journal?.append(entries)
+  }
+
   close(reason = 'closed'): void {
+    if (this.#noteTimer !== undefined) clearTimeout(this.#noteTimer)
+    this.#noteTimer = undefined
+    this.notes = undefined
     this.db?.close()
     this.db = undefined
     this.lost ??= reason
-  }
-}
-
-/** Turns an IndexedDB failure into a `BackendError` naming the operation (and quota, when that is it). */
-export async function wrapIdb<T>(what: string, operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation()
-  } catch (error) {
-    if (error instanceof BackendError) throw error
-    const name = (error as { name?: string })?.name
-    const why =
-      name === 'QuotaExceededError' ? 'the storage quota is exceeded' : `${name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`
-    throw new BackendError(`IndexedDB failed while ${what}: ${why}`, { cause: error })
   }
 }
 

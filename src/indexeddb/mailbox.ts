@@ -2,31 +2,42 @@ import type { IDBPTransaction } from 'idb'
 import { InvalidOptionError } from '../core/errors.js'
 import { keyCovers, type FetchOptions, type FetchResult, type MailboxMessage, type MailboxStore } from '../core/mailbox.js'
 import { undecodable } from '../core/decode.js'
-import { checkCloneable } from '../core/storable.js'
+import { checkCloneable, checkJson, type ValueCheck } from '../core/storable.js'
+import type { JournalEntry, JournalMessage } from './journal-format.js'
 import { decodeTerminalStatus } from '../core/fields.js'
 import type { MailboxKey, TerminalStatus } from '../core/types.js'
-import { openDatabase, wrapIdb, type Connection, type MessageRow, type OpenOptions, type ParkingLotDB } from './database.js'
-import { optionalFunction, optionalString, optionsObject } from '../core/validate.js'
+import { reportUnhandled } from '../core/report.js'
+import { checkOnWiped, openDatabase, type Connection, type OpenOptions } from './database.js'
+import { wrapIdb } from './errors.js'
+import type { MessageRow, ParkingLotDB } from './schema.js'
+import { optionalFunction, optionalString, optionsObject, refuse } from '../core/validate.js'
 
 export interface IndexedDBMailboxStoreOptions extends OpenOptions {
   /** IndexedDB database name; a queue and a mailbox on one name share transactions. @default 'prometheus-parking-lot' */
   readonly database?: string
   /** Separates mailboxes that share a database. @default 'default' */
   readonly name?: string
+  /**
+   * `'journaled'`: messages, acks and prunes also go to the database's journal in the origin
+   * private file system, and the database is rebuilt from it after a wipe (JSON results only).
+   * On a database whose queue is journaled in this page, the store journals whatever this says.
+   * @default 'default'
+   */
+  readonly durability?: 'default' | 'journaled'
 }
+
+/** Wipes already reported in this realm (a queue on the same database reports through its pool). */
+export const reportedWipes = new WeakSet<Error>()
 
 type MessagesTx = IDBPTransaction<ParkingLotDB, ('messages' | 'jobs' | 'keys')[], 'readwrite'>
 
-/** Writes a message in a transaction the caller owns (the queue's ack, or `put`). */
-export async function putMessage<R>(tx: MessagesTx, mailbox: string, message: MailboxMessage<R>): Promise<boolean> {
-  const store = tx.objectStore('messages')
-  const taskStatus = `${message.taskId}\u0000${message.status}`
-  if ((await store.index('byTaskStatus').getKey([mailbox, taskStatus])) !== undefined) return false
-  const row: MessageRow = {
+/** The stored row of a message (without its seq, which the store assigns). */
+export function messageRow<R>(mailbox: string, message: MailboxMessage<R>): JournalMessage {
+  return {
     mailbox,
     id: message.id,
     taskId: message.taskId,
-    taskStatus,
+    taskStatus: `${message.taskId}\u0000${message.status}`,
     tenant: message.key.tenant,
     user: message.key.user ?? null,
     session: message.key.session ?? null,
@@ -37,39 +48,78 @@ export async function putMessage<R>(tx: MessagesTx, mailbox: string, message: Ma
     submittedAt: message.submittedAt,
     completedAt: message.completedAt,
   }
+}
+
+/** Writes a message row in a transaction the caller owns (the queue's ack, or `put`); false if the task's message with that status is there already. */
+export async function putMessageRow(tx: MessagesTx, row: JournalMessage): Promise<boolean> {
+  const store = tx.objectStore('messages')
+  if ((await store.index('byTaskStatus').getKey([row.mailbox, row.taskStatus])) !== undefined) return false
   await store.add(row)
   return true
 }
 
 /** Mailbox messages in IndexedDB: they survive reloads and browser kills. */
 export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
-  readonly checkValue = checkCloneable
+  /** Structured clone; JSON when journaled. */
+  readonly checkValue: ValueCheck
   readonly database: string
   readonly name: string
-  readonly #options: OpenOptions
+  readonly #options: IndexedDBMailboxStoreOptions
   #connection: Promise<Connection> | undefined
 
   constructor(options: IndexedDBMailboxStoreOptions = {}) {
-    optionsObject(options, { database: 1, name: 1, onBlocked: 1 } satisfies Record<keyof IndexedDBMailboxStoreOptions, 1>, 'options')
+    optionsObject(
+      options,
+      { database: 1, name: 1, onBlocked: 1, onWiped: 1, durability: 1 } satisfies Record<keyof IndexedDBMailboxStoreOptions, 1>,
+      'options',
+    )
+    checkOnWiped(options.onWiped)
+    if (options.durability !== undefined && options.durability !== 'default' && options.durability !== 'journaled') {
+      refuse('durability', "'default' or 'journaled'", options.durability)
+    }
+    this.checkValue = options.durability === 'journaled' ? checkJson : checkCloneable
     this.database = optionalString(options.database, 'database') ?? 'prometheus-parking-lot'
     this.name = optionalString(options.name, 'name') ?? 'default'
     optionalFunction(options.onBlocked, 'onBlocked')
     this.#options = options
   }
 
-  /** @internal The connection, opened on first use; a queue on the same database shares it. */
+  /**
+   * @internal The connection, opened on first use. A database the browser wiped fails every
+   * operation with `StorageWipedError` unless `onWiped` is `'continue'` (then it is reported once
+   * in this page, where a queue on the same database has not reported it already).
+   */
   connection(): Promise<Connection> {
-    return (this.#connection ??= openDatabase(this.database, this.#options))
+    const journal = { journaled: this.#options.durability === 'journaled', dropsStaleJournal: false }
+    return (this.#connection ??= openDatabase(this.database, this.#options, journal).then(async (connection) => {
+      const wiped = connection.wiped
+      if (wiped === undefined) return connection
+      if (!wiped.rebuilt && this.#options.onWiped !== 'continue') {
+        await connection.release()
+        throw wiped
+      }
+      if (!reportedWipes.has(wiped)) {
+        reportedWipes.add(wiped)
+        reportUnhandled(wiped, `IndexedDB mailbox store '${this.name}'`)
+      }
+      return connection
+    }))
   }
 
   async put(message: MailboxMessage<R>): Promise<boolean> {
-    const db = (await this.connection()).get()
-    return wrapIdb('storing a mailbox message', async () => {
+    const connection = await this.connection()
+    const db = connection.get()
+    const row = messageRow(this.name, message)
+    const added = await wrapIdb('storing a mailbox message', async () => {
       const tx = db.transaction(['messages', 'jobs', 'keys'], 'readwrite')
-      const added = await putMessage(tx, this.name, message)
+      const added = await putMessageRow(tx, row)
       await tx.done
+      connection.wrote()
       return added
     })
+    // A message not yet in the journal is not stored: the put rejects, and the pool lets the task go.
+    if (added && connection.journaling) await connection.journalWrote([{ op: 'message', message: row }])
+    return added
   }
 
   async fetch(key: MailboxKey, options: FetchOptions = {}): Promise<FetchResult<R>> {
@@ -105,23 +155,40 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
   }
 
   async ack(key: MailboxKey, messageIds: readonly string[]): Promise<number> {
-    const db = (await this.connection()).get()
+    const connection = await this.connection()
+    const db = connection.get()
     return wrapIdb('acking mailbox messages', async () => {
       const tx = db.transaction('messages', 'readwrite')
-      let removed = 0
+      const removed: string[] = []
       for (const id of messageIds) {
         const row = await tx.store.index('byId').get(id)
         if (row === undefined || row.mailbox !== this.name || !keyCovers(key, toMessage(row).key)) continue
         await tx.store.delete(row.seq!)
-        removed++
+        removed.push(id)
       }
       await tx.done
-      return removed
+      connection.wrote()
+      await this.#journal(connection, removed.length > 0, { op: 'ack', mailbox: this.name, ids: removed })
+      return removed.length
     })
   }
 
+  /**
+   * An ack or prune the journal missed only means its messages may come back after a wipe (a
+   * repeat, never a loss): it stands, and the journal's refusal is reported.
+   */
+  async #journal(connection: Connection, changed: boolean, entry: JournalEntry): Promise<void> {
+    if (!changed || !connection.journaling) return
+    try {
+      await connection.journalWrote([entry])
+    } catch (error) {
+      reportUnhandled(error, `the journal of '${this.database}' refused a mailbox ${entry.op}`)
+    }
+  }
+
   async prune(before: number): Promise<number> {
-    const db = (await this.connection()).get()
+    const connection = await this.connection()
+    const db = connection.get()
     return wrapIdb('pruning mailbox messages', async () => {
       const tx = db.transaction('messages', 'readwrite')
       let removed = 0
@@ -134,6 +201,8 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
         cursor = await cursor.continue()
       }
       await tx.done
+      connection.wrote()
+      await this.#journal(connection, removed > 0, { op: 'prune', mailbox: this.name, before })
       return removed
     })
   }
@@ -153,9 +222,13 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
   }
 
   async close(): Promise<void> {
-    const connection = await this.#connection
-    connection?.close()
+    const opening = this.#connection
     this.#connection = undefined
+    // An open that failed left nothing open; its error went to the operation that asked.
+    const connection = await opening?.catch(() => undefined)
+    if (connection === undefined) return
+    await connection.noteNow().catch((error: unknown) => reportUnhandled(error, `noting the size of '${this.database}' on close`))
+    await connection.release()
   }
 }
 

@@ -4,9 +4,11 @@ import { BackendError } from '../core/errors.js'
 import { compactRecord, decodeKeyedInfo, decodeTerminalStatus, expandRecord, keyedInfo } from '../core/fields.js'
 import type { MailboxStore } from '../core/mailbox.js'
 import type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from '../core/queue.js'
-import { checkCloneable } from '../core/storable.js'
+import { reportUnhandled } from '../core/report.js'
+import { checkCloneable, checkJson, type ValueCheck } from '../core/storable.js'
 import { acquireOwnership } from '../queue/ownership.js'
 import {
+  checkOnWiped,
   openDatabase,
   requestPersistence,
   wrapIdb,
@@ -16,7 +18,8 @@ import {
   type OpenOptions,
   type ParkingLotDB,
 } from './database.js'
-import { IndexedDBMailboxStore, putMessage } from './mailbox.js'
+import { IndexedDBMailboxStore, messageRow, putMessageRow, reportedWipes } from './mailbox.js'
+import type { JournalEntry } from './journal-format.js'
 import { optionalBoolean, optionalFunction, optionalString, optionsObject, refuse } from '../core/validate.js'
 
 export interface IndexedDBQueueOptions extends OpenOptions {
@@ -25,11 +28,14 @@ export interface IndexedDBQueueOptions extends OpenOptions {
   /** The queue's name (and its owner lock's). @default 'default' */
   readonly name?: string
   /**
-   * `'default'` survives the browser or tab being killed; `'strict'` also waits for the OS to
-   * flush (power loss), at a cost per commit.
+   * `'default'` survives the browser or tab being killed, except a wipe of the whole database by
+   * the browser (reported: `onWiped`); `'strict'` also waits for the OS to flush (power loss), at a
+   * cost per commit; `'journaled'` also appends every accepted task and outcome to a journal in the
+   * origin private file system, flushed before `submit` resolves, and rebuilds the database from it
+   * after a wipe. A journaled queue stores JSON payloads only (the journal is JSON).
    * @default 'default'
    */
-  readonly durability?: 'default' | 'strict'
+  readonly durability?: 'default' | 'strict' | 'journaled'
   /** Ask the browser to persist this origin's storage on open. @default true */
   readonly requestPersistence?: boolean
 }
@@ -44,6 +50,10 @@ type WriteOperation = (tx: WriteTx) => Promise<unknown> | undefined
 interface PendingWrite {
   readonly what: string
   readonly operation: WriteOperation
+  /** What the write records in the journal, when the database has one. */
+  readonly journal?: () => JournalEntry
+  /** Takes back an accepted write the journal then refused (a put: its rows go again). */
+  readonly undo?: WriteOperation
   resolve(): void
   reject(error: unknown): void
 }
@@ -67,7 +77,8 @@ const scopeOf = (database: string): object => {
  */
 export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   readonly durable = true
-  readonly checkValue = checkCloneable
+  /** Structured clone; JSON when journaled. */
+  readonly checkValue: ValueCheck
   readonly database: string
   readonly name: string
   /** The browser's answer to `navigator.storage.persist()`, once open; undefined where unsupported. */
@@ -81,16 +92,24 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   #mailboxName: string | undefined
   /** Keys that ended before this may be pruned in the next commit; -Infinity: nothing to prune. */
   #pruneBefore = -Infinity
+  #detection = 'off: not open yet'
+  #report: ((error: Error) => void) | undefined
 
   constructor(options: IndexedDBQueueOptions = {}) {
     optionsObject(
       options,
-      { database: 1, name: 1, onBlocked: 1, durability: 1, requestPersistence: 1 } satisfies Record<keyof IndexedDBQueueOptions, 1>,
+      { database: 1, name: 1, onBlocked: 1, onWiped: 1, durability: 1, requestPersistence: 1 } satisfies Record<
+        keyof IndexedDBQueueOptions,
+        1
+      >,
       'options',
     )
-    if (options.durability !== undefined && options.durability !== 'default' && options.durability !== 'strict') {
-      refuse('durability', "'default' or 'strict'", options.durability)
+    checkOnWiped(options.onWiped)
+    const durability = options.durability
+    if (durability !== undefined && durability !== 'default' && durability !== 'strict' && durability !== 'journaled') {
+      refuse('durability', "'default', 'strict' or 'journaled'", durability)
     }
+    this.checkValue = durability === 'journaled' ? checkJson : checkCloneable
     optionalBoolean(options.requestPersistence, 'requestPersistence')
     this.database = optionalString(options.database, 'database') ?? 'prometheus-parking-lot'
     this.name = optionalString(options.name, 'name') ?? 'default'
@@ -98,10 +117,32 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
     this.#options = options
   }
 
-  async open(owner: string): Promise<readonly TaskRecord<P>[]> {
+  /** Whether a wipe of the database would be detected (`'on'`), or `'off: '` and why; known once open. */
+  get wipeDetection(): string {
+    return this.#detection
+  }
+
+  /**
+   * A database the browser wiped is reported to `report` (the pool's `error` event) and, unless
+   * `onWiped` is `'continue'`, refuses the open with `StorageWipedError`.
+   */
+  async open(owner: string, report?: (error: Error) => void): Promise<readonly TaskRecord<P>[]> {
     this.#release = await acquireOwnership(scopeOf(this.database), this.name, owner, `${this.database}/${this.name}`)
+    this.#report = report
     try {
-      this.#connection ??= await openDatabase(this.database, this.#options)
+      const journaled = this.#options.durability === 'journaled'
+      this.#connection ??= await openDatabase(this.database, this.#options, { journaled, dropsStaleJournal: !journaled })
+      this.#detection = this.#connection.detection
+      const wiped = this.#connection.wiped
+      if (wiped !== undefined) {
+        reportedWipes.add(wiped)
+        report?.(wiped)
+        if (!wiped.rebuilt && this.#options.onWiped !== 'continue') {
+          await this.#connection.release()
+          this.#connection = undefined
+          throw wiped
+        }
+      }
       if (this.#options.requestPersistence !== false) this.persisted = await requestPersistence()
       const db = this.#connection.get()
       const rows = await wrapIdb('reading the queue', () =>
@@ -117,17 +158,28 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
 
   /** Records accepted tasks; submits that arrive together share one transaction (group commit). */
   put(records: readonly TaskRecord<P>[]): Promise<void> {
-    return this.#write('storing accepted tasks', (tx) => {
-      // Raw requests: their outcome shows in the transaction's, without a promise per request.
-      const jobs = unwrap(tx.objectStore('jobs'))
-      const keys = unwrap(tx.objectStore('keys'))
-      for (const record of records) {
-        if (record.key !== undefined) keys.delete([this.name, record.key])
-        // `add`, not `put`: a live key or a repeated seq is refused by the store's unique indexes.
-        jobs.add(toRow(this.name, record))
-      }
-      return undefined
-    })
+    const rows = records.map((record) => toRow(this.name, record))
+    return this.#write(
+      'storing accepted tasks',
+      (tx) => {
+        // Raw requests: their outcome shows in the transaction's, without a promise per request.
+        const jobs = unwrap(tx.objectStore('jobs'))
+        const keys = unwrap(tx.objectStore('keys'))
+        for (const row of rows) {
+          if (typeof row['key'] === 'string') keys.delete([this.name, row['key']])
+          // `add`, not `put`: a live key or a repeated seq is refused by the store's unique indexes.
+          jobs.add(row)
+        }
+        return undefined
+      },
+      {
+        journal: () => ({ op: 'put', rows }),
+        undo: (tx) => {
+          for (const row of rows) unwrap(tx.objectStore('jobs')).delete([this.name, row.seq])
+          return undefined
+        },
+      },
+    )
   }
 
   /** A blind keyed write of the whole row (the pool holds the record): no read, one request. */
@@ -169,23 +221,31 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
    * in one transaction. Keys whose time passed are pruned once per commit.
    */
   settle(record: TaskRecord<P>, settlement: Settlement): Promise<void> {
-    return this.#write('settling a task', (tx) => {
-      unwrap(tx.objectStore('jobs')).delete([this.name, record.seq])
-      if (record.key !== undefined) {
-        const row: KeyRow = {
-          queue: this.name,
-          key: record.key,
-          taskId: record.id,
-          fingerprint: record.fingerprint ?? null,
-          status: settlement.status,
-          retainUntil: settlement.retainKeyUntil,
-          task: keyedInfo(record),
+    const key: KeyRow | undefined =
+      record.key === undefined
+        ? undefined
+        : {
+            queue: this.name,
+            key: record.key,
+            taskId: record.id,
+            fingerprint: record.fingerprint ?? null,
+            status: settlement.status,
+            retainUntil: settlement.retainKeyUntil,
+            task: keyedInfo(record),
+          }
+    const message = settlement.message === undefined ? undefined : messageRow(this.#mailboxName ?? 'default', settlement.message)
+    return this.#write(
+      'settling a task',
+      (tx) => {
+        unwrap(tx.objectStore('jobs')).delete([this.name, record.seq])
+        if (key !== undefined) {
+          unwrap(tx.objectStore('keys')).put(key)
+          this.#pruneBefore = Math.max(this.#pruneBefore, settlement.endedAt)
         }
-        unwrap(tx.objectStore('keys')).put(row)
-        this.#pruneBefore = Math.max(this.#pruneBefore, settlement.endedAt)
-      }
-      return settlement.message === undefined ? undefined : putMessage(tx, this.#mailboxName ?? 'default', settlement.message)
-    })
+        return message === undefined ? undefined : putMessageRow(tx, message)
+      },
+      { journal: () => ({ op: 'settle', queue: this.name, seq: record.seq, key, message }) },
+    )
   }
 
   /**
@@ -193,9 +253,9 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
    * start and end together commit together. If the transaction fails, each write is tried alone,
    * so one bad write (a key already stored) fails by itself.
    */
-  #write(what: string, operation: WriteOperation): Promise<void> {
+  #write(what: string, operation: WriteOperation, journal?: Pick<PendingWrite, 'journal' | 'undo'>): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ what, operation, resolve, reject })
+      this.#pending.push({ what, operation, ...journal, resolve, reject })
       if (this.#scheduled) return
       this.#scheduled = true
       // One commit at a time: writes that arrive while one is in flight form the next batch
@@ -218,24 +278,61 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
       await Promise.all(chunks.map((chunk) => this.#flush(chunk)))
       return
     }
+    let committed: readonly PendingWrite[] = batch
     try {
       await this.#commit(batch)
-      for (const write of batch) write.resolve()
-      return
     } catch (error) {
       if (batch.length === 1) {
         batch[0]!.reject(error)
         return
       }
-    }
-    for (const write of batch) {
-      try {
-        await this.#commit([write])
-        write.resolve()
-      } catch (error) {
-        write.reject(error)
+      const alone: PendingWrite[] = []
+      for (const write of batch) {
+        try {
+          await this.#commit([write])
+          alone.push(write)
+        } catch (error) {
+          write.reject(error)
+        }
       }
+      committed = alone
     }
+    await this.#journal(committed)
+  }
+
+  /**
+   * Appends what committed writes did to the database's journal (when it has one), then lets
+   * them resolve: an accepted task is in the journal before its `submit` resolves. Writes go to
+   * IndexedDB first so the journal never holds one IndexedDB refused. If the journal refuses, the
+   * puts are taken back (their submits reject: not accepted) and the rest stand, reported.
+   */
+  async #journal(writes: readonly PendingWrite[]): Promise<void> {
+    const connection = this.#connection
+    if (connection === undefined || !connection.journaling) {
+      for (const write of writes) write.resolve()
+      return
+    }
+    try {
+      await connection.journalWrote(writes.flatMap((write) => (write.journal === undefined ? [] : [write.journal()])))
+    } catch (error) {
+      const refused = new BackendError(
+        `The journal of IndexedDB database '${this.database}' refused a write: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      )
+      const undone = writes.filter((write) => write.undo !== undefined)
+      try {
+        if (undone.length > 0) await this.#commit(undone.map((write) => ({ ...write, operation: write.undo! })))
+      } catch (undoError) {
+        this.#report?.(new BackendError(`Could not take back writes the journal refused: ${String(undoError)}`, { cause: undoError }))
+      }
+      for (const write of writes) {
+        if (write.undo !== undefined) write.reject(refused)
+        else write.resolve()
+      }
+      this.#report?.(refused)
+      return
+    }
+    for (const write of writes) write.resolve()
   }
 
   async #commit(batch: readonly PendingWrite[]): Promise<void> {
@@ -253,6 +350,7 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
       const failed = outcome.find((result) => result.status === 'rejected')
       if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
     })
+    this.#connection?.wrote()
   }
 
   /** Deletes key records of this queue whose time passed, in the commit's transaction. */
@@ -302,7 +400,8 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
 
   async close(): Promise<void> {
     await this.#flushing
-    this.#connection?.close()
+    await this.#connection?.noteNow().catch((error: unknown) => reportUnhandled(error, `noting the size of '${this.database}' on close`))
+    await this.#connection?.release()
     this.#connection = undefined
     const release = this.#release
     this.#release = undefined
@@ -315,7 +414,7 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   }
 
   #durability(): 'default' | 'strict' {
-    return this.#options.durability ?? 'default'
+    return this.#options.durability === 'strict' ? 'strict' : 'default'
   }
 }
 

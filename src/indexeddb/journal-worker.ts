@@ -1,0 +1,35 @@
+/**
+ * The dedicated worker a page's journal writes through: pages have no sync access handles. It
+ * holds one database's journal files; the page calls it over comlink, in order.
+ */
+import { expose } from 'comlink'
+import type { JournalEntry, JournalState } from './journal-format.js'
+import { JournalFiles, type LoadedJournal } from './journal-files.js'
+
+let files: JournalFiles | undefined
+
+const open = (): JournalFiles => {
+  if (files === undefined) throw new Error('the journal is not open')
+  return files
+}
+
+export const journalWorker = {
+  async open(database: string): Promise<LoadedJournal | undefined> {
+    files = await JournalFiles.open(database)
+    return files.load()
+  },
+  start(state: JournalState, identity: string, now: number): void {
+    open().start(state, identity, now)
+  },
+  append(entries: readonly JournalEntry[], now: number): void {
+    open().append(entries, now)
+  },
+  close(): void {
+    files?.close()
+    files = undefined
+  },
+}
+
+export type JournalWorker = typeof journalWorker
+
+expose(journalWorker)

@@ -1,0 +1,117 @@
+/**
+ * What a database's wipe leaves standing: a note of its identity and size kept outside IndexedDB,
+ * in the origin private file system (plain files, not the LevelDB that a torn log record makes
+ * Chromium delete). The identity is written once per database incarnation; the counts about once
+ * a second while it is written to, so a wipe can say how much it took.
+ */
+
+/** Where the notes live in OPFS. */
+const DIRECTORY = 'prometheus-parking-lot'
+
+export interface DatabaseNote {
+  /** The identity stored in the database's `meta` store when it was created. */
+  readonly identity: string
+  /** Tasks and mailbox messages it held when last noted. */
+  readonly tasks: number | undefined
+  readonly messages: number | undefined
+}
+
+interface Counts {
+  readonly identity: string
+  readonly tasks: number
+  readonly messages: number
+}
+
+/** A file written whole: `createWritable` swaps it in on close; where only a sync handle exists (a SharedWorker), that. */
+interface SyncHandle {
+  truncate(size: number): void
+  write(data: Uint8Array, options: { at: number }): number
+  flush(): void
+  close(): void
+}
+type SyncCapable = FileSystemFileHandle & { createSyncAccessHandle?: () => Promise<SyncHandle> }
+
+/** The notes of one database in OPFS. */
+export class NoteFiles {
+  private constructor(
+    readonly directory: FileSystemDirectoryHandle,
+    readonly database: string,
+  ) {}
+
+  /** The notes' files, or the reason this context has none (wipe detection is then off). */
+  static async open(database: string): Promise<NoteFiles | string> {
+    const storage = (globalThis as { navigator?: { storage?: Partial<StorageManager> } }).navigator?.storage
+    if (typeof storage?.getDirectory !== 'function') return 'this context has no origin private file system'
+    try {
+      const root = await storage.getDirectory()
+      return new NoteFiles(await root.getDirectoryHandle(DIRECTORY, { create: true }), database)
+    } catch (error) {
+      return `the origin private file system is unavailable (${error instanceof Error ? error.message : String(error)})`
+    }
+  }
+
+  async read(): Promise<DatabaseNote | undefined> {
+    const identity = await this.#readText('identity')
+    if (identity === undefined) return undefined
+    const counts = parseCounts(await this.#readText('counts'))
+    const known = counts?.identity === identity ? counts : undefined
+    return { identity, tasks: known?.tasks, messages: known?.messages }
+  }
+
+  writeIdentity(identity: string): Promise<void> {
+    return this.#writeText('identity', identity)
+  }
+
+  writeCounts(identity: string, tasks: number, messages: number): Promise<void> {
+    return this.#writeText('counts', JSON.stringify({ identity, tasks, messages } satisfies Counts))
+  }
+
+  #fileName(kind: 'identity' | 'counts'): string {
+    return `${encodeURIComponent(this.database)}.${kind}`
+  }
+
+  async #readText(kind: 'identity' | 'counts'): Promise<string | undefined> {
+    let handle: FileSystemFileHandle
+    try {
+      handle = await this.directory.getFileHandle(this.#fileName(kind))
+    } catch (error) {
+      if (error instanceof DOMException && error.name === 'NotFoundError') return undefined
+      throw error
+    }
+    return (await handle.getFile()).text()
+  }
+
+  async #writeText(kind: 'identity' | 'counts', text: string): Promise<void> {
+    const handle: SyncCapable = await this.directory.getFileHandle(this.#fileName(kind), { create: true })
+    if (typeof handle.createWritable === 'function') {
+      const writable = await handle.createWritable()
+      await writable.write(text)
+      await writable.close()
+      return
+    }
+    if (typeof handle.createSyncAccessHandle !== 'function') throw new Error('this context can write no OPFS file')
+    const sync = await handle.createSyncAccessHandle()
+    try {
+      const bytes = new TextEncoder().encode(text)
+      sync.truncate(0)
+      sync.write(bytes, { at: 0 })
+      sync.flush()
+    } finally {
+      sync.close()
+    }
+  }
+}
+
+function parseCounts(text: string | undefined): Counts | undefined {
+  if (text === undefined) return undefined
+  try {
+    const value: unknown = JSON.parse(text)
+    if (typeof value !== 'object' || value === null) return undefined
+    const { identity, tasks, messages } = value as Record<string, unknown>
+    if (typeof identity !== 'string' || typeof tasks !== 'number' || typeof messages !== 'number') return undefined
+    return { identity, tasks, messages }
+  } catch {
+    // A torn counts file says nothing about the size; the identity alone still detects the wipe.
+    return undefined
+  }
+}
