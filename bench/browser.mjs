@@ -73,15 +73,18 @@ await group('Durable submits, 1,000 in flight (IndexedDB, default durability)', 
   'raw idb, 500 puts per transaction': ['idbBatchedPut', { n: 1000 }],
   'workbox-background-sync Queue (service worker)': ['workboxPush', { n: 1000 }],
 })
-await group('Durable submits, 1,000 in flight (IndexedDB, strict durability: fsync per commit)', {
+await group('Durable submits, 1,000 in flight: strict (fsync per commit) and journaled (an OPFS journal flushed per commit)', {
   'ResourcePool + IndexedDBQueue, strict': ['idbPoolSubmit', { n: 1000, durability: 'strict' }],
+  'ResourcePool + IndexedDBQueue, journaled': ['idbPoolSubmit', { n: 1000, durability: 'journaled' }],
   'raw idb, 500 puts per transaction, strict': ['idbBatchedPut', { n: 1000, durability: 'strict' }],
+  'ResourcePool + IndexedDBQueue, default': ['idbPoolSubmit', { n: 1000 }],
 })
 await group(
   'Durable submits one at a time (each awaited before the next), 300',
   {
     'ResourcePool + IndexedDBQueue, default': ['idbPoolSubmit', { n: 300, oneAtATime: true }],
     'ResourcePool + IndexedDBQueue, strict': ['idbPoolSubmit', { n: 300, oneAtATime: true, durability: 'strict' }],
+    'ResourcePool + IndexedDBQueue, journaled': ['idbPoolSubmit', { n: 300, oneAtATime: true, durability: 'journaled' }],
     'raw idb, one transaction per put': ['idbNaivePut', { n: 300, oneAtATime: true }],
   },
   Math.min(REPS, 3),

@@ -183,6 +183,6 @@ describe.each(CONFIGURATIONS)('IndexedDB, durability $durability', ({ durability
         }
       }
     },
-    600_000,
+    Math.max(600_000, KILLS * 6_000),
   )
 })

@@ -182,6 +182,24 @@ describe('a wiped IndexedDB database', () => {
     await second.pool.close()
   })
 
+  it('a journaled queue with a mailbox store on its database that is not journaled (or the reverse) is refused at construction', () => {
+    for (const [queue, store] of [
+      ['journaled', 'default'],
+      ['default', 'journaled'],
+    ] as const) {
+      expect(
+        () =>
+          new ResourcePool({
+            capacity: 1,
+            executor: async () => 1,
+            queue: new IndexedDBQueue({ database: 'mixed', durability: queue }),
+            mailbox: new Mailbox({ store: new IndexedDBMailboxStore({ database: 'mixed', durability: store }) }),
+          }),
+      ).toThrow(/must both be durability 'journaled', or neither/)
+    }
+    expect(() => new IndexedDBQueue({ durability: 'fsync' as 'strict' })).toThrow(/`durability` to be 'default', 'strict' or 'journaled'/)
+  })
+
   it('onWiped other than fail or continue is refused naming it', () => {
     expect(() => new IndexedDBQueue({ onWiped: 'ignore' as 'fail' })).toThrow(InvalidOptionError)
     expect(() => new IndexedDBQueue({ onWiped: 'ignore' as 'fail' })).toThrow(/`onWiped` to be 'fail' or 'continue', got "ignore"/)

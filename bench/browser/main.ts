@@ -115,7 +115,15 @@ async function fill(queue: IndexedDBQueue<unknown>, from: number, count: number)
 
 const bench = {
   /** ResourcePool on the IndexedDB queue: `n` submits in flight, each durably written. */
-  async idbPoolSubmit({ n, durability, oneAtATime }: { n: number; durability?: 'strict'; oneAtATime?: boolean }): Promise<Result> {
+  async idbPoolSubmit({
+    n,
+    durability,
+    oneAtATime,
+  }: {
+    n: number
+    durability?: 'strict' | 'journaled'
+    oneAtATime?: boolean
+  }): Promise<Result> {
     const pool = pausedPool(new IndexedDBQueue({ database: fresh('pool'), name: 'q', durability }))
     await pool.ready
     const result = await timed(n, (i) => pool.submit(job(i)), oneAtATime !== true)

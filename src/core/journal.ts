@@ -56,12 +56,15 @@ export class Journal<P, R> {
   /** Who holds the leases this journal takes. */
   readonly #owner: string
   #renewTimer: TimerHandle | undefined
+  /** Whether the queue writes the mailbox's messages in its own transactions (asked once: a mismatch is refused here). */
+  readonly #sharesTransaction: boolean
 
   constructor(options: JournalOptions<P, R>) {
     this.#options = options
     this.#owner = uuidv7(options.clock.now())
     this.#queue = options.queue
     this.mailbox = options.mailbox
+    this.#sharesTransaction = options.queue.sharesTransactionWith(options.mailbox.store)
   }
 
   /** True when accepted tasks survive the process. */
@@ -144,7 +147,7 @@ export class Journal<P, R> {
    */
   ended(record: TaskRecord<P>, attempts: number, status: TerminalStatus, outcome: Outcome<R>, now: number): MaybePromise<void> {
     const message = record.mailbox === undefined ? undefined : this.#message(record, attempts, record.mailbox, status, outcome, now)
-    const shared = message !== undefined && this.#queue.sharesTransactionWith(this.mailbox.store)
+    const shared = message !== undefined && this.#sharesTransaction
     const settle = (): MaybePromise<void> =>
       this.#queue.settle(record, {
         status,

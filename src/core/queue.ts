@@ -75,7 +75,7 @@ export interface TaskQueue<P = unknown> {
   settle(record: TaskRecord<P>, settlement: Settlement): MaybePromise<void>
   /** The live task or remembered ended task with this idempotency key. */
   findKey(key: string, now: number): MaybePromise<KeyRecord | undefined>
-  /** Whether this queue writes `store`'s messages in its own transactions. */
+  /** Whether this queue writes `store`'s messages in its own transactions. Asked once, when the pool is made; it may refuse a store it cannot work with (throw). */
   sharesTransactionWith(store: MailboxStore<unknown>): boolean
   /** Gives up ownership. Stored tasks stay for the next owner when the queue is durable. */
   close(): MaybePromise<void>

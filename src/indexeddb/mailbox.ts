@@ -64,6 +64,7 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
   readonly checkValue: ValueCheck
   readonly database: string
   readonly name: string
+  readonly durability: 'default' | 'journaled'
   readonly #options: IndexedDBMailboxStoreOptions
   #connection: Promise<Connection> | undefined
 
@@ -77,7 +78,8 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
     if (options.durability !== undefined && options.durability !== 'default' && options.durability !== 'journaled') {
       refuse('durability', "'default' or 'journaled'", options.durability)
     }
-    this.checkValue = options.durability === 'journaled' ? checkJson : checkCloneable
+    this.durability = options.durability ?? 'default'
+    this.checkValue = this.durability === 'journaled' ? checkJson : checkCloneable
     this.database = optionalString(options.database, 'database') ?? 'prometheus-parking-lot'
     this.name = optionalString(options.name, 'name') ?? 'default'
     optionalFunction(options.onBlocked, 'onBlocked')
@@ -90,7 +92,7 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
    * in this page, where a queue on the same database has not reported it already).
    */
   connection(): Promise<Connection> {
-    const journal = { journaled: this.#options.durability === 'journaled', dropsStaleJournal: false }
+    const journal = { journaled: this.durability === 'journaled', dropsStaleJournal: false }
     return (this.#connection ??= openDatabase(this.database, this.#options, journal).then(async (connection) => {
       const wiped = connection.wiped
       if (wiped === undefined) return connection

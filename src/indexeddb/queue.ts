@@ -1,6 +1,6 @@
 import { unwrap, type IDBPTransaction } from 'idb'
 import { undecodable } from '../core/decode.js'
-import { BackendError } from '../core/errors.js'
+import { BackendError, InvalidOptionError } from '../core/errors.js'
 import { compactRecord, decodeKeyedInfo, decodeTerminalStatus, expandRecord, keyedInfo } from '../core/fields.js'
 import type { MailboxStore } from '../core/mailbox.js'
 import type { KeyRecord, Lease, Settlement, TaskQueue, TaskRecord } from '../core/queue.js'
@@ -392,6 +392,13 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
   /** True for an IndexedDB mailbox store on the same database: the ack and the message then commit together. */
   sharesTransactionWith(store: MailboxStore<unknown>): boolean {
     if (store instanceof IndexedDBMailboxStore && store.database === this.database) {
+      // One journal holds both, and its entries are JSON: both must check for it.
+      if ((store.durability === 'journaled') !== (this.#options.durability === 'journaled')) {
+        throw new InvalidOptionError(
+          `The queue and the mailbox store on IndexedDB database '${this.database}' must both be durability 'journaled', or neither (the queue is ${this.#options.durability ?? 'default'}, the store ${store.durability})`,
+          'durability',
+        )
+      }
       this.#mailboxName = store.name
       return true
     }
