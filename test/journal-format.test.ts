@@ -95,18 +95,19 @@ describe('the fold of a journal', () => {
     expect(state.keys.size).toBe(0)
   })
 
-  it('compacts to the same state, keys past their retention left out; an unsealed generation is not used', () => {
+  it('compacts to the same state (every key kept: their time is the pool clock); an unsealed generation is not used', () => {
     const state = emptyState()
-    apply(state, { op: 'put', rows: [job(1), job(2)] })
-    apply(state, { op: 'settle', queue: 'q', seq: 1, key: key('old', 50), message: message('m1', 't1') })
+    apply(state, { op: 'put', rows: [job(1), job(2), job(3)] })
+    apply(state, { op: 'settle', queue: 'q', seq: 1, key: key('old', 50), message: { ...message('m1', 't1'), seq: 41 } })
     apply(state, { op: 'settle', queue: 'q', seq: 2, key: { ...key('kept', 500), taskId: 't2' }, message: undefined })
-    const compacted = compactEntries(state, 7, 'db-2', 100)
+    const compacted = compactEntries(state, 7, 'db-2')
     const folded = foldGeneration(compacted)
     expect(folded?.generation).toBe(7)
     expect(folded?.identity).toBe('db-2')
-    expect([...folded!.state.jobs.keys()]).toEqual([])
-    expect([...folded!.state.keys.keys()]).toEqual(['q\u0000kept'])
-    expect([...folded!.state.messages.keys()]).toEqual(['m1'])
+    expect([...folded!.state.jobs.keys()]).toEqual(['q\u00003'])
+    expect([...folded!.state.keys.keys()]).toEqual(['q\u0000old', 'q\u0000kept'])
+    // A message keeps the seq its store gave it: fetch cursors name it.
+    expect([...folded!.state.messages.values()].map((m) => [m.id, m.seq])).toEqual([['m1', 41]])
     expect(foldGeneration(compacted.slice(0, -1))).toBeUndefined()
     expect(foldGeneration(compacted.slice(1))).toBeUndefined()
   })

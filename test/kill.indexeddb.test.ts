@@ -95,6 +95,15 @@ async function kill(child: ChildProcess, profile: string, whole: 'main process' 
   throw new Error(`processes of the killed browser on ${profile} were still running after 30 s`)
 }
 
+/** Deletes the profile's IndexedDB files of the test origin, as Chromium's recovery does; 1 if there were any. */
+function deleteIndexedDB(profile: string): number {
+  const directory = join(profile, 'Default', 'IndexedDB')
+  if (!existsSync(directory)) return 0
+  const ours = readdirSync(directory).filter((name) => name.startsWith('http_127.0.0.1_'))
+  for (const name of ours) rmSync(join(directory, name), { recursive: true, force: true })
+  return ours.length > 0 ? 1 : 0
+}
+
 interface Wipe {
   /** The start that found the database wiped: tasks accepted in earlier starts may be gone. */
   readonly run: number
@@ -137,8 +146,12 @@ describe.each(CONFIGURATIONS)('IndexedDB, durability $durability', ({ durability
       try {
         const accepted = new Map<number, { id: string; run: number }>()
         const wipes: Wipe[] = []
+        let forced = 0
         let first = 0
         for (let run = 0; run < KILLS; run++) {
+          // Journaled: every third start finds the database gone, as after a LevelDB wipe, so the
+          // rebuild is put through kills even in runs where Chromium wipes nothing by itself.
+          if (durability === 'journaled' && run % 3 === 2) forced += deleteIndexedDB(profile)
           const { process: child, browser } = await startBrowser(profile)
           const page = await browser.contexts()[0]!.newPage()
           const lines = listen(page, run, accepted, wipes)
@@ -159,20 +172,29 @@ describe.each(CONFIGURATIONS)('IndexedDB, durability $durability', ({ durability
         const terminal = new Map<string, number>()
         for (const record of records) terminal.set(record.taskId, (terminal.get(record.taskId) ?? 0) + 1)
         const missing = [...accepted.values()].filter(({ id }) => !terminal.has(id))
-        // A task accepted before a start that reported a wipe went with the database.
+        // A task accepted before a start that reported a wipe may have gone with the database: as
+        // many as the wipe says it held (tasks and messages, noted up to a second before the kill),
+        // plus what the start before it accepted (the second the note may lag).
         const inWipe = ({ run }: { run: number }): boolean => durability === 'default' && wipes.some((wipe) => run < wipe.run)
         const lost = missing.filter((task) => !inWipe(task))
+        const acceptedIn = (run: number): number => [...accepted.values()].filter((task) => task.run === run).length
+        const excusable = wipes.reduce((sum, wipe) => sum + Number(wipe.tasks) + Number(wipe.messages) + acceptedIn(wipe.run - 1), 0)
         const duplicated = [...terminal].filter(([, n]) => n > 1)
         console.log(
           `browser kill test, durability ${durability}: ${KILLS} kills (main process and process group alternating), ${accepted.size} accepted, ` +
             `${records.length} terminal records, ${records.filter((r) => r.attempts > 1).length} re-run or retried; ` +
             `${wipes.length} wipes reported (${wipes.map((w) => `start ${w.run}: ${w.tasks} tasks, ${w.messages} messages ${w.rebuilt ? 'rebuilt' : 'noted'}`).join('; ') || 'none'}), ` +
-            `${missing.length - lost.length} accepted tasks went with them`,
+            `${missing.length - lost.length} accepted tasks went with them` +
+            (durability === 'journaled' ? `; ${forced} of the wipes forced by deleting the database between kills` : ''),
         )
         expect(accepted.size).toBeGreaterThan(KILLS)
         expect(lost).toEqual([])
+        expect(missing.length - lost.length).toBeLessThanOrEqual(excusable)
         expect(duplicated).toEqual([])
-        if (durability === 'journaled') expect(wipes.filter((wipe) => !wipe.rebuilt)).toEqual([])
+        if (durability === 'journaled') {
+          expect(wipes.filter((wipe) => !wipe.rebuilt)).toEqual([])
+          expect(wipes.length).toBeGreaterThanOrEqual(forced)
+        }
       } finally {
         // Helper processes of the killed browser may still be writing to the profile for a moment.
         // A cleanup failure must not hide the test's own outcome: it only leaves a temp dir behind.

@@ -6,7 +6,7 @@
 import { deleteDB } from 'idb'
 import { describe, expect, it } from 'vitest'
 import { InvalidOptionError, Mailbox, ResourcePool, type PoolEventMap } from '../src/index.js'
-import { IndexedDBMailboxStore, IndexedDBQueue, StorageWipedError } from '../src/indexeddb/index.js'
+import { deleteDatabase, IndexedDBMailboxStore, IndexedDBQueue, StorageWipedError } from '../src/indexeddb/index.js'
 
 const run = `${Date.now()}`
 let n = 0
@@ -27,6 +27,24 @@ function poolOn(database: string, onWiped: Wiped = undefined, journaled = false)
   pool.on('error', (event) => errors.push(event))
   pool.on('completed', (event) => completed.push(event.result))
   return { pool, errors, completed }
+}
+
+interface SharedAnswer {
+  readonly detection: string
+  readonly code: string | undefined
+}
+
+/** Opens a queue on `database` in a new SharedWorker (its own realm) and says what it found. */
+async function askSharedWorker(database: string, put: boolean, durability: 'default' | 'journaled', start = 0): Promise<SharedAnswer> {
+  const worker = new SharedWorker(new URL('./workers/wipe-shared.ts', import.meta.url), {
+    type: 'module',
+    name: `${database}-${durability}-${put}-${start}`,
+  })
+  const answer = new Promise<SharedAnswer>((resolve) => {
+    worker.port.onmessage = (event: MessageEvent<SharedAnswer>) => resolve(event.data)
+  })
+  worker.port.postMessage({ database, put, durability })
+  return answer
 }
 
 /** A start that parks `tasks` tasks and ends one (a mailbox message), then closes. */
@@ -116,19 +134,21 @@ describe('a wiped IndexedDB database', () => {
     expect(reported[0]).toBeInstanceOf(StorageWipedError)
   })
 
-  it('is detected by a queue in a SharedWorker too (OPFS there has sync handles)', async () => {
+  it('is detected by a queue in a SharedWorker, at every start in a new realm, with the counts of the lost database', async () => {
     const database = `wiped-shared-${run}-${++n}`
-    const ask = async (put: boolean): Promise<{ detection: string; code: string | undefined }> => {
-      const worker = new SharedWorker(new URL('./workers/wipe-shared.ts', import.meta.url), { type: 'module', name: database + put })
-      const answer = new Promise<{ detection: string; code: string | undefined }>((resolve) => {
-        worker.port.onmessage = (event: MessageEvent<{ detection: string; code: string | undefined }>) => resolve(event.data)
-      })
-      worker.port.postMessage({ database, put })
-      return answer
-    }
-    expect(await ask(true)).toEqual({ detection: 'on', code: undefined })
+    expect(await askSharedWorker(database, true, 'default')).toEqual({ detection: 'on', code: undefined, recovered: 0, reported: [] })
     await deleteDB(database)
-    expect(await ask(false)).toEqual({ detection: 'on', code: 'STORAGE_WIPED' })
+    // Each SharedWorker is a realm of its own: nothing cached in this page answers for it.
+    for (const start of [1, 2]) {
+      expect(await askSharedWorker(database, false, 'default', start)).toEqual({ detection: 'on', code: 'STORAGE_WIPED', tasks: 1 })
+    }
+  })
+
+  it('journaled in a SharedWorker (no sync handles, no workers there) is refused at open, saying where it can run', async () => {
+    const answer = await askSharedWorker(`journaled-shared-${run}-${++n}`, true, 'journaled')
+    expect(answer.code).toMatch(
+      /BackendError: Could not open the journal .*SharedWorker.*use durability 'journaled' in a page or a dedicated worker/,
+    )
   })
 
   it("with durability: 'journaled', is rebuilt from the journal: reported on the error event, nothing lost, ready resolves", async () => {
@@ -198,6 +218,21 @@ describe('a wiped IndexedDB database', () => {
       ).toThrow(/must both be durability 'journaled', or neither/)
     }
     expect(() => new IndexedDBQueue({ durability: 'fsync' as 'strict' })).toThrow(/`durability` to be 'default', 'strict' or 'journaled'/)
+  })
+
+  it('deleteDatabase deletes on purpose: no wipe reported next start, and a journaled database is not rebuilt', async () => {
+    for (const journaled of [false, true]) {
+      const database = `deleted-${journaled}-${run}-${++n}`
+      await fill(database, 2, journaled)
+      await deleteDatabase(database)
+      const { pool, errors, completed } = poolOn(database, undefined, journaled)
+      await pool.ready
+      await pool.onIdle()
+      expect(errors).toEqual([])
+      expect(completed).toEqual([])
+      expect((await pool.mailbox.fetch({ tenant: 't' })).messages).toEqual([])
+      await pool.close()
+    }
   })
 
   it('onWiped other than fail or continue is refused naming it', () => {

@@ -1,4 +1,4 @@
-import { openDB, type IDBPDatabase } from 'idb'
+import { deleteDB, openDB, type IDBPDatabase } from 'idb'
 import { BackendError } from '../core/errors.js'
 import { uuidv7 } from '../core/ids.js'
 import { reportUnhandled } from '../core/report.js'
@@ -7,7 +7,7 @@ import { wrapIdb, type StorageWipedError } from './errors.js'
 import { SCHEMA_VERSION, type JobRow, type ParkingLotDB } from './schema.js'
 import { Journal } from './journal.js'
 import type { JournalEntry } from './journal-format.js'
-import type { NoteFiles } from './marker.js'
+import { NoteFiles } from './marker.js'
 import { checkStorage, type StorageChoices } from './wipes.js'
 
 export { wrapIdb } from './errors.js'
@@ -180,6 +180,24 @@ export class Connection {
     this.db = undefined
     this.lost ??= reason
   }
+}
+
+/**
+ * Deletes an IndexedDB database of this library on purpose, with its journal and the note that
+ * would otherwise make the next start report it wiped (or rebuild it from the journal). Close
+ * every pool, queue and store on it first: an open connection blocks the deletion.
+ */
+export async function deleteDatabase(name: string): Promise<void> {
+  const notes = await NoteFiles.open(name)
+  if (typeof notes !== 'string') await notes.remove()
+  if (typeof notes !== 'string') await Journal.removeStale(name)
+  await new Promise<void>((resolve, reject) => {
+    const blocked = (): void =>
+      reject(new BackendError(`IndexedDB database '${name}' is open elsewhere; it is deleted once every connection to it closes`))
+    deleteDB(name, { blocked }).then(resolve, (error: unknown) =>
+      reject(new BackendError(`Could not delete IndexedDB database '${name}'`, { cause: error })),
+    )
+  })
 }
 
 /** Asks the browser to keep this origin's storage (not evict it under pressure); undefined where not supported. */

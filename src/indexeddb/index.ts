@@ -2,3 +2,4 @@
 export { IndexedDBQueue, type IndexedDBQueueOptions } from './queue.js'
 export { IndexedDBMailboxStore, type IndexedDBMailboxStoreOptions } from './mailbox.js'
 export { StorageWipedError } from './errors.js'
+export { deleteDatabase } from './database.js'

@@ -5,6 +5,7 @@
  * any point leaves one whole, sealed generation to read.
  */
 import { compactEntries, decodeEntries, encodeEntries, foldGeneration, type JournalEntry, type JournalState } from './journal-format.js'
+import { OPFS_DIRECTORY } from './marker.js'
 
 /** The part of `FileSystemSyncAccessHandle` used here (lib.dom does not declare it for pages). */
 interface SyncHandle {
@@ -25,7 +26,7 @@ export interface LoadedJournal {
   readonly identity: string
 }
 
-/** Whether this context can write journal files itself (workers), or needs a worker (pages). */
+/** Whether this context can write journal files itself (dedicated workers), or needs a worker (pages). */
 export const hasSyncHandles = (): boolean =>
   typeof (globalThis as { FileSystemSyncAccessHandle?: unknown }).FileSystemSyncAccessHandle === 'function'
 
@@ -79,16 +80,15 @@ export class JournalFiles {
     this.#generation = best.generation
     this.#identity = best.identity
     this.#end = best.end
-    this.#compactedSize = best.end
     // A torn tail goes: later appends follow the last whole entry.
     this.handles[best.index]!.truncate(best.end)
     return { state: best.state, identity: best.identity }
   }
 
   /** Starts a new generation holding `state`, for the database incarnation `identity`. */
-  start(state: JournalState, identity: string, now: number): void {
+  start(state: JournalState, identity: string): void {
     const next = 1 - this.#active
-    const bytes = encodeEntries(compactEntries(state, this.#generation + 1, identity, now))
+    const bytes = encodeEntries(compactEntries(state, this.#generation + 1, identity))
     const handle = this.handles[next]!
     handle.truncate(0)
     writeAll(handle, bytes, 0)
@@ -102,23 +102,34 @@ export class JournalFiles {
     this.#compactedSize = bytes.length
   }
 
-  /** Appends entries and flushes them; compacts when the file has grown enough. */
-  append(entries: readonly JournalEntry[], now: number): void {
-    if (entries.length === 0) return
+  /**
+   * Appends entries and flushes them; then compacts when the file has grown enough. A compaction
+   * that fails does not fail the append (it is in the file): its error is returned, and the next
+   * append tries again.
+   */
+  append(entries: readonly JournalEntry[]): string | undefined {
+    if (entries.length === 0) return undefined
+    if (this.#generation === 0) throw new Error('the journal was not started')
     const handle = this.handles[this.#active]!
     const bytes = encodeEntries(entries)
     writeAll(handle, bytes, this.#end)
     handle.flush()
     this.#end += bytes.length
-    if (this.#end > COMPACT_FROM_BYTES && this.#end > 4 * this.#compactedSize) this.#compact(now)
+    if (this.#end <= COMPACT_FROM_BYTES || this.#end <= 4 * this.#compactedSize) return undefined
+    try {
+      this.#compact()
+      return undefined
+    } catch (error) {
+      return `compacting the journal failed: ${error instanceof Error ? error.message : String(error)}`
+    }
   }
 
   /** Folds the active generation and starts the next with it. */
-  #compact(now: number): void {
+  #compact(): void {
     const { entries } = decodeEntries(readAll(this.handles[this.#active]!))
     const folded = foldGeneration(entries)
     if (folded === undefined) throw new Error('the active journal generation is not sealed')
-    this.start(folded.state, this.#identity, now)
+    this.start(folded.state, this.#identity)
   }
 
   /** The active file's size in bytes. */
@@ -133,7 +144,7 @@ export class JournalFiles {
 
 async function journalDirectory(): Promise<FileSystemDirectoryHandle> {
   const root = await navigator.storage.getDirectory()
-  return root.getDirectoryHandle('prometheus-parking-lot', { create: true })
+  return root.getDirectoryHandle(OPFS_DIRECTORY, { create: true })
 }
 
 const fileName = (database: string, suffix: 'a' | 'b'): string => `${encodeURIComponent(database)}.journal-${suffix}`
@@ -151,5 +162,9 @@ function readAll(handle: SyncHandle): Uint8Array {
 
 function writeAll(handle: SyncHandle, bytes: Uint8Array, at: number): void {
   let written = 0
-  while (written < bytes.length) written += handle.write(bytes.subarray(written), { at: at + written })
+  while (written < bytes.length) {
+    const wrote = handle.write(bytes.subarray(written), { at: at + written })
+    if (wrote <= 0) throw new Error(`the journal file took no bytes at ${at + written} (is the disk full?)`)
+    written += wrote
+  }
 }

@@ -9,8 +9,8 @@
  */
 import type { JobRow, KeyRow, MessageRow } from './schema.js'
 
-/** A stored message in the journal: the row without its auto-increment seq. */
-export type JournalMessage = Omit<MessageRow, 'seq'>
+/** A stored message in the journal: the row, with the seq the store gave it (fetch cursors name it). */
+export type JournalMessage = MessageRow
 
 export type JournalEntry =
   /** A generation's first entry: which database incarnation it belongs to. */
@@ -163,16 +163,15 @@ function deleteMessage(state: JournalState, message: JournalMessage): void {
 }
 
 /**
- * The entries of a compacted generation: the state as few entries, keys whose retention passed
- * (before `now`) left out, then `sealed`.
+ * The entries of a compacted generation: the state as few entries, then `sealed`. Keys past their
+ * retention stay (their time is the pool's clock); the queue prunes them, and the journal starts
+ * again from the database at every open.
  */
-export function compactEntries(state: JournalState, generation: number, identity: string, now: number): JournalEntry[] {
+export function compactEntries(state: JournalState, generation: number, identity: string): JournalEntry[] {
   const entries: JournalEntry[] = [{ op: 'generation', generation, identity }]
   const rows = [...state.jobs.values()]
   for (let i = 0; i < rows.length; i += 500) entries.push({ op: 'put', rows: rows.slice(i, i + 500) })
-  for (const key of state.keys.values()) {
-    if (key.retainUntil > now) entries.push({ op: 'key', key })
-  }
+  for (const key of state.keys.values()) entries.push({ op: 'key', key })
   for (const message of state.messages.values()) entries.push({ op: 'message', message })
   entries.push({ op: 'sealed' })
   return entries

@@ -8,7 +8,7 @@ import { JournalFiles, type LoadedJournal } from './journal-files.js'
 
 let files: JournalFiles | undefined
 
-const open = (): JournalFiles => {
+const opened = (): JournalFiles => {
   if (files === undefined) throw new Error('the journal is not open')
   return files
 }
@@ -18,11 +18,11 @@ export const journalWorker = {
     files = await JournalFiles.open(database)
     return files.load()
   },
-  start(state: JournalState, identity: string, now: number): void {
-    open().start(state, identity, now)
+  start(state: JournalState, identity: string): void {
+    opened().start(state, identity)
   },
-  append(entries: readonly JournalEntry[], now: number): void {
-    open().append(entries, now)
+  append(entries: readonly JournalEntry[]): string | undefined {
+    return opened().append(entries)
   },
   close(): void {
     files?.close()

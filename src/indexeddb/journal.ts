@@ -6,6 +6,7 @@
  */
 import { wrap, type Remote } from 'comlink'
 import { BackendError } from '../core/errors.js'
+import { reportUnhandled } from '../core/report.js'
 import type { JournalEntry, JournalState } from './journal-format.js'
 import { hasSyncHandles, JournalFiles, type LoadedJournal } from './journal-files.js'
 import type { JournalWorker } from './journal-worker.js'
@@ -13,24 +14,29 @@ import JournalWorkerScript from './journal-worker.ts?worker&inline'
 
 interface JournalBackend {
   open(database: string): Promise<LoadedJournal | undefined>
-  start(state: JournalState, identity: string, now: number): Promise<void>
-  append(entries: readonly JournalEntry[], now: number): Promise<void>
+  start(state: JournalState, identity: string): Promise<void>
+  /** Resolves once the entries are flushed; with a warning when the compaction after them failed. */
+  append(entries: readonly JournalEntry[]): Promise<string | undefined>
   close(): Promise<void>
 }
 
-/** In this thread: a worker or SharedWorker. */
+/** In this thread: a dedicated worker. */
 function directBackend(): JournalBackend {
   let files: JournalFiles | undefined
+  const opened = (): JournalFiles => {
+    if (files === undefined) throw new Error('the journal is closed')
+    return files
+  }
   return {
     async open(database) {
       files = await JournalFiles.open(database)
       return files.load()
     },
-    async start(state, identity, now) {
-      files!.start(state, identity, now)
+    async start(state, identity) {
+      opened().start(state, identity)
     },
-    async append(entries, now) {
-      files!.append(entries, now)
+    async append(entries) {
+      return opened().append(entries)
     },
     async close() {
       files?.close()
@@ -41,25 +47,34 @@ function directBackend(): JournalBackend {
 
 /**
  * Through a dedicated worker: a page. The worker is inlined in the build (a blob URL), so an app
- * needs no bundler setup for it; a page whose CSP restricts `worker-src` must allow `blob:`.
+ * needs no bundler setup for it; a page whose CSP restricts `worker-src` must allow `blob:`. If
+ * the worker dies, every call then rejects (comlink alone would leave them pending).
  */
 function workerBackend(): JournalBackend {
+  if (typeof Worker !== 'function') {
+    throw new Error(
+      "this context can neither write OPFS files itself nor start a worker that can (a SharedWorker): use durability 'journaled' in a page or a dedicated worker",
+    )
+  }
   const worker = new JournalWorkerScript({ name: 'prometheus-parking-lot journal' })
   const remote: Remote<JournalWorker> = wrap<JournalWorker>(worker)
+  let fail!: (error: Error) => void
+  const died = new Promise<never>((_, reject) => (fail = reject))
+  died.catch(() => undefined) // observed by each call below; this only keeps it from being unhandled
+  worker.addEventListener('error', (event) => fail(new Error(`the journal worker failed: ${event.message || 'it could not start'}`)))
+  const call = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, died])
   return {
-    open: (database) => remote.open(database),
-    start: (state, identity, now) => remote.start(state, identity, now),
-    append: (entries, now) => remote.append(entries, now),
+    open: (database) => call(remote.open(database)),
+    start: (state, identity) => call(remote.start(state, identity)),
+    append: (entries) => call(remote.append(entries)),
     async close() {
-      await remote.close()
-      worker.terminate()
+      await call(remote.close()).finally(() => worker.terminate())
     },
   }
 }
 
 export class Journal {
-  #users = 0
-  #closing: Promise<void> | undefined
+  #reconciled: Promise<unknown> | undefined
 
   private constructor(
     readonly database: string,
@@ -70,26 +85,33 @@ export class Journal {
 
   /** The realm's journal of `database`, opened on first use; `release()` it when done. */
   static async acquire(database: string): Promise<Journal> {
-    let opening = open.get(database)
-    if (opening === undefined) {
-      opening = (async () => {
-        const backend = hasSyncHandles() ? directBackend() : workerBackend()
+    let entry = open.get(database)
+    if (entry === undefined) {
+      const opening = (async () => {
+        let backend: JournalBackend | undefined
         try {
+          backend = hasSyncHandles() ? directBackend() : workerBackend()
           return new Journal(database, backend, await backend.open(database))
         } catch (error) {
-          await backend.close().catch(() => undefined) // the open's error is the one to tell
+          await backend?.close().catch(() => undefined) // the open's error is the one to tell
           throw new BackendError(
             `Could not open the journal of IndexedDB database '${database}' in the origin private file system: ${error instanceof Error ? error.message : String(error)}`,
             { cause: error },
           )
         }
       })()
-      open.set(database, opening)
+      entry = { opening, users: 0 }
+      open.set(database, entry)
       opening.catch(() => open.delete(database))
     }
-    const journal = await opening
-    journal.#users++
-    return journal
+    // Counted before the wait: a release meanwhile must not close it under this caller.
+    entry.users++
+    try {
+      return await entry.opening
+    } catch (error) {
+      entry.users--
+      throw error
+    }
   }
 
   /** Whether this realm has (or is opening) a journal of `database`. */
@@ -102,7 +124,7 @@ export class Journal {
    * writes. One whose open failed is none: that open's caller got the error.
    */
   static async ifOpen(database: string): Promise<Journal | undefined> {
-    return open.get(database)?.catch(() => undefined)
+    return open.get(database)?.opening.catch(() => undefined)
   }
 
   /**
@@ -121,20 +143,28 @@ export class Journal {
     }
   }
 
-  start(state: JournalState, identity: string): Promise<void> {
-    return this.backend.start(state, identity, Date.now())
+  /** Runs `reconcile` once for this journal (the first opener of its database in this realm); later callers get its answer. */
+  reconcileOnce<T>(reconcile: () => Promise<T>): Promise<T> {
+    this.#reconciled ??= reconcile()
+    return this.#reconciled as Promise<T>
   }
 
-  append(entries: readonly JournalEntry[]): Promise<void> {
-    return this.backend.append(entries, Date.now())
+  start(state: JournalState, identity: string): Promise<void> {
+    return this.backend.start(state, identity)
+  }
+
+  async append(entries: readonly JournalEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    const warning = await this.backend.append(entries)
+    if (warning !== undefined) reportUnhandled(new BackendError(`IndexedDB database '${this.database}': ${warning}`), 'the journal')
   }
 
   async release(): Promise<void> {
-    if (--this.#users > 0) return
+    const entry = open.get(this.database)
+    if (entry === undefined || --entry.users > 0) return
     open.delete(this.database)
-    this.#closing ??= this.backend.close()
-    await this.#closing
+    await this.backend.close()
   }
 }
 
-const open = new Map<string, Promise<Journal>>()
+const open = new Map<string, { readonly opening: Promise<Journal>; users: number }>()

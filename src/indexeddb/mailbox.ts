@@ -54,7 +54,8 @@ export function messageRow<R>(mailbox: string, message: MailboxMessage<R>): Jour
 export async function putMessageRow(tx: MessagesTx, row: JournalMessage): Promise<boolean> {
   const store = tx.objectStore('messages')
   if ((await store.index('byTaskStatus').getKey([row.mailbox, row.taskStatus])) !== undefined) return false
-  await store.add(row)
+  // The seq goes into the row as well, for the journal: a rebuilt store keeps it (fetch cursors name it).
+  row.seq = await store.add(row)
   return true
 }
 
@@ -119,7 +120,8 @@ export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
       connection.wrote()
       return added
     })
-    // A message not yet in the journal is not stored: the put rejects, and the pool lets the task go.
+    // A message not yet in the journal is not stored: the put rejects, and the pool lets the task
+    // go. (One the store had already is in the journal since this open: it restarts from the store.)
     if (added && connection.journaling) await connection.journalWrote([{ op: 'message', message: row }])
     return added
   }

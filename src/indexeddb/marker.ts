@@ -5,8 +5,8 @@
  * a second while it is written to, so a wipe can say how much it took.
  */
 
-/** Where the notes live in OPFS. */
-const DIRECTORY = 'prometheus-parking-lot'
+/** Where the notes (and journals) live in OPFS. */
+export const OPFS_DIRECTORY = 'prometheus-parking-lot'
 
 export interface DatabaseNote {
   /** The identity stored in the database's `meta` store when it was created. */
@@ -44,7 +44,7 @@ export class NoteFiles {
     if (typeof storage?.getDirectory !== 'function') return 'this context has no origin private file system'
     try {
       const root = await storage.getDirectory()
-      return new NoteFiles(await root.getDirectoryHandle(DIRECTORY, { create: true }), database)
+      return new NoteFiles(await root.getDirectoryHandle(OPFS_DIRECTORY, { create: true }), database)
     } catch (error) {
       return `the origin private file system is unavailable (${error instanceof Error ? error.message : String(error)})`
     }
@@ -56,6 +56,17 @@ export class NoteFiles {
     const counts = parseCounts(await this.#readText('counts'))
     const known = counts?.identity === identity ? counts : undefined
     return { identity, tasks: known?.tasks, messages: known?.messages }
+  }
+
+  /** Forgets the database (an app deleting it on purpose: no wipe to report). */
+  async remove(): Promise<void> {
+    for (const kind of ['identity', 'counts'] as const) {
+      try {
+        await this.directory.removeEntry(this.#fileName(kind))
+      } catch (error) {
+        if (!(error instanceof DOMException && error.name === 'NotFoundError')) throw error
+      }
+    }
   }
 
   writeIdentity(identity: string): Promise<void> {

@@ -137,11 +137,7 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
       if (wiped !== undefined) {
         reportedWipes.add(wiped)
         report?.(wiped)
-        if (!wiped.rebuilt && this.#options.onWiped !== 'continue') {
-          await this.#connection.release()
-          this.#connection = undefined
-          throw wiped
-        }
+        if (!wiped.rebuilt && this.#options.onWiped !== 'continue') throw wiped
       }
       if (this.#options.requestPersistence !== false) this.persisted = await requestPersistence()
       const db = this.#connection.get()
@@ -150,6 +146,9 @@ export class IndexedDBQueue<P = unknown> implements TaskQueue<P> {
       )
       return rows.map((row) => toRecord<P>(this.name, row))
     } catch (error) {
+      // Nothing of a failed open stays held: the database, its journal's files, the owner lock.
+      await this.#connection?.release()
+      this.#connection = undefined
       await this.#release()
       this.#release = undefined
       throw error

@@ -36,11 +36,21 @@ export interface StorageChoices {
 /** Per database and identity, in this realm: a queue and a mailbox store on one database check it once. */
 const checks = new Map<string, Promise<StorageWipedError | undefined>>()
 
+/** Rebuilds already turned into this realm's report (a queue and a mailbox store share one journal's). */
+const reported = new WeakSet<object>()
+
+interface Held {
+  readonly tasks: number
+  readonly keys: number
+  readonly messages: number
+}
+
 /**
- * Checks the database `connection` opened against its note (and its journal, when journaled).
- * Returns the wipe found, if any: rebuilt (`rebuilt` true, nothing lost) or lost. A lost database
- * is noted as the current one only when the app carries on (`'continue'`); with `'fail'` the old
- * note stays, so every start refuses until the app chooses.
+ * Checks the database `connection` opened against its note, and first reconciles its journal
+ * when journaled (a wiped database is rebuilt from it). Returns the wipe found, if any: rebuilt
+ * (`rebuilt` true, nothing lost) or lost. A lost database is noted as the current one only when
+ * the app carries on (`'continue'`); with `'fail'` the old note stays, so every start refuses
+ * until the app chooses.
  */
 export async function checkStorage(connection: Connection, choices: StorageChoices): Promise<StorageWipedError | undefined> {
   const db = connection.get()
@@ -55,10 +65,20 @@ export async function checkStorage(connection: Connection, choices: StorageChoic
   }
   connection.notes = { files, identity }
   connection.detection = 'on'
-  if (choices.journaled) connection.journal = await Journal.acquire(connection.name)
-  else if (choices.dropsStaleJournal) await Journal.removeStale(connection.name)
 
   const id = `${connection.name}\u0000${identity}`
+  if (choices.journaled) {
+    const journal = (connection.journal = await Journal.acquire(connection.name))
+    // Once per journal in this realm, whoever opened the database first.
+    const rebuilt = await journal.reconcileOnce(() => reconcile(journal, db, identity))
+    if (rebuilt !== undefined && !reported.has(rebuilt)) {
+      reported.add(rebuilt)
+      checks.set(id, noteRebuilt(connection, files, identity, rebuilt))
+    }
+  } else if (choices.dropsStaleJournal) {
+    await Journal.removeStale(connection.name)
+  }
+
   let check = checks.get(id)
   if (check === undefined) {
     check = firstCheck(connection, db, files, identity)
@@ -77,7 +97,7 @@ export async function checkStorage(connection: Connection, choices: StorageChoic
   return wiped
 }
 
-/** Once per database incarnation in this realm: compare with the note, reconcile the journal. */
+/** Once per database incarnation in this realm: compare it with the note. */
 async function firstCheck(
   connection: Connection,
   db: IDBPDatabase<ParkingLotDB>,
@@ -85,78 +105,84 @@ async function firstCheck(
   identity: string,
 ): Promise<StorageWipedError | undefined> {
   const note = await files.read()
-  const differs = note !== undefined && note.identity !== identity
-  const journal = connection.journal ?? (await Journal.ifOpen(connection.name))
-  const rebuilt = journal === undefined ? undefined : await reconcile(journal, db, identity, differs || connection.created)
-  if (note === undefined || rebuilt !== undefined) await files.writeIdentity(identity)
-  if (!differs && rebuilt === undefined) {
+  if (note === undefined || note.identity === identity) {
+    if (note === undefined) await files.writeIdentity(identity)
     await connection.noteCounts()
     return undefined
   }
-  await connection.noteCounts()
-  return wipedError(connection.name, note, rebuilt)
+  // A wiped database is empty. One that differs from the note yet holds data was rebuilt from its
+  // journal by a start that was killed before it could update the note.
+  const held = await heldIn(db)
+  if (held.tasks + held.keys + held.messages > 0) return noteRebuilt(connection, files, identity, held)
+  // The counts stay those of the lost database until the app carries on.
+  return lostError(connection.name, note)
 }
 
-function wipedError(
-  database: string,
-  note: DatabaseNote | undefined,
-  rebuilt: { tasks: number; messages: number } | undefined,
-): StorageWipedError {
-  if (rebuilt !== undefined) {
-    return new StorageWipedError(
-      `The browser deleted IndexedDB database '${database}' and opened an empty one in its place; it was rebuilt from its journal ` +
-        `(${rebuilt.tasks} tasks and ${rebuilt.messages} mailbox messages): nothing was lost`,
-      database,
-      rebuilt.tasks,
-      rebuilt.messages,
-      true,
-    )
-  }
+async function noteRebuilt(connection: Connection, files: NoteFiles, identity: string, held: Held): Promise<StorageWipedError> {
+  await files.writeIdentity(identity)
+  await connection.noteCounts()
+  return new StorageWipedError(
+    `The browser deleted IndexedDB database '${connection.name}' and opened an empty one in its place; it was rebuilt from its journal ` +
+      `(${held.tasks} tasks and ${held.messages} mailbox messages): nothing was lost`,
+    connection.name,
+    held.tasks,
+    held.messages,
+    true,
+  )
+}
+
+function lostError(database: string, note: DatabaseNote): StorageWipedError {
   const held =
-    note?.tasks === undefined
+    note.tasks === undefined
       ? 'how much it held was not noted'
       : `it held ${note.tasks} tasks and ${note.messages} mailbox messages when last noted`
   return new StorageWipedError(
     `The browser deleted IndexedDB database '${database}' and opened an empty one in its place (${held})`,
     database,
-    note?.tasks,
-    note?.messages,
+    note.tasks,
+    note.messages,
     false,
   )
 }
 
+async function heldIn(db: IDBPDatabase<ParkingLotDB>): Promise<Held> {
+  return wrapIdb('counting what the database holds', async () => {
+    const [tasks, keys, messages] = await Promise.all([db.count('jobs'), db.count('keys'), db.count('messages')])
+    return { tasks, keys, messages }
+  })
+}
+
 /**
- * Brings the journal and the database together. A journal of this incarnation goes on as it is. A
- * database just made empty (wiped, or created with a journal left from before) is rebuilt from
- * the journal, and the counts rebuilt are returned. Otherwise (a new journal, or one left from a
- * time the database was not journaled) the journal starts again from what the database holds.
+ * Brings the journal and the database together, once per journal. An empty database and a
+ * journal of an earlier incarnation that holds something: the browser wiped it, and it is rebuilt
+ * from the journal (the counts rebuilt are returned). Otherwise IndexedDB is the authority while
+ * it stands: the journal starts again from what the database holds, so a write that reached
+ * IndexedDB but not the journal (a kill between the two) is in the journal from now on.
  */
-async function reconcile(
-  journal: Journal,
-  db: IDBPDatabase<ParkingLotDB>,
-  identity: string,
-  emptied: boolean,
-): Promise<{ tasks: number; messages: number } | undefined> {
+async function reconcile(journal: Journal, db: IDBPDatabase<ParkingLotDB>, identity: string): Promise<Held | undefined> {
   const loaded = journal.loaded
   journal.loaded = undefined
-  if (loaded?.identity === identity) return undefined
-  const held = loaded === undefined ? 0 : loaded.state.jobs.size + loaded.state.keys.size + loaded.state.messages.size
-  if (emptied && loaded !== undefined && held > 0) {
-    await rebuild(db, loaded.state)
-    await journal.start(loaded.state, identity)
-    return { tasks: loaded.state.jobs.size, messages: loaded.state.messages.size }
+  const state = loaded?.state
+  const inJournal = state === undefined ? 0 : state.jobs.size + state.keys.size + state.messages.size
+  if (state !== undefined && loaded!.identity !== identity && inJournal > 0) {
+    const held = await heldIn(db)
+    if (held.tasks + held.keys + held.messages === 0) {
+      await rebuild(db, state)
+      await journal.start(state, identity)
+      return { tasks: state.jobs.size, keys: state.keys.size, messages: state.messages.size }
+    }
   }
   await journal.start(await snapshot(db), identity)
   return undefined
 }
 
-/** Writes the journal's state into the empty database, in one transaction. */
+/** Writes the journal's state into the empty database, in one transaction; messages keep their seq (fetch cursors stay valid). */
 async function rebuild(db: IDBPDatabase<ParkingLotDB>, state: JournalState): Promise<void> {
   await wrapIdb('rebuilding the database from its journal', async () => {
     const tx = db.transaction(['jobs', 'keys', 'messages'], 'readwrite', { durability: 'strict' })
     for (const row of state.jobs.values()) void tx.objectStore('jobs').put(row)
     for (const row of state.keys.values()) void tx.objectStore('keys').put(row)
-    for (const message of state.messages.values()) void tx.objectStore('messages').add(message)
+    for (const message of state.messages.values()) void tx.objectStore('messages').put(message)
     await tx.done
   })
 }
@@ -173,7 +199,7 @@ async function snapshot(db: IDBPDatabase<ParkingLotDB>): Promise<JournalState> {
     const state = emptyState()
     for (const row of jobs) state.jobs.set(jobId(row.queue, row.seq), row)
     for (const row of keys) state.keys.set(keyId(row.queue, row.key), row)
-    for (const { seq: _seq, ...message } of messages) {
+    for (const message of messages) {
       state.messages.set(message.id, message)
       state.byTaskStatus.set(`${message.mailbox}\u0000${message.taskStatus}`, message.id)
     }

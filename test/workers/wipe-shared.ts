@@ -25,20 +25,31 @@ const task: TaskRecord<number> = {
 
 declare const self: { onconnect: ((event: MessageEvent) => void) | null }
 
+interface Ask {
+  readonly database: string
+  readonly put: boolean
+  readonly durability: 'default' | 'journaled'
+}
+
 self.onconnect = (event) => {
   const port = event.ports[0]!
-  port.onmessage = async ({ data }: MessageEvent<{ database: string; put: boolean }>) => {
-    const queue = new IndexedDBQueue<number>({ database: data.database, name: 'q' })
+  port.onmessage = async ({ data }: MessageEvent<Ask>) => {
+    const queue = new IndexedDBQueue<number>({ database: data.database, name: 'q', durability: data.durability })
+    const reported: StorageWipedError[] = []
     try {
-      await queue.open('shared-worker')
-      if (data.put) {
-        await queue.put([task])
-      }
+      const recovered = await queue.open('shared-worker', (error) => {
+        if (error instanceof StorageWipedError) reported.push(error)
+      })
+      if (data.put) await queue.put([task])
       const detection = queue.wipeDetection
       await queue.close()
-      port.postMessage({ detection, code: undefined })
+      port.postMessage({ detection, code: undefined, recovered: recovered.length, reported: reported.map((e) => [e.tasks, e.rebuilt]) })
     } catch (error) {
-      port.postMessage({ detection: queue.wipeDetection, code: error instanceof StorageWipedError ? error.code : String(error) })
+      port.postMessage({
+        detection: queue.wipeDetection,
+        code: error instanceof StorageWipedError ? error.code : String(error),
+        tasks: error instanceof StorageWipedError ? error.tasks : undefined,
+      })
     }
   }
 }
