@@ -1,11 +1,12 @@
 /**
- * Kill test (Chromium): a page submits to an IndexedDB-backed pool; the browser is killed with
- * SIGKILL mid-run and started again on the same profile directory, 10 times (BROWSER_KILL_RUNS).
- * Kills alternate between the browser's main process and its whole process group. Every task whose
- * `submit` resolved (logged by the page, recorded here) ends with exactly one terminal record.
- * The browser may wipe the database (google/leveldb#1287: a kill between the two writes of a log
- * record; Chromium then deletes the origin's database): wipes are counted apart. With default
- * durability a loss is allowed only inside a wipe the library reported; journaled, none at all.
+ * Kill test (Chromium): a page submits to a pool on IndexedDB (default and journaled durability)
+ * or on PGlite in OPFS; the browser is killed with SIGKILL mid-run and started again on the same
+ * profile directory, 10 times (BROWSER_KILL_RUNS). Kills alternate between the browser's main
+ * process and its whole process group. Every task whose `submit` resolved (logged by the page,
+ * recorded here) ends with exactly one terminal record. Chromium may wipe an IndexedDB database
+ * (google/leveldb#1287: a kill between the two writes of a log record; it then deletes the
+ * origin's database): wipes are counted apart. On plain IndexedDB a loss is allowed only inside a
+ * wipe the library reported, bounded by what it reported; journaled, and on PGlite, none at all.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -133,16 +134,17 @@ function listen(page: Page, run: number, accepted: Map<number, { id: string; run
 }
 
 const CONFIGURATIONS = [
-  { durability: 'default', promise: 'loses no accepted task outside a reported wipe' },
-  { durability: 'journaled', promise: 'loses no accepted task, wipes included' },
+  { name: 'IndexedDB', durability: 'default', store: 'indexeddb', promise: 'loses no accepted task outside a reported wipe' },
+  { name: 'IndexedDB journaled', durability: 'journaled', store: 'indexeddb', promise: 'loses no accepted task, wipes included' },
+  { name: 'PGlite on OPFS', durability: 'default', store: 'pglite-opfs', promise: 'loses no accepted task' },
 ] as const
 
-describe.each(CONFIGURATIONS)('IndexedDB, durability $durability', ({ durability, promise }) => {
+describe.each(CONFIGURATIONS)('$name', ({ name, durability, store, promise }) => {
   it.skipIf(!LINUX)(
     `${promise}, and duplicates no terminal record, across ${KILLS} browser kills`,
     async () => {
       const profile = mkdtempSync(join(tmpdir(), 'ppl-chromium-'))
-      const app = `${origin}/e2e/kill-app/index.html?durability=${durability}`
+      const app = `${origin}/e2e/kill-app/index.html?durability=${durability}&store=${store}`
       try {
         const accepted = new Map<number, { id: string; run: number }>()
         const wipes: Wipe[] = []
@@ -157,7 +159,9 @@ describe.each(CONFIGURATIONS)('IndexedDB, durability $durability', ({ durability
           const lines = listen(page, run, accepted, wipes)
           await page.goto(`${app}&first=${first}`)
           await lines.ready
-          await new Promise((resolve) => setTimeout(resolve, 150 + ((run * 137) % 500)))
+          // PGlite spends its first second starting; give it as long again to submit.
+          const submitting = (store === 'pglite-opfs' ? 1000 : 0) + 150 + ((run * 137) % 500)
+          await new Promise((resolve) => setTimeout(resolve, submitting))
           await kill(child, profile, run % 2 === 0 ? 'main process' : 'process group')
           first = Math.max(first, ...accepted.keys()) + 2 // skip one: a submit may have been in flight
         }
@@ -175,13 +179,13 @@ describe.each(CONFIGURATIONS)('IndexedDB, durability $durability', ({ durability
         // A task accepted before a start that reported a wipe may have gone with the database: as
         // many as the wipe says it held (tasks and messages, noted up to a second before the kill),
         // plus what the start before it accepted (the second the note may lag).
-        const inWipe = ({ run }: { run: number }): boolean => durability === 'default' && wipes.some((wipe) => run < wipe.run)
+        const inWipe = ({ run }: { run: number }): boolean => name === 'IndexedDB' && wipes.some((wipe) => run < wipe.run)
         const lost = missing.filter((task) => !inWipe(task))
         const acceptedIn = (run: number): number => [...accepted.values()].filter((task) => task.run === run).length
         const excusable = wipes.reduce((sum, wipe) => sum + Number(wipe.tasks) + Number(wipe.messages) + acceptedIn(wipe.run - 1), 0)
         const duplicated = [...terminal].filter(([, n]) => n > 1)
         console.log(
-          `browser kill test, durability ${durability}: ${KILLS} kills (main process and process group alternating), ${accepted.size} accepted, ` +
+          `browser kill test, ${name}: ${KILLS} kills (main process and process group alternating), ${accepted.size} accepted, ` +
             `${records.length} terminal records, ${records.filter((r) => r.attempts > 1).length} re-run or retried; ` +
             `${wipes.length} wipes reported (${wipes.map((w) => `start ${w.run}: ${w.tasks} tasks, ${w.messages} messages ${w.rebuilt ? 'rebuilt' : 'noted'}`).join('; ') || 'none'}), ` +
             `${missing.length - lost.length} accepted tasks went with them` +

@@ -1,19 +1,35 @@
 /**
- * The page under test for the Chromium kill test: a pool on the IndexedDB queue and mailbox that
- * submits numbered tasks until the browser is killed. It logs `accepted <n> <id>` only after
+ * The page under test for the Chromium kill test: a pool on a durable queue and mailbox (IndexedDB,
+ * or PGlite on OPFS in a worker) that submits numbered tasks until the browser is killed. It logs `accepted <n> <id>` only after
  * `submit` resolved; the test process records those lines outside the browser.
  *   ?first=<n>   submit from n on, until killed
  *   ?drain       finish everything recovered, then log `drained <json of mailbox records>`
  *   &durability=journaled   the queue and mailbox journaled (rebuilt after a wipe)
+ *   &store=pglite-opfs      PGlite on OPFS, in a dedicated worker, instead of IndexedDB
  * A database the browser wiped (google/leveldb#1287) is carried on from and logged as
  * `wiped <tasks> <messages> <rebuilt>`: the test counts wipes apart from losses.
  */
-import { Mailbox, ResourcePool, type MailboxMessage } from '../../src/index.js'
+import { PGliteWorker } from '@electric-sql/pglite/worker'
+import { Mailbox, ResourcePool, type MailboxMessage, type MailboxStore, type TaskQueue } from '../../src/index.js'
 import { IndexedDBMailboxStore, IndexedDBQueue, StorageWipedError } from '../../src/indexeddb/index.js'
+import { PGliteMailboxStore, PGliteQueue } from '../../src/pglite/index.js'
 
 const params = new URLSearchParams(location.search)
 const durability = params.get('durability') === 'journaled' ? 'journaled' : 'default'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+function stores(): { queue: TaskQueue<number>; store: MailboxStore<number> } {
+  if (params.get('store') === 'pglite-opfs') {
+    const worker = new Worker(new URL('../../test/pglite-worker.ts', import.meta.url), { type: 'module' })
+    const db = new PGliteWorker(worker, { meta: { name: 'kill' } })
+    return { queue: new PGliteQueue<number>(db, { name: 'kill' }), store: new PGliteMailboxStore<number>(db, { name: 'kill' }) }
+  }
+  return {
+    queue: new IndexedDBQueue<number>({ database: 'kill', name: 'kill', onWiped: 'continue', durability }),
+    store: new IndexedDBMailboxStore<number>({ database: 'kill', name: 'kill', onWiped: 'continue', durability }),
+  }
+}
+const { queue, store } = stores()
 
 const pool = new ResourcePool<number, number>({
   name: 'kill',
@@ -26,8 +42,8 @@ const pool = new ResourcePool<number, number>({
     if (n % 7 === 0 && ctx.attempt === 1) throw new Error(`task ${n} fails its first attempt`)
     return n * 2
   },
-  queue: new IndexedDBQueue<number>({ database: 'kill', name: 'kill', onWiped: 'continue', durability }),
-  mailbox: new Mailbox({ store: new IndexedDBMailboxStore<number>({ database: 'kill', name: 'kill', onWiped: 'continue', durability }) }),
+  queue,
+  mailbox: new Mailbox({ store }),
 })
 pool.on('error', ({ error }) => {
   if (error instanceof StorageWipedError) console.log(`wiped ${error.tasks} ${error.messages} ${error.rebuilt}`)
