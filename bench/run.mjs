@@ -460,11 +460,11 @@ async function bundleBenchmark() {
     ['p-queue 9 (PQueue)', theirs],
   ]) {
     console.log(
-      `  ${name.padEnd(34)} ${(size.min / 1000).toFixed(1).padStart(6)} kB minified  ${(size.gzip / 1000).toFixed(1).padStart(5)} kB gzipped`,
+      `  ${name.padEnd(34)} ${(size.min / 1024).toFixed(1).padStart(6)} kB minified  ${(size.gzip / 1024).toFixed(1).padStart(5)} kB gzipped  (${size.gzip} B)`,
     )
   }
   console.log(
-    `  ratio (gzipped) ResourcePool / p-queue: ${(ours.gzip / theirs.gzip).toFixed(2)}x; budget: 16 kB gzipped (checked in npm test)`,
+    `  ratio (gzipped) ResourcePool / p-queue: ${(ours.gzip / theirs.gzip).toFixed(2)}x; budget: 16 kB (16,384 B) gzipped (checked in npm test; kB here are KiB, as esbuild and Vite print them)`,
   )
 }
 

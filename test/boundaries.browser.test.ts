@@ -165,8 +165,13 @@ describe('closing a tab connection', () => {
 
   it('a host pool error is reported again once the tab that listened for it has gone', async () => {
     const reported: unknown[] = []
+    let firstReport!: () => void
+    const reportedOnce = new Promise<void>((resolve) => (firstReport = resolve))
     const original = globalThis.reportError
-    globalThis.reportError = (error: unknown) => reported.push(error)
+    globalThis.reportError = (error: unknown) => {
+      reported.push(error)
+      firstReport()
+    }
     cleanup.push(() => {
       globalThis.reportError = original
     })
@@ -185,6 +190,9 @@ describe('closing a tab connection', () => {
     await pool.close()
     await new Promise((resolve) => setTimeout(resolve, 50)) // the host hears the tab's goodbye
     await host.pool('p')!.submit('second')
+    // The end of 'second' fails after its submit resolved: wait for the report it makes.
+    await reportedOnce
+    await host.pool('p')!.onIdle()
     expect(reported.map(String)).toEqual(['Error: the disk went away'])
     await host.close()
   })

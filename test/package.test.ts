@@ -11,8 +11,11 @@ import { build as esbuild } from 'esbuild'
 import { build as viteBuild } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-/** gzip (level 6) bytes `import { ResourcePool }` may take in a browser bundle. */
-const ROOT_BUDGET = 16_000
+/**
+ * gzip (level 6) bytes `import { ResourcePool }` may take in a browser bundle: 16 kB as bundlers
+ * print sizes (esbuild and Vite report KiB; the issue's "39 kB minified" was esbuild's 39.4kb).
+ */
+const ROOT_BUDGET = 16 * 1024
 
 const root = new URL('..', import.meta.url).pathname
 const work = mkdtempSync(join(tmpdir(), 'ppl-package-'))
@@ -83,7 +86,7 @@ describe('the packed package', () => {
     })
   })
 
-  it(`bundles \`import { ResourcePool }\` for the browser with esbuild, within ${ROOT_BUDGET / 1000} kB gzipped`, async () => {
+  it(`bundles \`import { ResourcePool }\` for the browser with esbuild, within ${ROOT_BUDGET / 1024} kB gzipped`, async () => {
     const out = await esbuild({
       stdin: {
         contents:

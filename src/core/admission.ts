@@ -10,15 +10,13 @@
  * `submitAll` does every check for every item before it changes anything, then makes room for
  * all, then writes all its tasks in one `put`.
  */
-import type { CapacityLedger } from './capacity.js'
-import { CostTable, type Cost } from './costs.js'
+import type { Cost } from './costs.js'
 import { EndedTask } from './ended-task.js'
-import { IdempotencyConflictError, ParkingLotError, PoolClosedError, type TaskDroppedError } from './errors.js'
+import { IdempotencyConflictError, ParkingLotError, PoolClosedError } from './errors.js'
 import type { FairShareLedger } from './fair-share.js'
 import type { TaskHandle } from './handle.js'
 import type { Journal } from './journal.js'
 import { IdempotencyKeys, lookUpKeys, sameKey } from './keys.js'
-import type { ParkingLot } from './lot.js'
 import type { SubmitItem, SubmitOptions } from './options.js'
 import { fingerprint } from './fingerprint.js'
 import type { KeyRecord } from './queue.js'
@@ -27,24 +25,19 @@ import { makeRoom, makeRoomForAll, type RoomRules } from './room.js'
 import type { ResolvedPoolOptions } from './pool-options.js'
 import { parseSubmit, type ParsedSubmit } from './submit.js'
 import { Task, rareOptions, type TaskHost } from './task.js'
-import { isPromiseLike, type MaybePromise, type TerminalStatus } from './types.js'
+import { andThen, isPromiseLike, type MaybePromise, type TerminalStatus } from './types.js'
 import { optionalString, refuse } from './validate.js'
 
 type Keyed<R, C> = Task<unknown, R, C> | EndedTask<R, C>
 
 /** What admission works with: the pool's options, its journal, ledger and lot, and a few hooks. */
-export interface AdmissionParts<P, R, C> {
+export interface AdmissionParts<P, R, C> extends RoomRules<Task<P, R, C>> {
   readonly options: ResolvedPoolOptions<P, R, C>
   readonly journal: Journal<P, R>
-  readonly ledger: CapacityLedger
-  readonly lot: ParkingLot<Task<P, R, C>>
   readonly fair: FairShareLedger | undefined
   /** What the pool's tasks see of it. */
   readonly tasks: TaskHost<C>
   isClosed(): boolean
-  isPaused(): boolean
-  /** Ends a parked task as dropped (removed from the lot) for a newcomer. */
-  drop(task: Task<P, R, C>, error: TaskDroppedError): void
   /** The tasks are durably accepted: they enter the lot. */
   admit(tasks: readonly Task<P, R, C>[], now: number): void
 }
@@ -67,26 +60,10 @@ export class Admission<P, R, C> {
   /** The last arrival number given (a recovered queue raises it). */
   seq = 0
   readonly keys = new IdempotencyKeys<Keyed<R, C>>()
-  readonly costs: CostTable
   readonly #parts: AdmissionParts<P, R, C>
-  readonly #room: RoomRules<Task<P, R, C>>
 
   constructor(parts: AdmissionParts<P, R, C>) {
     this.#parts = parts
-    this.costs = new CostTable(parts.ledger, parts.options.executor.costPerTask)
-    this.#room = {
-      poolName: parts.options.name,
-      maxQueueDepth: parts.options.maxQueueDepth,
-      onFull: parts.options.onFull,
-      lot: parts.lot,
-      admitting: () => this.admitting,
-      startsAtOnce: (cost) => !parts.isPaused() && parts.ledger.fits(cost),
-      drop: parts.drop,
-    }
-  }
-
-  get defaultMaxAttempts(): number {
-    return this.#parts.options.submit.maxAttempts
   }
 
   /** A stored task back in memory: its arrival number, key and tenant are known again. Throws if its cost no longer fits. */
@@ -116,13 +93,9 @@ export class Admission<P, R, C> {
       const key = typeof options === 'object' && options !== null ? options.key : undefined
       const now = host.options.clock.now()
       // A key the pool does not know is looked up in the queue first (a task of before a restart).
-      if (typeof key === 'string' && this.keys.get(key, now) === undefined) {
-        const lookup = host.journal.findKey(key, now)
-        if (isPromiseLike<KeyRecord | undefined>(lookup))
-          return Promise.resolve(lookup).then((stored) => this.#submitOne(payload, options, stored))
-        return this.#submitOne(payload, options, lookup)
-      }
-      return this.#submitOne(payload, options, undefined)
+      const notKnown = typeof key === 'string' && this.keys.get(key, now) === undefined
+      const stored = notKnown ? host.journal.findKey(key, now) : undefined
+      return Promise.resolve(andThen(stored, (record) => this.#submitOne(payload, options, record)))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -132,7 +105,7 @@ export class Admission<P, R, C> {
     const now = this.#parts.options.clock.now()
     const plan = this.#check(payload, options, now, stored)
     if (!isPlan(plan)) return Promise.resolve(plan)
-    makeRoom(this.#room, plan.parsed.rank, plan.cost.vector)
+    makeRoom(this.#parts, this.admitting, plan.parsed.rank, plan.cost.vector)
     const task = this.#create(plan, now)
     return this.#write([task], () => task.handle)
   }
@@ -175,7 +148,7 @@ export class Admission<P, R, C> {
         throw error
       }
     })
-    makeRoomForAll(this.#room, this.#parking(fresh))
+    makeRoomForAll(this.#parts, this.admitting, this.#parking(fresh))
     const tasks = fresh.map((plan) => (plan.task = this.#create(plan, now)))
     if (tasks.length > 0) await this.#write(tasks, () => undefined)
     return plans.map((plan) => (isPlan(plan) ? plan.task!.handle : plan))
@@ -195,7 +168,7 @@ export class Admission<P, R, C> {
     return {
       payload,
       parsed: parseSubmit(payload, options, host.options.submit, now),
-      cost: this.costs.of(options.cost),
+      cost: host.tasks.costs.of(options.cost),
       key,
       print,
       task: undefined,
@@ -264,11 +237,8 @@ export class Admission<P, R, C> {
   #create(plan: Plan<P, R, C>, now: number): Task<P, R, C> {
     const { payload, parsed, cost, key, print } = plan
     const host = this.#parts
-    const { rank, tenant, maxAttempts, mailbox, handler, waitDeadline, runTimeoutMs, signal } = parsed
-    const rare = rareOptions(
-      { tenant, maxAttempts, mailbox, key, fingerprint: print, handler, waitDeadline, runTimeoutMs },
-      host.options.submit.maxAttempts,
-    )
+    const { rank, tenant, signal } = parsed
+    const rare = rareOptions({ ...parsed, key, fingerprint: print }, host.options.submit.maxAttempts)
     const task = new Task<P, R, C>(host.tasks, undefined, ++this.seq, payload, cost.object, cost.vector, rank, now, 0, rare)
     if (key !== undefined) this.keys.set(key, task as Keyed<R, C>)
     host.fair?.activate(tenant, now)
@@ -277,16 +247,15 @@ export class Admission<P, R, C> {
       // A cancel while the task's write is in flight waits for it: ending a task not yet stored
       // would write its end before its row.
       let admitted = false
-      let asked = false
       const onAbort = (): void => {
         if (admitted) host.tasks.cancelTask(task as Task<unknown, unknown, C>, signal.reason)
-        else asked = true
       }
       signal.addEventListener('abort', onAbort, { once: true })
       task.detachSignal = () => signal.removeEventListener('abort', onAbort)
+      // The signal was not aborted when the submit was checked: aborted now, it was meanwhile.
       task.onAdmitted = () => {
         admitted = true
-        if (asked) host.tasks.cancelTask(task as Task<unknown, unknown, C>, signal.reason)
+        if (signal.aborted) onAbort()
       }
     }
     return task

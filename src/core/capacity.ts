@@ -60,10 +60,6 @@ export class CapacityLedger {
     this.#vectors.clear() // cached vectors were checked against the old capacity
   }
 
-  get names(): readonly string[] {
-    return this.#names
-  }
-
   has(resource: string): boolean {
     const i = this.#index.get(resource)
     return i !== undefined && this.#capacity[i]! > 0
@@ -101,7 +97,7 @@ export class CapacityLedger {
       total += units
       cacheKey = cacheKey >= 0 && i! < 4 && units < 4096 && Number.isInteger(units) ? cacheKey + units * 4096 ** i! : -1
     }
-    if (total === 0) throw new InvalidCostError('Expected a cost above 0 in some resource: a free task would run unbounded')
+    if (total === 0) throw new InvalidCostError('Expected a cost above 0 in some resource')
     if (cacheKey >= 0) {
       const cached = this.#vectors.get(cacheKey)
       if (cached !== undefined) return cached

@@ -13,7 +13,8 @@ interface Watched {
   readonly status: TaskStatus
 }
 
-const isWaiting = (task: Watched): boolean => task.status === 'parked' || task.status === 'retrying'
+/** Parked or retrying: waiting to start. */
+export const isWaiting = (task: Watched): boolean => task.status === 'parked' || task.status === 'retrying'
 
 export class DeadlineWatch<T extends Watched> {
   readonly #heap = new MinHeap<T>()

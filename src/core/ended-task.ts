@@ -21,7 +21,7 @@ import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from
 import type { MailboxMessage } from './mailbox.js'
 import type { KeyRecord } from './queue.js'
 import type { KeyedTaskInfo } from './record.js'
-import { type MailboxKey, type MaybePromise, type Priority, type TerminalStatus } from './types.js'
+import { noop, type MailboxKey, type MaybePromise, type Priority, type TerminalStatus } from './types.js'
 
 const END: ProgressStep<never> = Object.freeze({ kind: 'end' })
 
@@ -33,7 +33,6 @@ const ENDINGS = {
   TASK_CANCELLED: TaskCancelledError,
   TASK_DROPPED: TaskDroppedError,
 }
-const noop = (): void => {}
 
 /** Where an ended task's result comes from. */
 export type EndedOutcome<R> =

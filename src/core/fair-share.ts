@@ -32,11 +32,6 @@ export class FairShareLedger {
   /** Tenants with an active task. */
   #activeTenants = 0
 
-  /** Tenants remembered now (active, running, or idle). */
-  get size(): number {
-    return this.#tenants.size
-  }
-
   usage(tenant: string, now: number): number {
     const t = this.#tenants.get(tenant)
     if (t === undefined) return 0
@@ -75,7 +70,7 @@ export class FairShareLedger {
     if (t.active > 0) return
     this.#activeTenants--
     this.#maybeIdle(tenant, t)
-    if (this.#activeTenants === 0) this.#forgetIdle(Infinity)
+    if (this.#activeTenants === 0) this.#forgetIdle(0)
   }
 
   started(tenant: string, run: object, share: number, now: number): void {
@@ -95,13 +90,10 @@ export class FairShareLedger {
   /** Negative when tenant `a` should go before `b`, positive after, 0 when fair share is indifferent. */
   compare(a: string, b: string, now: number): number {
     if (a === b) return 0
-    const ua = this.usage(a, now)
-    const ub = this.usage(b, now)
-    if (Math.abs(ua - ub) > EPSILON) return ua - ub
-    const ra = this.runningShare(a)
-    const rb = this.runningShare(b)
-    if (Math.abs(ra - rb) > EPSILON) return ra - rb
-    return 0
+    const byUsage = this.usage(a, now) - this.usage(b, now)
+    if (Math.abs(byUsage) > EPSILON) return byUsage
+    const byShare = this.runningShare(a) - this.runningShare(b)
+    return Math.abs(byShare) > EPSILON ? byShare : 0
   }
 
   #maybeIdle(tenant: string, t: TenantUsage): void {
@@ -117,13 +109,10 @@ export class FairShareLedger {
 
   /** Forgets idle tenants, the longest idle first, until at most `keep` remain. */
   #forgetIdle(keep: number): void {
-    const drop = keep === Infinity ? this.#idle.size : this.#idle.size - keep
-    let dropped = 0
     for (const tenant of this.#idle) {
-      if (dropped >= drop) break
+      if (this.#idle.size <= keep) break
       this.#idle.delete(tenant)
       this.#tenants.delete(tenant)
-      dropped++
     }
   }
 

@@ -1,3 +1,5 @@
+import { hexBytes } from './ids.js'
+
 /**
  * A canonical string of a payload (object keys sorted), compared when an idempotency key comes
  * again. Binary data and the common built-ins are spelled out so that different bytes differ.
@@ -7,18 +9,15 @@ export function fingerprint(value: unknown): string {
 }
 
 function canonical(value: unknown, seen: Set<object>): string {
-  if (value === null) return 'null'
+  // null, undefined and booleans as `String` spells them
+  if (value === null || value === undefined || typeof value === 'boolean') return String(value)
   switch (typeof value) {
-    case 'undefined':
-      return 'undefined'
     case 'number':
       return Object.is(value, -0) ? '-0' : String(value)
     case 'bigint':
       return `${value}n`
     case 'string':
       return JSON.stringify(value)
-    case 'boolean':
-      return String(value)
     case 'function':
     case 'symbol':
       return `<${typeof value}>`
@@ -29,10 +28,10 @@ function canonical(value: unknown, seen: Set<object>): string {
   try {
     if (Array.isArray(object)) return `[${object.map((v) => canonical(v, seen)).join(',')}]`
     if (object instanceof Date) return `Date(${object.getTime()})`
-    if (object instanceof ArrayBuffer) return `ArrayBuffer(${bytes(new Uint8Array(object))})`
+    if (object instanceof ArrayBuffer) return `ArrayBuffer(${hexBytes(new Uint8Array(object))})`
     if (ArrayBuffer.isView(object)) {
       const view = new Uint8Array(object.buffer, object.byteOffset, object.byteLength)
-      return `${object.constructor.name}(${bytes(view)})`
+      return `${object.constructor.name}(${hexBytes(view)})`
     }
     if (object instanceof Map) {
       const entries = [...object.entries()].map(([k, v]) => `${canonical(k, seen)}=>${canonical(v, seen)}`)
@@ -50,10 +49,4 @@ function canonical(value: unknown, seen: Set<object>): string {
   } finally {
     seen.delete(object)
   }
-}
-
-function bytes(view: Uint8Array): string {
-  let out = ''
-  for (const b of view) out += b.toString(16).padStart(2, '0')
-  return out
 }

@@ -27,6 +27,9 @@ export type ProgressStep<C = unknown> =
   { readonly kind: 'chunk'; readonly chunk: C } | { readonly kind: 'end' } | { readonly kind: 'wait'; readonly ready: Promise<void> }
 
 const CONTROL = Symbol('prometheus-parking-lot.control')
+
+/** What a handle shows of its task as it is now. */
+const FIELDS = ['id', 'priority', 'cost', 'tenant', 'mailbox', 'key', 'handler', 'submittedAt', 'status', 'attempt'] as const
 // Handles are made only by this library: the constructor checks for this token, so
 // `new (handle.constructor)(...)` cannot forge one.
 const MADE_HERE = Symbol('prometheus-parking-lot.handle')
@@ -45,49 +48,32 @@ export class TaskHandle<R = unknown, C = unknown> {
   }
 
   /** Time-ordered unique id (UUIDv7). */
-  get id(): string {
-    return this[CONTROL].id
-  }
-
-  get priority(): Priority {
-    return this[CONTROL].priority
-  }
-
+  declare readonly id: string
+  declare readonly priority: Priority
   /** Units the task holds while it runs. */
-  get cost(): ResourceVector {
-    return this[CONTROL].cost
-  }
-
+  declare readonly cost: ResourceVector
   /** Whose fair share the task counts against. */
-  get tenant(): string {
-    return this[CONTROL].tenant
-  }
-
-  get mailbox(): MailboxKey | undefined {
-    return this[CONTROL].mailbox
-  }
-
-  get key(): string | undefined {
-    return this[CONTROL].key
-  }
-
+  declare readonly tenant: string
+  declare readonly mailbox: MailboxKey | undefined
+  declare readonly key: string | undefined
   /** Which handler of a worker runtime runs the task. */
-  get handler(): string | undefined {
-    return this[CONTROL].handler
-  }
-
+  declare readonly handler: string | undefined
   /** When the task was accepted (Clock ms). */
-  get submittedAt(): number {
-    return this[CONTROL].submittedAt
-  }
-
-  get status(): TaskStatus {
-    return this[CONTROL].status
-  }
-
+  declare readonly submittedAt: number
+  declare readonly status: TaskStatus
   /** Attempts started so far. */
-  get attempt(): number {
-    return this[CONTROL].attempt
+  declare readonly attempt: number
+
+  static {
+    // Each a getter that reads the task's field of that name.
+    for (const name of FIELDS) {
+      Object.defineProperty(this.prototype, name, {
+        get(this: TaskHandle): TaskControl<unknown>[typeof name] {
+          return this[CONTROL][name]
+        },
+        configurable: true,
+      })
+    }
   }
 
   /** 0-based place in the start order while parked; undefined otherwise. O(parked). */

@@ -48,8 +48,13 @@ export function uuidv7(nowMs: number): string {
 function randomTail(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(8))
   bytes[0] = (bytes[0]! & 0x3f) | 0x80
-  const digits = Array.from(bytes, (byte) => hex(byte, 2)).join('')
+  const digits = hexBytes(bytes)
   return [digits.slice(0, 4), digits.slice(4)].join('-')
+}
+
+/** Bytes as hex digits, two each. */
+export function hexBytes(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => hex(byte, 2)).join('')
 }
 
 function hex(value: number, digits: number): string {

@@ -17,14 +17,9 @@ import type { Clock, TimerHandle } from './clock.js'
 import { InvalidResultError, TaskFailedError } from './errors.js'
 import type { Lease, TaskRecord } from './record.js'
 import { uuidv7 } from './ids.js'
-import { newMessageId, type Mailbox, type MailboxMessage } from './mailbox.js'
+import type { Mailbox, MailboxMessage } from './mailbox.js'
 import type { KeyRecord, TaskQueue } from './queue.js'
-import { isPromiseLike, type MailboxKey, type MaybePromise, type TerminalStatus } from './types.js'
-
-/** Runs `next` after `value` (at once when it is not a promise). */
-function then<V, T>(value: MaybePromise<V>, next: (value: V) => MaybePromise<T>): MaybePromise<T> {
-  return isPromiseLike<V>(value) ? Promise.resolve(value).then(next) : next(value)
-}
+import { andThen, isPromiseLike, noop, type MailboxKey, type MaybePromise, type TerminalStatus } from './types.js'
 
 /** How a task ended, as the journal writes it. */
 export type Outcome<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: Error }
@@ -45,7 +40,14 @@ export interface JournalOptions<P, R> {
   readonly onWritten: () => void
 }
 
-const noop = (): void => {}
+/** What `write` answers; a throw becomes a rejected promise, as an async write's failure would be. */
+function settled<T>(write: () => MaybePromise<T>): MaybePromise<T> {
+  try {
+    return write()
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
 
 export class Journal<P, R> {
   readonly mailbox: Mailbox<R>
@@ -82,12 +84,7 @@ export class Journal<P, R> {
    * queue opens (a refusal rejects it: the pool shows it through `ready` and every submit).
    */
   open(recover: (records: readonly TaskRecord<P>[]) => void): Promise<void> | undefined {
-    let opened: MaybePromise<readonly TaskRecord<P>[]>
-    try {
-      opened = this.#queue.open(this.#owner, (error) => this.#options.onError(error, 'keeping the stored queue'))
-    } catch (error) {
-      opened = Promise.reject(error)
-    }
+    const opened = settled(() => this.#queue.open(this.#owner, (error) => this.#options.onError(error, 'keeping the stored queue')))
     if (!isPromiseLike(opened)) {
       recover(opened)
       return undefined
@@ -155,20 +152,14 @@ export class Journal<P, R> {
         retainKeyUntil: now + this.#options.keyRetentionMs,
         message: shared ? message : undefined,
       })
-    const write = (): MaybePromise<unknown> => {
-      if (message === undefined) return settle()
-      // In the ack's transaction; the notifiers hear of it once that commits.
-      if (shared) return then(settle(), () => this.mailbox.announce(message))
-      // Stored before the ack (a crash between the two can only repeat a run, never lose its
-      // end); announced after it.
-      return then(this.mailbox.store.put(message), (isNew) => then(settle(), () => isNew && this.mailbox.announce(message)))
-    }
-    let written: MaybePromise<unknown>
-    try {
-      written = write()
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    // A message in the ack's transaction is announced once that commits; one stored apart is
+    // stored before the ack (a crash between the two can only repeat a run, never lose its end),
+    // and announced after it if it was new.
+    const written = settled(() =>
+      andThen(message === undefined || shared ? shared : this.mailbox.store.put(message), (announce) =>
+        andThen(settle(), () => announce && message !== undefined && this.mailbox.announce(message)),
+      ),
+    )
     if (!isPromiseLike(written)) return
     const done = Promise.resolve(written).then(noop)
     this.#hold(done.then(noop, noop))
@@ -201,7 +192,7 @@ export class Journal<P, R> {
     now: number,
   ): MailboxMessage<R> {
     const base = {
-      id: newMessageId(now),
+      id: uuidv7(now),
       taskId: record.id,
       key,
       status,
@@ -216,12 +207,7 @@ export class Journal<P, R> {
 
   /** Makes and tracks a write; a failure (thrown at once, or later) is reported, never swallowed. */
   #track(write: () => unknown, context: string): void {
-    let result: unknown
-    try {
-      result = write()
-    } catch (error) {
-      result = Promise.reject(error)
-    }
+    const result = settled(write)
     if (isPromiseLike(result)) this.#hold(Promise.resolve(result).then(noop, (error: unknown) => this.#options.onError(error, context)))
   }
 

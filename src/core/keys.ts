@@ -26,11 +26,6 @@ export class IdempotencyKeys<E extends KeyedEntry> {
   readonly #ended: { key: string; known: Known<E> }[] = []
   #head = 0
 
-  /** Keys remembered now, live and ended. */
-  get size(): number {
-    return this.#byKey.size
-  }
-
   /** The entry for `key`, after forgetting ended keys whose retention passed by `now`. */
   get(key: string, now: number): E | undefined {
     this.#forget(now)

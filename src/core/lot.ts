@@ -19,11 +19,8 @@ export interface LotPolicy {
 
 const TOP_RANK = 3
 
-interface Lane<T extends LotEntry> {
-  readonly rank: number
-  readonly tenant: string
-  readonly queue: OrderedQueue<T>
-}
+/** One rank's tasks of one tenant (of all, without fair share), in arrival order. */
+type Lane<T extends LotEntry> = OrderedQueue<T>
 
 /**
  * The parking lot: parked tasks in the order they may start.
@@ -60,11 +57,11 @@ export class ParkingLot<T extends LotEntry> {
     const lanes = this.#lanes[entry.rank]!
     let lane = lanes.get(tenant)
     if (lane === undefined) {
-      lane = { rank: entry.rank, tenant, queue: new OrderedQueue() }
+      lane = new OrderedQueue()
       lanes.set(tenant, lane)
       if (this.#policy.fairShare === undefined) this.#plain[entry.rank] = lane
     }
-    lane.queue.push(entry)
+    lane.push(entry)
     this.#counts[entry.rank]!++
     this.#size++
   }
@@ -74,8 +71,8 @@ export class ParkingLot<T extends LotEntry> {
     const tenant = this.#policy.fairShare === undefined ? '' : entry.tenant
     const lanes = this.#lanes[entry.rank]!
     const lane = lanes.get(tenant)!
-    lane.queue.remove(entry)
-    if (lane.queue.size === 0) {
+    lane.remove(entry)
+    if (lane.size === 0) {
       lanes.delete(tenant)
       if (this.#plain[entry.rank] === lane) this.#plain[entry.rank] = undefined
     }
@@ -108,14 +105,14 @@ export class ParkingLot<T extends LotEntry> {
       // Plain priority FIFO: the first lane that has anyone.
       for (let rank = TOP_RANK; rank >= 0; rank--) {
         const lane = this.#plain[rank]
-        if (lane !== undefined) return lane.queue.peek()
+        if (lane !== undefined) return lane.peek()
       }
       return undefined
     }
     let best: T | undefined
     for (const lanes of this.#lanes) {
       for (const lane of lanes.values()) {
-        const candidate = lane.queue.peek()
+        const candidate = lane.peek()
         if (candidate !== undefined && (best === undefined || this.compare(candidate, best, now) < 0)) {
           best = candidate
         }
@@ -129,7 +126,7 @@ export class ParkingLot<T extends LotEntry> {
     const cursors: { iterator: Iterator<T>; current: T }[] = []
     for (const lanes of this.#lanes) {
       for (const lane of lanes.values()) {
-        const iterator = lane.queue[Symbol.iterator]()
+        const iterator = lane[Symbol.iterator]()
         const first = iterator.next()
         if (!first.done) cursors.push({ iterator, current: first.value })
       }
@@ -151,7 +148,7 @@ export class ParkingLot<T extends LotEntry> {
 
   /** Every parked task, in no particular order (cheaper than `ordered`). */
   *all(): IterableIterator<T> {
-    for (const lanes of this.#lanes) for (const lane of lanes.values()) yield* lane.queue
+    for (const lanes of this.#lanes) for (const lane of lanes.values()) yield* lane
   }
 
   /** The newest task of the lowest base priority: what `drop-lowest` removes. */
@@ -159,7 +156,7 @@ export class ParkingLot<T extends LotEntry> {
     for (let rank = 0; rank <= TOP_RANK; rank++) {
       let newest: T | undefined
       for (const lane of this.#lanes[rank]!.values()) {
-        const last = lane.queue.last()
+        const last = lane.last()
         if (last !== undefined && (newest === undefined || last.seq > newest.seq)) newest = last
       }
       if (newest !== undefined) return newest

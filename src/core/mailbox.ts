@@ -2,9 +2,8 @@ import { reportUnhandled } from './report.js'
 import type { Clock } from './clock.js'
 import type { ValueCheck } from './storable.js'
 import { mailboxKey, optionalNumber, optionalString, optionsObject, refuse } from './validate.js'
-import { uuidv7 } from './ids.js'
 import type { MailboxKey, MaybePromise, TerminalStatus } from './types.js'
-import { isPromiseLike } from './types.js'
+import { andThen, isPromiseLike } from './types.js'
 
 /** A task's outcome, addressed to a mailbox key. One per task and status. */
 export interface MailboxMessage<R = unknown> {
@@ -101,11 +100,7 @@ export class Mailbox<R = unknown> {
 
   /** Stores the message, then tells every notifier (if it was new). */
   deliver(message: MailboxMessage<R>): MaybePromise<boolean> {
-    const stored = this.store.put(message)
-    if (isPromiseLike<boolean>(stored)) {
-      return Promise.resolve(stored).then((isNew) => this.#afterStore(message, isNew))
-    }
-    return this.#afterStore(message, stored)
+    return andThen(this.store.put(message), (isNew) => this.#afterStore(message, isNew))
   }
 
   /**
@@ -166,7 +161,6 @@ export class Mailbox<R = unknown> {
   }
 }
 
-/** A new message id (time-ordered). */
 const FETCH_KEYS: Record<keyof FetchOptions, 1> = { since: 1, limit: 1 }
 
 /** `fetch(key, options)` checked as `submit` checks a mailbox key: a tenant is required, typos refused. */
@@ -184,10 +178,6 @@ export function ackArguments(key: unknown, ids: unknown): { key: MailboxKey; ids
   const checked = mailboxKey(key, 'key')
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) refuse('messageIds', 'an array of message ids', ids)
   return { key: checked, ids }
-}
-
-export function newMessageId(nowMs: number): string {
-  return uuidv7(nowMs)
 }
 
 /** Whether `key` (a fetch) covers a message addressed to `target`. */

@@ -33,17 +33,13 @@ export class MinHeap<T> {
     if (top === undefined) return undefined
     const last = items.pop()!
     if (items.length > 0) {
+      // Sift `last` down from the root: while a child is smaller, the smaller child moves up.
       let i = 0
-      for (;;) {
-        const left = 2 * i + 1
-        const right = left + 1
-        let smallest = i
-        const smallestKey = (j: number): number => (j === i ? last.key : items[j]!.key)
-        if (left < items.length && items[left]!.key < smallestKey(smallest)) smallest = left
-        if (right < items.length && items[right]!.key < smallestKey(smallest)) smallest = right
-        if (smallest === i) break
-        items[i] = items[smallest]!
-        i = smallest
+      for (let child = 1; child < items.length; child = 2 * i + 1) {
+        if (child + 1 < items.length && items[child + 1]!.key < items[child]!.key) child++
+        if (items[child]!.key >= last.key) break
+        items[i] = items[child]!
+        i = child
       }
       items[i] = last
     }

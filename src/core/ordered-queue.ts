@@ -4,6 +4,17 @@ export interface Sequenced {
   inLot: boolean
 }
 
+/** Binary search: the index of the first item from `lo` on whose `seq` is above `seq`, in items sorted by `seq`. */
+export function firstAfter(items: readonly { readonly seq: number }[], lo: number, seq: number): number {
+  let hi = items.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (items[mid]!.seq <= seq) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 /**
  * A FIFO ordered by `seq`, with O(1) push at the back and pop at the front, and O(1) removal
  * anywhere by tombstone (the item's `inLot` flag turns false; the slot is skipped and later
@@ -26,14 +37,8 @@ export class OrderedQueue<T extends Sequenced> {
       items.push(item)
       return
     }
-    let lo = this.#head
-    let hi = items.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (items[mid]!.seq < item.seq) lo = mid + 1
-      else hi = mid
-    }
-    items.splice(lo, 0, item)
+    // After any item of its `seq` (its own tombstone, if it left and came back): live order is the same.
+    items.splice(firstAfter(items, this.#head, item.seq), 0, item)
   }
 
   /** The first live item, dropping tombstones in front of it. */

@@ -119,7 +119,16 @@ export type KeyedTaskInfo = Omit<TaskInfo, 'id' | 'key'> & {
 export const KEYED_FIELDS = INFO_FIELDS.filter((name) => name !== 'id' && name !== 'key')
 
 export function keyedInfo(record: TaskRecord<unknown>): KeyedTaskInfo {
-  const out: Record<string, unknown> = { attempt: record.attempt }
-  for (const name of KEYED_FIELDS) out[name] = record[name]
-  return out as KeyedTaskInfo
+  return { attempt: record.attempt, ...pickFields(record, KEYED_FIELDS) }
+}
+
+/** What an executor knows of its task: a plain copy of the record's `INFO_FIELDS`. */
+export function taskInfo(record: TaskInfo): TaskInfo {
+  return pickFields(record, INFO_FIELDS)
+}
+
+function pickFields<K extends InfoField>(record: TaskInfo, names: readonly K[]): Pick<TaskInfo, K> {
+  const out: Record<string, unknown> = {}
+  for (const name of names) out[name] = record[name]
+  return out as Pick<TaskInfo, K>
 }

@@ -55,34 +55,32 @@ export function failureOf(
     : new TaskFailedError(message, reason, task.attempt, { cause: error })
 }
 
-/** Tasks waiting out a backoff, each with its timer on the clock. */
-export class Backoffs<T extends { backoffTimer: TimerHandle | undefined }> {
-  readonly #waiting = new Set<T>()
+/** Tasks waiting out a backoff, each with its timer on the clock (kept here, not on the task). */
+export class Backoffs<T> {
+  readonly #timers = new Map<T, TimerHandle>()
   constructor(readonly clock: Clock) {}
 
   get size(): number {
-    return this.#waiting.size
+    return this.#timers.size
   }
 
   [Symbol.iterator](): IterableIterator<T> {
-    return this.#waiting.values()
+    return this.#timers.keys()
   }
 
   /** `task` waits `delayMs`, then `done` runs (it re-enters the lot). */
   wait(task: T, delayMs: number, done: () => void): void {
-    this.#waiting.add(task)
-    task.backoffTimer = this.clock.setTimeout(() => {
-      task.backoffTimer = undefined
-      this.#waiting.delete(task)
+    const timer = this.clock.setTimeout(() => {
+      this.#timers.delete(task)
       done()
     }, delayMs)
+    this.#timers.set(task, timer)
   }
 
   /** Stops a task's wait (it was cancelled, expired or detached). */
   end(task: T): void {
-    if (task.backoffTimer === undefined) return
-    this.clock.clearTimeout(task.backoffTimer)
-    task.backoffTimer = undefined
-    this.#waiting.delete(task)
+    if (!this.#timers.has(task)) return
+    this.clock.clearTimeout(this.#timers.get(task))
+    this.#timers.delete(task)
   }
 }

@@ -4,18 +4,15 @@
  * the newcomer outranks it.
  */
 import { QueueFullError, TaskDroppedError } from './errors.js'
-import type { CostVector } from './capacity.js'
+import type { CapacityLedger, CostVector } from './capacity.js'
 import type { LotEntry, ParkingLot } from './lot.js'
 
+/** What room depends on: the pool's options and lot (admission's parts). */
 export interface RoomRules<T extends LotEntry> {
-  readonly poolName: string
-  readonly maxQueueDepth: number
-  readonly onFull: 'reject' | 'drop-lowest'
+  readonly options: { readonly name: string; readonly maxQueueDepth: number; readonly onFull: 'reject' | 'drop-lowest' }
   readonly lot: ParkingLot<T>
-  /** Tasks accepted but not yet in the lot (their writes are in flight): they will park too. */
-  admitting(): number
-  /** Whether a task of this cost would start at once (it fits now and the pool is not paused), so never park. */
-  startsAtOnce(cost: CostVector): boolean
+  readonly ledger: CapacityLedger
+  isPaused(): boolean
   /** Ends a parked task as dropped (it was removed from the lot). */
   drop(victim: T, error: TaskDroppedError): void
 }
@@ -23,13 +20,22 @@ export interface RoomRules<T extends LotEntry> {
 const dropped = (victim: LotEntry & { readonly id: string }): TaskDroppedError =>
   new TaskDroppedError(`Task ${victim.id} was dropped for a higher-priority task; it never ran`)
 
-/** Makes room for one task of `rank` and `cost`, or refuses it. */
-export function makeRoom<T extends LotEntry & { readonly id: string }>(rules: RoomRules<T>, rank: number, cost: CostVector): void {
-  const parked = rules.lot.size + rules.admitting()
-  if (parked < rules.maxQueueDepth) return
-  // A task that starts at once with nothing waiting never parks, so it needs no room.
-  if (parked === 0 && rules.startsAtOnce(cost)) return
-  if (rules.onFull === 'drop-lowest') {
+/**
+ * Makes room for one task of `rank` and `cost`, or refuses it. `admitting`: tasks accepted but not
+ * yet in the lot (their writes are in flight), which will park too.
+ */
+export function makeRoom<T extends LotEntry & { readonly id: string }>(
+  rules: RoomRules<T>,
+  admitting: number,
+  rank: number,
+  cost: CostVector,
+): void {
+  const { maxQueueDepth, onFull, name } = rules.options
+  const parked = rules.lot.size + admitting
+  if (parked < maxQueueDepth) return
+  // A task that starts at once (it fits, the pool is not paused) with nothing waiting never parks, so it needs no room.
+  if (parked === 0 && !rules.isPaused() && rules.ledger.fits(cost)) return
+  if (onFull === 'drop-lowest') {
     const victim = rules.lot.lowestNewest()
     if (victim !== undefined && victim.rank < rank) {
       rules.lot.remove(victim)
@@ -37,7 +43,7 @@ export function makeRoom<T extends LotEntry & { readonly id: string }>(rules: Ro
       return
     }
   }
-  throw new QueueFullError(`Pool '${rules.poolName}' has ${rules.maxQueueDepth} tasks parked (maxQueueDepth); the task was not accepted`)
+  throw new QueueFullError(`Pool '${name}' has ${maxQueueDepth} tasks parked (maxQueueDepth); the task was not accepted`)
 }
 
 /**
@@ -45,11 +51,15 @@ export function makeRoom<T extends LotEntry & { readonly id: string }>(rules: Ro
  * changed: under `'drop-lowest'` the victims are chosen first (each task beyond the free room
  * needs a parked task of lower priority) and dropped only if there are enough.
  */
-export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(rules: RoomRules<T>, ranks: readonly number[]): void {
-  const free = rules.maxQueueDepth - rules.lot.size - rules.admitting()
+export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(
+  rules: RoomRules<T>,
+  admitting: number,
+  ranks: readonly number[],
+): void {
+  const free = rules.options.maxQueueDepth - rules.lot.size - admitting
   if (ranks.length <= free) return
   const victims: T[] = []
-  if (rules.onFull === 'drop-lowest') {
+  if (rules.options.onFull === 'drop-lowest') {
     const candidates = rules.lot.lowestFirst()
     for (const rank of ranks.slice(Math.max(0, free))) {
       const next = candidates[victims.length]
@@ -59,7 +69,7 @@ export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(rul
   }
   if (free + victims.length < ranks.length) {
     throw new QueueFullError(
-      `Pool '${rules.poolName}' has room for ${Math.max(0, free)} more parked tasks (maxQueueDepth); none of ${ranks.length} accepted`,
+      `Pool '${rules.options.name}' has room for ${Math.max(0, free)} more parked tasks (maxQueueDepth); none of ${ranks.length} accepted`,
     )
   }
   for (const victim of victims) {

@@ -25,7 +25,8 @@
 import { CapacityLedger, type CapacityInput } from './capacity.js'
 import type { Clock } from './clock.js'
 import { Admission } from './admission.js'
-import { DeadlineWatch } from './deadlines.js'
+import { CostTable } from './costs.js'
+import { DeadlineWatch, isWaiting } from './deadlines.js'
 import { InvalidOptionError, TaskCancelledError, TaskDetachedError, TaskExpiredError, describeError, type FailureReason } from './errors.js'
 import { TypedEmitter } from './events.js'
 import { FairShareLedger } from './fair-share.js'
@@ -118,12 +119,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#lot = new ParkingLot({ agingMs: resolved.agingMs, fairShare: this.#fair })
     this.#deadlines = new DeadlineWatch<AnyTask<P, R, C>>(
       this.#clock,
-      (task, now) => {
-        if (this.#ending.has(task)) return // its end (a cancel, say) is being written
-        this.#unpark(task)
-        const message = `Task ${task.id} waited ${now - task.submittedAt} ms, past its wait limit; it will not run`
-        this.#finish(task, 'expired', new TaskExpiredError(message, { cause: task.lastError }))
-      },
+      (task, now) => this.#expire(task, now),
       () => this.#pump(),
     )
     this.#journal = new Journal<P, R>({
@@ -135,8 +131,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     })
     this.#tasks = {
       defaultMaxAttempts: resolved.submit.maxAttempts,
-      defaultCost: () => this.#admission.costs.defaultCost,
-      costObject: (vector) => this.#admission.costs.object(vector),
+      costs: new CostTable(this.#ledger, resolved.executor.costPerTask),
       positionOf: (task) => this.#lot.positionOf(task as AnyTask<P, R, C>, this.#clock.now()),
       cancelTask: (task, reason) => this.#cancel(task as AnyTask<P, R, C>, reason),
       onProgress: (task, chunk) => this.#progress(task as AnyTask<P, R, C>, chunk),
@@ -225,7 +220,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
 
   setCapacity(capacity: CapacityInput): void {
     this.#ledger.set(withRuntimeResources(capacity, this.#options.executor))
-    this.#admission.costs.reset()
+    this.#tasks.costs.reset()
     this.#pump()
   }
 
@@ -242,7 +237,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   clear(): number {
     let cancelled = 0
     for (const task of [...this.#liveTasks()]) {
-      if ((task.status === 'parked' || task.status === 'retrying') && this.#cancel(task, 'cleared')) cancelled++
+      if (isWaiting(task) && this.#cancel(task, 'cleared')) cancelled++
     }
     return cancelled
   }
@@ -260,14 +255,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   async #close(): Promise<void> {
     this.#closed = true
     // One error for every task let go: making thousands of stack traces is what closing costs otherwise.
-    const kept = new TaskDetachedError(
-      `Pool '${this.name}' closed before this task started; it is kept in the durable queue and runs after the next start`,
-    )
-    for (const task of [...this.#liveTasks()]) {
-      if (task.status !== 'parked' && task.status !== 'retrying') continue
-      if (this.#journal.durable) this.#detach(task, kept)
-      else this.#cancel(task, 'the pool closed')
-    }
+    const kept = this.#keptError()
+    for (const task of [...this.#liveTasks()]) if (isWaiting(task)) this.#closeOut(task, kept)
     this.#checkWaiters()
     // A queue that refused to open (another owner) is not ours to close; what the pool made still is.
     const opened = await Promise.resolve(this.#opening).then(...OPENED)
@@ -275,6 +264,18 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#deadlines.stop()
     await this.#journal.close(opened)
     await runClosers(this)
+  }
+
+  /** The pool closed before the task started: a durable queue keeps it for the next start; else it is cancelled. */
+  #closeOut(task: AnyTask<P, R, C>, kept: TaskDetachedError): void {
+    if (this.#journal.durable) this.#detach(task, kept)
+    else this.#cancel(task, 'the pool closed')
+  }
+
+  #keptError(): TaskDetachedError {
+    return new TaskDetachedError(
+      `Pool '${this.name}' closed before this task started; it is kept in the durable queue and runs after the next start`,
+    )
   }
 
   // ─── Submit ────────────────────────────────────────────────────────────────
@@ -299,13 +300,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   /** A task accepted (or recovered: no event) enters the lot. */
   #enter(task: AnyTask<P, R, C>, fresh: boolean): void {
     if (task.outcome !== undefined || this.#ending.has(task)) return // cancelled while its write was in flight
-    if (this.#closed) {
-      // Accepted while the pool closed: a durable queue keeps it for the next start, as any parked task.
-      if (this.#journal.durable)
-        this.#detach(task, new TaskDetachedError(`Pool '${this.name}' closed as this task was accepted; it runs after the next start`))
-      else this.#cancel(task, 'the pool closed')
-      return
-    }
+    // Accepted while the pool closed: it goes as any parked task does.
+    if (this.#closed) return this.#closeOut(task, this.#keptError())
     this.#wasBusy = true
     if (task.waitDeadline !== undefined) this.#deadlines.watch(task)
     this.#lot.add(task)
@@ -474,11 +470,18 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
 
   // ─── Cancellation, expiry, ending ──────────────────────────────────────────
 
+  /** A waiting task's wait limit came. */
+  #expire(task: AnyTask<P, R, C>, now: number): void {
+    if (this.#ending.has(task)) return // its end (a cancel, say) is being written
+    this.#unpark(task)
+    const message = `Task ${task.id} waited ${now - task.submittedAt} ms, past its wait limit; it will not run`
+    this.#finish(task, 'expired', new TaskExpiredError(message, { cause: task.lastError }))
+  }
+
   /** Cancels a live task (from its handle, its signal, `clear` or `close`). */
   #cancel(task: AnyTask<P, R, C>, reason?: unknown): boolean {
-    const status = task.status
     // A task whose end is being written has ended as far as a cancel goes.
-    if ((status !== 'parked' && status !== 'retrying' && status !== 'running') || this.#ending.has(task)) return false
+    if ((!isWaiting(task) && task.status !== 'running') || this.#ending.has(task)) return false
     const error = new TaskCancelledError(`Task ${task.id} was cancelled${reason === undefined ? '' : `: ${describeError(reason)}`}`, {
       cause: reason,
     })
@@ -526,10 +529,10 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#letGo(task, 'detached', { ok: false, error })
   }
 
-  /** Out of the lot, or out of its backoff. */
+  /** Out of the lot, or out of its backoff (each leaves alone a task it does not hold). */
   #unpark(task: AnyTask<P, R, C>): void {
-    if (task.status === 'parked') this.#lot.remove(task)
-    else if (task.status === 'retrying') this.#retrying.end(task)
+    this.#lot.remove(task)
+    this.#retrying.end(task)
   }
 
   #letGo(task: AnyTask<P, R, C>, status: TaskStatus, outcome: Outcome<R>): void {

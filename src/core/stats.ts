@@ -29,14 +29,15 @@ export class DurationSeries {
   }
 
   summary(): DurationStats {
-    if (this.#count === 0) return { count: 0, mean: 0, min: 0, max: 0, p50: 0, p95: 0, p99: 0 }
-    const recent = this.#window.slice(0, Math.min(this.#count, WINDOW)).sort()
-    const at = (q: number): number => recent[Math.min(recent.length - 1, Math.floor(q * recent.length))]!
+    const count = this.#count
+    const recent = this.#window.slice(0, Math.min(count, WINDOW)).sort()
+    // With no samples yet, every figure is 0.
+    const at = (q: number): number => recent[Math.min(recent.length - 1, Math.floor(q * recent.length))] ?? 0
     return {
-      count: this.#count,
-      mean: this.#sum / this.#count,
-      min: this.#min,
-      max: this.#max,
+      count,
+      mean: count && this.#sum / count,
+      min: count && this.#min,
+      max: count && this.#max,
       p50: at(0.5),
       p95: at(0.95),
       p99: at(0.99),

@@ -5,13 +5,14 @@
  * heap, so rarely set state lives in side objects made on first write.
  */
 import type { CostVector, ResourceVector } from './capacity.js'
+import type { CostTable } from './costs.js'
 import type { TimerHandle } from './clock.js'
 import type { TaskContext } from './executor.js'
-import type { Lease, TaskInfo, TaskRecord } from './record.js'
+import { taskInfo, type Lease, type TaskInfo, type TaskRecord } from './record.js'
 import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from './handle.js'
 import { formatId, stampCounter, stampId, stampMs, stampTail } from './ids.js'
 import type { LotEntry } from './lot.js'
-import { PRIORITIES, type MailboxKey, type Priority, type TaskStatus } from './types.js'
+import { PRIORITIES, noop, type MailboxKey, type Priority, type TaskStatus } from './types.js'
 
 /**
  * What tasks and runs need of their scheduler: an object the scheduler makes for its tasks (not
@@ -19,10 +20,8 @@ import { PRIORITIES, type MailboxKey, type Priority, type TaskStatus } from './t
  */
 export interface TaskHost<C> {
   readonly defaultMaxAttempts: number
-  /** The default cost (vector and object), shared by tasks submitted without one. */
-  defaultCost(): { readonly vector: CostVector; readonly object: ResourceVector | undefined } | undefined
-  /** A cost vector as a frozen object. */
-  costObject(vector: CostVector): ResourceVector
+  /** Costs checked; the default one (vector and object) is shared by tasks submitted without one. */
+  readonly costs: CostTable
   positionOf(task: Task<unknown, unknown, C>): number | undefined
   cancelTask(task: Task<unknown, unknown, C>, reason?: unknown): boolean
   onProgress(task: Task<unknown, unknown, C>, chunk: C): void
@@ -35,8 +34,6 @@ interface Deferred<R> {
   resolve(value: R): void
   reject(error: Error): void
 }
-
-const noop = (): void => {}
 
 /** Submit options most tasks leave unset; tasks that set none share one frozen object. */
 export interface RareOptions {
@@ -79,7 +76,6 @@ interface TaskLife<R, C> {
   parkedAt: number | undefined
   notBefore: number | undefined
   lease: Lease | undefined
-  backoffTimer: TimerHandle | undefined
   lastError: unknown
   deferred: Deferred<R> | undefined
   chunks: C[] | undefined
@@ -114,17 +110,7 @@ export class Run<C = unknown> implements TaskContext<C> {
   }
 
   get task(): TaskInfo {
-    const t = this.owner
-    return {
-      id: t.id,
-      priority: t.priority,
-      cost: t.cost,
-      tenant: t.tenant,
-      mailbox: t.mailbox,
-      key: t.key,
-      handler: t.handler,
-      submittedAt: t.submittedAt,
-    }
+    return taskInfo(this.owner)
   }
 
   emit(chunk: C): void {
@@ -170,7 +156,7 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
     /** Options most tasks do not set. */
     readonly rare: RareOptions,
   ) {
-    if (costObject !== undefined && costObject !== host.defaultCost()?.object) this.#lifeState().costObject = costObject
+    if (costObject !== undefined && costObject !== host.costs.defaultCost?.object) this.#lifeState().costObject = costObject
     this.#id = id
     if (id === undefined) stampId(submittedAt)
     this.#idMs = stampMs
@@ -207,9 +193,9 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
   get cost(): ResourceVector {
     const known = this.#life?.costObject
     if (known !== undefined) return known
-    const shared = this.host.defaultCost()
+    const shared = this.host.costs.defaultCost
     if (shared !== undefined && this.vector === shared.vector) return shared.object!
-    return (this.#lifeState().costObject = this.host.costObject(this.vector))
+    return (this.#lifeState().costObject = this.host.costs.object(this.vector))
   }
   /** When it last entered the lot (for wait statistics). */
   get parkedAt(): number {
@@ -228,61 +214,41 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
   get maxAttempts(): number {
     return this.rare.maxAttempts ?? this.host.defaultMaxAttempts
   }
-  get mailbox(): MailboxKey | undefined {
-    return this.rare.mailbox
-  }
-  get key(): string | undefined {
-    return this.rare.key
-  }
-  get fingerprint(): string | undefined {
-    return this.rare.fingerprint
-  }
-  get handler(): string | undefined {
-    return this.rare.handler
-  }
-  get waitDeadline(): number | undefined {
-    return this.rare.waitDeadline
-  }
-  get runTimeoutMs(): number | undefined {
-    return this.rare.runTimeoutMs
-  }
+  // Options most tasks leave unset, read from `rare`: each an accessor, defined below.
+  declare readonly mailbox: MailboxKey | undefined
+  declare readonly key: string | undefined
+  declare readonly fingerprint: string | undefined
+  declare readonly handler: string | undefined
+  declare readonly waitDeadline: number | undefined
+  declare readonly runTimeoutMs: number | undefined
 
-  get notBefore(): number | undefined {
-    return this.#life?.notBefore
-  }
-  set notBefore(value: number | undefined) {
-    this.#lifeState().notBefore = value
-  }
-  get lease(): Lease | undefined {
-    return this.#life?.lease
-  }
-  set lease(value: Lease | undefined) {
-    this.#lifeState().lease = value
-  }
-  get backoffTimer(): TimerHandle | undefined {
-    return this.#life?.backoffTimer
-  }
-  set backoffTimer(value: TimerHandle | undefined) {
-    this.#lifeState().backoffTimer = value
-  }
-  get lastError(): unknown {
-    return this.#life?.lastError
-  }
-  set lastError(value: unknown) {
-    this.#lifeState().lastError = value
-  }
-  get detachSignal(): (() => void) | undefined {
-    return this.#life?.detachSignal
-  }
-  set detachSignal(value: (() => void) | undefined) {
-    this.#lifeState().detachSignal = value
-  }
+  // Rarely set, so kept in the side object: each is an accessor over it, defined below.
+  declare notBefore: number | undefined
+  declare lease: Lease | undefined
+  declare lastError: unknown
+  declare detachSignal: (() => void) | undefined
   /** Runs once the task is durably accepted (a cancel asked for while its write was in flight acts then). */
-  get onAdmitted(): (() => void) | undefined {
-    return this.#life?.onAdmitted
-  }
-  set onAdmitted(value: (() => void) | undefined) {
-    this.#lifeState().onAdmitted = value
+  declare onAdmitted: (() => void) | undefined
+
+  static {
+    const sideField = <K extends keyof TaskLife<unknown, unknown>>(name: K): void => {
+      Object.defineProperty(this.prototype, name, {
+        get(this: Task<unknown, unknown>): TaskLife<unknown, unknown>[K] | undefined {
+          return this.#life?.[name]
+        },
+        set(this: Task<unknown, unknown>, value: TaskLife<unknown, unknown>[K]) {
+          this.#lifeState()[name] = value
+        },
+      })
+    }
+    for (const name of ['notBefore', 'lease', 'lastError', 'detachSignal', 'onAdmitted'] as const) sideField(name)
+    for (const name of ['mailbox', 'key', 'fingerprint', 'handler', 'waitDeadline', 'runTimeoutMs'] as const) {
+      Object.defineProperty(this.prototype, name, {
+        get(this: Task<unknown, unknown>): RareOptions[typeof name] {
+          return this.rare[name]
+        },
+      })
+    }
   }
 
   /** Settles the handle's result and ends the progress stream. */
@@ -357,7 +323,6 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
       parkedAt: undefined,
       notBefore: undefined,
       lease: undefined,
-      backoffTimer: undefined,
       lastError: undefined,
       deferred: undefined,
       chunks: undefined,
@@ -372,16 +337,12 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
 export class RunningTasks<T extends { runningIndex: number }> {
   readonly #list: T[] = []
 
-  get size(): number {
-    return this.#list.length
+  slice(): T[] {
+    return this.#list.slice()
   }
 
   [Symbol.iterator](): IterableIterator<T> {
     return this.#list.values()
-  }
-
-  slice(): T[] {
-    return this.#list.slice()
   }
 
   add(task: T): void {

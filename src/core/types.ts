@@ -39,3 +39,10 @@ export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
     (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
   )
 }
+
+/** Runs `next` after `value` (at once when it is not a promise). */
+export function andThen<V, T>(value: MaybePromise<V>, next: (value: V) => MaybePromise<T>): MaybePromise<T> {
+  return isPromiseLike<V>(value) ? Promise.resolve(value).then(next) : next(value)
+}
+
+export const noop = (): void => {}

@@ -63,8 +63,13 @@ export function optionalNumber(value: unknown, path: string, rule: NumberRule = 
   return value as number
 }
 
+/** Refuses `value` unless it is absent or of `type`. */
+function optionalOfType(value: unknown, path: string, type: 'string' | 'function' | 'boolean'): void {
+  if (value !== undefined && typeof value !== type) refuse(path, `a ${type}`, value)
+}
+
 export function optionalString(value: unknown, path: string): string | undefined {
-  if (value !== undefined && typeof value !== 'string') refuse(path, 'a string', value)
+  optionalOfType(value, path, 'string')
   return value as string | undefined
 }
 
@@ -97,12 +102,12 @@ export function optionalMailboxKey(value: unknown, path: string): MailboxKey | u
 }
 
 export function optionalFunction<F>(value: unknown, path: string): F | undefined {
-  if (value !== undefined && typeof value !== 'function') refuse(path, 'a function', value)
+  optionalOfType(value, path, 'function')
   return value as F | undefined
 }
 
 export function optionalBoolean(value: unknown, path: string): boolean | undefined {
-  if (value !== undefined && typeof value !== 'boolean') refuse(path, 'a boolean', value)
+  optionalOfType(value, path, 'boolean')
   return value as boolean | undefined
 }
 

@@ -1,5 +1,6 @@
 import type { FetchOptions, FetchResult, MailboxMessage, MailboxStore } from '../core/mailbox.js'
 import { keyCovers } from '../core/mailbox.js'
+import { firstAfter } from '../core/ordered-queue.js'
 import { optionalNumber, refuse } from '../core/validate.js'
 import type { MailboxKey } from '../core/types.js'
 
@@ -65,15 +66,8 @@ export class MemoryMailboxStore<R = unknown> implements MailboxStore<R> {
     const log = this.#log
     const messages: MailboxMessage<R>[] = []
     let last = since
-    // Binary search for the first entry after the cursor; the log is in seq order.
-    let lo = this.#head
-    let hi = log.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (log[mid]!.seq <= since) lo = mid + 1
-      else hi = mid
-    }
-    for (let i = lo; i < log.length && messages.length < limit; i++) {
+    // The log is in seq order.
+    for (let i = firstAfter(log, this.#head, since); i < log.length && messages.length < limit; i++) {
       const stored = log[i]!
       if (stored.acked || !keyCovers(key, stored.message.key)) continue
       messages.push(stored.message)
