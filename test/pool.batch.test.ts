@@ -79,6 +79,19 @@ describe('submitAll', () => {
     expect(low.map((t) => t.status)).toEqual(['dropped', 'dropped'])
     await expect(low[0]!.result).rejects.toBeInstanceOf(TaskDroppedError)
   })
+
+  it("an item's signal aborted while its batch makes room (a dropped listener) cancels that item; it never runs", async () => {
+    const { pool, jobs } = controlledPool<string>({ capacity: 1, maxQueueDepth: 1, policy: { onFull: 'drop-lowest' } })
+    await pool.submit('running')
+    await pool.submit('low', { priority: 'low' })
+    const controller = new AbortController()
+    pool.on('dropped', () => controller.abort(new Error('the user gave up')))
+    const [high] = await pool.submitAll([{ payload: 'high', options: { priority: 'high', signal: controller.signal } }])
+    expect(high!.status).toBe('cancelled')
+    await jobs.finish('running')
+    await pool.onIdle()
+    expect(jobs.started.map((job) => job.payload)).toEqual(['running'])
+  })
 })
 
 describe('onSizeLessThan', () => {

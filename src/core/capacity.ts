@@ -97,7 +97,7 @@ export class CapacityLedger {
       total += units
       cacheKey = cacheKey >= 0 && i! < 4 && units < 4096 && Number.isInteger(units) ? cacheKey + units * 4096 ** i! : -1
     }
-    if (total === 0) throw new InvalidCostError('Expected a cost above 0 in some resource')
+    if (total === 0) throw new InvalidCostError('Expected a cost above 0 in some resource: a free task would run unbounded')
     if (cacheKey >= 0) {
       const cached = this.#vectors.get(cacheKey)
       if (cached !== undefined) return cached

@@ -152,14 +152,21 @@ export class Journal<P, R> {
         retainKeyUntil: now + this.#options.keyRetentionMs,
         message: shared ? message : undefined,
       })
-    // A message in the ack's transaction is announced once that commits; one stored apart is
-    // stored before the ack (a crash between the two can only repeat a run, never lose its end),
-    // and announced after it if it was new.
-    const written = settled(() =>
-      andThen(message === undefined || shared ? shared : this.mailbox.store.put(message), (announce) =>
-        andThen(settle(), () => announce && message !== undefined && this.mailbox.announce(message)),
-      ),
-    )
+    const write = (): MaybePromise<unknown> => {
+      if (message === undefined) return settle()
+      // In the ack's transaction; the notifiers hear of it once that commits.
+      if (shared) return andThen(settle(), () => this.mailbox.announce(message))
+      // Stored before the ack (a crash between the two can only repeat a run, never lose its
+      // end); announced after it, if it was new.
+      return andThen(this.mailbox.store.put(message), (isNew) => andThen(settle(), () => isNew && this.mailbox.announce(message)))
+    }
+    let written: MaybePromise<unknown>
+    try {
+      written = write()
+    } catch (error) {
+      // Refused at once: the caller hears of it now, and it holds nothing up.
+      return Promise.reject(error)
+    }
     if (!isPromiseLike(written)) return
     const done = Promise.resolve(written).then(noop)
     this.#hold(done.then(noop, noop))

@@ -300,8 +300,11 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   /** A task accepted (or recovered: no event) enters the lot. */
   #enter(task: AnyTask<P, R, C>, fresh: boolean): void {
     if (task.outcome !== undefined || this.#ending.has(task)) return // cancelled while its write was in flight
-    // Accepted while the pool closed: it goes as any parked task does.
-    if (this.#closed) return this.#closeOut(task, this.#keptError())
+    if (this.#closed) {
+      // Accepted while the pool closed: a durable queue keeps it for the next start, as any parked task.
+      this.#closeOut(task, new TaskDetachedError(`Pool '${this.name}' closed as this task was accepted; it runs after the next start`))
+      return
+    }
     this.#wasBusy = true
     if (task.waitDeadline !== undefined) this.#deadlines.watch(task)
     this.#lot.add(task)

@@ -59,7 +59,7 @@ export async function putMessageRow(tx: MessagesTx, row: JournalMessage): Promis
   return true
 }
 
-/** Mailbox messages in IndexedDB: they survive reloads and browser kills. */
+/** Mailbox messages in IndexedDB: they survive reloads and browser kills (a wipe of the database by the browser is reported; journaled, rebuilt). */
 export class IndexedDBMailboxStore<R = unknown> implements MailboxStore<R> {
   /** Structured clone; JSON when journaled. */
   readonly checkValue: ValueCheck

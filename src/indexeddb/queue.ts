@@ -70,7 +70,8 @@ const scopeOf = (database: string): object => {
 }
 
 /**
- * The browser's embedded durable queue: tasks survive reloads and browser kills. One owner per
+ * The browser's embedded durable queue: tasks survive reloads and browser kills (a wipe of the
+ * database by the browser is reported; with `durability: 'journaled'`, rebuilt). One owner per
  * queue name, held with a Web Lock. Submits that arrive together share one transaction (group
  * commit); each task is one row keyed by queue and seq, so a claim or an ack is a keyed write
  * whose cost does not grow with the history of the queue.
