@@ -3,8 +3,8 @@ import { BackendError } from '../core/errors.js'
 import { uuidv7 } from '../core/ids.js'
 import { reportUnhandled } from '../core/report.js'
 import { refuse } from '../core/validate.js'
-import { wrapIdb, type StorageWipedError } from './errors.js'
-import { SCHEMA_VERSION, type JobRow, type ParkingLotDB } from './schema.js'
+import type { StorageWipedError } from './errors.js'
+import { countHeld, SCHEMA_VERSION, type JobRow, type ParkingLotDB } from './schema.js'
 import { Journal } from './journal.js'
 import type { JournalEntry } from './journal-format.js'
 import { NoteFiles } from './marker.js'
@@ -140,8 +140,7 @@ export class Connection {
   async noteCounts(): Promise<void> {
     const notes = this.notes
     if (notes === undefined || this.db === undefined) return
-    const db = this.db
-    const [tasks, messages] = await wrapIdb('counting what the database holds', () => Promise.all([db.count('jobs'), db.count('messages')]))
+    const { tasks, messages } = await countHeld(this.db)
     await notes.files.writeCounts(notes.identity, tasks, messages)
   }
 

@@ -5,18 +5,7 @@
  * any point leaves one whole, sealed generation to read.
  */
 import { compactEntries, decodeEntries, encodeEntries, foldGeneration, type JournalEntry, type JournalState } from './journal-format.js'
-import { OPFS_DIRECTORY } from './marker.js'
-
-/** The part of `FileSystemSyncAccessHandle` used here (lib.dom does not declare it for pages). */
-interface SyncHandle {
-  read(buffer: Uint8Array, options: { at: number }): number
-  write(buffer: Uint8Array, options: { at: number }): number
-  truncate(size: number): void
-  getSize(): number
-  flush(): void
-  close(): void
-}
-type SyncFile = FileSystemFileHandle & { createSyncAccessHandle(): Promise<SyncHandle> }
+import { parkingLotDirectory, removeFile, type SyncCapableFile, type SyncHandle } from './opfs.js'
 
 /** A journal smaller than this is never compacted; above it, once it is 4x its last compacted size. */
 const COMPACT_FROM_BYTES = 1 << 20
@@ -43,7 +32,8 @@ export class JournalFiles {
   static async open(database: string): Promise<JournalFiles> {
     const directory = await journalDirectory()
     const open = async (suffix: 'a' | 'b'): Promise<SyncHandle> => {
-      const file = (await directory.getFileHandle(fileName(database, suffix), { create: true })) as SyncFile
+      const file: SyncCapableFile = await directory.getFileHandle(fileName(database, suffix), { create: true })
+      if (file.createSyncAccessHandle === undefined) throw new Error('this context has no sync access handles')
       return file.createSyncAccessHandle()
     }
     const a = await open('a')
@@ -58,13 +48,7 @@ export class JournalFiles {
   /** Deletes `database`'s journal files, if any (pages can: no sync handle is needed). */
   static async remove(database: string): Promise<void> {
     const directory = await journalDirectory()
-    for (const suffix of ['a', 'b'] as const) {
-      try {
-        await directory.removeEntry(fileName(database, suffix))
-      } catch (error) {
-        if (!(error instanceof DOMException && error.name === 'NotFoundError')) throw error
-      }
-    }
+    for (const suffix of ['a', 'b'] as const) await removeFile(directory, fileName(database, suffix))
   }
 
   /** The newest sealed generation's state, or undefined when there is none (a new journal). */
@@ -143,8 +127,9 @@ export class JournalFiles {
 }
 
 async function journalDirectory(): Promise<FileSystemDirectoryHandle> {
-  const root = await navigator.storage.getDirectory()
-  return root.getDirectoryHandle(OPFS_DIRECTORY, { create: true })
+  const directory = await parkingLotDirectory()
+  if (typeof directory === 'string') throw new Error(directory)
+  return directory
 }
 
 const fileName = (database: string, suffix: 'a' | 'b'): string => `${encodeURIComponent(database)}.journal-${suffix}`

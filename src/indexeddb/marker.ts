@@ -5,8 +5,7 @@
  * a second while it is written to, so a wipe can say how much it took.
  */
 
-/** Where the notes (and journals) live in OPFS. */
-export const OPFS_DIRECTORY = 'prometheus-parking-lot'
+import { parkingLotDirectory, removeFile, type SyncCapableFile } from './opfs.js'
 
 export interface DatabaseNote {
   /** The identity stored in the database's `meta` store when it was created. */
@@ -22,15 +21,6 @@ interface Counts {
   readonly messages: number
 }
 
-/** A file written whole: `createWritable` swaps it in on close; where only a sync handle exists (a SharedWorker), that. */
-interface SyncHandle {
-  truncate(size: number): void
-  write(data: Uint8Array, options: { at: number }): number
-  flush(): void
-  close(): void
-}
-type SyncCapable = FileSystemFileHandle & { createSyncAccessHandle?: () => Promise<SyncHandle> }
-
 /** The notes of one database in OPFS. */
 export class NoteFiles {
   private constructor(
@@ -40,14 +30,8 @@ export class NoteFiles {
 
   /** The notes' files, or the reason this context has none (wipe detection is then off). */
   static async open(database: string): Promise<NoteFiles | string> {
-    const storage = (globalThis as { navigator?: { storage?: Partial<StorageManager> } }).navigator?.storage
-    if (typeof storage?.getDirectory !== 'function') return 'this context has no origin private file system'
-    try {
-      const root = await storage.getDirectory()
-      return new NoteFiles(await root.getDirectoryHandle(OPFS_DIRECTORY, { create: true }), database)
-    } catch (error) {
-      return `the origin private file system is unavailable (${error instanceof Error ? error.message : String(error)})`
-    }
+    const directory = await parkingLotDirectory()
+    return typeof directory === 'string' ? directory : new NoteFiles(directory, database)
   }
 
   async read(): Promise<DatabaseNote | undefined> {
@@ -60,13 +44,7 @@ export class NoteFiles {
 
   /** Forgets the database (an app deleting it on purpose: no wipe to report). */
   async remove(): Promise<void> {
-    for (const kind of ['identity', 'counts'] as const) {
-      try {
-        await this.directory.removeEntry(this.#fileName(kind))
-      } catch (error) {
-        if (!(error instanceof DOMException && error.name === 'NotFoundError')) throw error
-      }
-    }
+    for (const kind of ['identity', 'counts'] as const) await removeFile(this.directory, this.#fileName(kind))
   }
 
   writeIdentity(identity: string): Promise<void> {
@@ -93,7 +71,7 @@ export class NoteFiles {
   }
 
   async #writeText(kind: 'identity' | 'counts', text: string): Promise<void> {
-    const handle: SyncCapable = await this.directory.getFileHandle(this.#fileName(kind), { create: true })
+    const handle: SyncCapableFile = await this.directory.getFileHandle(this.#fileName(kind), { create: true })
     if (typeof handle.createWritable === 'function') {
       const writable = await handle.createWritable()
       await writable.write(text)

@@ -1,4 +1,5 @@
-import type { DBSchema } from 'idb'
+import type { DBSchema, IDBPDatabase } from 'idb'
+import { wrapIdb } from './errors.js'
 import type { TerminalStatus } from '../core/types.js'
 
 /**
@@ -66,3 +67,17 @@ export interface ParkingLotDB extends DBSchema {
 
 /** @internal */
 export const SCHEMA_VERSION = 3
+
+/** What the database holds, across its queues and mailboxes: what a wipe would take. */
+export interface Held {
+  readonly tasks: number
+  readonly keys: number
+  readonly messages: number
+}
+
+export function countHeld(db: IDBPDatabase<ParkingLotDB>): Promise<Held> {
+  return wrapIdb('counting what the database holds', async () => {
+    const [tasks, keys, messages] = await Promise.all([db.count('jobs'), db.count('keys'), db.count('messages')])
+    return { tasks, keys, messages }
+  })
+}

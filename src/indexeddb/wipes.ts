@@ -12,7 +12,7 @@ import { StorageWipedError, wrapIdb } from './errors.js'
 import { Journal } from './journal.js'
 import { emptyState, jobId, keyId, type JournalState } from './journal-format.js'
 import { NoteFiles, type DatabaseNote } from './marker.js'
-import type { ParkingLotDB } from './schema.js'
+import { countHeld, type Held, type ParkingLotDB } from './schema.js'
 
 /** The open database being checked (database.ts's `Connection`). */
 interface Connection {
@@ -38,12 +38,6 @@ const checks = new Map<string, Promise<StorageWipedError | undefined>>()
 
 /** Rebuilds already turned into this realm's report (a queue and a mailbox store share one journal's). */
 const reported = new WeakSet<object>()
-
-interface Held {
-  readonly tasks: number
-  readonly keys: number
-  readonly messages: number
-}
 
 /**
  * Checks the database `connection` opened against its note, and first reconciles its journal
@@ -112,7 +106,7 @@ async function firstCheck(
   }
   // A wiped database is empty. One that differs from the note yet holds data was rebuilt from its
   // journal by a start that was killed before it could update the note.
-  const held = await heldIn(db)
+  const held = await countHeld(db)
   if (held.tasks + held.keys + held.messages > 0) return noteRebuilt(connection, files, identity, held)
   // The counts stay those of the lost database until the app carries on.
   return lostError(connection.name, note)
@@ -145,13 +139,6 @@ function lostError(database: string, note: DatabaseNote): StorageWipedError {
   )
 }
 
-async function heldIn(db: IDBPDatabase<ParkingLotDB>): Promise<Held> {
-  return wrapIdb('counting what the database holds', async () => {
-    const [tasks, keys, messages] = await Promise.all([db.count('jobs'), db.count('keys'), db.count('messages')])
-    return { tasks, keys, messages }
-  })
-}
-
 /**
  * Brings the journal and the database together, once per journal. An empty database and a
  * journal of an earlier incarnation that holds something: the browser wiped it, and it is rebuilt
@@ -165,7 +152,7 @@ async function reconcile(journal: Journal, db: IDBPDatabase<ParkingLotDB>, ident
   const state = loaded?.state
   const inJournal = state === undefined ? 0 : state.jobs.size + state.keys.size + state.messages.size
   if (state !== undefined && loaded!.identity !== identity && inJournal > 0) {
-    const held = await heldIn(db)
+    const held = await countHeld(db)
     if (held.tasks + held.keys + held.messages === 0) {
       await rebuild(db, state)
       await journal.start(state, identity)
