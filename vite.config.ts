@@ -6,6 +6,7 @@ import { CHROMIUM_ARGS, CHROMIUM_WEBGPU_ARGS, chromiumExecutable } from './test/
 // One entry per subpath export; each ships its own .d.ts (from tsc, see tsconfig.build.json).
 const entries = {
   index: resolve(import.meta.dirname, 'src/index.ts'),
+  models: resolve(import.meta.dirname, 'src/model-pool.ts'),
   config: resolve(import.meta.dirname, 'src/config/index.ts'),
   indexeddb: resolve(import.meta.dirname, 'src/indexeddb/index.ts'),
   pglite: resolve(import.meta.dirname, 'src/pglite/index.ts'),

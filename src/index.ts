@@ -2,6 +2,7 @@
 // it imports no backend that needs a platform and no config library (those live in subpaths:
 // ./config, ./worker, ./indexeddb, ./pglite).
 export { ResourcePool } from './pool.js'
+export { ModelPool } from './model-pool.js'
 export type { CloseOptions, Pool, PoolEventMap, PoolMailbox, PoolSnapshot, PoolStats } from './core/pool.js'
 export type { TaskHandle } from './core/handle.js'
 export type { PoolOptions, PolicyOptions, SubmitItem, SubmitOptions } from './core/options.js'
@@ -31,6 +32,7 @@ export {
   type TaskRecord,
 } from './core/queue.js'
 export type { DurationStats } from './core/stats.js'
+export type { ModelEventMap, ModelInstanceSnapshot, ModelLoadContext, ModelSpec, ModelStats, UnloadReason } from './core/models.js'
 export { MemoryQueue } from './queue/memory.js'
 export { MemoryMailboxStore } from './mailbox/memory.js'
 export { BroadcastNotifier, type BroadcastNotifierOptions } from './mailbox/broadcast.js'
@@ -43,6 +45,7 @@ export {
   InvalidOptionError,
   InvalidPayloadError,
   InvalidResultError,
+  ModelLoadError,
   ParkingLotError,
   PoolClosedError,
   QueueFullError,

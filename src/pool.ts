@@ -1,8 +1,17 @@
 import { Mailbox } from './core/mailbox.js'
 import type { PoolOptions } from './core/options.js'
-import { MADE_HERE, Scheduler } from './core/scheduler.js'
+import { MADE_HERE, Scheduler, type SchedulerParts } from './core/scheduler.js'
 import { MemoryMailboxStore } from './mailbox/memory.js'
 import { EphemeralQueue } from './queue/ephemeral.js'
+
+/** @internal The in-memory queue and mailbox a pool uses when none is given. */
+export function defaultParts<P, R, C>(options: PoolOptions<P, R, C>): SchedulerParts<P, R> {
+  return {
+    queue: options?.queue ?? new EphemeralQueue<P>(),
+    mailbox: options?.mailbox ?? new Mailbox<R>({ store: new MemoryMailboxStore<R>(), clock: options?.clock }),
+    ownsMailbox: options?.mailbox === undefined,
+  }
+}
 
 /**
  * A pool of scarce capacity. Tasks declare a cost; one that does not fit parks in a priority
@@ -16,10 +25,6 @@ import { EphemeralQueue } from './queue/ephemeral.js'
  */
 export class ResourcePool<P = unknown, R = unknown, C = unknown> extends Scheduler<P, R, C> {
   constructor(options: PoolOptions<P, R, C>) {
-    super(MADE_HERE, options, {
-      queue: options?.queue ?? new EphemeralQueue<P>(),
-      mailbox: options?.mailbox ?? new Mailbox<R>({ store: new MemoryMailboxStore<R>(), clock: options?.clock }),
-      ownsMailbox: options?.mailbox === undefined,
-    })
+    super(MADE_HERE, options, defaultParts(options))
   }
 }

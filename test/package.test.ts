@@ -12,10 +12,13 @@ import { build as viteBuild } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 /**
- * gzip (level 6) bytes `import { ResourcePool }` may take in a browser bundle: 16 kB as bundlers
- * print sizes (esbuild and Vite report KiB; the issue's "39 kB minified" was esbuild's 39.4kb).
+ * gzip (level 6) bytes `import { ResourcePool }` may take in a browser bundle. It was 16 kB as
+ * bundlers print sizes (esbuild and Vite report KiB; the issue's "39 kB minified" was esbuild's
+ * 39.4kb), measured at 16,281 B before models. The models issue allows a bundle that uses no
+ * models to grow by at most 1 kB: the model code itself is in `ModelPool`, left out here.
  */
-const ROOT_BUDGET = 16 * 1024
+const BEFORE_MODELS = 16_281
+const ROOT_BUDGET = BEFORE_MODELS + 1024
 
 const root = new URL('..', import.meta.url).pathname
 const work = mkdtempSync(join(tmpdir(), 'ppl-package-'))
@@ -86,7 +89,7 @@ describe('the packed package', () => {
     })
   })
 
-  it(`bundles \`import { ResourcePool }\` for the browser with esbuild, within ${ROOT_BUDGET / 1024} kB gzipped`, async () => {
+  it(`bundles \`import { ResourcePool }\` for the browser with esbuild, within ${ROOT_BUDGET} B gzipped (no model code)`, async () => {
     const out = await esbuild({
       stdin: {
         contents:
@@ -105,9 +108,10 @@ describe('the packed package', () => {
     const gzipped = gzipSync(bytes).length
     console.log(`root entry, ResourcePool only: ${bytes.length} B minified, ${gzipped} B gzipped (budget ${ROOT_BUDGET})`)
     expect(gzipped).toBeLessThanOrEqual(ROOT_BUDGET)
-    // Neither config library is in it.
+    // Neither config library is in it, nor the model code (ModelPool's).
     const text = new TextDecoder().decode(bytes)
     expect(text).not.toMatch(/YAMLParseError|ZodError/)
+    expect(text).not.toMatch(/unloading model instance|failed to load:/)
   })
 
   it('builds with Vite an app of ResourcePool, WorkerPool and a worker with defineHandlers, without idb or PGlite', async () => {

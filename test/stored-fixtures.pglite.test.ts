@@ -38,7 +38,7 @@ describe('stored data of release 0.1 (PGlite)', () => {
     const db = await restore()
     await checkFields(new PGliteQueue(db, { name: 'jobs' }), fixture.tasks)
     const { rows } = await db.query<{ version: number }>('select max(version) as version from pl_schema_version')
-    expect(rows[0]!.version).toBe(2)
+    expect(rows[0]!.version).toBe(3) // migrated to the latest
     await db.close()
   }, 60_000)
 

@@ -12,10 +12,11 @@
  */
 import type { Cost } from './costs.js'
 import { EndedTask } from './ended-task.js'
-import { IdempotencyConflictError, ParkingLotError, PoolClosedError } from './errors.js'
+import { IdempotencyConflictError, InvalidOptionError, ParkingLotError, PoolClosedError } from './errors.js'
 import type { FairShareLedger } from './fair-share.js'
 import type { TaskHandle } from './handle.js'
 import type { Journal } from './journal.js'
+import type { Models } from './models.js'
 import { IdempotencyKeys, lookUpKeys, sameKey } from './keys.js'
 import type { SubmitItem, SubmitOptions } from './options.js'
 import { fingerprint } from './fingerprint.js'
@@ -35,6 +36,7 @@ export interface AdmissionParts<P, R, C> extends RoomRules<Task<P, R, C>> {
   readonly options: ResolvedPoolOptions<P, R, C>
   readonly journal: Journal<P, R>
   readonly fair: FairShareLedger | undefined
+  readonly models: Models | undefined
   /** What the pool's tasks see of it. */
   readonly tasks: TaskHost<C>
   isClosed(): boolean
@@ -69,7 +71,9 @@ export class Admission<P, R, C> {
   /** A stored task back in memory: its arrival number, key and tenant are known again. Throws if its cost no longer fits. */
   recovered(record: TaskRecord<P>, now: number): Task<P, R, C> {
     this.seq = Math.max(this.seq, record.seq)
-    const task = Task.fromRecord<P, R, C>(this.#parts.tasks, record, this.#parts.ledger.toVector(record.cost))
+    const vector = this.#parts.ledger.toVector(record.cost)
+    this.#checkModel(record.model, vector)
+    const task = Task.fromRecord<P, R, C>(this.#parts.tasks, record, vector)
     task.parkedAt = now
     if (record.key !== undefined) this.keys.set(record.key, task as Keyed<R, C>)
     this.#parts.fair?.activate(task.tenant, now)
@@ -165,14 +169,18 @@ export class Admission<P, R, C> {
       const known = this.keys.get(key, now) ?? this.#endedFromStore(key, stored, now)
       if (known !== undefined) return sameKey(known, key, print!)
     }
-    return {
-      payload,
-      parsed: parseSubmit(payload, options, host.options.submit, now),
-      cost: host.tasks.costs.of(options.cost),
-      key,
-      print,
-      task: undefined,
-    }
+    const parsed = parseSubmit(payload, options, host.options.submit, now)
+    const cost = host.tasks.costs.of(options.cost)
+    this.#checkModel(parsed.model, cost.vector)
+    return { payload, parsed, cost, key, print, task: undefined }
+  }
+
+  /** A task's model must be one the pool declares, and fit with the task's own cost. */
+  #checkModel(model: string | undefined, vector: Cost['vector']): void {
+    if (model === undefined) return
+    const models = this.#parts.models
+    if (models === undefined) throw new InvalidOptionError("`model` names one of the pool's `models`; this pool declares none", 'model')
+    models.check(model, vector)
   }
 
   /**

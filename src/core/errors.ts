@@ -44,6 +44,20 @@ export class InvalidCostError extends ParkingLotError {
   }
 }
 
+/** A model could not be loaded (the loader threw, timed out or found a bad file), or its instance was lost. */
+export class ModelLoadError extends ParkingLotError {
+  override get code(): 'MODEL_LOAD' {
+    return 'MODEL_LOAD'
+  }
+  constructor(
+    message: string,
+    readonly model: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
 /** A pool or submit option has the wrong type or range. `path` names the option. */
 export class InvalidOptionError extends ParkingLotError {
   override get code(): 'INVALID_OPTION' {

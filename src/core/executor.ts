@@ -2,6 +2,14 @@ import type { ResourceVector } from './capacity.js'
 import type { TaskInfo } from './record.js'
 import type { ValueCheck } from './storable.js'
 
+/** What a loader is told about the instance it loads. */
+export interface ModelLoadContext {
+  /** This instance's id (`model#n`), unique in the pool. */
+  readonly instance: string
+  /** Call when the loaded instance died (its worker crashed, the device was lost): its units are freed. */
+  lost(error?: unknown): void
+}
+
 /** The second argument of an executor. `C` is the type of the progress chunks it emits. */
 export interface TaskContext<C = unknown> {
   /** Aborted when the task is cancelled or runs past its run timeout. */
@@ -11,6 +19,8 @@ export interface TaskContext<C = unknown> {
   /** 1 on the first run, 2 on the first retry, ... */
   readonly attempt: number
   readonly task: TaskInfo
+  /** The loaded instance of the task's model (the submit option `model`), as its loader returned it. */
+  readonly model?: unknown
 }
 
 /** Runs a task's payload in-process. Throwing or rejecting fails the attempt. */
@@ -39,4 +49,10 @@ export interface Executor<P, R, C = unknown> {
    * that tabs register). A cost above their current capacity parks instead of being refused.
    */
   readonly elasticResources?: readonly string[]
+  /**
+   * Loads an instance of a model declared in the pool's `models` (one without its own `load`).
+   * What it resolves to is the task's `ctx.model` when the pool runs a task on that instance.
+   */
+  loadModel?(model: string, ctx: ModelLoadContext): PromiseLike<unknown>
+  unloadModel?(instance: unknown): void | PromiseLike<void>
 }

@@ -122,6 +122,7 @@ export const TASK_FIELDS: { readonly [K in TaskField]-?: FieldSpec<TaskRecord[K]
   key: scalar(d.nullable(d.string), 'idem_key'),
   fingerprint: scalar(d.nullable(d.string), 'fingerprint'),
   handler: scalar(d.nullable(d.string), 'handler'),
+  model: scalar(d.nullable(d.string), 'model'),
   submittedAt: scalar(d.number, 'submitted_at'),
   waitDeadline: scalar(d.nullable(d.number), 'wait_deadline'),
   runTimeoutMs: scalar(d.nullable(d.number), 'run_timeout_ms'),

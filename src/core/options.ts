@@ -3,6 +3,7 @@ import type { Clock } from './clock.js'
 import type { Mailbox } from './mailbox.js'
 import type { TaskQueue } from './queue.js'
 import type { Executor, ExecutorFunction } from './executor.js'
+import type { ModelSpec } from './models.js'
 import type { MailboxKey, Priority } from './types.js'
 
 /** The parking-lot policy: what happens when the lot is full, and who starts first. */
@@ -93,6 +94,12 @@ export interface PoolOptions<P, R, C = unknown> {
   readonly leaseMs?: number
   /** Source of backoff jitter, in [0, 1). @default Math.random */
   readonly random?: () => number
+  /**
+   * Models that hold units between tasks, by id; a task names one with the submit option `model`.
+   * See docs/semantics.md, "Models". @default none
+   * @example { llama: { cost: { vram: 5 }, keepAliveMs: 60_000 } }
+   */
+  readonly models?: Readonly<Record<string, ModelSpec>>
 }
 
 export interface SubmitOptions {
@@ -122,6 +129,11 @@ export interface SubmitOptions {
   readonly key?: string
   /** Which handler of a worker runtime runs the task. */
   readonly handler?: string
+  /**
+   * The model (an id of the pool's `models`) the task runs on: it starts on a loaded instance of
+   * it, and its `cost` is what it holds on top of the instance's (its KV cache).
+   */
+  readonly model?: string
 }
 
 /** One task of `submitAll`. */

@@ -59,6 +59,7 @@ const POOL_KEYS: Record<keyof PoolOptions<unknown, unknown>, 1> = {
   policy: 1,
   leaseMs: 1,
   random: 1,
+  models: 1,
 }
 const POLICY_KEYS: Record<keyof PolicyOptions, 1> = { onFull: 1, backfill: 1, headReserveAfterMs: 1, agingMs: 1, fairShare: 1 }
 

@@ -10,9 +10,10 @@ import type { TaskHandle } from './handle.js'
 import type { FetchOptions, FetchResult } from './mailbox.js'
 import type { SubmitItem, SubmitOptions } from './options.js'
 import type { MailboxKey, MaybePromise, Priority, TerminalStatus } from './types.js'
+import type { ModelEventMap, ModelInstanceSnapshot, ModelStats } from './models.js'
 
 /** Events a pool emits, each with what happened. Listeners run synchronously. */
-export interface PoolEventMap<R, C = unknown> {
+export interface PoolEventMap<R, C = unknown> extends ModelEventMap {
   submitted: { readonly task: TaskHandle<R, C> }
   parked: { readonly task: TaskHandle<R, C> }
   started: { readonly task: TaskHandle<R, C>; readonly attempt: number }
@@ -46,6 +47,8 @@ export interface PoolSnapshot {
   readonly retrying: number
   readonly isPaused: boolean
   readonly isClosed: boolean
+  /** Model instances (loading, ready or unloading), with the units each holds. */
+  readonly models: ModelInstanceSnapshot[]
 }
 
 export interface PoolStats {
@@ -54,6 +57,8 @@ export interface PoolStats {
   /** From start until the executor settled, per attempt. */
   readonly run: DurationStats
   readonly outcomes: Readonly<Record<TerminalStatus, number>>
+  /** Warm and cold starts, loads, evictions and load times; undefined on a pool without `models`. */
+  readonly models: ModelStats | undefined
 }
 
 /** A pool's mailbox, as its users read it. */
@@ -116,6 +121,10 @@ export interface Pool<P = unknown, R = unknown, C = unknown> {
    * holds new starts until used fits again. Resources left out drop to 0.
    */
   setCapacity(capacity: CapacityInput): void
+  /** Loads an instance of a model of the pool's `models` now; see `ResourcePool.preload`. */
+  preload(id: string): Promise<void>
+  /** Unloads every instance of a model (busy ones once idle); resolves once they are gone. */
+  unload(id: string): Promise<void>
   /** Stops starting tasks; running ones go on. */
   pause(): void
   resume(): void

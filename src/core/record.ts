@@ -28,6 +28,8 @@ export interface TaskRecord<P = unknown> {
   /** Canonical form of the payload, compared when the same idempotency key comes again. */
   readonly fingerprint: string | undefined
   readonly handler: string | undefined
+  /** The model (of the pool's `models`) it runs on. */
+  readonly model: string | undefined
   readonly submittedAt: number
   readonly waitDeadline: number | undefined
   readonly runTimeoutMs: number | undefined
@@ -54,6 +56,7 @@ export const FIELD_NAMES = [
   'key',
   'fingerprint',
   'handler',
+  'model',
   'submittedAt',
   'waitDeadline',
   'runTimeoutMs',
@@ -88,6 +91,7 @@ export const INFO_FIELDS = [
   'key',
   'handler',
   'submittedAt',
+  'model',
 ] as const satisfies readonly TaskField[]
 
 export type InfoField = (typeof INFO_FIELDS)[number]

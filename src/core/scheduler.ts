@@ -34,6 +34,8 @@ import type { TaskHandle } from './handle.js'
 import { Journal, type Outcome } from './journal.js'
 import { ParkingLot } from './lot.js'
 import type { Mailbox } from './mailbox.js'
+import type { ModelInstance, ModelParts, Models } from './models.js'
+import type { Executor } from './executor.js'
 import type { PoolOptions, SubmitItem, SubmitOptions } from './options.js'
 import { runClosers } from './owned.js'
 import { resolvePoolOptions, withRuntimeResources, type ResolvedPoolOptions } from './pool-options.js'
@@ -43,6 +45,7 @@ import type { TaskRecord } from './record.js'
 import { Backoffs, RetryPolicy, failureOf } from './retry.js'
 import { PoolCounters } from './stats.js'
 import { describeValue, optionalBoolean, optionsObject } from './validate.js'
+import type { CostVector } from './capacity.js'
 import { Waiters } from './waiters.js'
 import { Run, RunningTasks, Task, type TaskHost } from './task.js'
 import { TERMINAL_STATUSES, isPromiseLike, type TaskStatus, type TerminalStatus } from './types.js'
@@ -58,6 +61,8 @@ export interface SchedulerParts<P, R> {
   readonly mailbox: Mailbox<R>
   /** The pool made the mailbox, so `close()` closes it. */
   readonly ownsMailbox: boolean
+  /** Makes the pool's models (`ModelPool` passes it): the model code stays out of bundles that use none. */
+  readonly models?: (specs: unknown, parts: ModelParts) => Models
 }
 
 type AnyTask<P, R, C> = Task<P, R, C>
@@ -76,6 +81,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   readonly #options: ResolvedPoolOptions<P, R, C>
   readonly #ledger: CapacityLedger
   readonly #fair: FairShareLedger | undefined
+  readonly #models: Models | undefined
   readonly #lot: ParkingLot<AnyTask<P, R, C>>
   readonly #admission: Admission<P, R, C>
   readonly #retry: RetryPolicy
@@ -116,6 +122,24 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#retry = new RetryPolicy(resolved.retry)
     this.#retrying = new Backoffs(this.#clock)
     this.#fair = resolved.fairShare ? new FairShareLedger() : undefined
+    if (options.models !== undefined && parts.models === undefined) {
+      throw new InvalidOptionError(
+        "`models` needs a ModelPool (import { ModelPool } from 'prometheus-parking-lot'), which adds the model code to a bundle only where it is used",
+        'models',
+      )
+    }
+    this.#models =
+      options.models === undefined
+        ? undefined
+        : parts.models!(options.models, {
+            ledger: this.#ledger,
+            clock: this.#clock,
+            executor: resolved.executor as Executor<never, unknown, unknown>,
+            emit: (name, event) => this.emit(name, event as PoolEventMap<R, C>[typeof name]),
+            pump: () => this.#pump(),
+            loadFailed: (model, error) => this.#failTasksOf(model, error),
+            onError: (error, context) => this.#reportError(error, context),
+          })
     this.#lot = new ParkingLot({ agingMs: resolved.agingMs, fairShare: this.#fair })
     this.#deadlines = new DeadlineWatch<AnyTask<P, R, C>>(
       this.#clock,
@@ -142,6 +166,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       ledger: this.#ledger,
       lot: this.#lot,
       fair: this.#fair,
+      models: this.#models,
       tasks: this.#tasks,
       isClosed: () => this.#closed,
       isPaused: () => this.#paused,
@@ -193,11 +218,35 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       retrying: this.#retrying.size,
       isPaused: this.#paused,
       isClosed: this.#closed,
+      models: this.#models?.snapshot() ?? [],
     }
   }
 
   stats(): PoolStats {
-    return this.#counters.summary()
+    return { ...this.#counters.summary(), models: this.#models?.stats() }
+  }
+
+  /**
+   * Loads an instance of a model now (unloading idle ones least recently used first if that makes
+   * room), unless one is loaded or loading. Rejects with `ModelLoadError` if it fails or cannot
+   * fit now, `InvalidOptionError` for an id the pool does not declare.
+   */
+  preload(id: string): Promise<void> {
+    return this.#withModels((models) => models.preload(id))
+  }
+
+  /** Unloads every instance of a model: idle ones now, busy ones once their tasks end. Resolves once all are gone. */
+  unload(id: string): Promise<void> {
+    return this.#withModels((models) => models.unload(id))
+  }
+
+  #withModels(use: (models: Models) => Promise<void>): Promise<void> {
+    try {
+      if (this.#models === undefined) throw new InvalidOptionError('This pool declares no `models`', 'models')
+      return use(this.#models)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   get(id: string): TaskHandle<R, C> | undefined {
@@ -261,6 +310,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     // A queue that refused to open (another owner) is not ours to close; what the pool made still is.
     const opened = await Promise.resolve(this.#opening).then(...OPENED)
     if (opened && this.#holding > 0) await this.#waiters.stopped()
+    await this.#models?.close()
     this.#deadlines.stop()
     await this.#journal.close(opened)
     await runClosers(this)
@@ -341,8 +391,9 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       if (this.#paused || this.#closed) return
       const head = lot.head(now)
       if (head === undefined) return
-      if (ledger.fits(head.vector)) {
-        this.#start(head, now)
+      const placed = this.#place(head, undefined, true)
+      if (placed !== false) {
+        this.#start(head, now, placed)
         continue
       }
       // The head is blocked. Remember since when: backfill's reservation counts from then.
@@ -351,13 +402,15 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
         this.#headSince = now
       }
       if (!this.#options.backfill) return
-      const reserved = now - this.#headSince >= this.#options.headReserveAfterMs ? head.vector : undefined
+      const reserved = now - this.#headSince >= this.#options.headReserveAfterMs ? this.#reservation(head) : undefined
       let started = false
       for (const entry of lot.ordered(now)) {
         if (ledger.isExhausted(reserved)) break
-        if (entry === head || !ledger.fits(entry.vector, reserved)) continue
+        if (entry === head) continue
+        const at = this.#place(entry, reserved, false)
+        if (at === false) continue
         if (this.#paused || this.#closed) return
-        this.#start(entry, now)
+        this.#start(entry, now, at)
         started = true
         // Under fair share a start changes the tenant order: look again from the head.
         if (this.#fair !== undefined) break
@@ -366,12 +419,42 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     }
   }
 
-  #start(task: AnyTask<P, R, C>, now: number): void {
+  /**
+   * Whether the task starts now: false if not; else the model instance it runs on (undefined
+   * without a model). For the head (`mayLoad`), its model's load or the evictions it needs begin.
+   */
+  #place(task: AnyTask<P, R, C>, reserved: CostVector | undefined, mayLoad: boolean): ModelInstance | undefined | false {
+    const model = task.model
+    if (model === undefined) return this.#ledger.fits(task.vector, reserved) ? undefined : false
+    return this.#models!.place(model, task.vector, reserved, mayLoad) ?? false
+  }
+
+  /** What a blocked head holds back from backfill: its cost, and its model's unless an instance is there. */
+  #reservation(head: AnyTask<P, R, C>): CostVector {
+    const model = head.model
+    return model === undefined ? head.vector : this.#models!.reservation(model, head.vector)
+  }
+
+  /** A model's only load failed: each task parked for it has failed an attempt (retried if attempts remain). */
+  #failTasksOf(model: string, error: Error): void {
+    for (const task of [...this.#lot.all()]) {
+      if (task.model !== model) continue
+      this.#lot.remove(task)
+      task.attempt++
+      this.#fail(task, error, 'error')
+    }
+  }
+
+  #start(task: AnyTask<P, R, C>, now: number, instance?: ModelInstance): void {
     this.#lot.remove(task)
     this.#ledger.acquire(task.vector)
     this.#holding++
     const attempt = ++task.attempt
     const run = new Run<C>(task as AnyTask<unknown, unknown, C>, attempt, now)
+    if (instance !== undefined) {
+      run.instance = instance
+      this.#models!.started(instance, now)
+    }
     task.run = run
     task.status = 'running'
     this.#running.add(task)
@@ -422,8 +505,11 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       else if (ok) this.#finish(task, 'completed', valueOrError as R, now)
       else this.#fail(task, valueOrError, 'error')
     }
+    const instance = run.instance
+    if (instance !== undefined) this.#models!.finished(instance, now)
     if (this.#holding === 0) this.#waiters.allStopped()
     this.#pump(now)
+    if (instance !== undefined) this.#models!.idle(instance)
   }
 
   #onRunTimeout(run: Run<C>, runTimeoutMs: number): void {

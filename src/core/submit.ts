@@ -34,6 +34,7 @@ export const SUBMIT_KEYS: Record<keyof SubmitOptions, 1> = {
   signal: 1,
   key: 1,
   handler: 1,
+  model: 1,
 }
 
 /** A submit's options, checked and resolved. */
@@ -42,6 +43,7 @@ export interface ParsedSubmit {
   readonly mailbox: MailboxKey | undefined
   readonly tenant: string
   readonly handler: string | undefined
+  readonly model: string | undefined
   readonly maxAttempts: number
   readonly runTimeoutMs: number | undefined
   readonly waitDeadline: number | undefined
@@ -69,7 +71,8 @@ export function parseSubmit(payload: unknown, options: SubmitOptions, defaults: 
   if (signal?.aborted === true) {
     throw new TaskCancelledError('The signal was already aborted; the task was not accepted', { cause: signal.reason })
   }
-  return { rank: PRIORITIES.indexOf(priority), mailbox, tenant, handler, maxAttempts, runTimeoutMs, waitDeadline, signal }
+  const model = optionalString(options.model, 'model')
+  return { rank: PRIORITIES.indexOf(priority), mailbox, tenant, handler, model, maxAttempts, runTimeoutMs, waitDeadline, signal }
 }
 
 /** The earlier of `now + waitTimeoutMs` (or the pool's default) and `waitDeadline`. */

@@ -12,6 +12,7 @@ import { taskInfo, type Lease, type TaskInfo, type TaskRecord } from './record.j
 import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from './handle.js'
 import { formatId, stampCounter, stampId, stampMs, stampTail } from './ids.js'
 import type { LotEntry } from './lot.js'
+import type { ModelInstance } from './models.js'
 import { PRIORITIES, noop, type MailboxKey, type Priority, type TaskStatus } from './types.js'
 
 /**
@@ -45,6 +46,7 @@ export interface RareOptions {
   readonly key?: string | undefined
   readonly fingerprint?: string | undefined
   readonly handler?: string | undefined
+  readonly model?: string | undefined
   readonly waitDeadline?: number | undefined
   readonly runTimeoutMs?: number | undefined
 }
@@ -52,7 +54,7 @@ export interface RareOptions {
 const NO_RARE_OPTIONS: RareOptions = Object.freeze({})
 
 export function rareOptions(options: RareOptions, defaultMaxAttempts: number): RareOptions {
-  const { mailbox, key, fingerprint, handler, waitDeadline, runTimeoutMs } = options
+  const { mailbox, key, fingerprint, handler, model, waitDeadline, runTimeoutMs } = options
   const tenant = options.tenant === '' ? undefined : options.tenant
   const maxAttempts = options.maxAttempts === defaultMaxAttempts ? undefined : options.maxAttempts
   // Spelled out, not a loop over the fields: this runs per submit, and the common task sets none.
@@ -63,12 +65,13 @@ export function rareOptions(options: RareOptions, defaultMaxAttempts: number): R
     key === undefined &&
     fingerprint === undefined &&
     handler === undefined &&
+    model === undefined &&
     waitDeadline === undefined &&
     runTimeoutMs === undefined
   ) {
     return NO_RARE_OPTIONS
   }
-  return { tenant, maxAttempts, mailbox, key, fingerprint, handler, waitDeadline, runTimeoutMs }
+  return { tenant, maxAttempts, mailbox, key, fingerprint, handler, model, waitDeadline, runTimeoutMs }
 }
 
 interface TaskLife<R, C> {
@@ -90,6 +93,8 @@ export class Run<C = unknown> implements TaskContext<C> {
   controller: AbortController | undefined
   abortReason: Error | undefined
   timer: TimerHandle | undefined
+  /** The model instance it runs on. */
+  instance: ModelInstance | undefined
   constructor(
     readonly owner: Task<unknown, unknown, C>,
     readonly attempt: number,
@@ -111,6 +116,10 @@ export class Run<C = unknown> implements TaskContext<C> {
 
   get task(): TaskInfo {
     return taskInfo(this.owner)
+  }
+
+  get model(): unknown {
+    return this.instance?.value
   }
 
   emit(chunk: C): void {
@@ -219,6 +228,7 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
   declare readonly key: string | undefined
   declare readonly fingerprint: string | undefined
   declare readonly handler: string | undefined
+  declare readonly model: string | undefined
   declare readonly waitDeadline: number | undefined
   declare readonly runTimeoutMs: number | undefined
 
@@ -242,7 +252,7 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
       })
     }
     for (const name of ['notBefore', 'lease', 'lastError', 'detachSignal', 'onAdmitted'] as const) sideField(name)
-    for (const name of ['mailbox', 'key', 'fingerprint', 'handler', 'waitDeadline', 'runTimeoutMs'] as const) {
+    for (const name of ['mailbox', 'key', 'fingerprint', 'handler', 'model', 'waitDeadline', 'runTimeoutMs'] as const) {
       Object.defineProperty(this.prototype, name, {
         get(this: Task<unknown, unknown>): RareOptions[typeof name] {
           return this.rare[name]

@@ -24,6 +24,7 @@ import {
   TaskExpiredError,
   TaskFailedError,
   WorkerCrashedError,
+  ModelLoadError,
   errorFromCode,
 } from '../core/errors.js'
 
@@ -46,6 +47,7 @@ const ERROR_CLASSES: Readonly<Record<string, { readonly prototype: Error }>> = {
   TASK_DROPPED: TaskDroppedError,
   TASK_FAILED: TaskFailedError,
   WORKER_CRASHED: WorkerCrashedError,
+  MODEL_LOAD: ModelLoadError,
   CONFIG_ERROR: ConfigError,
   BACKEND_ERROR: BackendError,
 }

@@ -91,6 +91,10 @@ export const MIGRATIONS: readonly string[] = [
   alter table pl_queue_keys add column if not exists task_info text;
   create index if not exists pl_queue_keys_retain on pl_queue_keys (queue_name, retain_until);
   `,
+  // 3 (release 0.3): the model a task runs on.
+  `
+  alter table pl_queue_jobs add column if not exists model text;
+  `,
 ]
 
 /** Brings the schema up to date; safe to call from every store that opens the database. */

@@ -17,6 +17,7 @@ export function record(seq: number, overrides: Partial<TaskRecord<{ n: number }>
     key: undefined,
     fingerprint: undefined,
     handler: undefined,
+    model: undefined,
     submittedAt: 1_000 + seq,
     waitDeadline: undefined,
     runTimeoutMs: undefined,

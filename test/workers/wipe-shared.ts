@@ -14,6 +14,7 @@ const task: TaskRecord<number> = {
   key: undefined,
   fingerprint: undefined,
   handler: undefined,
+  model: undefined,
   submittedAt: 1_000,
   waitDeadline: undefined,
   runTimeoutMs: undefined,

@@ -239,6 +239,16 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     this.#send({ t: 'resume', pool: this.name })
   }
 
+  /** Loads an instance of one of the hosted pool's models; see `ResourcePool.preload`. */
+  async preload(model: string): Promise<void> {
+    await this.#request({ t: 'preload', rid: 0, pool: this.name, model }, decodeNothing)
+  }
+
+  /** Unloads every instance of one of the hosted pool's models; see `ResourcePool.unload`. */
+  async unload(model: string): Promise<void> {
+    await this.#request({ t: 'unload', rid: 0, pool: this.name, model }, decodeNothing)
+  }
+
   /** Cancels every parked and retrying task of the hosted pool; how many. */
   clear(): Promise<number> {
     return this.#request({ t: 'clear', rid: 0, pool: this.name }, decodeCount)

@@ -39,7 +39,20 @@ export interface SharedPoolHostEventMap {
   error: { readonly error: unknown; readonly context: string }
 }
 
-const SNAPSHOT_EVENTS = ['submitted', 'parked', 'started', 'completed', 'failed', 'expired', 'dropped', 'cancelled', 'retrying'] as const
+const SNAPSHOT_EVENTS = [
+  'submitted',
+  'parked',
+  'started',
+  'completed',
+  'failed',
+  'expired',
+  'dropped',
+  'cancelled',
+  'retrying',
+  'loading',
+  'loaded',
+  'unloaded',
+] as const
 
 /**
  * Hosts pools for every tab of an origin.
@@ -526,6 +539,10 @@ class Connection {
         return this.#reply(message.rid, this.host.hosted(message.pool).pool.mailbox.ack(message.key, message.ids))
       case 'clear':
         return this.#reply(message.rid, this.host.hosted(message.pool).pool.clear())
+      case 'preload':
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.preload(message.model))
+      case 'unload':
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.unload(message.model))
       case 'idle':
         return this.#reply(message.rid, this.host.hosted(message.pool).pool.onIdle())
       case 'size-below':

@@ -40,6 +40,17 @@ export const decodeSnapshot = d.object({
   retrying: d.integer,
   isPaused: d.boolean,
   isClosed: d.boolean,
+  models: d.array(
+    d.object({
+      model: d.string,
+      instance: d.string,
+      state: d.oneOf('loading', 'ready', 'unloading'),
+      cost: counts,
+      running: d.integer,
+      lastUsedAt: d.optional(d.number),
+      worker: d.optional(d.integer),
+    }),
+  ),
 })
 
 const durations = d.object({ count: d.integer, mean: d.number, min: d.number, max: d.number, p50: d.number, p95: d.number, p99: d.number })
@@ -48,6 +59,17 @@ export const decodeStats = d.object({
   wait: durations,
   run: durations,
   outcomes: d.object({ completed: d.integer, failed: d.integer, expired: d.integer, dropped: d.integer, cancelled: d.integer }),
+  models: d.optional(
+    d.object({
+      warmStarts: d.integer,
+      coldStarts: d.integer,
+      loads: d.integer,
+      loadFailures: d.integer,
+      evictions: d.integer,
+      unloads: d.integer,
+      loadTime: durations,
+    }),
+  ),
 })
 
 export const decodeMailboxMessage = d.object({
@@ -96,6 +118,8 @@ export const decodeTabMessage = d.tagged('t', {
   }),
   ack: d.object({ t: d.literal('ack'), rid, pool, key: decodeMailboxKey, ids: d.array(d.string) }),
   clear: d.object({ t: d.literal('clear'), rid, pool }),
+  preload: d.object({ t: d.literal('preload'), rid, pool, model: d.string }),
+  unload: d.object({ t: d.literal('unload'), rid, pool, model: d.string }),
   idle: d.object({ t: d.literal('idle'), rid, pool }),
   'size-below': d.object({ t: d.literal('size-below'), rid, pool, limit: d.number }),
   pause: d.object({ t: d.literal('pause'), pool }),

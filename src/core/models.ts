@@ -1,0 +1,435 @@
+/*
+ * Models: warm state that holds units between tasks. An instance of a model holds the model's
+ * cost from the start of its load until its unload has really happened; each task running on it
+ * holds its own cost on top (the scheduler acquires that, as for any task).
+ *
+ *   (no instance) ─load─▶ loading ─ok─▶ ready ⇄ busy (tasks running, up to maxParallel)
+ *                            │            │
+ *                            └─fails─▶ gone ◀─unload (idle | evicted | requested | closed) / lost (crashed)
+ *
+ * Placement (`place`, asked by the scheduler for a task at the head, or for a backfill candidate):
+ * a ready instance with a free slot; else, for the head only, wait for a load in flight, or start
+ * a load if the model and the task fit, or unload idle instances least recently used first when
+ * what they free is enough (units that unloads in flight will free count as free), or wait.
+ */
+import type { CapacityLedger, CostInput, CostVector } from './capacity.js'
+import type { Clock, TimerHandle } from './clock.js'
+import { InvalidOptionError, ModelLoadError, describeError } from './errors.js'
+import type { Executor, ModelLoadContext } from './executor.js'
+
+export type { ModelLoadContext } from './executor.js'
+import { DurationSeries, type DurationStats } from './stats.js'
+import { noop } from './types.js'
+import { describeValue, onlyKnownKeys, optionalFunction, optionalNumber, refuse } from './validate.js'
+
+/** One loadable model. `M` is the loaded instance a task's executor gets as `ctx.model`. */
+export interface ModelSpec<M = unknown> {
+  /** Units an instance holds from the start of its load until it is unloaded (weights, buffers). */
+  readonly cost: CostInput
+  /** How long an idle instance stays loaded; `Infinity` pins it, 0 unloads it once idle. @default 300_000 */
+  readonly keepAliveMs?: number
+  /** Tasks one instance runs at once. @default 1 */
+  readonly maxParallel?: number
+  /** Instances of this model at once. @default 1 */
+  readonly maxReplicas?: number
+  /** Loads an instance in this thread. @default the executor's loader (a `WorkerPool`'s), else nothing to load */
+  load?(id: string, ctx: ModelLoadContext): M | PromiseLike<M>
+  /** Frees what `load` made; the units are freed once it settles. */
+  unload?(instance: M): void | PromiseLike<void>
+}
+
+export type UnloadReason = 'idle' | 'evicted' | 'requested' | 'crashed' | 'closed'
+
+/** An instance as `snapshot()` lists it. */
+export interface ModelInstanceSnapshot {
+  readonly model: string
+  readonly instance: string
+  readonly state: 'loading' | 'ready' | 'unloading'
+  readonly cost: Record<string, number>
+  /** Tasks running on it. */
+  readonly running: number
+  /** Clock ms of its last start or end of a task (or of its load). */
+  readonly lastUsedAt: number | undefined
+  /** The worker that holds it, when a worker runtime loaded it. */
+  readonly worker: number | undefined
+}
+
+export interface ModelStats {
+  /** Tasks that started on an instance loaded before they needed it. */
+  readonly warmStarts: number
+  /** Tasks that waited for their instance's load. */
+  readonly coldStarts: number
+  readonly loads: number
+  readonly loadFailures: number
+  /** Idle instances unloaded to make room for another model. */
+  readonly evictions: number
+  readonly unloads: number
+  readonly loadTime: DurationStats
+}
+
+export interface ModelEventMap {
+  loading: { readonly model: string; readonly instance: string }
+  loaded: { readonly model: string; readonly instance: string; readonly loadMs: number }
+  /** The instance is gone and its units are free; `error` for a failed load or a crash. */
+  unloaded: { readonly model: string; readonly instance: string; readonly reason: UnloadReason; readonly error?: Error }
+}
+
+interface Model {
+  readonly id: string
+  readonly vector: CostVector
+  readonly keepAliveMs: number
+  readonly maxParallel: number
+  readonly maxReplicas: number
+  readonly load: (id: string, ctx: ModelLoadContext) => unknown
+  readonly unload: ((instance: unknown) => unknown) | undefined
+  readonly instances: ModelInstance[]
+  serial: number
+}
+
+/** A loaded (or loading, or unloading) copy of a model. */
+export class ModelInstance {
+  state: ModelInstanceSnapshot['state'] = 'loading'
+  running = 0
+  lastUsedAt: number | undefined
+  /** What the loader returned: the executor's `ctx.model`. */
+  value: unknown
+  timer: TimerHandle | undefined
+  /** Unload once idle, for this reason (a requested unload or close of a busy or loading instance). */
+  unloadWhenIdle: UnloadReason | undefined
+  /** Its first start counts as cold: it was loaded for a task that waited. */
+  cold: boolean
+  crash: Error | undefined
+  /** Settles when its load did (rejects with `ModelLoadError`). */
+  loaded: Promise<void> = Promise.resolve()
+  readonly gone: Promise<void>
+  markGone!: () => void
+
+  constructor(
+    readonly model: Model,
+    readonly id: string,
+    forTask: boolean,
+  ) {
+    this.cold = forTask
+    this.gone = new Promise((resolve) => (this.markGone = resolve))
+  }
+}
+
+/** What the models need of their pool. */
+export interface ModelParts {
+  readonly ledger: CapacityLedger
+  readonly clock: Clock
+  readonly executor: Executor<never, unknown, unknown>
+  emit<K extends keyof ModelEventMap>(name: K, event: ModelEventMap[K]): void
+  /** Units were freed or an instance became ready: try to start tasks. */
+  pump(): void
+  /** A model's only load failed: the tasks parked for it fail or retry with `error`. */
+  loadFailed(model: string, error: ModelLoadError): void
+  onError(error: unknown, context: string): void
+}
+
+const MODEL_KEYS = { cost: 1, keepAliveMs: 1, maxParallel: 1, maxReplicas: 1, load: 1, unload: 1 }
+const loadNothing = (): undefined => undefined
+
+/** The pool's models and their instances. */
+export class Models {
+  readonly #models = new Map<string, Model>()
+  readonly #parts: ModelParts
+  readonly #loadTime = new DurationSeries()
+  readonly #counts = { warmStarts: 0, coldStarts: 0, loads: 0, loadFailures: 0, evictions: 0, unloads: 0 }
+
+  constructor(specs: unknown, parts: ModelParts) {
+    this.#parts = parts
+    if (typeof specs !== 'object' || specs === null || Array.isArray(specs)) refuse('models', 'an object of model specs by id', specs)
+    const { executor, ledger } = parts
+    for (const [id, spec] of Object.entries(specs as Record<string, ModelSpec>)) {
+      const path = `models.${id}`
+      if (typeof spec !== 'object' || spec === null) refuse(path, 'an object { cost, keepAliveMs?, maxParallel?, maxReplicas? }', spec)
+      onlyKnownKeys(spec, MODEL_KEYS, path)
+      const load = optionalFunction<Model['load']>(spec.load, `${path}.load`)
+      const unload = optionalFunction<Model['unload']>(spec.unload, `${path}.unload`)
+      const fromExecutor = load === undefined && executor.loadModel !== undefined
+      let vector: CostVector
+      try {
+        vector = ledger.toVector(spec.cost)
+      } catch (error) {
+        if (error instanceof Error) error.message = `${path}.cost: ${error.message}`
+        throw error
+      }
+      this.#models.set(id, {
+        id,
+        vector,
+        keepAliveMs: optionalNumber(spec.keepAliveMs, `${path}.keepAliveMs`, { allowInfinity: true }) ?? 300_000,
+        maxParallel: optionalNumber(spec.maxParallel, `${path}.maxParallel`, { min: 1, integer: true }) ?? 1,
+        maxReplicas: optionalNumber(spec.maxReplicas, `${path}.maxReplicas`, { min: 1, integer: true }) ?? 1,
+        load: fromExecutor ? executor.loadModel!.bind(executor) : (load?.bind(spec) ?? loadNothing),
+        unload: fromExecutor ? executor.unloadModel?.bind(executor) : unload?.bind(spec),
+        instances: [],
+        serial: 0,
+      })
+    }
+  }
+
+  /** Refuses at submit a model the pool does not declare, or one that with the task's cost could never fit. */
+  check(id: string, taskVector: CostVector): void {
+    const model = this.#model(id, 'model')
+    const ledger = this.#parts.ledger
+    try {
+      ledger.toVector(ledger.toObject(sum(model.vector, taskVector, 1)))
+    } catch (error) {
+      // Never fits, even with nothing else loaded: the ledger's error names the resource.
+      if (error instanceof Error) error.message = `Model '${id}' and the task together: ${error.message}`
+      throw error
+    }
+  }
+
+  /**
+   * Where a task of `id` costing `taskVector` starts now: a ready instance with a free slot (and
+   * room for the task beside `reserved`), or undefined. With `mayLoad` (the head), a load or the
+   * evictions that make room for one may begin, and the task waits for them.
+   */
+  place(id: string, taskVector: CostVector, reserved: CostVector | undefined, mayLoad: boolean): ModelInstance | undefined {
+    const model = this.#models.get(id)!
+    let best: ModelInstance | undefined
+    for (const instance of model.instances) {
+      if (instance.state !== 'ready' || instance.unloadWhenIdle !== undefined || instance.running >= model.maxParallel) continue
+      if (best === undefined || instance.running < best.running) best = instance
+    }
+    if (best !== undefined) return this.#parts.ledger.fits(taskVector, reserved) ? best : undefined
+    if (mayLoad && !model.instances.some((instance) => instance.state === 'loading')) {
+      const live = model.instances.filter((instance) => instance.state !== 'unloading').length
+      if (live < model.maxReplicas) this.#makeRoom(model, taskVector, true)
+    }
+    return undefined
+  }
+
+  /** What a head of `id` holds back from backfill: its model's cost too, unless an instance is ready or loading. */
+  reservation(id: string, taskVector: CostVector): CostVector {
+    const model = this.#models.get(id)!
+    const hasOne = model.instances.some(
+      (instance) => instance.state === 'loading' || (instance.state === 'ready' && instance.unloadWhenIdle === undefined),
+    )
+    return hasOne ? taskVector : sum(model.vector, taskVector, 1)
+  }
+
+  started(instance: ModelInstance, now: number): void {
+    instance.running++
+    instance.lastUsedAt = now
+    this.#stopTimer(instance)
+    if (instance.cold) this.#counts.coldStarts++
+    else this.#counts.warmStarts++
+    instance.cold = false
+  }
+
+  /** A task on it settled (its own units already freed). Call `idle` after the pump. */
+  finished(instance: ModelInstance, now: number): void {
+    instance.running--
+    instance.lastUsedAt = now
+  }
+
+  /** After a pump: an instance nothing runs on starts its keep-alive, or unloads as asked. */
+  idle(instance: ModelInstance): void {
+    if (instance.state !== 'ready' || instance.running > 0 || instance.timer !== undefined) return
+    const reason = instance.unloadWhenIdle
+    if (reason !== undefined) return void this.#unload(instance, reason)
+    const ms = instance.model.keepAliveMs
+    if (ms === 0) return void this.#unload(instance, 'idle')
+    if (ms === Infinity) return
+    instance.timer = this.#parts.clock.setTimeout(() => {
+      instance.timer = undefined
+      if (instance.running === 0 && instance.state === 'ready') void this.#unload(instance, 'idle')
+    }, ms)
+  }
+
+  /** Loads an instance of `id` unless one is ready or loading; rejects with `ModelLoadError` if it cannot load now. */
+  async preload(id: string): Promise<void> {
+    const model = this.#model(id, 'id')
+    const live = model.instances.find((instance) => instance.state !== 'unloading' && instance.unloadWhenIdle === undefined)
+    if (live !== undefined) return live.loaded
+    const begun = this.#makeRoom(model, [], false)
+    if (begun instanceof ModelInstance) return begun.loaded
+    if (begun === undefined) {
+      throw new ModelLoadError(`Model '${id}' does not fit: busy or pinned instances and running tasks hold the units it needs`, id)
+    }
+    await begun
+    return this.preload(id)
+  }
+
+  /** Unloads every instance of `id`: idle ones now, busy or loading ones once idle. */
+  unload(id: string, reason: UnloadReason = 'requested'): Promise<void> {
+    const model = this.#model(id, 'id')
+    for (const instance of model.instances) {
+      if (instance.state === 'unloading') continue
+      instance.unloadWhenIdle ??= reason
+      this.#stopTimer(instance)
+      this.idle(instance)
+    }
+    return Promise.all(model.instances.map((instance) => instance.gone)).then(noop)
+  }
+
+  /** Every instance unloaded (the pool closed; nothing runs any more). */
+  close(): Promise<void> {
+    return Promise.all([...this.#models.keys()].map((id) => this.unload(id, 'closed'))).then(noop)
+  }
+
+  snapshot(): ModelInstanceSnapshot[] {
+    const out: ModelInstanceSnapshot[] = []
+    for (const model of this.#models.values()) {
+      for (const instance of model.instances) {
+        const worker = (instance.value as { worker?: unknown } | undefined)?.worker
+        out.push({
+          model: model.id,
+          instance: instance.id,
+          state: instance.state,
+          cost: this.#parts.ledger.toObject(model.vector),
+          running: instance.running,
+          lastUsedAt: instance.lastUsedAt,
+          worker: typeof worker === 'number' ? worker : undefined,
+        })
+      }
+    }
+    return out
+  }
+
+  stats(): ModelStats {
+    return { ...this.#counts, loadTime: this.#loadTime.summary() }
+  }
+
+  #model(id: unknown, path: string): Model {
+    const model = typeof id === 'string' ? this.#models.get(id) : undefined
+    if (model === undefined) {
+      const known = [...this.#models.keys()].map((name) => `'${name}'`).join(', ')
+      throw new InvalidOptionError(`Expected \`${path}\` to name a model of the pool (${known}), got ${describeValue(id)}`, path)
+    }
+    return model
+  }
+
+  /**
+   * Room for an instance of `model` (and a task's `taskVector`): a load begun (the instance),
+   * unloads in flight that will make room (a promise of them), or undefined (no room can be made).
+   */
+  #makeRoom(model: Model, taskVector: CostVector, forTask: boolean): ModelInstance | Promise<unknown> | undefined {
+    const ledger = this.#parts.ledger
+    const need = sum(model.vector, taskVector, 1)
+    if (ledger.fits(need)) return this.#load(model, forTask)
+    let freed: CostVector = []
+    const unloading: Promise<void>[] = []
+    const idle: ModelInstance[] = []
+    for (const other of this.#models.values()) {
+      for (const instance of other.instances) {
+        if (instance.state === 'unloading') {
+          freed = sum(freed, other.vector, 1)
+          unloading.push(instance.gone)
+        } else if (instance.state === 'ready' && instance.running === 0 && other.keepAliveMs !== Infinity) idle.push(instance)
+      }
+    }
+    idle.sort((a, b) => (a.lastUsedAt ?? 0) - (b.lastUsedAt ?? 0))
+    const chosen: ModelInstance[] = []
+    for (let i = 0; !ledger.fits(sum(need, freed, -1)); i++) {
+      const victim = idle[i]
+      if (victim === undefined) return undefined // not enough even with every idle instance gone: unload none
+      chosen.push(victim)
+      freed = sum(freed, victim.model.vector, 1)
+    }
+    for (const victim of chosen) unloading.push(this.#unload(victim, 'evicted'))
+    return Promise.all(unloading)
+  }
+
+  #load(model: Model, forTask: boolean): ModelInstance {
+    const { ledger, clock } = this.#parts
+    const startedAt = clock.now()
+    const id = `${model.id}#${++model.serial}`
+    const instance = new ModelInstance(model, id, forTask)
+    const ctx: ModelLoadContext = { instance: id, lost: (error) => this.#lost(instance, error) }
+    const loading = Promise.resolve()
+      .then(() => model.load(model.id, ctx))
+      .then(
+        (value) => {
+          if (instance.crash !== undefined) throw instance.crash
+          instance.value = value
+          instance.state = 'ready'
+          const now = clock.now()
+          instance.lastUsedAt = now
+          this.#loadTime.add(now - startedAt)
+          this.#parts.emit('loaded', { model: model.id, instance: id, loadMs: now - startedAt })
+          this.#parts.pump()
+          this.idle(instance)
+        },
+        (error: unknown) => {
+          throw instance.crash ?? error
+        },
+      )
+      .catch((cause: unknown) => {
+        const error =
+          cause instanceof ModelLoadError
+            ? cause
+            : new ModelLoadError(`Model '${model.id}' failed to load: ${describeError(cause)}`, model.id, { cause })
+        this.#counts.loadFailures++
+        this.#gone(instance, 'crashed', error)
+        if (!model.instances.some((other) => other.state !== 'unloading')) this.#parts.loadFailed(model.id, error)
+        this.#parts.pump()
+        throw error
+      })
+    instance.loaded = loading
+    loading.catch(noop) // reported through the tasks and the event; `preload` callers see it too
+    model.instances.push(instance)
+    ledger.acquire(model.vector)
+    this.#counts.loads++
+    this.#parts.emit('loading', { model: model.id, instance: id })
+    return instance
+  }
+
+  /** Starts an unload; the units are freed once it settled. */
+  #unload(instance: ModelInstance, reason: UnloadReason): Promise<void> {
+    if (instance.state !== 'unloading') {
+      this.#stopTimer(instance)
+      instance.state = 'unloading'
+      if (reason === 'evicted') this.#counts.evictions++
+      const unload = instance.model.unload
+      Promise.resolve()
+        .then(() => unload?.(instance.value))
+        .catch((error: unknown) => this.#parts.onError(error, `unloading model instance ${instance.id}`))
+        .then(() => {
+          this.#counts.unloads++
+          this.#gone(instance, reason)
+          this.#parts.pump()
+        }, noop)
+    }
+    return instance.gone
+  }
+
+  /** The instance died on its own: a load in flight fails with it; a ready one is gone now. */
+  #lost(instance: ModelInstance, cause: unknown): void {
+    if (!instance.model.instances.includes(instance) || instance.crash !== undefined) return
+    const error = new ModelLoadError(`Model instance ${instance.id} was lost: ${describeError(cause)}`, instance.model.id, { cause })
+    instance.crash = error
+    if (instance.state === 'loading') return // its load settles and fails with this error
+    this.#stopTimer(instance)
+    this.#gone(instance, 'crashed', error)
+    this.#parts.pump()
+  }
+
+  #gone(instance: ModelInstance, reason: UnloadReason, error?: Error): void {
+    const list = instance.model.instances
+    const at = list.indexOf(instance)
+    if (at < 0) return
+    list.splice(at, 1)
+    this.#parts.ledger.release(instance.model.vector)
+    instance.state = 'unloading'
+    instance.markGone()
+    const event = { model: instance.model.id, instance: instance.id, reason }
+    this.#parts.emit('unloaded', error === undefined ? event : { ...event, error })
+  }
+
+  #stopTimer(instance: ModelInstance): void {
+    if (instance.timer === undefined) return
+    this.#parts.clock.clearTimeout(instance.timer)
+    instance.timer = undefined
+  }
+}
+
+/** `a + sign * b`, element by element (vectors of different lengths: missing entries are 0). */
+function sum(a: CostVector, b: CostVector, sign: 1 | -1): CostVector {
+  const out = new Array<number>(Math.max(a.length, b.length))
+  for (let i = 0; i < out.length; i++) out[i] = (a[i] ?? 0) + sign * (b[i] ?? 0)
+  return out
+}
