@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
 import PQueue from 'p-queue'
 import { Mailbox, ManualClock, MemoryMailboxStore, ResourcePool } from '../dist/index.js'
+import { modelsTrace } from './models-trace.mjs'
 
 const REPS = Number(process.env.BENCH_REPS ?? 5)
 const N = 200_000
@@ -532,6 +533,7 @@ const GROUPS = {
   heap: [heapBenchmark, 'heap per parked task, vs p-queue'],
   simulation: [simulationBenchmarks, 'scheduling quality on the ManualClock (waits, utilization, fairness)'],
   adversarial: [adversarial, 'one tenant floods; what the others wait'],
+  models: [modelsTrace, 'a multi-model trace: ModelPool vs one-model-at-a-time, Ollama-like and load-per-request'],
   'pglite-node': [pgliteNodeBenchmark, 'PGlite on a data directory in Node: accept and complete rates'],
   browser: [browserBenchmark, 'IndexedDB and PGlite (OPFS) in Chromium (needs CHROMIUM_PATH or Debian chromium)'],
   runtime: [runtimeBenchmark, 'WorkerPool vs hand-written comlink workers in Chromium'],
