@@ -15,6 +15,7 @@
 // warm tasks go on while a cold head waits for its load. With the default 10 s (half a load here)
 // its p99 was 1.13x (0.8) and 1.14x (1.2) the Ollama-like baseline's: RESERVE_MS=10000 shows it.
 import { ManualClock, ModelPool } from '../dist/index.js'
+import { mulberry32 } from './random.mjs'
 
 const UNIT = 1_000
 const CAPACITY = 24
@@ -32,17 +33,6 @@ const TASKS = 2_000
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 const LOADS = [0.8, 1.2]
 const RESERVE_MS = Number(process.env.RESERVE_MS ?? 100 * UNIT)
-
-function mulberry32(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The tasks of one seed and load: arrival, model, KV units, run time (ms). */
 function trace(seed, load) {

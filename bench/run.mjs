@@ -8,21 +8,11 @@ import { build } from 'esbuild'
 import PQueue from 'p-queue'
 import { Mailbox, ManualClock, MemoryMailboxStore, ResourcePool } from '../dist/index.js'
 import { modelsTrace } from './models-trace.mjs'
+import { mulberry32 } from './random.mjs'
 
 const REPS = Number(process.env.BENCH_REPS ?? 5)
 const N = 200_000
 const PRIORITIES = ['low', 'normal', 'high', 'critical']
-
-function mulberry32(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (x) => (x >= 1000 ? `${Math.round(x / 1000)}k` : x.toFixed(x < 10 ? 2 : 0))
