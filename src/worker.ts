@@ -13,6 +13,12 @@ export {
   type NoGpu,
 } from './runtime/device.js'
 export { LlmCostModel, type LlmCostModelOptions, type LlmRequest } from './runtime/llm-cost.js'
-export { SharedPoolHost, type SharedPoolHostEventMap, type SharedPoolHostOptions, type SharedPoolOptions } from './runtime/shared/host.js'
+export {
+  SharedPoolHost,
+  type HostedPoolOf,
+  type SharedPoolHostEventMap,
+  type SharedPoolHostOptions,
+  type SharedPoolOptions,
+} from './runtime/shared/host.js'
 export type { SharedPool, SharedPoolEventMap } from './runtime/shared/client.js'
 export { connectSharedPool, type ConnectSharedPoolOptions } from './runtime/shared/connect.js'

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Mailbox, ResourcePool, TaskDetachedError, type TaskContext } from '../src/index.js'
+import { Mailbox, ManualClock, ModelPool, ResourcePool, TaskDetachedError, type TaskContext } from '../src/index.js'
 import { PGliteMailboxStore, PGliteQueue } from '../src/pglite/index.js'
 import { flushPromises } from './helpers.js'
 
@@ -22,6 +22,43 @@ function durablePool(db: PGlite, executor: (n: number, ctx: TaskContext) => Prom
 }
 
 describe('a pool on a durable queue (PGlite on a data directory)', () => {
+  it('a failed model load counts as an attempt in the stored task: the next owner runs it with attempt 2', async () => {
+    const db = await PGlite.create(join(dir, 'model-load'))
+    let failed!: () => void
+    const loadFailed = new Promise<void>((resolve) => (failed = resolve))
+    const poolA = new ModelPool<number, string>({
+      name: 'models',
+      capacity: { vram: 4 },
+      executor: () => 'never',
+      maxAttempts: 3,
+      retryBaseDelayMs: 60_000, // waits out its backoff until the pool closes
+      clock: new ManualClock(0), // so the stored retry time is long past for the next owner
+      queue: new PGliteQueue<number>(db, { name: 'models' }),
+      models: { m: { cost: { vram: 2 }, load: () => Promise.reject(new Error('bad file')) } },
+    })
+    poolA.on('retrying', () => failed())
+    const submitted = await poolA.submit(1, { model: 'm', cost: { vram: 1 } })
+    await loadFailed
+    await poolA.close()
+    const runs: string[] = []
+    const poolB = new ModelPool<number, string>({
+      name: 'models',
+      capacity: { vram: 4 },
+      executor: (n: number, ctx: TaskContext) => {
+        runs.push(`${n} on ${String(ctx.model)} at attempt ${ctx.attempt}`)
+        return 'done'
+      },
+      queue: new PGliteQueue<number>(db, { name: 'models' }),
+      models: { m: { cost: { vram: 2 }, load: () => 'weights' } },
+    })
+    await poolB.ready
+    await poolB.onIdle()
+    expect(runs).toEqual([`1 on weights at attempt 2`])
+    expect(poolB.get(submitted.id)).toBeUndefined()
+    await poolB.close()
+    await db.close()
+  })
+
   it("recovers parked tasks and re-runs a dead owner's running task with attempt + 1", async () => {
     const dataDir = join(dir, 'recover')
     const first = await PGlite.create(dataDir)

@@ -9,6 +9,7 @@ import {
   ManualClock,
   ModelLoadError,
   ModelPool,
+  PoolClosedError,
   ResourcePool,
   TaskFailedError,
   type ModelLoadContext,
@@ -102,6 +103,38 @@ describe('models: placement', () => {
     expect(jobs.order).toEqual(['x', 'y'])
     expect(pool.snapshot().used.vram).toBe(10)
   })
+
+  it('maxReplicas bounds the instances: a task beyond the busy ones waits for a slot, no further load', async () => {
+    const l = loader()
+    const { pool, jobs, states } = modelPool({ two: l.spec(2, { maxReplicas: 2 }) })
+    await pool.submitAll(['t1', 't2', 't3'].map((payload) => ({ payload, options: { model: 'two', cost: { vram: 1 } } })))
+    await flushPromises()
+    await finishLoad(l, 'two')
+    await flushPromises()
+    await finishLoad(l, 'two')
+    expect(l.loads).toHaveLength(0) // 7 units are free: room for a third, but maxReplicas is 2
+    expect(jobs.order).toEqual(['t1', 't2'])
+    expect(states()).toEqual(['two#1:ready:1', 'two#2:ready:1'])
+    await jobs.finish('t1')
+    expect(jobs.order).toEqual(['t1', 't2', 't3'])
+  })
+
+  it('a task does not start on an instance that is to unload once idle: a new instance loads after it is gone', async () => {
+    const l = loader()
+    const { pool, jobs, states } = modelPool({ a: l.spec(5, { maxParallel: 2 }) })
+    await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await finishLoad(l, 'a')
+    const gone = pool.unload('a')
+    await pool.submit('y', { model: 'a', cost: { vram: 1 } })
+    await flushPromises()
+    expect(jobs.order).toEqual(['x'])
+    await jobs.finish('x')
+    await gone
+    await flushPromises()
+    expect(states()).toEqual(['a#2:loading:0'])
+    await finishLoad(l, 'a')
+    expect(jobs.order).toEqual(['x', 'y'])
+  })
 })
 
 describe('models: eviction', () => {
@@ -174,16 +207,57 @@ describe('models: eviction', () => {
     expect(pool.snapshot().used.vram ?? 0).toBe(0)
   })
 
-  it('a task starting on an instance stops its keep-alive timer', async () => {
+  it('a task starting on an instance stops its keep-alive timer; the next idle spell starts a new one', async () => {
     const l = loader()
     const { pool, jobs, clock, states } = modelPool({ a: l.spec(3, { keepAliveMs: 100 }) })
     await pool.submit('x', { model: 'a', cost: { vram: 1 } })
     await finishLoad(l, 'a')
-    await jobs.finish('x')
+    await jobs.finish('x') // keep-alive until 1_100
     await clock.advanceAsync(90)
     await pool.submit('y', { model: 'a', cost: { vram: 1 } })
-    await clock.advanceAsync(500)
+    await clock.advanceAsync(5)
+    await jobs.finish('y') // idle again at 1_095: kept until 1_195, not 1_100
+    await clock.advanceAsync(99)
+    expect(states()).toEqual(['a#1:ready:0'])
+    await clock.advanceAsync(1)
+    expect(states()).toEqual([])
+  })
+
+  it('never unloads a busy instance, even when that alone would make room; it goes once idle', async () => {
+    const l = loader()
+    const { pool, jobs, states } = modelPool({ a: l.spec(5), b: l.spec(7) })
+    await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await finishLoad(l, 'a')
+    // b needs 8; 6 are free; a busy would free 5 more.
+    await pool.submit('y', { model: 'b', cost: { vram: 1 } })
+    await flushPromises()
+    expect([l.unloads, states()]).toEqual([[], ['a#1:ready:1']])
+    await jobs.finish('x')
+    expect(l.unloads).toEqual(['a-weights'])
+    expect(states()).toEqual(['b#1:loading:0'])
+  })
+
+  it('a head that waits only for its own units (its model warm, or no model) unloads idle instances of other models', async () => {
+    const l = loader()
+    const { pool, jobs, clock, states } = modelPool({ a: l.spec(4), b: l.spec(6) })
+    for (const model of ['a', 'b']) {
+      await pool.submit(model, { model, cost: { vram: 1 } })
+      await finishLoad(l, model)
+      clock.advance(10)
+      await jobs.finish(model)
+    }
+    // 2 free. A task of a (warm) costing 3: a's own instance stays; b (idle) goes.
+    await pool.submit('a-big', { model: 'a', cost: { vram: 3 } })
+    await flushPromises()
+    expect(jobs.order.at(-1)).toBe('a-big')
     expect(states()).toEqual(['a#1:ready:1'])
+    await jobs.finish('a-big')
+    // A task with no model costing 9 (8 free): a goes.
+    await pool.submit('plain', { cost: { vram: 9 } })
+    await flushPromises()
+    expect(jobs.order.at(-1)).toBe('plain')
+    expect(states()).toEqual([])
+    expect(pool.stats().models!.evictions).toBe(2)
   })
 })
 
@@ -211,6 +285,36 @@ describe('models: backfill', () => {
   it('on: the warm task starts beside the head that waits for its load', async () => {
     const { jobs } = await headWaitingForLoad(true)
     expect(jobs.order).toEqual(['warm-1', 'warm-2'])
+  })
+
+  it('after headReserveAfterMs the head holds back its model cost and its own: warm tasks that would eat into it wait', async () => {
+    const l = loader()
+    const { pool, jobs, clock } = modelPool(
+      { warm: l.spec(3, { maxParallel: 3 }), cold: l.spec(8) },
+      { policy: { backfill: true, headReserveAfterMs: 100 } },
+    )
+    await pool.submit('warm-1', { model: 'warm', cost: { vram: 1 } })
+    await finishLoad(l, 'warm')
+    // cold needs 9; 8 are free and warm is busy: the head waits for room.
+    await pool.submit('cold', { model: 'cold', cost: { vram: 1 }, priority: 'high' })
+    await pool.submit('warm-2', { model: 'warm', cost: { vram: 1 } })
+    expect(jobs.order).toEqual(['warm-1', 'warm-2']) // before the bound: backfill as usual
+    await clock.advanceAsync(100)
+    await pool.submit('warm-3', { model: 'warm', cost: { vram: 1 } })
+    expect(jobs.order).toEqual(['warm-1', 'warm-2']) // 7 free < the 9 held back
+    expect(l.loads).toHaveLength(0)
+  })
+
+  it('only the head begins a load: a backfill candidate of another cold model does not', async () => {
+    const l = loader()
+    const { pool, jobs } = modelPool({ warm: l.spec(3), big: l.spec(9), small: l.spec(1) }, { policy: { backfill: true } })
+    await pool.submit('warm-1', { model: 'warm', cost: { vram: 1 } })
+    await finishLoad(l, 'warm')
+    await pool.submit('big', { model: 'big', cost: { vram: 1 }, priority: 'high' })
+    await pool.submit('small', { model: 'small', cost: { vram: 1 } })
+    await flushPromises()
+    expect(l.loads).toEqual([])
+    expect(jobs.order).toEqual(['warm-1'])
   })
 })
 
@@ -272,6 +376,87 @@ describe('models: failures, cancel, preload and unload', () => {
     expect(used()).toBe(0)
   })
 
+  it('an instance lost while it loads frees its units at once and fails its tasks; a late result is ignored', async () => {
+    const l = loader()
+    const { pool, used, states } = modelPool({ a: l.spec(5) })
+    const task = await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await flushPromises()
+    const load = l.loads.shift()!
+    load.ctx.lost(new Error('worker died'))
+    expect([used(), states()]).toEqual([0, []])
+    const outcome = await settled(task.result)
+    expect(((outcome as { error: TaskFailedError }).error.cause as Error).message).toMatch(/a#1 was lost: worker died/)
+    load.resolve('late')
+    await flushPromises()
+    expect([used(), states()]).toEqual([0, []])
+  })
+
+  it('an instance lost while tasks run on it ends them with its error; their own units free when they settle', async () => {
+    const l = loader()
+    const { pool, jobs, used } = modelPool({ a: l.spec(5) })
+    const task = await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await flushPromises()
+    const { ctx } = l.loads[0]!
+    await finishLoad(l, 'a')
+    const running = jobs.find('x')
+    ctx.lost(new Error('device lost'))
+    expect(running.ctx.signal.aborted).toBe(true)
+    const outcome = await settled(task.result)
+    expect(((outcome as { error: TaskFailedError }).error.cause as Error).message).toMatch(/device lost/)
+    expect(used()).toBe(1) // the attempt still holds its own units
+    running.reject(new Error('aborted'))
+    await flushPromises()
+    expect(used()).toBe(0)
+  })
+
+  it('a failed load of a second instance fails nobody while another instance serves the model', async () => {
+    const l = loader()
+    const { pool, jobs } = modelPool({ a: l.spec(4, { maxReplicas: 2 }) })
+    await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await finishLoad(l, 'a')
+    const y = await pool.submit('y', { model: 'a', cost: { vram: 1 } })
+    await flushPromises()
+    l.loads.shift()!.reject(new Error('out of memory'))
+    await flushPromises()
+    expect(y.status).toBe('parked')
+    await jobs.finish('x')
+    expect(jobs.order).toEqual(['x', 'y'])
+  })
+
+  it('preload: refuses what cannot fit now, reports a failed load, respects maxReplicas, and refuses after close', async () => {
+    const l = loader()
+    const { pool, jobs, states } = modelPool({ a: l.spec(5), b: l.spec(8) })
+    await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await finishLoad(l, 'a')
+    await expect(pool.preload('b')).rejects.toThrow(ModelLoadError) // a is busy: 6 free of the 8
+    // a busy instance asked to unload: a preload waits until it is gone, then loads one (not two at once).
+    const gone = pool.unload('a')
+    const preloaded = pool.preload('a')
+    await flushPromises()
+    expect(states()).toEqual(['a#1:ready:1'])
+    await jobs.finish('x')
+    await gone
+    await flushPromises()
+    expect(states()).toEqual(['a#2:loading:0'])
+    l.loads.shift()!.reject(new Error('bad file'))
+    await expect(preloaded).rejects.toThrow(/Model 'a' failed to load: bad file/)
+    await pool.close()
+    await expect(pool.preload('a')).rejects.toThrow(PoolClosedError)
+    expect(l.loads).toHaveLength(0)
+  })
+
+  it('unload of an idle instance unloads it now (reason requested)', async () => {
+    const l = loader()
+    const { pool, jobs, used } = modelPool({ a: l.spec(5) })
+    const reasons: string[] = []
+    pool.on('unloaded', (event) => reasons.push(event.reason))
+    await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await finishLoad(l, 'a')
+    await jobs.finish('x')
+    await pool.unload('a')
+    expect([reasons, used(), l.unloads]).toEqual([['requested'], 0, ['a-weights']])
+  })
+
   it('preload loads now; unload waits for a busy instance to go idle', async () => {
     const l = loader()
     const { pool, jobs, states } = modelPool({ a: l.spec(5) })
@@ -298,6 +483,7 @@ describe('models: failures, cancel, preload and unload', () => {
     pool.on('unloaded', (event) => reasons.push(event.reason))
     await pool.submit('x', { model: 'a', cost: { vram: 1 } })
     await finishLoad(l, 'a')
+    void pool.unload('a') // busy: it waits, and closing changes why it goes
     const closed = pool.close()
     await jobs.finish('x')
     await closed
@@ -322,5 +508,24 @@ describe('models: refusals', () => {
     const plain = new ResourcePool({ capacity: 1, executor: () => 1 })
     await expect(plain.submit('x', { model: 'a' })).rejects.toThrow(/declares none/)
     expect(() => new ResourcePool({ capacity: 1, executor: () => 1, models: {} })).toThrow(/needs a ModelPool/)
+  })
+})
+
+describe('models: in a SharedPoolHost', () => {
+  it('a hosted pool that declares models is a ModelPool: tasks run on warm instances in the host', async () => {
+    const { SharedPoolHost } = await import('../src/worker.js')
+    const host = new SharedPoolHost({ tenant: 't' })
+    const loads: string[] = []
+    const pool = host.addPool<string, string>('gpu', {
+      capacity: { vram: 8 },
+      executor: (prompt, ctx) => `${String(ctx.model)}: ${prompt}`,
+      models: { a: { cost: { vram: 5 }, load: (id) => (loads.push(id), `${id}-weights`) } },
+    })
+    expect(pool).toBeInstanceOf(ModelPool)
+    const first = await pool.submit('hi', { model: 'a', cost: { vram: 1 } })
+    const second = await pool.submit('again', { model: 'a', cost: { vram: 1 } })
+    expect([await first.result, await second.result]).toEqual(['a-weights: hi', 'a-weights: again'])
+    expect(loads).toEqual(['a'])
+    await host.close()
   })
 })

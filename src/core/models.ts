@@ -118,12 +118,15 @@ export class ModelInstance {
 export interface ModelParts {
   readonly ledger: CapacityLedger
   readonly clock: Clock
-  readonly executor: Executor<never, unknown, unknown>
+  /** The runtime's own loader (a `WorkerPool` loads in its workers), for models that bring none. */
+  readonly executor: Pick<Executor<never, unknown>, 'loadModel' | 'unloadModel'>
   emit<K extends keyof ModelEventMap>(name: K, event: ModelEventMap[K]): void
   /** Units were freed or an instance became ready: try to start tasks. */
   pump(): void
   /** A model's only load failed: the tasks parked for it fail or retry with `error`. */
   loadFailed(model: string, error: ModelLoadError): void
+  /** A ready instance died on its own: the tasks running on it end with `error`. */
+  instanceLost(instance: ModelInstance, error: ModelLoadError): void
   onError(error: unknown, context: string): void
 }
 
@@ -136,6 +139,7 @@ export class Models {
   readonly #parts: ModelParts
   readonly #loadTime = new DurationSeries()
   readonly #counts = { warmStarts: 0, coldStarts: 0, loads: 0, loadFailures: 0, evictions: 0, unloads: 0 }
+  #closed = false
 
   constructor(specs: unknown, parts: ModelParts) {
     this.#parts = parts
@@ -194,12 +198,21 @@ export class Models {
       if (instance.state !== 'ready' || instance.unloadWhenIdle !== undefined || instance.running >= model.maxParallel) continue
       if (best === undefined || instance.running < best.running) best = instance
     }
-    if (best !== undefined) return this.#parts.ledger.fits(taskVector, reserved) ? best : undefined
-    if (mayLoad && !model.instances.some((instance) => instance.state === 'loading')) {
-      const live = model.instances.filter((instance) => instance.state !== 'unloading').length
-      if (live < model.maxReplicas) this.#makeRoom(model, taskVector, true)
+    if (best !== undefined) {
+      if (this.#parts.ledger.fits(taskVector, reserved)) return best
+      // The head waits only for its own units: idle instances of other models may make them.
+      if (mayLoad) this.#evictFor(taskVector, best)
+      return undefined
     }
+    // Instances that are unloading count until they are gone: maxReplicas bounds what holds units.
+    const loading = model.instances.some((instance) => instance.state === 'loading')
+    if (mayLoad && !loading && model.instances.length < model.maxReplicas) this.#makeRoom(model, taskVector, true)
     return undefined
+  }
+
+  /** A head without a model that does not fit: unload idle instances if that makes room for it. */
+  makeRoomFor(taskVector: CostVector): void {
+    if (!this.#parts.ledger.fits(taskVector)) this.#evictFor(taskVector, undefined)
   }
 
   /** What a head of `id` holds back from backfill: its model's cost too, unless an instance is ready or loading. */
@@ -243,8 +256,14 @@ export class Models {
   /** Loads an instance of `id` unless one is ready or loading; rejects with `ModelLoadError` if it cannot load now. */
   async preload(id: string): Promise<void> {
     const model = this.#model(id, 'id')
+    if (this.#closed) throw new ModelLoadError(`Model '${id}' was not loaded: the pool is closing`, id)
     const live = model.instances.find((instance) => instance.state !== 'unloading' && instance.unloadWhenIdle === undefined)
     if (live !== undefined) return live.loaded
+    if (model.instances.length >= model.maxReplicas) {
+      // Every instance it may have is on its way out: load once one is gone.
+      await Promise.race(model.instances.map((instance) => instance.gone))
+      return this.preload(id)
+    }
     const begun = this.#makeRoom(model, [], false)
     if (begun instanceof ModelInstance) return begun.loaded
     if (begun === undefined) {
@@ -259,7 +278,8 @@ export class Models {
     const model = this.#model(id, 'id')
     for (const instance of model.instances) {
       if (instance.state === 'unloading') continue
-      instance.unloadWhenIdle ??= reason
+      // Closing outranks an earlier request: the instance goes because the pool does.
+      if (reason === 'closed' || instance.unloadWhenIdle === undefined) instance.unloadWhenIdle = reason
       this.#stopTimer(instance)
       this.idle(instance)
     }
@@ -268,6 +288,7 @@ export class Models {
 
   /** Every instance unloaded (the pool closed; nothing runs any more). */
   close(): Promise<void> {
+    this.#closed = true
     return Promise.all([...this.#models.keys()].map((id) => this.unload(id, 'closed'))).then(noop)
   }
 
@@ -308,9 +329,18 @@ export class Models {
    * unloads in flight that will make room (a promise of them), or undefined (no room can be made).
    */
   #makeRoom(model: Model, taskVector: CostVector, forTask: boolean): ModelInstance | Promise<unknown> | undefined {
-    const ledger = this.#parts.ledger
     const need = sum(model.vector, taskVector, 1)
-    if (ledger.fits(need)) return this.#load(model, forTask)
+    if (this.#parts.ledger.fits(need)) return this.#load(model, forTask)
+    return this.#evictFor(need, undefined)
+  }
+
+  /**
+   * Unloads idle instances (never `keep`, a busy or a pinned one), least recently used first,
+   * when what they free with the unloads already in flight lets `need` fit; else unloads none.
+   * Resolves when the unloads that make the room are done; undefined when no room can be made.
+   */
+  #evictFor(need: CostVector, keep: ModelInstance | undefined): Promise<unknown> | undefined {
+    const ledger = this.#parts.ledger
     let freed: CostVector = []
     const unloading: Promise<void>[] = []
     const idle: ModelInstance[] = []
@@ -319,7 +349,9 @@ export class Models {
         if (instance.state === 'unloading') {
           freed = sum(freed, other.vector, 1)
           unloading.push(instance.gone)
-        } else if (instance.state === 'ready' && instance.running === 0 && other.keepAliveMs !== Infinity) idle.push(instance)
+        } else if (instance.state === 'ready' && instance.running === 0 && instance !== keep && other.keepAliveMs !== Infinity) {
+          idle.push(instance)
+        }
       }
     }
     idle.sort((a, b) => (a.lastUsedAt ?? 0) - (b.lastUsedAt ?? 0))
@@ -335,8 +367,7 @@ export class Models {
   }
 
   #load(model: Model, forTask: boolean): ModelInstance {
-    const { ledger, clock } = this.#parts
-    const startedAt = clock.now()
+    const startedAt = this.#parts.clock.now()
     const id = `${model.id}#${++model.serial}`
     const instance = new ModelInstance(model, id, forTask)
     const ctx: ModelLoadContext = { instance: id, lost: (error) => this.#lost(instance, error) }
@@ -344,38 +375,54 @@ export class Models {
       .then(() => model.load(model.id, ctx))
       .then(
         (value) => {
+          // Lost while loading: already gone and counted; what the loader made late is its own to free.
           if (instance.crash !== undefined) throw instance.crash
-          instance.value = value
-          instance.state = 'ready'
-          const now = clock.now()
-          instance.lastUsedAt = now
-          this.#loadTime.add(now - startedAt)
-          this.#parts.emit('loaded', { model: model.id, instance: id, loadMs: now - startedAt })
-          this.#parts.pump()
-          this.idle(instance)
+          this.#ready(instance, value, startedAt)
         },
-        (error: unknown) => {
-          throw instance.crash ?? error
+        (cause: unknown) => {
+          throw instance.crash ?? this.#loadFailed(instance, cause)
         },
       )
-      .catch((cause: unknown) => {
-        const error =
-          cause instanceof ModelLoadError
-            ? cause
-            : new ModelLoadError(`Model '${model.id}' failed to load: ${describeError(cause)}`, model.id, { cause })
-        this.#counts.loadFailures++
-        this.#gone(instance, 'crashed', error)
-        if (!model.instances.some((other) => other.state !== 'unloading')) this.#parts.loadFailed(model.id, error)
-        this.#parts.pump()
-        throw error
-      })
     instance.loaded = loading
     loading.catch(noop) // reported through the tasks and the event; `preload` callers see it too
     model.instances.push(instance)
-    ledger.acquire(model.vector)
+    this.#parts.ledger.acquire(model.vector)
     this.#counts.loads++
     this.#parts.emit('loading', { model: model.id, instance: id })
     return instance
+  }
+
+  #ready(instance: ModelInstance, value: unknown, startedAt: number): void {
+    instance.value = value
+    instance.state = 'ready'
+    const now = this.#parts.clock.now()
+    instance.lastUsedAt = now
+    this.#loadTime.add(now - startedAt)
+    try {
+      this.#parts.emit('loaded', { model: instance.model.id, instance: instance.id, loadMs: now - startedAt })
+      this.#parts.pump()
+      this.idle(instance)
+    } catch (error) {
+      // The load did succeed: a failure after it is the pool's to report, not the load's.
+      this.#parts.onError(error, `starting tasks on model instance ${instance.id}`)
+    }
+  }
+
+  /** A load failed (or its instance was lost while loading): its units are free, and waiting tasks hear of it. */
+  #loadFailed(instance: ModelInstance, cause: unknown): ModelLoadError {
+    const model = instance.model
+    const error =
+      cause instanceof ModelLoadError
+        ? cause
+        : new ModelLoadError(`Model '${model.id}' failed to load: ${describeError(cause)}`, model.id, { cause })
+    this.#counts.loadFailures++
+    this.#gone(instance, 'crashed', error)
+    const usable = model.instances.some(
+      (other) => other.state === 'loading' || (other.state === 'ready' && other.unloadWhenIdle === undefined),
+    )
+    if (!usable) this.#parts.loadFailed(model.id, error)
+    this.#parts.pump()
+    return error
   }
 
   /** Starts an unload; the units are freed once it settled. */
@@ -402,9 +449,11 @@ export class Models {
     if (!instance.model.instances.includes(instance) || instance.crash !== undefined) return
     const error = new ModelLoadError(`Model instance ${instance.id} was lost: ${describeError(cause)}`, instance.model.id, { cause })
     instance.crash = error
-    if (instance.state === 'loading') return // its load settles and fails with this error
+    // A load in flight fails now: its units are free before the loader settles (it may never).
+    if (instance.state === 'loading') return void this.#loadFailed(instance, error)
     this.#stopTimer(instance)
     this.#gone(instance, 'crashed', error)
+    this.#parts.instanceLost(instance, error)
     this.#parts.pump()
   }
 

@@ -27,7 +27,15 @@ import type { Clock } from './clock.js'
 import { Admission } from './admission.js'
 import { CostTable } from './costs.js'
 import { DeadlineWatch, isWaiting } from './deadlines.js'
-import { InvalidOptionError, TaskCancelledError, TaskDetachedError, TaskExpiredError, describeError, type FailureReason } from './errors.js'
+import {
+  InvalidOptionError,
+  PoolClosedError,
+  TaskCancelledError,
+  TaskDetachedError,
+  TaskExpiredError,
+  describeError,
+  type FailureReason,
+} from './errors.js'
 import { TypedEmitter } from './events.js'
 import { FairShareLedger } from './fair-share.js'
 import type { TaskHandle } from './handle.js'
@@ -35,7 +43,6 @@ import { Journal, type Outcome } from './journal.js'
 import { ParkingLot } from './lot.js'
 import type { Mailbox } from './mailbox.js'
 import type { ModelInstance, ModelParts, Models } from './models.js'
-import type { Executor } from './executor.js'
 import type { PoolOptions, SubmitItem, SubmitOptions } from './options.js'
 import { runClosers } from './owned.js'
 import { resolvePoolOptions, withRuntimeResources, type ResolvedPoolOptions } from './pool-options.js'
@@ -134,10 +141,11 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
         : parts.models!(options.models, {
             ledger: this.#ledger,
             clock: this.#clock,
-            executor: resolved.executor as Executor<never, unknown, unknown>,
+            executor: resolved.executor,
             emit: (name, event) => this.emit(name, event as PoolEventMap<R, C>[typeof name]),
             pump: () => this.#pump(),
             loadFailed: (model, error) => this.#failTasksOf(model, error),
+            instanceLost: (instance, error) => this.#stopRunsOn(instance, error),
             onError: (error, context) => this.#reportError(error, context),
           })
     this.#lot = new ParkingLot({ agingMs: resolved.agingMs, fairShare: this.#fair })
@@ -243,6 +251,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   #withModels(use: (models: Models) => Promise<void>): Promise<void> {
     try {
       if (this.#models === undefined) throw new InvalidOptionError('This pool declares no `models`', 'models')
+      if (this.#closed) throw new PoolClosedError(`Pool '${this.#options.name}' is closed`)
       return use(this.#models)
     } catch (error) {
       return Promise.reject(error)
@@ -303,6 +312,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
 
   async #close(): Promise<void> {
     this.#closed = true
+    // Nothing starts any more: idle instances go now, busy ones once their tasks end (reason closed).
+    const modelsGone = this.#models?.close()
     // One error for every task let go: making thousands of stack traces is what closing costs otherwise.
     const kept = this.#keptError()
     for (const task of [...this.#liveTasks()]) if (isWaiting(task)) this.#closeOut(task, kept)
@@ -310,7 +321,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     // A queue that refused to open (another owner) is not ours to close; what the pool made still is.
     const opened = await Promise.resolve(this.#opening).then(...OPENED)
     if (opened && this.#holding > 0) await this.#waiters.stopped()
-    await this.#models?.close()
+    await modelsGone
     this.#deadlines.stop()
     await this.#journal.close(opened)
     await runClosers(this)
@@ -425,22 +436,39 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
    */
   #place(task: AnyTask<P, R, C>, reserved: CostVector | undefined, mayLoad: boolean): ModelInstance | undefined | false {
     const model = task.model
-    if (model === undefined) return this.#ledger.fits(task.vector, reserved) ? undefined : false
-    return this.#models!.place(model, task.vector, reserved, mayLoad) ?? false
+    const models = this.#models
+    if (model === undefined || models === undefined) {
+      if (this.#ledger.fits(task.vector, reserved)) return undefined
+      if (mayLoad) models?.makeRoomFor(task.vector)
+      return false
+    }
+    return models.place(model, task.vector, reserved, mayLoad) ?? false
   }
 
   /** What a blocked head holds back from backfill: its cost, and its model's unless an instance is there. */
   #reservation(head: AnyTask<P, R, C>): CostVector {
     const model = head.model
-    return model === undefined ? head.vector : this.#models!.reservation(model, head.vector)
+    return model === undefined || this.#models === undefined ? head.vector : this.#models.reservation(model, head.vector)
   }
 
   /** A model's only load failed: each task parked for it has failed an attempt (retried if attempts remain). */
   #failTasksOf(model: string, error: Error): void {
+    const now = this.#clock.now()
     for (const task of [...this.#lot.all()]) {
       if (task.model !== model) continue
       this.#lot.remove(task)
-      task.attempt++
+      // Recorded as an attempt that started and failed, so a durable queue counts it across restarts.
+      this.#journal.started(task, ++task.attempt, now)
+      this.#fail(task, error, 'error')
+    }
+  }
+
+  /** An instance died with tasks on it: they end now with its error (their units stay held until they settle). */
+  #stopRunsOn(instance: ModelInstance, error: Error): void {
+    for (const task of [...this.#running]) {
+      const run = task.run
+      if (run === undefined || run.instance !== instance || run.state !== 'running') continue
+      this.#stop(run, error)
       this.#fail(task, error, 'error')
     }
   }
@@ -453,7 +481,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     const run = new Run<C>(task as AnyTask<unknown, unknown, C>, attempt, now)
     if (instance !== undefined) {
       run.instance = instance
-      this.#models!.started(instance, now)
+      this.#models?.started(instance, now)
     }
     task.run = run
     task.status = 'running'
@@ -506,10 +534,10 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       else this.#fail(task, valueOrError, 'error')
     }
     const instance = run.instance
-    if (instance !== undefined) this.#models!.finished(instance, now)
+    if (instance !== undefined) this.#models?.finished(instance, now)
     if (this.#holding === 0) this.#waiters.allStopped()
     this.#pump(now)
-    if (instance !== undefined) this.#models!.idle(instance)
+    if (instance !== undefined) this.#models?.idle(instance)
   }
 
   #onRunTimeout(run: Run<C>, runTimeoutMs: number): void {

@@ -19,6 +19,7 @@ import { isTerminal } from '../../core/types.js'
 import type { PoolOptions, SubmitOptions } from '../../core/options.js'
 import type { PoolEventMap } from '../../core/pool.js'
 import { INFO_FIELDS } from '../../core/record.js'
+import { ModelPool } from '../../model-pool.js'
 import { ResourcePool } from '../../pool.js'
 import { decodeWireError, fromWire, toWire } from '../wire-errors.js'
 import { decodeTabMessage, type HostMessage, type Port, type TabMessage, type TaskView } from './protocol.js'
@@ -26,7 +27,10 @@ import { checkCloneable } from '../../core/storable.js'
 import { checkHandlerName } from '../handler-names.js'
 import { optionalString, optionsObject } from '../../core/validate.js'
 
-/** A pool definition: ResourcePool options; leave out `executor` to run tasks on the tabs' workers. */
+/** A hosted pool: a `ModelPool` when its options declare `models`, else a `ResourcePool`. */
+export type HostedPoolOf<P, R> = ResourcePool<P, R> | ModelPool<P, R>
+
+/** A pool definition: ResourcePool options (ModelPool's with `models`); leave out `executor` to run tasks on the tabs' workers. */
 export type SharedPoolOptions<P, R> = Omit<PoolOptions<P, R>, 'executor'> & { readonly executor?: PoolOptions<P, R>['executor'] }
 
 export interface SharedPoolHostOptions {
@@ -77,19 +81,20 @@ export class SharedPoolHost extends TypedEmitter<SharedPoolHostEventMap> {
   }
 
   /** Creates the pool `name`. Tasks run on the tabs' workers unless `options.executor` is given. */
-  addPool<P, R>(name: string, options: SharedPoolOptions<P, R>): ResourcePool<P, R> {
+  addPool<P, R>(name: string, options: SharedPoolOptions<P, R>): HostedPoolOf<P, R> {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError('Expected a pool name (a non-empty string)', 'name')
     if (this.#pools.has(name)) throw new InvalidOptionError(`A pool named \`${name}\` is already hosted`, 'name')
     const tabs = options.executor === undefined ? new TabsExecutor(name) : undefined
     // On the tabs' workers, `workers` starts at 0 (so `capacity: {}` is fine): tasks park until a tab lends some.
     const capacity = tabs === undefined ? options.capacity : { ...asVector(options.capacity), workers: 0 }
-    const pool = new ResourcePool<P, R>({
+    const resolved = {
       ...options,
       name: options.name ?? name,
       capacity,
       executor: options.executor ?? (tabs as unknown as Executor<P, R>),
-    } as PoolOptions<P, R>)
-    this.#pools.set(name, new HostedPool(name, pool as ResourcePool<unknown, unknown>, tabs, options.capacity))
+    } as PoolOptions<P, R>
+    const pool = options.models === undefined ? new ResourcePool<P, R>(resolved) : new ModelPool<P, R>(resolved)
+    this.#pools.set(name, new HostedPool(name, pool as HostedPoolOf<unknown, unknown>, tabs, options.capacity))
     return pool
   }
 
@@ -98,7 +103,7 @@ export class SharedPoolHost extends TypedEmitter<SharedPoolHostEventMap> {
    * host's lock, a GPU probe). Call `listen()` first: tabs that connect meanwhile are served once
    * it is ready (every message waits, in order), and recovery of its queue is done by then.
    */
-  async addPoolLater<P, R>(name: string, options: Promise<SharedPoolOptions<P, R>>): Promise<ResourcePool<P, R>> {
+  async addPoolLater<P, R>(name: string, options: Promise<SharedPoolOptions<P, R>>): Promise<HostedPoolOf<P, R>> {
     const added = options.then(async (resolved) => {
       const pool = this.addPool(name, resolved)
       await pool.ready
@@ -131,8 +136,8 @@ export class SharedPoolHost extends TypedEmitter<SharedPoolHostEventMap> {
     return this.#starting
   }
 
-  pool<P = unknown, R = unknown>(name: string): ResourcePool<P, R> | undefined {
-    return this.#pools.get(name)?.pool as ResourcePool<P, R> | undefined
+  pool<P = unknown, R = unknown>(name: string): HostedPoolOf<P, R> | undefined {
+    return this.#pools.get(name)?.pool as HostedPoolOf<P, R> | undefined
   }
 
   /** Tabs connected now. */
@@ -207,7 +212,7 @@ class HostedPool {
 
   constructor(
     readonly name: string,
-    readonly pool: ResourcePool<unknown, unknown>,
+    readonly pool: HostedPoolOf<unknown, unknown>,
     readonly tabs: TabsExecutor | undefined,
     baseCapacity: CapacityInput,
   ) {
