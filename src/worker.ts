@@ -1,7 +1,14 @@
 // The `./worker` entry: the browser runtime. Web Worker pool (main side `WorkerPool`, worker side
 // `defineHandlers`), device capacity, the LLM cost model, and the pool shared by every tab.
 export { WorkerPool, type WorkerExit, type WorkerPoolEventMap, type WorkerPoolOptions } from './runtime/worker-pool.js'
-export { defineHandlers, type Handler, type HandlerContext } from './runtime/handlers.js'
+export {
+  defineHandlers,
+  type DefineHandlersOptions,
+  type Handler,
+  type HandlerContext,
+  type ModelLoader,
+  type ModelLoaderContext,
+} from './runtime/handlers.js'
 export { transfer } from './runtime/transfer.js'
 export {
   detectCapacity,

@@ -125,8 +125,8 @@ export interface ModelParts {
   pump(): void
   /** A model's only load failed: the tasks parked for it fail or retry with `error`. */
   loadFailed(model: string, error: ModelLoadError): void
-  /** A ready instance died on its own: the tasks running on it end with `error`. */
-  instanceLost(instance: ModelInstance, error: ModelLoadError): void
+  /** A ready instance died on its own: the tasks running on it end with `error` (what killed it). */
+  instanceLost(instance: ModelInstance, error: Error): void
   onError(error: unknown, context: string): void
 }
 
@@ -453,7 +453,8 @@ export class Models {
     if (instance.state === 'loading') return void this.#loadFailed(instance, error)
     this.#stopTimer(instance)
     this.#gone(instance, 'crashed', error)
-    this.#parts.instanceLost(instance, error)
+    // Its tasks end with what killed it (a WorkerCrashedError, say), as tasks without a model would.
+    this.#parts.instanceLost(instance, cause instanceof Error ? cause : error)
     this.#parts.pump()
   }
 

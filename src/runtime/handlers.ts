@@ -6,13 +6,18 @@ import { expose } from 'comlink'
 import type { TaskInfo } from '../core/fields.js'
 import { InvalidOptionError } from '../core/errors.js'
 import {
+  ABORT,
   CHUNK,
   DONE,
   DROPPED,
   FAIL,
   FATAL,
+  LOAD,
+  LOST,
+  NO_INSTANCE,
   READY,
   RUN,
+  UNLOAD,
   decodeToWorker,
   fromTaskTuple,
   isInitMessage,
@@ -25,7 +30,9 @@ import { transferablesOf } from './transfer.js'
 import { toWire } from './wire-errors.js'
 
 /** What a handler knows about the task it runs; the worker-side twin of `TaskContext`. */
-export interface HandlerContext {
+export interface HandlerContext<M = unknown> {
+  /** The model instance the task runs on (what its loader's `load` returned), for a task with a `model`; else undefined. */
+  readonly model: M | undefined
   /** Aborted when the task is cancelled or runs past its run timeout. Stop promptly: after
    * `abortGraceMs` the worker is terminated. */
   readonly signal: AbortSignal
@@ -36,7 +43,34 @@ export interface HandlerContext {
   readonly task: TaskInfo
 }
 
-export type Handler<P = never, R = unknown> = (payload: P, ctx: HandlerContext) => R | PromiseLike<R>
+export type Handler<P = never, R = unknown, M = unknown> = (payload: P, ctx: HandlerContext<M>) => R | PromiseLike<R>
+
+/** What a model loader knows about the instance it loads. */
+export interface ModelLoaderContext {
+  /** The model's id (a key of the pool's `models`). */
+  readonly model: string
+  /** This instance's id in the pool (`model#n`). */
+  readonly instance: string
+  /** Call when the loaded instance died on its own (its engine was killed): the pool frees its units and ends its tasks. */
+  lost(reason: string): void
+}
+
+/** Loads and unloads one model in a worker; `M` is what handlers get as `ctx.model`. */
+export interface ModelLoader<M = unknown> {
+  load(model: string, ctx: ModelLoaderContext): M | PromiseLike<M>
+  /** Frees what `load` made; the pool frees the model's units once this settles. */
+  unload?(instance: M): void | PromiseLike<void>
+}
+
+export interface DefineHandlersOptions {
+  /** A loader per model id, for the pool's `models` that name no loader of their own. */
+  readonly models?: Readonly<Record<string, ModelLoader>>
+}
+
+interface LoadedInstance {
+  readonly loader: ModelLoader
+  readonly value: unknown
+}
 
 /** The part of a dedicated worker's global scope this module uses (no WebWorker lib needed). */
 interface WorkerScope {
@@ -59,7 +93,10 @@ interface WorkerScope {
  *   },
  * })
  */
-export function defineHandlers<H extends Record<string, Handler<never, unknown>>>(handlers: H): H {
+export function defineHandlers<H extends Record<string, Handler<never, unknown, never>>>(
+  handlers: H,
+  options: DefineHandlersOptions = {},
+): H {
   if (typeof handlers !== 'object' || handlers === null) {
     throw new TypeError('defineHandlers expects an object of handler functions, e.g. { echo: (x) => x }')
   }
@@ -69,8 +106,10 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
       throw new TypeError(`defineHandlers: handler \`${name}\` is not a function (got ${typeof handlers[name]})`)
     }
   }
+  const loaders = checkLoaders(options)
   const scope = globalThis as unknown as WorkerScope
   const running = new Map<number, Context>()
+  const instances = new Map<number, LoadedInstance>()
   const outbox = new Outbox(scope)
 
   const control: WorkerControl = {
@@ -92,11 +131,13 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
     )
   }
 
-  const run = (id: number, payload: unknown, attempt: number, task: TaskTuple): void => {
-    const ctx = new Context(id, attempt, task, outbox)
+  const run = (id: number, payload: unknown, attempt: number, task: TaskTuple, key: number): void => {
+    const instance = key === NO_INSTANCE ? undefined : instances.get(key)
+    const ctx = new Context(id, attempt, task, outbox, instance?.value)
     running.set(id, ctx)
     let result: unknown
     try {
+      if (key !== NO_INSTANCE && instance === undefined) throw new Error(`Model instance ${key} is not loaded in this worker`)
       result = pick(task[6])(payload, ctx)
     } catch (error) {
       settle(id, false, error)
@@ -106,6 +147,51 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
       (value) => settle(id, true, value),
       (error: unknown) => settle(id, false, error),
     )
+  }
+
+  /** A load or unload: answered with DONE or FAIL under its op id. */
+  const answer = (id: number, work: () => unknown): void => {
+    Promise.resolve()
+      .then(work)
+      .then(
+        () => outbox.send([DONE, id, null]),
+        (error: unknown) => outbox.send(error instanceof Error ? [FAIL, id, toWire(error), true] : [FAIL, id, String(error), false]),
+      )
+  }
+
+  const load = (id: number, model: string, key: number, name: string): void => {
+    answer(id, async () => {
+      const loader = loaders[model]
+      if (loader === undefined) {
+        const known =
+          Object.keys(loaders)
+            .map((n) => `\`${n}\``)
+            .join(', ') || 'none'
+        throw new InvalidOptionError(
+          `This worker has no loader for model \`${model}\` (it has ${known}); pass defineHandlers(handlers, { models: { ${model}: loader } })`,
+          'models',
+        )
+      }
+      let lost = false
+      const ctx: ModelLoaderContext = {
+        model,
+        instance: name,
+        lost: (reason) => {
+          if (lost) return
+          lost = true
+          instances.delete(key)
+          outbox.send([LOST, key, String(reason)])
+        },
+      }
+      const value: unknown = await loader.load(model, ctx)
+      if (!lost) instances.set(key, { loader, value })
+    })
+  }
+
+  const unload = (id: number, key: number): void => {
+    const instance = instances.get(key)
+    instances.delete(key)
+    answer(id, () => instance?.loader.unload?.(instance.value))
   }
 
   const settle = (id: number, ok: boolean, value: unknown): void => {
@@ -137,8 +223,10 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown>>
       return
     }
     for (const op of ops) {
-      if (op[0] === RUN) run(op[1], op[2], op[3], op[4])
-      else running.get(op[1])?.abort(op[2])
+      if (op[0] === RUN) run(op[1], op[2], op[3], op[4], op[5])
+      else if (op[0] === ABORT) running.get(op[1])?.abort(op[2])
+      else if (op[0] === LOAD) load(op[1], op[2], op[3], op[4])
+      else if (op[0] === UNLOAD) unload(op[1], op[2])
     }
   })
   // An async throw outside any handler: the worker's state is suspect, so it reports itself broken.
@@ -168,6 +256,7 @@ class Context implements HandlerContext {
     readonly attempt: number,
     readonly tuple: TaskTuple,
     readonly outbox: Outbox,
+    readonly model: unknown,
   ) {}
 
   get signal(): AbortSignal {
@@ -192,6 +281,18 @@ class Context implements HandlerContext {
     this.#abortReason = error
     this.#controller?.abort(error)
   }
+}
+
+function checkLoaders(options: DefineHandlersOptions): Readonly<Record<string, ModelLoader>> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('defineHandlers: options must be an object { models? }')
+  const models = options.models ?? {}
+  for (const [id, loader] of Object.entries(models)) {
+    if (typeof loader?.load !== 'function')
+      throw new TypeError(`defineHandlers: models.${id} must be a loader { load(id, ctx), unload?(instance) }`)
+    if (loader.unload !== undefined && typeof loader.unload !== 'function')
+      throw new TypeError(`defineHandlers: models.${id}.unload is not a function`)
+  }
+  return models
 }
 
 function describe(reason: unknown): string {

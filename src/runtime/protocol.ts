@@ -22,12 +22,24 @@ export const FATAL = 5
 export const READY = 6
 /** The worker dropped a message it could not read; the page reports it. */
 export const DROPPED = 7
+/** Load a model instance in the worker (answered by DONE or FAIL with the op's id). */
+export const LOAD = 8
+/** Unload a model instance (answered by DONE or FAIL with the op's id). */
+export const UNLOAD = 9
+/** A model instance in the worker died on its own (its engine was killed): its units are freed. */
+export const LOST = 10
+/** In a RUN op: the task runs on no model instance. */
+export const NO_INSTANCE = 0
 
 const id = d.integer
 
 const decodeToWorkerOp = d.tagged(0, {
-  [RUN]: d.tuple(d.literal(RUN), id, d.unknown, d.integer, decodeTaskTuple),
+  /** The last item: the key of the model instance the task runs on, or NO_INSTANCE. */
+  [RUN]: d.tuple(d.literal(RUN), id, d.unknown, d.integer, decodeTaskTuple, d.integer),
   [ABORT]: d.tuple(d.literal(ABORT), id, d.string),
+  /** id, model, instance key, instance name (`model#n`). */
+  [LOAD]: d.tuple(d.literal(LOAD), id, d.string, d.integer, d.string),
+  [UNLOAD]: d.tuple(d.literal(UNLOAD), id, d.integer),
 })
 export const decodeToWorker = d.array(decodeToWorkerOp)
 export type ToWorkerOp = d.Infer<typeof decodeToWorkerOp>
@@ -41,6 +53,7 @@ const decodeFromWorkerOp = d.tagged(0, {
   [FATAL]: d.tuple(d.literal(FATAL), d.string),
   [READY]: d.tuple(d.literal(READY), d.array(d.string)),
   [DROPPED]: d.tuple(d.literal(DROPPED), d.string),
+  [LOST]: d.tuple(d.literal(LOST), d.integer, d.string),
 })
 export const decodeFromWorker = d.array(decodeFromWorkerOp)
 export type FromWorkerOp = d.Infer<typeof decodeFromWorkerOp>

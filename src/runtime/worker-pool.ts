@@ -10,7 +10,7 @@ import { SystemClock, type TimerHandle } from '../core/clock.js'
 import * as d from '../core/decode.js'
 import { InvalidOptionError, WorkerCrashedError } from '../core/errors.js'
 import { TypedEmitter } from '../core/events.js'
-import type { Executor, TaskContext } from '../core/executor.js'
+import type { Executor, ModelLoadContext, TaskContext } from '../core/executor.js'
 import { onlyKnownKeys, optionalNumber, refuse } from '../core/validate.js'
 import {
   ABORT,
@@ -19,8 +19,12 @@ import {
   DROPPED,
   FAIL,
   FATAL,
+  LOAD,
+  LOST,
+  NO_INSTANCE,
   READY,
   RUN,
+  UNLOAD,
   decodeFromWorker,
   toTaskTuple,
   type FromWorkerOp,
@@ -90,8 +94,28 @@ interface Call {
   graceTimer: TimerHandle | undefined
 }
 
+/**
+ * A model instance a worker of the pool holds: what the scheduler gets from `loadModel` and
+ * hands back as the task's `ctx.model`, so the task runs on that worker.
+ */
+export interface WorkerModelInstance {
+  /** The worker's number (1 for the first started; replacements get new numbers). */
+  readonly worker: number
+  /** The instance's key in that worker. */
+  readonly key: number
+}
+
+/** A load or unload in flight in a worker. */
+interface Request {
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+}
+
 class Slot {
   readonly calls = new Map<number, Call>()
+  readonly requests = new Map<number, Request>()
+  /** Instances this worker holds (or is loading), by key: their `lost` is called if the worker dies. */
+  readonly instances = new Map<number, ModelLoadContext>()
   ready = false
   alive = true
   pingOutstanding = false
@@ -100,6 +124,7 @@ class Slot {
   constructor(
     readonly worker: Worker,
     readonly control: Remote<WorkerControl>,
+    readonly number: number,
   ) {}
 }
 
@@ -211,9 +236,54 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
     return d.array(d.string)(names, 'handlers()')
   }
 
+  /**
+   * Loads an instance of `model` in the worker that holds the fewest instances (the `ModelPool`
+   * calls this for models that bring no loader; the worker's `defineHandlers` loaders do the work).
+   */
+  loadModel(model: string, ctx: ModelLoadContext): Promise<WorkerModelInstance> {
+    if (this.#broken !== undefined) return Promise.reject(this.#broken)
+    let slot: Slot | undefined
+    for (const candidate of this.#slots) {
+      if (slot === undefined || candidate.instances.size < slot.instances.size) slot = candidate
+    }
+    if (slot === undefined) return Promise.reject(new WorkerCrashedError('The WorkerPool was terminated'))
+    const key = this.#nextId++
+    slot.instances.set(key, ctx)
+    const chosen = slot
+    return this.#request(slot, (id) => [LOAD, id, model, key, ctx.instance]).then(
+      () => ({ worker: chosen.number, key }),
+      (error: unknown) => {
+        chosen.instances.delete(key)
+        throw error
+      },
+    )
+  }
+
+  /** Unloads an instance `loadModel` made; done at once if its worker is gone. */
+  async unloadModel(instance: unknown): Promise<void> {
+    if (!isWorkerModelInstance(instance)) return
+    const slot = this.#slots.find((candidate) => candidate.number === instance.worker)
+    if (slot === undefined || !slot.instances.delete(instance.key)) return
+    await this.#request(slot, (id) => [UNLOAD, id, instance.key])
+  }
+
+  #request(slot: Slot, op: (id: number) => ToWorkerOp): Promise<void> {
+    const id = this.#nextId++
+    return new Promise<void>((resolve, reject) => {
+      slot.requests.set(id, { resolve, reject })
+      this.#post(slot, op(id), undefined)
+    })
+  }
+
   execute(payload: P, ctx: TaskContext): Promise<R> {
     if (this.#broken !== undefined) return Promise.reject(this.#broken)
-    const slot = this.#freeSlot()
+    const instance = ctx.model
+    const placed = isWorkerModelInstance(instance)
+    // A task on a model instance runs on the worker that holds it (beside what else runs there: the model's maxParallel bounds it).
+    const slot = placed ? this.#slots.find((candidate) => candidate.number === instance.worker) : this.#freeSlot()
+    if (placed && slot === undefined) {
+      return Promise.reject(new WorkerCrashedError(`The worker that held model instance ${instance.key} is gone`))
+    }
     if (slot === undefined) {
       return Promise.reject(
         new WorkerCrashedError(
@@ -227,7 +297,8 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
     return new Promise<R>((resolve, reject) => {
       const call: Call = { ctx, resolve: resolve as (value: unknown) => void, reject, onAbort: undefined, graceTimer: undefined }
       slot.calls.set(id, call)
-      this.#post(slot, [RUN, id, payload, ctx.attempt, toTaskTuple(ctx.task)], transferablesOf(payload))
+      const key = placed ? instance.key : NO_INSTANCE
+      this.#post(slot, [RUN, id, payload, ctx.attempt, toTaskTuple(ctx.task), key], transferablesOf(payload))
       const signal = ctx.signal
       if (signal.aborted) this.#abort(slot, id, call)
       else {
@@ -247,12 +318,18 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
     for (const slot of [...this.#slots]) this.#retire(slot, 'terminated', 'the WorkerPool was terminated', undefined)
   }
 
+  /** The least busy worker with a free slot; among equals, one that holds no model (its model's tasks will want it). */
   #freeSlot(): Slot | undefined {
     let best: Slot | undefined
     for (const slot of this.#slots) {
       if (slot.calls.size >= this.concurrency) continue
-      if (best === undefined || slot.calls.size < best.calls.size) best = slot
-      if (slot.calls.size === 0) break
+      if (
+        best === undefined ||
+        slot.calls.size < best.calls.size ||
+        (slot.calls.size === best.calls.size && slot.instances.size < best.instances.size)
+      ) {
+        best = slot
+      }
     }
     return best
   }
@@ -260,8 +337,8 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
   #spawn(): void {
     const worker = this.#create()
     const channel = new MessageChannel()
-    const slot = new Slot(worker, wrap<WorkerControl>(channel.port1))
     this.#spawned++
+    const slot = new Slot(worker, wrap<WorkerControl>(channel.port1), this.#spawned)
     worker.postMessage({ init: channel.port2 } satisfies InitMessage, [channel.port2])
     worker.addEventListener('message', (event: MessageEvent) => {
       let ops: FromWorkerOp[]
@@ -322,6 +399,13 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
       switch (op[0]) {
         case DONE:
         case FAIL: {
+          const request = slot.requests.get(op[1])
+          if (request !== undefined) {
+            slot.requests.delete(op[1])
+            if (op[0] === DONE) request.resolve()
+            else request.reject(op[3] ? fromWire(op[2] as WireError) : op[2])
+            break
+          }
           const call = slot.calls.get(op[1])
           if (call === undefined) break
           slot.calls.delete(op[1])
@@ -346,6 +430,12 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
         case DROPPED:
           this.emit('error', { error: new Error(op[1]), context: 'a worker dropped a malformed message', worker: slot.worker })
           break
+        case LOST: {
+          const ctx = slot.instances.get(op[1])
+          slot.instances.delete(op[1])
+          ctx?.lost(new Error(op[2]))
+          break
+        }
       }
     }
   }
@@ -393,7 +483,16 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
     if (index >= 0) this.#slots.splice(index, 1)
     this.#exits++
     this.emit('exit', { worker: slot.worker, reason, description })
-    // Only now, with the worker gone, do its calls settle and free their capacity in the pool.
+    // Only now, with the worker gone, do its model instances free their units and its calls settle.
+    const lost = new WorkerCrashedError(
+      `The worker holding this instance ${reason === 'hung' ? 'stopped answering' : 'died'}: ${description}`,
+    )
+    const instances = [...slot.instances.values()]
+    slot.instances.clear()
+    for (const ctx of instances) ctx.lost(lost)
+    const requests = [...slot.requests.values()]
+    slot.requests.clear()
+    for (const request of requests) request.reject(lost)
     const calls = [...slot.calls]
     slot.calls.clear()
     for (const [id, call] of calls) {
@@ -437,6 +536,15 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
       this.#heartbeat = undefined
     }
   }
+}
+
+function isWorkerModelInstance(value: unknown): value is WorkerModelInstance {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as WorkerModelInstance).worker === 'number' &&
+    typeof (value as WorkerModelInstance).key === 'number'
+  )
 }
 
 function defaultSize(): number {
