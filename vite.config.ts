@@ -11,6 +11,7 @@ const entries = {
   indexeddb: resolve(import.meta.dirname, 'src/indexeddb/index.ts'),
   pglite: resolve(import.meta.dirname, 'src/pglite/index.ts'),
   worker: resolve(import.meta.dirname, 'src/worker.ts'),
+  wllama: resolve(import.meta.dirname, 'src/wllama/index.ts'),
 }
 
 function chromiumPath(): string | undefined {
@@ -31,7 +32,7 @@ export default defineConfig({
     lib: { entry: entries, formats: ['es'] },
     rollupOptions: {
       // Dependencies stay imports: the app's bundler dedupes them.
-      external: [/^zod/, /^yaml/, /^comlink/, /^idb/, /^@electric-sql\//, /^pg/, /^node:/],
+      external: [/^zod/, /^yaml/, /^comlink/, /^idb/, /^@electric-sql\//, /^@wllama\//, /^pg/, /^node:/],
       output: { preserveModules: false, chunkFileNames: 'chunks/[name]-[hash].js' },
     },
   },

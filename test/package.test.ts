@@ -50,8 +50,9 @@ describe('the packed package', () => {
     expect(installed).toContain('prometheus-parking-lot')
     expect(installed).not.toContain('idb')
     expect(installed).not.toContain('@electric-sql')
+    expect(installed).not.toContain('@wllama')
     expect(readdirSync(join(app, 'node_modules/prometheus-parking-lot/dist'))).toEqual(
-      expect.arrayContaining(['index.js', 'worker.js', 'config.js', 'types']),
+      expect.arrayContaining(['index.js', 'worker.js', 'config.js', 'wllama.js', 'types']),
     )
   })
 
@@ -60,6 +61,7 @@ describe('the packed package', () => {
       import { ResourcePool } from 'prometheus-parking-lot'
       import { loadConfig } from 'prometheus-parking-lot/config'
       import { WorkerPool } from 'prometheus-parking-lot/worker'
+      import { buildTinyModel } from 'prometheus-parking-lot/wllama'
       const pool = new ResourcePool({
         name: 'llm',
         capacity: { vram: 20 },
@@ -76,7 +78,8 @@ describe('the packed package', () => {
       const text = await task.result
       await pool.onIdle()
       const { messages } = await pool.mailbox.fetch({ tenant: 't1', user: 'u1' })
-      console.log(JSON.stringify({ text, tokens, status: messages[0].status, config: typeof loadConfig, worker: typeof WorkerPool }))
+      const gguf = new TextDecoder().decode(buildTinyModel().bytes.subarray(0, 4))
+      console.log(JSON.stringify({ text, tokens, status: messages[0].status, config: typeof loadConfig, worker: typeof WorkerPool, gguf }))
       await pool.close()
     `
     writeFileSync(join(app, 'quick-start.mjs'), script)
@@ -86,6 +89,7 @@ describe('the packed package', () => {
       status: 'completed',
       config: 'function',
       worker: 'function',
+      gguf: 'GGUF', // the tiny-model writer runs in Node without the optional @wllama/wllama
     })
   })
 
@@ -120,6 +124,7 @@ describe('the packed package', () => {
       join(app, 'main.js'),
       `import { ResourcePool } from 'prometheus-parking-lot'
       import { WorkerPool } from 'prometheus-parking-lot/worker'
+      import { buildTinyModel } from 'prometheus-parking-lot/wllama'
       const workers = new WorkerPool({ create: () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }), size: 1 })
       export const pool = new ResourcePool({ capacity: {}, executor: workers })`,
     )

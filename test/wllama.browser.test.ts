@@ -1,0 +1,104 @@
+/**
+ * wllama (llama.cpp in WebAssembly) in the workers of a WorkerPool, in real Chromium, on tiny
+ * models written by buildTinyModel: the exact text, streaming, cancel, the hard timeout, and the
+ * two silent failures of wllama turned into ModelLoadErrors.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { ModelLoadError, ModelPool, TaskFailedError, type TaskHandle } from '../src/index.js'
+import { buildTinyModel } from '../src/wllama/index.js'
+import { WorkerPool } from '../src/worker.js'
+import { TINY_TEXT } from './workers/llm-fixtures.js'
+
+const url = new URL('./workers/llm-handlers.ts', import.meta.url)
+const model = buildTinyModel({ text: TINY_TEXT })
+const opened: { close(): Promise<void> }[] = []
+
+function setup() {
+  const workers = new WorkerPool<unknown, string>({ url, size: 1, abortGraceMs: 2_000 })
+  const cost = { cost: { vram: 2 } }
+  const pool = new ModelPool<unknown, string>({
+    capacity: { vram: 8 },
+    executor: workers,
+    maxAttempts: 1,
+    models: { tiny: cost, other: cost, brief: cost, garbage: cost, noWasm: cost },
+  })
+  opened.push({ close: () => pool.close() }, { close: () => workers.terminate() })
+  return { pool, workers }
+}
+
+afterEach(async () => {
+  for (const item of opened.splice(0)) await item.close()
+})
+
+async function chunksOf(task: TaskHandle<string, unknown>): Promise<string[]> {
+  const chunks: string[] = []
+  for await (const chunk of task.progress) chunks.push(String(chunk))
+  return chunks
+}
+
+describe('wllama in a WorkerPool', () => {
+  it('generates the text the tiny model follows, streaming each piece through progress', async () => {
+    const { pool } = setup()
+    const prompt = 'the quick'
+    const task = await pool.submit({ prompt, maxTokens: 24 }, { handler: 'generate', model: 'tiny', cost: { vram: 1 } })
+    const [chunks, text] = await Promise.all([chunksOf(task), task.result])
+    const expected = model.expectedCompletion(prompt, 24)
+    expect(expected.length).toBeGreaterThan(10)
+    expect(text).toBe(expected)
+    expect(chunks.join('')).toBe(expected)
+    expect(chunks.length).toBeGreaterThan(1)
+  })
+
+  it('after cancel() no further piece reaches progress, and the instance serves the next task', async () => {
+    const { pool } = setup()
+    const task = await pool.submit({ prompt: 'the', maxTokens: 200 }, { handler: 'generate', model: 'tiny', cost: { vram: 1 } })
+    const seen: string[] = []
+    let cancelledAt = -1
+    const consumed = (async () => {
+      for await (const chunk of task.progress) {
+        seen.push(String(chunk))
+        if (seen.length === 3) {
+          cancelledAt = seen.length
+          task.cancel()
+        }
+      }
+    })()
+    await task.result.catch(() => undefined)
+    await consumed
+    expect(task.status).toBe('cancelled')
+    expect(seen.length).toBe(cancelledAt)
+    await pool.onIdle()
+    const next = await pool.submit({ prompt: 'the quick', maxTokens: 12 }, { handler: 'generate', model: 'tiny', cost: { vram: 1 } })
+    expect(await next.result).toBe(model.expectedCompletion('the quick', 12))
+    expect(pool.stats().models).toMatchObject({ loads: 1, warmStarts: 1 })
+  })
+
+  it('a generation past its hard timeout kills the engine: the task fails, the units free only once the instance is gone', async () => {
+    const { pool } = setup()
+    const used: number[] = []
+    pool.on('unloaded', (event) => {
+      if (event.model === 'brief') used.push(pool.snapshot().used['vram'] ?? 0)
+    })
+    const task = await pool.submit({ prompt: 'the', maxTokens: 5_000 }, { handler: 'generate', model: 'brief', cost: { vram: 1 } })
+    const error = await task.result.catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TaskFailedError)
+    expect(String((error as TaskFailedError).cause)).toMatch(/generateTimeoutMs/)
+    await pool.onIdle()
+    expect(used).toEqual([1]) // when brief#1 went (after exit() settled), only the task's own unit was left
+    expect(pool.snapshot().used['vram'] ?? 0).toBe(0)
+    const next = await pool.submit({ prompt: 'the quick', maxTokens: 8 }, { handler: 'generate', model: 'tiny', cost: { vram: 1 } })
+    expect(await next.result).toBe(model.expectedCompletion('the quick', 8))
+  })
+
+  it('a file that is not a model, and a wasm URL that does not answer, fail with ModelLoadErrors that name the cause', async () => {
+    const { pool } = setup()
+    const garbage = await pool.submit({ prompt: 'x', maxTokens: 1 }, { handler: 'generate', model: 'garbage', cost: { vram: 1 } })
+    const noWasm = await pool.submit({ prompt: 'x', maxTokens: 1 }, { handler: 'generate', model: 'noWasm', cost: { vram: 1 } })
+    const [a, b] = await Promise.all([garbage.result.catch((e: unknown) => e), noWasm.result.catch((e: unknown) => e)])
+    expect((a as TaskFailedError).cause).toBeInstanceOf(ModelLoadError)
+    expect(String((a as TaskFailedError).cause)).toMatch(/garbage.*(n_vocab 0|failed to load)/)
+    expect((b as TaskFailedError).cause).toBeInstanceOf(ModelLoadError)
+    expect(String((b as TaskFailedError).cause)).toMatch(/no\/such\/wllama\.wasm answered 404/)
+    expect(pool.snapshot().used['vram'] ?? 0).toBe(0)
+  })
+})
