@@ -37,7 +37,7 @@ export default defineConfig({
     },
   },
   // Pre-bundled up front: discovering them mid-run reloads the page under test.
-  optimizeDeps: { exclude: ['@electric-sql/pglite'], include: ['comlink', 'idb', 'yaml', 'zod'] },
+  optimizeDeps: { exclude: ['@electric-sql/pglite'], include: ['comlink', 'idb', 'yaml', 'zod', '@wllama/wllama'] },
   test: {
     testTimeout: 20_000,
     // Artefacts of a run go to an ignored folder: `npm test` leaves the tree clean.

@@ -33,7 +33,7 @@ const server = await createServer({
     watch: { ignored: ['**/*'] },
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
   },
-  optimizeDeps: { include: ['comlink', 'workerpool/dist/workerpool.js', 'idb'], exclude: ['@electric-sql/pglite'] },
+  optimizeDeps: { include: ['comlink', 'workerpool/dist/workerpool.js', 'idb', '@wllama/wllama'], exclude: ['@electric-sql/pglite'] },
   cacheDir: 'node_modules/.vite-bench-runtime',
 })
 await server.listen()
@@ -48,18 +48,24 @@ if ((await page.title()) !== 'ready') throw new Error('the benchmark page is not
 /** Runs each contender REPS+1 times, interleaved; prints medians and each one's ratio to the first. */
 async function group(title, unit, contenders, reps = REPS) {
   const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]))
+  const tails = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]))
   for (let round = 0; round <= reps; round++) {
     for (const [label, [name, options]] of Object.entries(contenders)) {
       const result = await page.evaluate(([n, o]) => globalThis.bench[n](o), [name, options])
-      if (round > 0) samples[label].push(result.value)
+      if (round === 0) continue
+      samples[label].push(result.value)
+      if (result.p99 !== undefined) tails[label].push(result.p99)
     }
   }
   console.log(`\n${title}`)
   const base = median(Object.values(samples)[0])
+  const baseTail = median(Object.values(tails)[0])
   for (const [label, values] of Object.entries(samples)) {
     const m = median(values)
+    // Rows that measure a distribution also print its p99 (the median of each round's p99).
+    const tail = tails[label].length > 0 ? `  p99 ${fmt(median(tails[label]))} ${unit} (${(median(tails[label]) / baseTail).toPrecision(3)}x)` : ''
     console.log(
-      `  ${label.padEnd(48)} median ${fmt(m).padStart(7)} ${unit}  range ${fmt(Math.min(...values))}-${fmt(Math.max(...values))}  ratio to first ${(m / base).toPrecision(3)}x`,
+      `  ${label.padEnd(48)} median ${fmt(m).padStart(7)} ${unit}  range ${fmt(Math.min(...values))}-${fmt(Math.max(...values))}  ratio to first ${(m / base).toPrecision(3)}x${tail}`,
     )
   }
 }
@@ -94,6 +100,14 @@ await group(
   },
   Math.min(REPS, 3),
 )
+await group('Engine overhead: tokens/s of a 200-token generation of the tiny model, one worker each (higher is better)', 'tokens/s', {
+  'wllama called directly in a worker': ['llmTokens', { who: 'direct' }],
+  'ModelPool + WorkerPool + wllamaGenerate': ['llmTokens', { who: 'ours' }],
+})
+await group('Abort latency: abort 5 tokens in, until the engine stopped (20 per round; lower is better)', 'ms', {
+  'wllama abortSignal, directly in a worker': ['llmAbort', { who: 'direct', n: 20 }],
+  'ModelPool cancel() until the run settled': ['llmAbort', { who: 'ours', n: 20 }],
+})
 
 await browser.close()
 await server.close()

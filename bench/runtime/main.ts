@@ -6,7 +6,7 @@
  */
 import { wrap } from 'comlink'
 import workerpool from 'workerpool/dist/workerpool.js'
-import { ResourcePool } from '../../src/index.js'
+import { ModelPool, ResourcePool } from '../../src/index.js'
 import { WorkerPool, connectSharedPool, type SharedPool } from '../../src/worker.js'
 
 interface Result {
@@ -150,5 +150,102 @@ async function gpuInterference({ where, n }: { where: 'none' | 'host' | 'tab'; n
   return { value: samples[Math.floor(samples.length / 2)]!, p99: samples[Math.floor(samples.length * 0.99)]! } as Result
 }
 
-;(globalThis as unknown as { bench: unknown }).bench = { sequential, pipelined, sharedSubmit, sharedSubmitResult, gpuInterference }
+// ─── a real LLM engine: wllama through the library against wllama called directly ───
+
+const PROMPT = 'the quick'
+
+interface DirectReply {
+  readonly piece?: string
+  readonly done?: number
+  readonly aborted?: number
+}
+let direct: Worker | undefined
+let directListener: ((reply: DirectReply) => void) | undefined
+function directWorker(): Worker {
+  if (direct !== undefined) return direct
+  direct = new Worker(new URL('./llm-direct-worker.ts', import.meta.url), { type: 'module' })
+  direct.onmessage = (event: MessageEvent<DirectReply>) => directListener?.(event.data)
+  return direct
+}
+
+let llm: ModelPool<{ prompt: string; maxTokens: number }, string> | undefined
+async function llmPool(): Promise<ModelPool<{ prompt: string; maxTokens: number }, string>> {
+  if (llm !== undefined) return llm
+  const workers = new WorkerPool<{ prompt: string; maxTokens: number }, string>({
+    url: new URL('./llm-pool-worker.ts', import.meta.url),
+    size: 1,
+  })
+  llm = new ModelPool({ capacity: { vram: 4 }, executor: workers, models: { bench: { cost: { vram: 2 }, keepAliveMs: Infinity } } })
+  await llm.preload('bench')
+  return llm
+}
+
+/** Streams `maxTokens` pieces; `abortAfter` pieces in, aborts and measures until the engine stopped. */
+function directRun(maxTokens: number, abortAfter?: number): Promise<{ pieces: number; ms: number; abortMs?: number }> {
+  const worker = directWorker()
+  return new Promise((resolve) => {
+    const start = performance.now()
+    let pieces = 0
+    let abortedAt = 0
+    directListener = (reply) => {
+      if (reply.piece !== undefined) {
+        pieces++
+        if (pieces === abortAfter) {
+          abortedAt = performance.now()
+          worker.postMessage({ abort: true })
+        }
+        return
+      }
+      const end = performance.now()
+      resolve({ pieces, ms: end - start, abortMs: abortedAt > 0 ? end - abortedAt : undefined })
+    }
+    worker.postMessage({ prompt: PROMPT, maxTokens })
+  })
+}
+
+async function poolRun(maxTokens: number, abortAfter?: number): Promise<{ pieces: number; ms: number; abortMs?: number }> {
+  const pool = await llmPool()
+  const start = performance.now()
+  const task = await pool.submit({ prompt: PROMPT, maxTokens }, { handler: 'generate', model: 'bench', cost: { vram: 1 } })
+  let pieces = 0
+  let abortedAt = 0
+  for await (const _ of task.progress) {
+    pieces++
+    if (pieces === abortAfter) {
+      abortedAt = performance.now()
+      task.cancel()
+    }
+  }
+  await task.result.catch(() => undefined)
+  await pool.onIdle() // the attempt has settled: the worker stopped generating and the units are back
+  const end = performance.now()
+  return { pieces, ms: end - start, abortMs: abortedAt > 0 ? end - abortedAt : undefined }
+}
+
+/** Tokens per second of one 200-token generation (each piece is a token). */
+async function llmTokens({ who }: { who: 'direct' | 'ours' }): Promise<Result> {
+  const { pieces, ms } = who === 'direct' ? await directRun(200) : await poolRun(200)
+  return { value: pieces / (ms / 1000) }
+}
+
+/** Abort latency, p50 and p99 over `n` generations each aborted 5 pieces in: abort until the engine stopped. */
+async function llmAbort({ who, n }: { who: 'direct' | 'ours'; n: number }): Promise<Result> {
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const { abortMs } = who === 'direct' ? await directRun(400, 5) : await poolRun(400, 5)
+    if (abortMs !== undefined) samples.push(abortMs)
+  }
+  samples.sort((a, b) => a - b)
+  return { value: samples[Math.floor(samples.length / 2)]!, p99: samples[Math.floor(samples.length * 0.99)]! } as Result
+}
+
+;(globalThis as unknown as { bench: unknown }).bench = {
+  sequential,
+  pipelined,
+  sharedSubmit,
+  sharedSubmitResult,
+  gpuInterference,
+  llmTokens,
+  llmAbort,
+}
 document.title = crossOriginIsolated ? 'ready' : 'not isolated'
