@@ -63,7 +63,8 @@ async function group(title, unit, contenders, reps = REPS) {
   for (const [label, values] of Object.entries(samples)) {
     const m = median(values)
     // Rows that measure a distribution also print its p99 (the median of each round's p99).
-    const tail = tails[label].length > 0 ? `  p99 ${fmt(median(tails[label]))} ${unit} (${(median(tails[label]) / baseTail).toPrecision(3)}x)` : ''
+    const tail =
+      tails[label].length > 0 ? `  p99 ${fmt(median(tails[label]))} ${unit} (${(median(tails[label]) / baseTail).toPrecision(3)}x)` : ''
     console.log(
       `  ${label.padEnd(48)} median ${fmt(m).padStart(7)} ${unit}  range ${fmt(Math.min(...values))}-${fmt(Math.max(...values))}  ratio to first ${(m / base).toPrecision(3)}x${tail}`,
     )
