@@ -12,6 +12,7 @@ const entries = {
   pglite: resolve(import.meta.dirname, 'src/pglite/index.ts'),
   worker: resolve(import.meta.dirname, 'src/worker.ts'),
   wllama: resolve(import.meta.dirname, 'src/wllama/index.ts'),
+  gguf: resolve(import.meta.dirname, 'src/wllama/gguf-entry.ts'),
 }
 
 function chromiumPath(): string | undefined {

@@ -1,6 +1,12 @@
 // The `./worker` entry: the browser runtime. Web Worker pool (main side `WorkerPool`, worker side
 // `defineHandlers`), device capacity, the LLM cost model, and the pool shared by every tab.
-export { WorkerPool, type WorkerExit, type WorkerPoolEventMap, type WorkerPoolOptions } from './runtime/worker-pool.js'
+export {
+  WorkerPool,
+  type WorkerExit,
+  type WorkerModelInstance,
+  type WorkerPoolEventMap,
+  type WorkerPoolOptions,
+} from './runtime/worker-pool.js'
 export {
   defineHandlers,
   type DefineHandlersOptions,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gguf } from '@huggingface/gguf'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildTinyModel } from '../src/wllama/index.js'
+import { buildTinyModel } from '../src/wllama/gguf-entry.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ppl-gguf-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -52,7 +52,7 @@ describe('the packed package', () => {
     expect(installed).not.toContain('@electric-sql')
     expect(installed).not.toContain('@wllama')
     expect(readdirSync(join(app, 'node_modules/prometheus-parking-lot/dist'))).toEqual(
-      expect.arrayContaining(['index.js', 'worker.js', 'config.js', 'wllama.js', 'types']),
+      expect.arrayContaining(['index.js', 'worker.js', 'config.js', 'wllama.js', 'gguf.js', 'types']),
     )
   })
 
@@ -61,7 +61,7 @@ describe('the packed package', () => {
       import { ResourcePool } from 'prometheus-parking-lot'
       import { loadConfig } from 'prometheus-parking-lot/config'
       import { WorkerPool } from 'prometheus-parking-lot/worker'
-      import { buildTinyModel } from 'prometheus-parking-lot/wllama'
+      import { buildTinyModel } from 'prometheus-parking-lot/gguf'
       const pool = new ResourcePool({
         name: 'llm',
         capacity: { vram: 20 },
@@ -124,7 +124,7 @@ describe('the packed package', () => {
       join(app, 'main.js'),
       `import { ResourcePool } from 'prometheus-parking-lot'
       import { WorkerPool } from 'prometheus-parking-lot/worker'
-      import { buildTinyModel } from 'prometheus-parking-lot/wllama'
+      import { buildTinyModel } from 'prometheus-parking-lot/gguf'
       const workers = new WorkerPool({ create: () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }), size: 1 })
       export const pool = new ResourcePool({ capacity: {}, executor: workers })`,
     )

@@ -119,6 +119,25 @@ describe('models: placement', () => {
     expect(jobs.order).toEqual(['t1', 't2', 't3'])
   })
 
+  it('an instance still unloading counts toward maxReplicas: the next instance loads once it is gone', async () => {
+    const l = loader()
+    let finishUnload!: () => void
+    const { pool, jobs, states } = modelPool({
+      a: l.spec(3, { unload: () => new Promise<void>((resolve) => (finishUnload = resolve)) }),
+    })
+    await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await finishLoad(l, 'a')
+    await jobs.finish('x')
+    const gone = pool.unload('a')
+    await pool.submit('y', { model: 'a', cost: { vram: 1 } })
+    await flushPromises()
+    expect(states()).toEqual(['a#1:unloading:0']) // room for another, but maxReplicas is 1
+    finishUnload()
+    await gone
+    await flushPromises()
+    expect(states()).toEqual(['a#2:loading:0'])
+  })
+
   it('a task does not start on an instance that is to unload once idle: a new instance loads after it is gone', async () => {
     const l = loader()
     const { pool, jobs, states } = modelPool({ a: l.spec(5, { maxParallel: 2 }) })
@@ -305,6 +324,23 @@ describe('models: backfill', () => {
     expect(l.loads).toHaveLength(0)
   })
 
+  it('a backfill candidate does not evict: only the head does', async () => {
+    const l = loader()
+    const { pool, jobs } = modelPool({ warm: l.spec(3), idle: l.spec(4) }, { policy: { backfill: true } })
+    await pool.submit('idle', { model: 'idle', cost: { vram: 1 } })
+    await finishLoad(l, 'idle')
+    await jobs.finish('idle')
+    await pool.submit('w', { model: 'warm', cost: { vram: 1 } })
+    await finishLoad(l, 'warm')
+    // 12 - 7 resident - 1 running = 4 free. Head: a warm task (instance busy, maxParallel 1) waits for a slot.
+    await pool.submit('head', { model: 'warm', cost: { vram: 1 }, priority: 'high' })
+    // Behind it, a plain task of 6 would need idle's units: as a backfill candidate it may not evict.
+    await pool.submit('plain', { cost: { vram: 6 } })
+    await flushPromises()
+    expect(l.unloads).toEqual([])
+    expect(jobs.order).toEqual(['idle', 'w'])
+  })
+
   it('only the head begins a load: a backfill candidate of another cold model does not', async () => {
     const l = loader()
     const { pool, jobs } = modelPool({ warm: l.spec(3), big: l.spec(9), small: l.spec(1) }, { policy: { backfill: true } })
@@ -378,7 +414,7 @@ describe('models: failures, cancel, preload and unload', () => {
 
   it('an instance lost while it loads frees its units at once and fails its tasks; a late result is ignored', async () => {
     const l = loader()
-    const { pool, used, states } = modelPool({ a: l.spec(5) })
+    const { pool, clock, used, states } = modelPool({ a: l.spec(5) })
     const task = await pool.submit('x', { model: 'a', cost: { vram: 1 } })
     await flushPromises()
     const load = l.loads.shift()!
@@ -386,9 +422,47 @@ describe('models: failures, cancel, preload and unload', () => {
     expect([used(), states()]).toEqual([0, []])
     const outcome = await settled(task.result)
     expect(((outcome as { error: TaskFailedError }).error.cause as Error).message).toMatch(/a#1 was lost: worker died/)
+    const loaded: string[] = []
+    pool.on('loaded', (event) => loaded.push(event.instance))
     load.resolve('late')
     await flushPromises()
-    expect([used(), states()]).toEqual([0, []])
+    await clock.advanceAsync(600_000) // past any keep-alive: a late instance would have been unloaded by now
+    expect([used(), states(), loaded, l.unloads]).toEqual([0, [], [], []])
+    expect(pool.stats().models!.loadTime.count).toBe(0)
+  })
+
+  it('a load that takes longer than loadTimeoutMs fails as lost: units free, tasks fail, close does not wait for it', async () => {
+    const l = loader()
+    const { pool, clock, used } = modelPool({ a: l.spec(5, { loadTimeoutMs: 1_000 }) })
+    const task = await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await flushPromises()
+    await clock.advanceAsync(999)
+    expect(used()).toBe(5)
+    await clock.advanceAsync(1)
+    expect(used()).toBe(0)
+    const outcome = await settled(task.result)
+    expect(String((outcome as { error: TaskFailedError }).error.cause)).toMatch(/longer than loadTimeoutMs \(1000 ms\)/)
+    await pool.close()
+  })
+
+  it('a loss reported while an unload is in flight frees the units only once the unload settled', async () => {
+    const l = loader()
+    let finishUnload!: () => void
+    const { pool, jobs, used } = modelPool({
+      a: l.spec(5, { unload: () => new Promise<void>((resolve) => (finishUnload = resolve)) }),
+    })
+    await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await flushPromises()
+    const { ctx } = l.loads[0]!
+    await finishLoad(l, 'a')
+    await jobs.finish('x')
+    const gone = pool.unload('a')
+    await flushPromises()
+    ctx.lost(new Error('died while unloading'))
+    expect(used()).toBe(5) // the memory may be held until the unload is done
+    finishUnload()
+    await gone
+    expect(used()).toBe(0)
   })
 
   it('an instance lost while tasks run on it ends them with its error; their own units free when they settle', async () => {
@@ -407,6 +481,35 @@ describe('models: failures, cancel, preload and unload', () => {
     running.reject(new Error('aborted'))
     await flushPromises()
     expect(used()).toBe(0)
+  })
+
+  it('a failed load fails the waiting tasks when the only other instance is on its way out', async () => {
+    const l = loader()
+    const { pool, jobs } = modelPool({ a: l.spec(4, { maxReplicas: 2 }) })
+    await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await finishLoad(l, 'a')
+    void pool.unload('a') // a#1 is busy: it goes once idle, and takes no new task
+    const y = await pool.submit('y', { model: 'a', cost: { vram: 1 } })
+    await flushPromises()
+    l.loads.shift()!.reject(new Error('out of memory'))
+    const outcome = await settled(y.result)
+    expect(String((outcome as { error: TaskFailedError }).error.cause)).toMatch(/out of memory/)
+    await jobs.finish('x')
+  })
+
+  it('a preload waiting for an instance to go does not load after the pool closed', async () => {
+    const l = loader()
+    const { pool, jobs } = modelPool({ a: l.spec(5) })
+    await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await finishLoad(l, 'a')
+    void pool.unload('a')
+    const preloaded = settled(pool.preload('a'))
+    const closed = pool.close()
+    await jobs.finish('x')
+    await closed
+    const outcome = await preloaded
+    expect(String((outcome as { error: Error }).error)).toMatch(/the pool is closing/)
+    expect(l.loads).toHaveLength(0)
   })
 
   it('a failed load of a second instance fails nobody while another instance serves the model', async () => {
@@ -455,6 +558,7 @@ describe('models: failures, cancel, preload and unload', () => {
     await jobs.finish('x')
     await pool.unload('a')
     expect([reasons, used(), l.unloads]).toEqual([['requested'], 0, ['a-weights']])
+    expect(pool.stats().models!.evictions).toBe(0) // a requested unload is not an eviction
   })
 
   it('preload loads now; unload waits for a busy instance to go idle', async () => {
@@ -505,6 +609,10 @@ describe('models: refusals', () => {
     expect(
       () => new ModelPool({ capacity: { vram: 4 }, executor: () => 1, models: { a: { cost: { vram: 1 }, keepAlive: 5 } as ModelSpec } }),
     ).toThrow(/Unknown option `models.a.keepAlive`/)
+    const loadsInWorkers = { execute: () => Promise.resolve(1), loadModel: () => Promise.resolve({}) }
+    expect(
+      () => new ModelPool({ capacity: { vram: 4 }, executor: loadsInWorkers, models: { a: { cost: { vram: 1 }, load: () => 1 } } }),
+    ).toThrow(/`models.a.load` runs in this thread, but this pool's executor loads models where its tasks run/)
     const plain = new ResourcePool({ capacity: 1, executor: () => 1 })
     await expect(plain.submit('x', { model: 'a' })).rejects.toThrow(/declares none/)
     expect(() => new ResourcePool({ capacity: 1, executor: () => 1, models: {} })).toThrow(/needs a ModelPool/)
@@ -526,6 +634,10 @@ describe('models: in a SharedPoolHost', () => {
     const second = await pool.submit('again', { model: 'a', cost: { vram: 1 } })
     expect([await first.result, await second.result]).toEqual(['a-weights: hi', 'a-weights: again'])
     expect(loads).toEqual(['a'])
+    // Without an executor the tasks would run in the tabs' workers, which the host cannot load models in yet.
+    expect(() => host.addPool('tabs', { capacity: { vram: 8 }, models: { a: { cost: { vram: 5 } } } })).toThrow(
+      /declares `models` but no `executor`/,
+    )
     await host.close()
   })
 })

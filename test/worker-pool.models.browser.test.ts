@@ -92,7 +92,10 @@ describe('models on a WorkerPool', () => {
   it('an instance its loader reports lost frees its units; the next task loads a new one', async () => {
     const { pool } = setup(1)
     const killed = await pool.submit(null, { handler: 'killEngine', model: 'medium', cost: { vram: 1 } })
-    await killed.result.catch(() => undefined)
+    const error = await killed.result.catch((e: unknown) => e)
+    // The task on the lost instance ends with the loss, even though its handler went on to return.
+    expect(error).toBeInstanceOf(TaskFailedError)
+    expect(String((error as TaskFailedError).cause)).toMatch(/the engine was killed/)
     await pool.onIdle()
     expect(pool.snapshot().models).toEqual([])
     expect(pool.snapshot().used['vram'] ?? 0).toBe(0)

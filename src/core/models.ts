@@ -32,6 +32,8 @@ export interface ModelSpec<M = unknown> {
   readonly maxParallel?: number
   /** Instances of this model at once. @default 1 */
   readonly maxReplicas?: number
+  /** A load that takes longer fails (as if its instance was lost), so its units and its tasks are not held forever. @default 300_000 */
+  readonly loadTimeoutMs?: number
   /** Loads an instance in this thread. @default the executor's loader (a `WorkerPool`'s), else nothing to load */
   load?(id: string, ctx: ModelLoadContext): M | PromiseLike<M>
   /** Frees what `load` made; the units are freed once it settles. */
@@ -80,6 +82,7 @@ interface Model {
   readonly keepAliveMs: number
   readonly maxParallel: number
   readonly maxReplicas: number
+  readonly loadTimeoutMs: number
   readonly load: (id: string, ctx: ModelLoadContext) => unknown
   readonly unload: ((instance: unknown) => unknown) | undefined
   readonly instances: ModelInstance[]
@@ -93,7 +96,10 @@ export class ModelInstance {
   lastUsedAt: number | undefined
   /** What the loader returned: the executor's `ctx.model`. */
   value: unknown
+  /** Its keep-alive while idle. */
   timer: TimerHandle | undefined
+  /** Its `loadTimeoutMs` while loading. */
+  loadTimer: TimerHandle | undefined
   /** Unload once idle, for this reason (a requested unload or close of a busy or loading instance). */
   unloadWhenIdle: UnloadReason | undefined
   /** Its first start counts as cold: it was loaded for a task that waited. */
@@ -130,7 +136,7 @@ export interface ModelParts {
   onError(error: unknown, context: string): void
 }
 
-const MODEL_KEYS = { cost: 1, keepAliveMs: 1, maxParallel: 1, maxReplicas: 1, load: 1, unload: 1 }
+const MODEL_KEYS = { cost: 1, keepAliveMs: 1, maxParallel: 1, maxReplicas: 1, loadTimeoutMs: 1, load: 1, unload: 1 }
 const loadNothing = (): undefined => undefined
 
 /** The pool's models and their instances. */
@@ -152,6 +158,13 @@ export class Models {
       const load = optionalFunction<Model['load']>(spec.load, `${path}.load`)
       const unload = optionalFunction<Model['unload']>(spec.unload, `${path}.unload`)
       const fromExecutor = load === undefined && executor.loadModel !== undefined
+      if (executor.loadModel !== undefined && (load !== undefined || unload !== undefined)) {
+        // Its value would stay in this thread while the tasks run in a worker with no `ctx.model`.
+        throw new InvalidOptionError(
+          `\`${path}.${load !== undefined ? 'load' : 'unload'}\` runs in this thread, but this pool's executor loads models where its tasks run (a WorkerPool's workers): give the loader to defineHandlers(handlers, { models: { ${id}: loader } }) instead`,
+          `${path}.${load !== undefined ? 'load' : 'unload'}`,
+        )
+      }
       let vector: CostVector
       try {
         vector = ledger.toVector(spec.cost)
@@ -165,6 +178,7 @@ export class Models {
         keepAliveMs: optionalNumber(spec.keepAliveMs, `${path}.keepAliveMs`, { allowInfinity: true }) ?? 300_000,
         maxParallel: optionalNumber(spec.maxParallel, `${path}.maxParallel`, { min: 1, integer: true }) ?? 1,
         maxReplicas: optionalNumber(spec.maxReplicas, `${path}.maxReplicas`, { min: 1, integer: true }) ?? 1,
+        loadTimeoutMs: optionalNumber(spec.loadTimeoutMs, `${path}.loadTimeoutMs`, { min: 1, allowInfinity: true }) ?? 300_000,
         load: fromExecutor ? executor.loadModel!.bind(executor) : (load?.bind(spec) ?? loadNothing),
         unload: fromExecutor ? executor.unloadModel?.bind(executor) : unload?.bind(spec),
         instances: [],
@@ -385,6 +399,15 @@ export class Models {
       )
     instance.loaded = loading
     loading.catch(noop) // reported through the tasks and the event; `preload` callers see it too
+    if (model.loadTimeoutMs !== Infinity) {
+      const ms = model.loadTimeoutMs
+      instance.loadTimer = this.#parts.clock.setTimeout(() => {
+        instance.loadTimer = undefined
+        const error = new Error(`the load took longer than loadTimeoutMs (${ms} ms)`)
+        error.name = 'TimeoutError'
+        if (instance.state === 'loading') this.#lost(instance, error)
+      }, ms)
+    }
     model.instances.push(instance)
     this.#parts.ledger.acquire(model.vector)
     this.#counts.loads++
@@ -393,6 +416,7 @@ export class Models {
   }
 
   #ready(instance: ModelInstance, value: unknown, startedAt: number): void {
+    this.#stopLoadTimer(instance)
     instance.value = value
     instance.state = 'ready'
     const now = this.#parts.clock.now()
@@ -410,6 +434,7 @@ export class Models {
 
   /** A load failed (or its instance was lost while loading): its units are free, and waiting tasks hear of it. */
   #loadFailed(instance: ModelInstance, cause: unknown): ModelLoadError {
+    this.#stopLoadTimer(instance)
     const model = instance.model
     const error =
       cause instanceof ModelLoadError
@@ -449,6 +474,8 @@ export class Models {
     if (!instance.model.instances.includes(instance) || instance.crash !== undefined) return
     const error = new ModelLoadError(`Model instance ${instance.id} was lost: ${describeError(cause)}`, instance.model.id, { cause })
     instance.crash = error
+    // An unload in flight frees the units once it settled: the memory may be held until then.
+    if (instance.state === 'unloading') return
     // A load in flight fails now: its units are free before the loader settles (it may never).
     if (instance.state === 'loading') return void this.#loadFailed(instance, error)
     this.#stopTimer(instance)
@@ -468,6 +495,12 @@ export class Models {
     instance.markGone()
     const event = { model: instance.model.id, instance: instance.id, reason }
     this.#parts.emit('unloaded', error === undefined ? event : { ...event, error })
+  }
+
+  #stopLoadTimer(instance: ModelInstance): void {
+    if (instance.loadTimer === undefined) return
+    this.#parts.clock.clearTimeout(instance.loadTimer)
+    instance.loadTimer = undefined
   }
 
   #stopTimer(instance: ModelInstance): void {

@@ -31,8 +31,12 @@ import { toWire } from './wire-errors.js'
 
 /** What a handler knows about the task it runs; the worker-side twin of `TaskContext`. */
 export interface HandlerContext<M = unknown> {
-  /** The model instance the task runs on (what its loader's `load` returned), for a task with a `model`; else undefined. */
-  readonly model: M | undefined
+  /**
+   * The model instance the task runs on: what its loader's `load` returned, for a task submitted
+   * with a `model` (undefined for one without; type a handler's `ctx` as `HandlerContext<M>` only
+   * for tasks that name a model).
+   */
+  readonly model: M
   /** Aborted when the task is cancelled or runs past its run timeout. Stop promptly: after
    * `abortGraceMs` the worker is terminated. */
   readonly signal: AbortSignal
@@ -155,13 +159,17 @@ export function defineHandlers<H extends Record<string, Handler<never, unknown, 
       .then(work)
       .then(
         () => outbox.send([DONE, id, null]),
-        (error: unknown) => outbox.send(error instanceof Error ? [FAIL, id, toWire(error), true] : [FAIL, id, String(error), false]),
+        (error: unknown) => {
+          // As for a task: a trap leaves the module's memory in an unknown state, so the worker goes.
+          if (error instanceof WebAssembly.RuntimeError) outbox.fatal(`WebAssembly trap in a model loader: ${error.message}`)
+          else outbox.send(error instanceof Error ? [FAIL, id, toWire(error), true] : [FAIL, id, String(error), false])
+        },
       )
   }
 
   const load = (id: number, model: string, key: number, name: string): void => {
     answer(id, async () => {
-      const loader = loaders[model]
+      const loader = Object.hasOwn(loaders, model) ? loaders[model] : undefined
       if (loader === undefined) {
         const known =
           Object.keys(loaders)

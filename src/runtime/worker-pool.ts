@@ -109,6 +109,8 @@ export interface WorkerModelInstance {
 interface Request {
   readonly resolve: () => void
   readonly reject: (error: unknown) => void
+  /** An unload is done when its worker is gone; a load fails. */
+  readonly unload: boolean
 }
 
 class Slot {
@@ -152,6 +154,7 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
 
   readonly #create: () => Worker
   readonly #slots: Slot[] = []
+  readonly #issued = new WeakSet<object>()
   // Long delays are re-armed in steps by the clock (a raw setTimeout above 2^31-1 ms fires at once).
   readonly #clock = new SystemClock()
   #nextId = 1
@@ -250,8 +253,12 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
     const key = this.#nextId++
     slot.instances.set(key, ctx)
     const chosen = slot
-    return this.#request(slot, (id) => [LOAD, id, model, key, ctx.instance]).then(
-      () => ({ worker: chosen.number, key }),
+    return this.#request(slot, false, (id) => [LOAD, id, model, key, ctx.instance]).then(
+      () => {
+        const instance: WorkerModelInstance = Object.freeze({ worker: chosen.number, key })
+        this.#issued.add(instance)
+        return instance
+      },
       (error: unknown) => {
         chosen.instances.delete(key)
         throw error
@@ -261,24 +268,30 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
 
   /** Unloads an instance `loadModel` made; done at once if its worker is gone. */
   async unloadModel(instance: unknown): Promise<void> {
-    if (!isWorkerModelInstance(instance)) return
+    if (!this.#isInstance(instance)) return
     const slot = this.#slots.find((candidate) => candidate.number === instance.worker)
     if (slot === undefined || !slot.instances.delete(instance.key)) return
-    await this.#request(slot, (id) => [UNLOAD, id, instance.key])
+    await this.#request(slot, true, (id) => [UNLOAD, id, instance.key])
   }
 
-  #request(slot: Slot, op: (id: number) => ToWorkerOp): Promise<void> {
+  #request(slot: Slot, unload: boolean, op: (id: number) => ToWorkerOp): Promise<void> {
     const id = this.#nextId++
     return new Promise<void>((resolve, reject) => {
-      slot.requests.set(id, { resolve, reject })
+      slot.requests.set(id, { resolve, reject, unload })
       this.#post(slot, op(id), undefined)
+      this.#armHeartbeat() // a worker that hangs in a load is noticed like one that hangs in a task
     })
+  }
+
+  /** One of the instances this pool's `loadModel` made (not any object with the same fields). */
+  #isInstance(value: unknown): value is WorkerModelInstance {
+    return typeof value === 'object' && value !== null && this.#issued.has(value)
   }
 
   execute(payload: P, ctx: TaskContext): Promise<R> {
     if (this.#broken !== undefined) return Promise.reject(this.#broken)
     const instance = ctx.model
-    const placed = isWorkerModelInstance(instance)
+    const placed = this.#isInstance(instance)
     // A task on a model instance runs on the worker that holds it (beside what else runs there: the model's maxParallel bounds it).
     const slot = placed ? this.#slots.find((candidate) => candidate.number === instance.worker) : this.#freeSlot()
     if (placed && slot === undefined) {
@@ -318,15 +331,18 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
     for (const slot of [...this.#slots]) this.#retire(slot, 'terminated', 'the WorkerPool was terminated', undefined)
   }
 
-  /** The least busy worker with a free slot; among equals, one that holds no model (its model's tasks will want it). */
+  /**
+   * A worker with a free slot for a task without a model: one that holds the fewest model
+   * instances first (their tasks must run where they are), then the least busy.
+   */
   #freeSlot(): Slot | undefined {
     let best: Slot | undefined
     for (const slot of this.#slots) {
       if (slot.calls.size >= this.concurrency) continue
       if (
         best === undefined ||
-        slot.calls.size < best.calls.size ||
-        (slot.calls.size === best.calls.size && slot.instances.size < best.instances.size)
+        slot.instances.size < best.instances.size ||
+        (slot.instances.size === best.instances.size && slot.calls.size < best.calls.size)
       ) {
         best = slot
       }
@@ -492,7 +508,11 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
     for (const ctx of instances) ctx.lost(lost)
     const requests = [...slot.requests.values()]
     slot.requests.clear()
-    for (const request of requests) request.reject(lost)
+    for (const request of requests) {
+      if (request.unload)
+        request.resolve() // the instance is gone with its worker: that is an unload done
+      else request.reject(lost)
+    }
     const calls = [...slot.calls]
     slot.calls.clear()
     for (const [id, call] of calls) {
@@ -515,7 +535,7 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
   #beat(): void {
     let busy = false
     for (const slot of [...this.#slots]) {
-      if (slot.calls.size === 0) {
+      if (slot.calls.size === 0 && slot.requests.size === 0) {
         slot.pingOutstanding = false
         continue
       }
@@ -536,15 +556,6 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
       this.#heartbeat = undefined
     }
   }
-}
-
-function isWorkerModelInstance(value: unknown): value is WorkerModelInstance {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as WorkerModelInstance).worker === 'number' &&
-    typeof (value as WorkerModelInstance).key === 'number'
-  )
 }
 
 function defaultSize(): number {

@@ -7,12 +7,12 @@
  * `loadTimeoutMs`), and a file that is not a model "loads" with `n_vocab` 0 while the real reason
  * goes only to the logger (checked after the load, with the logged error as the cause).
  */
-import type { Wllama, WllamaLogger } from '@wllama/wllama'
+import { Wllama, type WllamaLogger } from '@wllama/wllama'
 import { ModelLoadError, describeError } from '../core/errors.js'
 import type { HandlerContext, ModelLoader, ModelLoaderContext } from '../runtime/handlers.js'
 
-export { buildTinyModel, type TinyModel, type TinyModelOptions } from './tiny-model.js'
-export { writeGguf, type GgufTensor, type GgufValue } from './gguf.js'
+// Also at `prometheus-parking-lot/gguf`, which needs no @wllama/wllama (to write model files in Node, say).
+export * from './gguf-entry.js'
 
 /** A GGUF model: a URL to fetch, a Blob, or its bytes. */
 export type ModelSource = string | URL | Blob | Uint8Array<ArrayBuffer> | ArrayBuffer
@@ -76,13 +76,7 @@ async function loadInstance(model: string, ctx: ModelLoaderContext, options: Wll
   const logged: string[] = []
   const keep = (...data: unknown[]): void => void logged.push(data.map(String).join(' '))
   const logger: WllamaLogger = { debug: () => {}, log: () => {}, warn: keep, error: keep }
-  // Imported here, not at the top: `buildTinyModel` works without the optional peer installed.
-  const { Wllama: Engine } = await import('@wllama/wllama').catch((cause: unknown) => {
-    throw new ModelLoadError(`Model '${model}': wllamaLoader needs the package @wllama/wllama (npm install @wllama/wllama)`, model, {
-      cause,
-    })
-  })
-  const engine = new Engine({ default: wasmUrl }, { logger })
+  const engine = new Wllama({ default: wasmUrl }, { logger })
   const timeoutMs = options.loadTimeoutMs ?? 60_000
   let timer: ReturnType<typeof setTimeout> | undefined
   const timedOut = new Promise<never>((_, reject) => {

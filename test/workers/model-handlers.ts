@@ -52,7 +52,7 @@ defineHandlers(
   {
     /** Runs on a model instance, holding `units` more for `ms`. */
     async generate({ units, ms }: { units: number; ms: number }, ctx: HandlerContext<TestModel>) {
-      const model = ctx.model!
+      const model = ctx.model
       const own = await holdUnits(units)
       await new Promise((resolve) => setTimeout(resolve, ms))
       own.release()
@@ -66,7 +66,7 @@ defineHandlers(
     },
     /** Kills the engine the instance holds: the loader reports it lost. */
     killEngine(_: unknown, ctx: HandlerContext<TestModel>) {
-      const model = ctx.model!
+      const model = ctx.model
       model.units.release()
       model.ctx.lost('the engine was killed')
       return 'killed'

@@ -84,6 +84,13 @@ export class SharedPoolHost extends TypedEmitter<SharedPoolHostEventMap> {
   addPool<P, R>(name: string, options: SharedPoolOptions<P, R>): HostedPoolOf<P, R> {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError('Expected a pool name (a non-empty string)', 'name')
     if (this.#pools.has(name)) throw new InvalidOptionError(`A pool named \`${name}\` is already hosted`, 'name')
+    if (options.models !== undefined && options.executor === undefined) {
+      // The host cannot yet ask a tab to load an instance in its workers: models run in the host.
+      throw new InvalidOptionError(
+        `Pool \`${name}\` declares \`models\` but no \`executor\`: hosted models load and run in the host (give an executor, and each model its own load); loading them in the tabs' workers is not supported yet`,
+        'models',
+      )
+    }
     const tabs = options.executor === undefined ? new TabsExecutor(name) : undefined
     // On the tabs' workers, `workers` starts at 0 (so `capacity: {}` is fine): tasks park until a tab lends some.
     const capacity = tabs === undefined ? options.capacity : { ...asVector(options.capacity), workers: 0 }
