@@ -634,10 +634,6 @@ describe('models: in a SharedPoolHost', () => {
     const second = await pool.submit('again', { model: 'a', cost: { vram: 1 } })
     expect([await first.result, await second.result]).toEqual(['a-weights: hi', 'a-weights: again'])
     expect(loads).toEqual(['a'])
-    // Without an executor the tasks would run in the tabs' workers, which the host cannot load models in yet.
-    expect(() => host.addPool('tabs', { capacity: { vram: 8 }, models: { a: { cost: { vram: 5 } } } })).toThrow(
-      /declares `models` but no `executor`/,
-    )
     await host.close()
   })
 })

@@ -208,3 +208,50 @@ describe('shared pool', () => {
     expect((error as Error).message).toMatch(/workers' handlers \(.*`echo`.*\), got "nope"/)
   })
 })
+
+describe('models across tabs', () => {
+  interface Generated {
+    readonly model: string
+    readonly instance: string
+    readonly loadedIn: string
+    readonly ranIn: string
+    readonly oversubscribed: boolean
+  }
+
+  async function openModelTab(host: string, tag: string): Promise<HTMLIFrameElement> {
+    const frame = await openFrame(`/test/workers/tab.html?tag=${tag}&size=1&host=${host}&pool=models`, tag)
+    frames.push(frame)
+    return frame
+  }
+
+  it('one budget for every tab’s instances: loads in a tab’s worker, evicts an idle instance whichever tab holds it, and a closed tab frees its instances', async () => {
+    const host = hostName()
+    const client = await connect(host, 'models')
+    await openModelTab(host, 'a')
+    await openModelTab(host, 'b')
+    await untilCapacity(client, 2)
+    const reasons: string[] = []
+    client.on('unloaded', (event) => reasons.push(`${event.model}:${event.reason}`))
+    const run = async (model: string): Promise<Generated> => {
+      const task = await client.submit({ units: 1, ms: 5 }, { handler: 'generate', model, cost: { vram: 1 } })
+      return (await task.result) as Generated
+    }
+    // large (5) loads in one tab's worker; medium (4) cannot fit beside it: idle large is evicted, from whichever tab holds it.
+    const large = await run('large')
+    const medium = await run('medium')
+    expect([large.ranIn, medium.ranIn]).toEqual([large.loadedIn, medium.loadedIn])
+    expect([large.oversubscribed, medium.oversubscribed]).toEqual([false, false])
+    await expect.poll(() => reasons).toEqual(['large:evicted'])
+    // small (3) fits beside medium: both stay, each in a tab's worker (the fewest instances first: the other tab).
+    const small = await run('small')
+    expect(small.loadedIn.slice(0, 5)).not.toBe(medium.loadedIn.slice(0, 5))
+    const snapshot = await client.snapshot()
+    expect(snapshot.models.map((m) => m.instance).sort()).toEqual(['medium#1', 'small#1'])
+    expect(snapshot.used['vram']).toBe(7)
+    // The tab that holds small closes: its instance is gone with its workers, and its units are free.
+    const holder = frames.find((frame) => frame.src.includes(`tag=${small.loadedIn.split('-')[1]}`))!
+    holder.remove()
+    await expect.poll(() => reasons).toEqual(['large:evicted', 'small:crashed'])
+    expect((await client.snapshot()).used['vram']).toBe(4)
+  })
+})

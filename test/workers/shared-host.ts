@@ -1,5 +1,6 @@
 // A SharedWorker hosting the pools of the shared-pool tests.
 import { SharedPoolHost } from '../../src/worker.js'
+import { CAPACITY, MODEL_UNITS } from './model-units.js'
 
 const host = new SharedPoolHost({ tenant: 'test-origin' })
 // Runs on the tabs' workers: 4 units, each task also takes a worker slot some tab lent.
@@ -14,4 +15,11 @@ host.addPool('inhost', {
 })
 // One task runs (never ends), one parks, the next is refused: a full lot across the port.
 host.addPool('tiny', { capacity: 1, maxQueueDepth: 1, executor: () => new Promise(() => {}) })
+// Models loaded in the tabs' workers (model-handlers.ts): one budget of 8 units for every tab's instances.
+host.addPool('models', {
+  capacity: { vram: CAPACITY },
+  maxAttempts: 3,
+  retryBaseDelayMs: 1,
+  models: Object.fromEntries(Object.entries(MODEL_UNITS).map(([id, units]) => [id, { cost: { vram: units } }])),
+})
 host.listen()

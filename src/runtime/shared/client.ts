@@ -77,6 +77,8 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
   readonly #runs = new Map<number, AbortController>()
   /** Runs of a previous host (leader mode) that have not stopped yet, by call id. */
   readonly #staleRuns = new Set<number>()
+  /** Model instances this tab's workers loaded for the host, by the host's key. */
+  readonly #instances = new Map<number, unknown>()
   #nextRequest = 1
   #releaseLock: (() => void) | undefined
   #closed = false
@@ -359,6 +361,7 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
       controller.abort(new BackendError(`The tab hosting pool \`${this.name}\` closed`))
     }
     this.#runs.clear()
+    this.#unloadAll()
     const joining = this.#handshake()
     this.#joined = joining
     try {
@@ -521,7 +524,11 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
         this.#emitter.emit('snapshot', message.snapshot)
         return
       case 'run':
-        return this.#run(message.call, message.payload, message.attempt, message.task)
+        return this.#run(message.call, message.payload, message.attempt, message.task, message.instance)
+      case 'load-model':
+        return this.#loadModel(message.call, message.model, message.instance)
+      case 'unload-model':
+        return this.#unloadModel(message.call, message.key)
       case 'abort': {
         const error = new Error(message.reason)
         error.name = 'AbortError'
@@ -562,8 +569,53 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     }
   }
 
-  /** Runs a task the host handed to this tab on this tab's workers. */
-  #run(call: number, payload: unknown, attempt: number, task: TaskInfo): void {
+  /** Loads a model instance in this tab's workers for the host; its key is the host's call id. */
+  #loadModel(call: number, model: string, instance: string): void {
+    const workers = this.workers
+    const reply = (ok: boolean, value: unknown): void => {
+      if (!this.#closed) this.#send({ t: 'ran', pool: this.name, call, ok, value: ok ? null : toWire(value) })
+    }
+    if (workers === undefined) return reply(false, new WorkerCrashedError('This tab lent no workers'))
+    const lost = (error: Error): void => {
+      this.#instances.delete(call)
+      if (!this.#closed) this.#send({ t: 'model-lost', pool: this.name, key: call, reason: error.message })
+    }
+    workers.loadModel(model, { instance, lost }).then(
+      (loaded) => {
+        this.#instances.set(call, loaded)
+        reply(true, null)
+      },
+      (error: unknown) => reply(false, error),
+    )
+  }
+
+  #unloadModel(call: number, key: number): void {
+    const loaded = this.#instances.get(key)
+    this.#instances.delete(key)
+    const workers = this.workers
+    Promise.resolve(loaded === undefined ? undefined : workers?.unloadModel(loaded)).then(
+      () => {
+        if (!this.#closed) this.#send({ t: 'ran', pool: this.name, call, ok: true, value: null })
+      },
+      (error: unknown) => {
+        if (!this.#closed) this.#send({ t: 'ran', pool: this.name, call, ok: false, value: toWire(error) })
+      },
+    )
+  }
+
+  /** Instances loaded for a host that is gone: its successor knows nothing of them, so they go. */
+  #unloadAll(): void {
+    const loaded = [...this.#instances.values()]
+    this.#instances.clear()
+    for (const instance of loaded) {
+      this.workers
+        ?.unloadModel(instance)
+        .catch((error: unknown) => this.reportError(error, 'unloading a model instance of the previous host'))
+    }
+  }
+
+  /** Runs a task the host handed to this tab on this tab's workers (on the instance `instance` it loaded here, for a model task). */
+  #run(call: number, payload: unknown, attempt: number, task: TaskInfo, instance?: number): void {
     const workers = this.workers
     const controller = new AbortController()
     const reply = (ok: boolean, value: unknown) => {
@@ -581,11 +633,23 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
       this.#send({ t: 'ran', pool: this.name, call, ok: false, value: toWire(new WorkerCrashedError('This tab lent no workers')) })
       return
     }
+    const model = instance === undefined ? undefined : this.#instances.get(instance)
+    if (instance !== undefined && model === undefined) {
+      this.#send({
+        t: 'ran',
+        pool: this.name,
+        call,
+        ok: false,
+        value: toWire(new WorkerCrashedError(`Model instance ${instance} is not loaded in this tab`)),
+      })
+      return
+    }
     this.#runs.set(call, controller)
     const ctx = {
       signal: controller.signal,
       attempt,
       task,
+      model,
       emit: (chunk: unknown) => {
         if (!this.#closed) this.#send({ t: 'ran-chunk', pool: this.name, call, chunk })
       },

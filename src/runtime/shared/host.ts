@@ -12,7 +12,7 @@
 import type { CapacityInput, ResourceVector } from '../../core/capacity.js'
 import { BackendError, InvalidOptionError, WorkerCrashedError } from '../../core/errors.js'
 import { TypedEmitter } from '../../core/events.js'
-import type { Executor, TaskContext } from '../../core/executor.js'
+import type { Executor, ModelLoadContext, TaskContext } from '../../core/executor.js'
 import { chunksSoFar, type TaskHandle } from '../../core/handle.js'
 import type { MailboxKey } from '../../core/types.js'
 import { isTerminal } from '../../core/types.js'
@@ -84,13 +84,6 @@ export class SharedPoolHost extends TypedEmitter<SharedPoolHostEventMap> {
   addPool<P, R>(name: string, options: SharedPoolOptions<P, R>): HostedPoolOf<P, R> {
     if (typeof name !== 'string' || name === '') throw new InvalidOptionError('Expected a pool name (a non-empty string)', 'name')
     if (this.#pools.has(name)) throw new InvalidOptionError(`A pool named \`${name}\` is already hosted`, 'name')
-    if (options.models !== undefined && options.executor === undefined) {
-      // The host cannot yet ask a tab to load an instance in its workers: models run in the host.
-      throw new InvalidOptionError(
-        `Pool \`${name}\` declares \`models\` but no \`executor\`: hosted models load and run in the host (give an executor, and each model its own load); loading them in the tabs' workers is not supported yet`,
-        'models',
-      )
-    }
     const tabs = options.executor === undefined ? new TabsExecutor(name) : undefined
     // On the tabs' workers, `workers` starts at 0 (so `capacity: {}` is fine): tasks park until a tab lends some.
     const capacity = tabs === undefined ? options.capacity : { ...asVector(options.capacity), workers: 0 }
@@ -372,12 +365,33 @@ class HostedPool {
   }
 }
 
-/** @internal A pool's executor that runs each task on a worker slot some tab registered. */
+/** A model instance a tab loaded in its workers for the host: the `ctx.model` of its tasks here. */
+interface TabInstance {
+  readonly connection: Connection
+  readonly key: number
+  readonly ctx: ModelLoadContext
+}
+
+/** A load or unload a tab was asked for. */
+interface TabRequest {
+  readonly connection: Connection
+  readonly unload: boolean
+  resolve(): void
+  reject(error: unknown): void
+}
+
+/**
+ * @internal A pool's executor that runs each task on a worker slot some tab registered. Model
+ * instances load in a tab's workers (the tab lending the most free slots and the fewest
+ * instances); their tasks run in that tab; a tab that closes takes its instances with it.
+ */
 class TabsExecutor implements Executor<unknown, unknown> {
   readonly checkValue = checkCloneable
   readonly costPerTask: ResourceVector = Object.freeze({ workers: 1 })
   readonly elasticResources = ['workers']
   readonly #calls = new Map<number, { connection: Connection; ctx: TaskContext; resolve(v: unknown): void; reject(e: unknown): void }>()
+  readonly #requests = new Map<number, TabRequest>()
+  readonly #instances = new Map<number, TabInstance>()
   readonly #busy = new Map<Connection, number>()
   /** Worker slots each tab registered for this pool. */
   readonly slots = new Map<Connection, number>()
@@ -393,8 +407,57 @@ class TabsExecutor implements Executor<unknown, unknown> {
     checkHandlerName(handler, this.handlers.size === 0 ? undefined : [...new Set([...this.handlers.values()].flat())])
   }
 
+  loadModel(model: string, ctx: ModelLoadContext): Promise<TabInstance> {
+    const connection = this.#pick(true)
+    if (connection === undefined) return Promise.reject(new WorkerCrashedError(`No tab lends workers to load model '${model}' in`))
+    const key = this.#nextCall++
+    const instance: TabInstance = Object.freeze({ connection, key, ctx })
+    this.#instances.set(key, instance)
+    return this.#request(connection, false, { t: 'load-model', call: key, pool: this.poolName, model, instance: ctx.instance }).then(
+      () => instance,
+      (error: unknown) => {
+        this.#instances.delete(key)
+        throw error
+      },
+    )
+  }
+
+  /** Asks the tab that holds it to unload it; done at once if that tab is gone. */
+  async unloadModel(value: unknown): Promise<void> {
+    const instance = this.#instanceOf(value)
+    if (instance === undefined || !this.#instances.delete(instance.key)) return
+    const call = this.#nextCall++
+    await this.#request(instance.connection, true, { t: 'unload-model', call, pool: this.poolName, key: instance.key })
+  }
+
+  /** A tab says an instance it loaded died on its own. */
+  lost(connection: Connection, key: number, reason: string): void {
+    const instance = this.#instances.get(key)
+    if (instance === undefined || instance.connection !== connection) return
+    this.#instances.delete(key)
+    instance.ctx.lost(new WorkerCrashedError(reason))
+  }
+
+  #request(connection: Connection, unload: boolean, message: HostMessage & { readonly call: number }): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#requests.set(message.call, { connection, unload, resolve, reject })
+      connection.send(message)
+    })
+  }
+
+  #instanceOf(value: unknown): TabInstance | undefined {
+    const key = (value as { key?: unknown } | undefined)?.key
+    const instance = typeof key === 'number' ? this.#instances.get(key) : undefined
+    return instance === value ? instance : undefined
+  }
+
   execute(payload: unknown, ctx: TaskContext): Promise<unknown> {
-    const connection = this.#pick()
+    const instance = ctx.model === undefined ? undefined : this.#instanceOf(ctx.model)
+    if (ctx.model !== undefined && instance === undefined) {
+      return Promise.reject(new WorkerCrashedError(`The tab that held the model instance of task ${ctx.task.id} is gone`))
+    }
+    // A task on a model instance runs in the tab whose workers hold it.
+    const connection = instance?.connection ?? this.#pick(false)
     if (connection === undefined) {
       return Promise.reject(new WorkerCrashedError(`No tab has a free worker slot for pool \`${this.poolName}\``))
     }
@@ -402,7 +465,7 @@ class TabsExecutor implements Executor<unknown, unknown> {
     this.#busy.set(connection, (this.#busy.get(connection) ?? 0) + 1)
     return new Promise((resolve, reject) => {
       this.#calls.set(call, { connection, ctx, resolve, reject })
-      connection.send({ t: 'run', call, pool: this.poolName, payload, attempt: ctx.attempt, task: ctx.task })
+      connection.send({ t: 'run', call, pool: this.poolName, payload, attempt: ctx.attempt, task: ctx.task, instance: instance?.key })
       const signal = ctx.signal
       const onAbort = () => {
         const reason = signal.reason as unknown
@@ -414,6 +477,13 @@ class TabsExecutor implements Executor<unknown, unknown> {
   }
 
   settle(connection: Connection, call: number, ok: boolean, value: unknown): void {
+    const request = this.#requests.get(call)
+    if (request !== undefined && request.connection === connection) {
+      this.#requests.delete(call)
+      if (ok) request.resolve()
+      else request.reject(value)
+      return
+    }
     const entry = this.#calls.get(call)
     if (entry === undefined || entry.connection !== connection) return
     this.#calls.delete(call)
@@ -430,6 +500,19 @@ class TabsExecutor implements Executor<unknown, unknown> {
   /** The tab is gone (its worker with it): its calls fail as crashes, so they are retried. */
   abandon(connection: Connection): void {
     this.#busy.delete(connection)
+    // Its workers are gone with it: so are the instances they held (their units free now).
+    const gone = new WorkerCrashedError('The tab holding this model instance closed or crashed')
+    for (const [key, instance] of [...this.#instances]) {
+      if (instance.connection !== connection) continue
+      this.#instances.delete(key)
+      instance.ctx.lost(gone)
+    }
+    for (const [call, request] of [...this.#requests]) {
+      if (request.connection !== connection) continue
+      this.#requests.delete(call)
+      if (request.unload) request.resolve()
+      else request.reject(gone)
+    }
     for (const [call, entry] of [...this.#calls]) {
       if (entry.connection !== connection) continue
       this.#calls.delete(call)
@@ -437,21 +520,32 @@ class TabsExecutor implements Executor<unknown, unknown> {
     }
   }
 
-  #pick(): Connection | undefined {
-    // The tab with the most free slots; ties rotate, so every tab's workers take turns.
+  /**
+   * The tab with the most free slots; ties rotate, so every tab's workers take turns. For a load,
+   * any tab that lends slots, fewest instances first (a load runs beside its tasks).
+   */
+  #pick(forLoad: boolean): Connection | undefined {
     const entries = [...this.slots]
     const start = this.#rotation++ % Math.max(1, entries.length)
     let best: Connection | undefined
-    let bestFree = 0
+    let bestScore = forLoad ? -Infinity : 0
     for (let i = 0; i < entries.length; i++) {
       const [connection, slots] = entries[(start + i) % entries.length]!
+      if (slots === 0) continue
       const free = slots - (this.#busy.get(connection) ?? 0)
-      if (free > bestFree) {
+      const score = forLoad ? -this.#instancesIn(connection) * 1000 + free : free
+      if (score > bestScore) {
         best = connection
-        bestFree = free
+        bestScore = score
       }
     }
     return best
+  }
+
+  #instancesIn(connection: Connection): number {
+    let n = 0
+    for (const instance of this.#instances.values()) if (instance.connection === connection) n++
+    return n
   }
 }
 
@@ -576,6 +670,8 @@ class Connection {
           .tabs?.settle(this, message.call, message.ok, message.ok ? message.value : errorFromTab(message.value))
       case 'ran-chunk':
         return this.host.hosted(message.pool).tabs?.chunk(this, message.call, message.chunk)
+      case 'model-lost':
+        return this.host.hosted(message.pool).tabs?.lost(this, message.key, message.reason)
       case 'bye':
         return this.gone()
     }

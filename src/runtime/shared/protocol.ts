@@ -131,6 +131,8 @@ export const decodeTabMessage = d.tagged('t', {
     d.Infer<typeof ranOk> | d.Infer<typeof ranError>
   >,
   'ran-chunk': d.object({ t: d.literal('ran-chunk'), pool, call: d.integer, chunk: d.unknown }),
+  /** A model instance this tab loaded for the host died on its own (its worker crashed). */
+  'model-lost': d.object({ t: d.literal('model-lost'), pool, key: d.integer, reason: d.string }),
   bye: d.object({ t: d.literal('bye') }),
 })
 export type TabMessage = d.Infer<typeof decodeTabMessage>
@@ -156,7 +158,20 @@ export const decodeHostMessage = d.tagged('t', {
     snapshot: decodeSnapshot,
     positions: d.array(d.tuple(d.string, d.integer)),
   }),
-  run: d.object({ t: d.literal('run'), call: d.integer, pool, payload: d.unknown, attempt: d.integer, task: decodeTaskInfo }),
+  /** `instance`: the key of the model instance (loaded in this tab) the task runs on. */
+  run: d.object({
+    t: d.literal('run'),
+    call: d.integer,
+    pool,
+    payload: d.unknown,
+    attempt: d.integer,
+    task: decodeTaskInfo,
+    instance: d.optional(d.integer),
+  }),
+  /** Load a model instance in this tab's workers under `call` (its key); answered with `ran`. */
+  'load-model': d.object({ t: d.literal('load-model'), call: d.integer, pool, model: d.string, instance: d.string }),
+  /** Unload the instance loaded under `key`; answered with `ran` under `call`. */
+  'unload-model': d.object({ t: d.literal('unload-model'), call: d.integer, pool, key: d.integer }),
   abort: d.object({ t: d.literal('abort'), call: d.integer, reason: d.string }),
 })
 export type HostMessage = d.Infer<typeof decodeHostMessage>
