@@ -1,9 +1,10 @@
 // The SharedWorker every tab of the demo connects to: it holds the one budget, the lot, and the
-// IndexedDB queue and mailbox. Jobs run on workers the tabs lend (see worker.ts).
-import { Mailbox } from '../src/index.js'
+// IndexedDB queue and mailbox. Jobs run on workers the tabs lend (see worker.ts); models load in
+// those workers, and the budget counts every tab's loaded models.
+import { BroadcastNotifier, Mailbox } from '../src/index.js'
 import { IndexedDBMailboxStore, IndexedDBQueue } from '../src/indexeddb/index.js'
 import { SharedPoolHost, type SharedPoolOptions } from '../src/worker.js'
-import { DATABASE, POOL, VRAM_UNITS, type Job, type JobResult } from './config.js'
+import { COSTS, DATABASE, POOL, VRAM_UNITS, type Job, type JobResult } from './config.js'
 
 const host = new SharedPoolHost()
 host.listen() // first: tabs that connect while the queue opens wait for it
@@ -21,7 +22,15 @@ async function options(): Promise<SharedPoolOptions<Job, JobResult>> {
     retryMaxDelayMs: 500,
     policy: { backfill: true, headReserveAfterMs: 5_000 },
     queue: new IndexedDBQueue<Job>({ database: DATABASE, name: POOL }),
-    mailbox: new Mailbox<JobResult>({ store: new IndexedDBMailboxStore<JobResult>({ database: DATABASE, name: POOL }) }),
+    // Every tab hears of each result (BroadcastChannel), so each tab's mailbox list is live.
+    mailbox: new Mailbox<JobResult>({
+      store: new IndexedDBMailboxStore<JobResult>({ database: DATABASE, name: POOL }),
+      notifiers: [new BroadcastNotifier<JobResult>()],
+    }),
+    // Loaded models hold their weights' units between prompts; idle ones go after a minute, or sooner for room.
+    models: Object.fromEntries(
+      Object.entries(COSTS).map(([id, cost]) => [id, { cost: { vram: cost.modelUnits() }, keepAliveMs: 60_000, maxParallel: 2 }]),
+    ),
   }
 }
 

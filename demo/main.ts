@@ -1,8 +1,10 @@
-// The demo page: connects to the shared pool, lends this tab's workers, and shows the budget,
-// this tab's jobs and the mailbox.
-import type { MailboxMessage, PoolSnapshot, Priority, TaskHandle } from '../src/index.js'
+// The demo page: connects to the shared pool, lends this tab's workers (which load the models),
+// and shows the budget (what loaded models hold apart from what requests hold), a timeline of
+// used units, model loads and evictions, this tab's jobs with their streamed text, and the mailbox.
+import { BroadcastNotifier, type MailboxMessage, type PoolSnapshot, type Priority, type TaskHandle } from '../src/index.js'
 import { connectSharedPool, detectCapacity, type SharedPool } from '../src/worker.js'
-import { POOL, USER, VRAM_UNITS, type Job, type JobResult } from './config.js'
+import { COSTS, MODELS, POOL, USER, VRAM_UNITS, type Job, type JobResult, type ModelId, type PromptJob } from './config.js'
+import { Timeline } from './timeline.js'
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
 
@@ -27,12 +29,14 @@ const pool: SharedPool<Job, JobResult> = await connectSharedPool<Job, JobResult>
 })
 ;($('cost') as HTMLInputElement).max = String(VRAM_UNITS)
 
-// ─── Capacity ──────────────────────────────────────────────────────────────
+// ─── Capacity: resident models apart from requests, and a timeline ─────────
 
-// This tab's jobs by task id (rows are made below).
-const rows = new Map<string, { refresh(): void }>()
+const rows = new Map<string, Row>()
+const timeline = new Timeline($('timeline'), VRAM_UNITS)
+let last: PoolSnapshot | undefined
 
 function showSnapshot(snapshot: PoolSnapshot): void {
+  last = snapshot
   const meter = (name: string) => {
     const capacity = snapshot.capacity[name] ?? 0
     const used = snapshot.used[name] ?? 0
@@ -43,26 +47,115 @@ function showSnapshot(snapshot: PoolSnapshot): void {
   }
   meter('vram')
   meter('workers')
+  const resident = residentByModel(snapshot)
+  const residentTotal = [...resident.values()].reduce((a, b) => a + b, 0)
+  const requests = (snapshot.used['vram'] ?? 0) - residentTotal
+  const capacity = Math.max(snapshot.capacity['vram'] ?? VRAM_UNITS, 1)
+  const segments = [...resident].map(([model, units]) => segment(`resident model-${model}`, units, capacity, `${model} ${units}`))
+  segments.push(segment('requests', requests, capacity, requests > 0 ? `requests ${requests}` : ''))
+  $('vram-stack').replaceChildren(...segments)
+  $('vram-split').textContent =
+    `loaded models hold ${residentTotal}` +
+    (resident.size === 0 ? '' : ` (${[...resident].map(([m, u]) => `${m} ${u}`).join(', ')})`) +
+    ` · requests hold ${requests}`
+  $('models-list').replaceChildren(
+    ...snapshot.models.map((instance) => {
+      const item = document.createElement('li')
+      item.dataset['instance'] = instance.instance
+      item.textContent = `${instance.instance}: ${instance.state}, ${instance.cost['vram'] ?? 0} units, ${instance.running} running`
+      return item
+    }),
+  )
+  if (snapshot.models.length === 0) $('models-list').textContent = 'No model is loaded.'
+  timeline.add(Date.now(), resident, requests)
   $('lot-text').textContent = `${snapshot.running} running · ${snapshot.parkedTotal} parked · ${snapshot.retrying} waiting to retry`
   for (const row of rows.values()) row.refresh()
 }
+
+function residentByModel(snapshot: PoolSnapshot): Map<string, number> {
+  const resident = new Map<string, number>()
+  for (const instance of snapshot.models) resident.set(instance.model, (resident.get(instance.model) ?? 0) + (instance.cost['vram'] ?? 0))
+  return resident
+}
+
+function segment(className: string, units: number, capacity: number, text: string): HTMLElement {
+  const element = document.createElement('span')
+  element.className = `segment ${className}`
+  element.style.width = `${(100 * Math.max(units, 0)) / capacity}%`
+  element.textContent = text
+  element.title = text
+  return element
+}
+
 pool.on('snapshot', showSnapshot)
 showSnapshot(await pool.snapshot())
+// The timeline moves on while nothing changes.
+setInterval(
+  () => last !== undefined && timeline.add(Date.now(), residentByModel(last), (last.used['vram'] ?? 0) - sum(residentByModel(last))),
+  1_000,
+)
 
-// ─── This tab's jobs ───────────────────────────────────────────────────────
+function sum(values: Map<string, number>): number {
+  return [...values.values()].reduce((a, b) => a + b, 0)
+}
+
+// ─── Model loads and evictions, from every tab ─────────────────────────────
+
+function logModel(text: string): void {
+  const item = document.createElement('li')
+  item.textContent = `${new Date().toLocaleTimeString()} · ${text}`
+  $('model-log').prepend(item)
+  while ($('model-log').childElementCount > 30) $('model-log').lastElementChild!.remove()
+}
+pool.on('loading', ({ instance }) => logModel(`${instance} loading`))
+pool.on('loaded', ({ instance, loadMs }) => logModel(`${instance} loaded in ${Math.round(loadMs)} ms`))
+pool.on('unloaded', ({ instance, reason, error }) =>
+  logModel(`${instance} ${reason === 'idle' ? 'unloaded (idle)' : reason}${error ? `: ${error.message}` : ''}`),
+)
+
+// ─── This tab's jobs (kept across reloads of the tab) ──────────────────────
+
+/** This tab's submitted jobs, in sessionStorage: a reload shows those still parked or running. */
+const SAVED = 'ppl-demo:jobs'
+const COUNTER = 'ppl-demo:counter'
+
+function saved(): { id: string; job: Job }[] {
+  try {
+    return JSON.parse(sessionStorage.getItem(SAVED) ?? '[]') as { id: string; job: Job }[]
+  } catch {
+    return [] // a malformed entry (edited by hand) shows nothing rather than breaking the page
+  }
+}
+
+function remember(id: string, job: Job): void {
+  sessionStorage.setItem(SAVED, JSON.stringify([...saved().slice(-99), { id, job }]))
+}
+
+/** Labels stay unique across reloads: the counter lives in the tab's sessionStorage. */
+function nextLabel(what: string): string {
+  const n = Number(sessionStorage.getItem(COUNTER) ?? '0') + 1
+  sessionStorage.setItem(COUNTER, String(n))
+  return `${what} ${n} (tab ${pool.session.slice(0, 4)})`
+}
 
 class Row {
   readonly element = document.createElement('tr')
   readonly #status = document.createElement('td')
   readonly #output = document.createElement('td')
   readonly #cancel = document.createElement('button')
+  #text = ''
+  #pieces = 0
 
   constructor(
     readonly task: TaskHandle<JobResult>,
-    job: Job,
+    readonly job: Job,
   ) {
     this.element.dataset['taskId'] = task.id
-    const cells = [job.label, `${job.units} units`, task.priority].map((text) => {
+    const cost = Object.entries(task.cost)
+      .filter(([name]) => name === 'vram')
+      .map(([, units]) => `${units} units`)
+    const what = job.kind === 'prompt' ? `${job.model}: “${job.prompt}”` : 'compute'
+    const cells = [job.label, what, cost.join(''), task.priority].map((text) => {
       const cell = document.createElement('td')
       cell.textContent = text
       return cell
@@ -82,74 +175,118 @@ class Row {
   refresh(): void {
     const { status, position, attempt } = this.task
     this.#status.className = `status-${status}`
+    const progress = this.job.kind === 'prompt' && status === 'running' ? ` ${this.#pieces}/${this.job.maxTokens} tokens` : ''
     this.#status.textContent =
       status === 'parked' && position !== undefined
         ? `parked, #${position + 1} in line`
         : attempt > 1
-          ? `${status} (attempt ${attempt})`
-          : status
+          ? `${status} (attempt ${attempt})${progress}`
+          : `${status}${progress}`
     this.#cancel.disabled = !['parked', 'running', 'retrying'].includes(status)
   }
 
   async #follow(): Promise<void> {
     for await (const chunk of this.task.progress) {
-      this.#output.textContent = String(chunk)
+      if (this.job.kind === 'prompt') {
+        this.#text += String(chunk)
+        this.#pieces++
+        this.#output.textContent = this.#text
+      } else {
+        this.#output.textContent = String(chunk)
+      }
       this.refresh()
     }
     try {
       const result = await this.task.result
-      this.#output.textContent = `done on ${result.backend}, checksum ${result.checksum}`
+      this.#output.textContent = typeof result === 'string' ? result : `done on ${result.backend}, checksum ${result.checksum}`
     } catch (error) {
       this.#output.textContent = error instanceof Error ? error.message : String(error)
     }
     this.refresh()
-    void refreshMailbox()
   }
 }
 
-let counter = 0
+function show(task: TaskHandle<JobResult>, job: Job): void {
+  const row = new Row(task, job)
+  rows.set(task.id, row)
+  $('tasks').prepend(row.element)
+}
+
+async function submit(job: Job, options: Parameters<SharedPool<Job, JobResult>['submit']>[1]): Promise<void> {
+  try {
+    const task = await pool.submit(job, options)
+    remember(task.id, job)
+    show(task, job)
+    $('submit-status').textContent = `Accepted ${job.label}.`
+  } catch (error) {
+    $('submit-status').textContent = `Refused: ${error instanceof Error ? error.message : String(error)}`
+  }
+}
+
+const priority = (id: string): Priority => ($(id) as HTMLSelectElement).value as Priority
+const waitMs = (id: string): number | undefined => {
+  const wait = ($(id) as HTMLInputElement).value
+  return wait === '' ? undefined : Number(wait) * 1000
+}
+
+const modelSelect = $<HTMLSelectElement>('model')
+for (const [id, model] of Object.entries(MODELS)) {
+  const option = document.createElement('option')
+  option.value = id
+  option.textContent = `${model.label}: ${COSTS[id as ModelId].modelUnits()} units loaded`
+  modelSelect.append(option)
+}
+
+$('prompt-form').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const model = modelSelect.value as ModelId
+  const prompt = ($('prompt') as HTMLInputElement).value
+  const maxTokens = Number(($('max-tokens') as HTMLInputElement).value)
+  const job: PromptJob = { kind: 'prompt', model, prompt, maxTokens, label: nextLabel('prompt') }
+  // The request's own units: its KV cache at its longest (one token per character here, at most).
+  const cost = COSTS[model].cost({ promptTokens: prompt.length + 1, maxTokens })
+  void submit(job, { handler: 'generate', model, cost, priority: priority('prompt-priority'), waitTimeoutMs: waitMs('prompt-wait') })
+})
 
 $('submit-form').addEventListener('submit', (event) => {
   event.preventDefault()
   const units = Number(($('cost') as HTMLInputElement).value)
   const steps = Number(($('steps') as HTMLInputElement).value)
-  const priority = ($('priority') as HTMLSelectElement).value as Priority
-  const wait = ($('wait') as HTMLInputElement).value
-  const job: Job = { units, steps, label: `job ${++counter} (tab ${pool.session.slice(0, 4)})` }
-  pool
-    .submit(job, { cost: { vram: units }, priority, handler: 'job', waitTimeoutMs: wait === '' ? undefined : Number(wait) * 1000 })
-    .then((task) => {
-      const row = new Row(task, job)
-      rows.set(task.id, row)
-      $('tasks').prepend(row.element)
-      $('submit-status').textContent = `Accepted ${job.label}.`
-    })
-    .catch((error: unknown) => {
-      $('submit-status').textContent = `Refused: ${error instanceof Error ? error.message : String(error)}`
-    })
+  const job: Job = { kind: 'compute', units, steps, label: nextLabel('job') }
+  void submit(job, { cost: { vram: units }, priority: priority('priority'), handler: 'job', waitTimeoutMs: waitMs('wait') })
 })
 
-// ─── Mailbox ───────────────────────────────────────────────────────────────
+// A reloaded tab shows its session's jobs that are still parked or running.
+for (const { id, job } of saved()) {
+  const task = await pool.get(id)
+  if (task !== undefined && !rows.has(id)) show(task, job)
+}
+
+// ─── Mailbox: live in every tab ────────────────────────────────────────────
 
 async function refreshMailbox(): Promise<void> {
   const { messages } = await pool.mailbox.fetch({ tenant: location.origin, user: USER }, { limit: 1000 })
-  const list = $('mailbox')
-  list.replaceChildren(...messages.slice(-50).reverse().map(mailboxItem))
+  $('mailbox').replaceChildren(...messages.slice(-50).reverse().map(mailboxItem))
 }
 
 function mailboxItem(message: MailboxMessage<JobResult>): HTMLLIElement {
   const item = document.createElement('li')
   item.dataset['taskId'] = message.taskId
   const when = new Date(message.completedAt).toLocaleTimeString()
+  const result = message.result
   const what =
-    message.status === 'completed'
-      ? `${message.result?.label}: done on ${message.result?.backend}`
-      : `${message.status}: ${message.error?.message ?? ''}`
+    message.status !== 'completed'
+      ? `${message.status}: ${message.error?.message ?? ''}`
+      : typeof result === 'string'
+        ? `“${result}”`
+        : `${result?.label}: done on ${result?.backend}`
   const mine = message.key.session === pool.session ? 'this tab' : 'another or a closed tab'
   item.textContent = `${when} · ${what} · attempts ${message.attempts} · from ${mine}`
   return item
 }
 
+// Every result stored by the host is announced to every tab: the list follows without a click.
+BroadcastNotifier.listen({ tenant: location.origin, user: USER }, () => void refreshMailbox())
 $('mailbox-refresh').addEventListener('click', () => void refreshMailbox())
 await refreshMailbox()
 

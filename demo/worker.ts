@@ -1,7 +1,11 @@
-// The demo's job, run in a tab's dedicated worker: a WebGPU compute pass over a buffer of the
-// job's size when WebGPU is there, the same arithmetic on the CPU otherwise.
+// The demo's handlers, run in a tab's dedicated worker: `generate` streams a prompt's answer from
+// a real llama.cpp engine (wllama, in WebAssembly) on a tiny model written here, no download;
+// `job` is a WebGPU compute pass over a buffer of the job's size (the same arithmetic on the CPU
+// without WebGPU).
+import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
+import { buildTinyModel, wllamaGenerate, wllamaLoader } from '../src/wllama/index.js'
 import { defineHandlers, type HandlerContext } from '../src/worker.js'
-import { UNIT_BYTES, type Job, type JobResult } from './config.js'
+import { CONTEXT, MODELS, UNIT_BYTES, type ComputeJob, type ComputeResult } from './config.js'
 
 /* Minimal WebGPU shapes used here (the DOM lib has no WebGPU types). */
 interface GpuBuffer {
@@ -52,7 +56,7 @@ function gpuDevice(): Promise<GpuDevice | undefined> {
   return device
 }
 
-async function onGpu(gpu: GpuDevice, job: Job, ctx: HandlerContext): Promise<number> {
+async function onGpu(gpu: GpuDevice, job: ComputeJob, ctx: HandlerContext): Promise<number> {
   const size = job.units * UNIT_BYTES
   const buffer = gpu.createBuffer({ size, usage: STORAGE | COPY_SRC })
   const readback = gpu.createBuffer({ size: 4, usage: MAP_READ | COPY_DST })
@@ -73,7 +77,7 @@ async function onGpu(gpu: GpuDevice, job: Job, ctx: HandlerContext): Promise<num
       pass.end()
       gpu.queue.submit([encoder.finish()])
       await gpu.queue.onSubmittedWorkDone()
-      ctx.emit(`${job.label}: pass ${step}/${job.steps} over ${job.units * 4} MiB (WebGPU)`)
+      ctx.emit(`${job.label}: pass ${step}/${job.steps} over ${job.units} MiB (WebGPU)`)
     }
     const encoder = gpu.createCommandEncoder()
     encoder.copyBufferToBuffer(buffer, 0, readback, 0, 4)
@@ -88,21 +92,32 @@ async function onGpu(gpu: GpuDevice, job: Job, ctx: HandlerContext): Promise<num
   }
 }
 
-async function onCpu(job: Job, ctx: HandlerContext): Promise<number> {
+async function onCpu(job: ComputeJob, ctx: HandlerContext): Promise<number> {
   const data = new Uint32Array((job.units * UNIT_BYTES) / 4)
   for (let step = 1; step <= job.steps; step++) {
     ctx.signal.throwIfAborted()
     for (let i = 0; i < data.length; i++) data[i] = (Math.imul(data[i]!, 1664525) + 1013904223 + i) >>> 0
-    ctx.emit(`${job.label}: pass ${step}/${job.steps} over ${job.units * 4} MiB (CPU)`)
+    ctx.emit(`${job.label}: pass ${step}/${job.steps} over ${job.units} MiB (CPU)`)
     await new Promise((resolve) => setTimeout(resolve, 0)) // let an abort in
   }
   return data[0]!
 }
 
-defineHandlers({
-  async job(job: Job, ctx): Promise<JobResult> {
-    const gpu = await gpuDevice()
-    const checksum = gpu === undefined ? await onCpu(job, ctx) : await onGpu(gpu, job, ctx)
-    return { label: job.label, backend: gpu === undefined ? 'cpu' : 'webgpu', checksum, attempt: ctx.attempt }
+const loaders = Object.fromEntries(
+  Object.entries(MODELS).map(([id, model]) => [
+    id,
+    wllamaLoader({ wasmUrl, source: () => buildTinyModel(model).bytes, nCtx: CONTEXT, nThreads: 1 }),
+  ]),
+)
+
+defineHandlers(
+  {
+    generate: wllamaGenerate,
+    async job(job: ComputeJob, ctx): Promise<ComputeResult> {
+      const gpu = await gpuDevice()
+      const checksum = gpu === undefined ? await onCpu(job, ctx) : await onGpu(gpu, job, ctx)
+      return { label: job.label, backend: gpu === undefined ? 'cpu' : 'webgpu', checksum, attempt: ctx.attempt }
+    },
   },
-})
+  { models: loaders },
+)

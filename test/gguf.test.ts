@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gguf } from '@huggingface/gguf'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildTinyModel } from '../src/wllama/gguf-entry.js'
+import { buildTinyModel, tinyModelParameters } from '../src/wllama/gguf-entry.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ppl-gguf-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -36,6 +36,7 @@ describe('buildTinyModel', () => {
     expect(tensorInfos.find((t) => t.name === 'blk.0.ffn_down.weight')?.shape).toEqual([64n, 128n])
     expect(tensorInfos.every((t) => t.dtype === 0)).toBe(true) // F32
     expect(parameterCount).toBe(model.parameters)
+    expect(tinyModelParameters({ blocks: 3, feedForward: 64 })).toBe(model.parameters) // sized without building it
   })
 
   it('is deterministic: the same options give the same bytes; another seed or size gives others', () => {

@@ -1,3 +1,3 @@
 // The `./gguf` entry: the GGUF writer and the tiny test model, with no dependency (runs in Node too).
-export { buildTinyModel, type TinyModel, type TinyModelOptions } from './tiny-model.js'
+export { buildTinyModel, tinyModelParameters, type TinyModel, type TinyModelOptions } from './tiny-model.js'
 export { writeGguf, type GgufTensor, type GgufValue } from './gguf.js'

@@ -45,6 +45,15 @@ const EOS = 2
 const FIRST_TEXT_TOKEN = 3 + 256
 const OTHER_AXIS = EMBED - 1
 
+/** Parameters (all F32) a tiny model with these options has, without building it: its weights are 4 bytes each. */
+export function tinyModelParameters(options: Pick<TinyModelOptions, 'blocks' | 'feedForward'> = {}): number {
+  const blocks = positiveInteger(options.blocks ?? 2, 'blocks')
+  const feedForward = positiveInteger(options.feedForward ?? 256, 'feedForward')
+  const vocab = FIRST_TEXT_TOKEN + 1 + CHARS.length
+  const perBlock = 2 * EMBED + 4 * EMBED * EMBED + 3 * EMBED * feedForward
+  return 2 * EMBED * vocab + EMBED + blocks * perBlock
+}
+
 /** Writes a tiny GGUF model that follows the character bigrams of `options.text`. Deterministic. */
 export function buildTinyModel(options: TinyModelOptions = {}): TinyModel {
   const text = options.text ?? DEFAULT_TEXT
