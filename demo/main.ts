@@ -200,7 +200,9 @@ class Row {
       const result = await this.task.result
       this.#output.textContent = typeof result === 'string' ? result : `done on ${result.backend}, checksum ${result.checksum}`
     } catch (error) {
-      this.#output.textContent = error instanceof Error ? error.message : String(error)
+      const message = error instanceof Error ? error.message : String(error)
+      // A prompt keeps what it streamed before it ended (a cancel, a failure).
+      this.#output.textContent = this.#text === '' ? message : `${this.#text} [${message}]`
     }
     this.refresh()
   }

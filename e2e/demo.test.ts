@@ -135,7 +135,7 @@ function row(page: Page, id: string) {
 }
 
 describe('the demo as an LLM app', () => {
-  it('streams the exact text a prompt generates into its row, token by token, and into the mailbox', { timeout: 90_000 }, async () => {
+  it('streams the exact text a prompt generates into its row and the mailbox; a cancel stops the tokens', { timeout: 90_000 }, async () => {
     const context = await browser.newContext()
     const page = await openTab(context)
     const id = await ask(page, 'tiny', 'the', 60)
@@ -146,6 +146,18 @@ describe('the demo as an LLM app', () => {
     await expect.poll(() => row(page, id).locator('td[class^=status]').textContent()).toBe('completed')
     await expect.poll(() => page.textContent('#mailbox')).toContain(`“${expected}”`)
     expect(await page.textContent('#model-log')).toMatch(/tiny#1 loaded in \d+ ms/)
+    // Cancelled mid-generation from its row: no further token reaches the row once it is cancelled.
+    const long = await ask(page, 'large', 'lucky', 400)
+    await expect.poll(() => row(page, long).locator('td.output').textContent(), { timeout: 60_000 }).toMatch(/\S/)
+    await row(page, long).locator('button').click()
+    const atCancel = (await row(page, long).locator('td.output').textContent())!
+    await expect.poll(() => page.textContent('#lot-text')).toMatch(/^0 running/) // the engine stopped
+    const after = (await row(page, long).locator('td.output').textContent())!
+    expect(after.startsWith(atCancel.replace(/ \[.*\]$/, ''))).toBe(true)
+    expect(after.replace(/ \[.*\]$/, '')).toBe(atCancel.replace(/ \[.*\]$/, ''))
+    expect(expectedText('large', 'lucky', 400).startsWith(after.replace(/ \[.*\]$/, ''))).toBe(true)
+    // The timeline drew what the loaded models held.
+    expect(await page.locator('#timeline polygon.model-large').count()).toBe(1)
     await context.close()
     expect(problems).toEqual([])
   })

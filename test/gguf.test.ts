@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gguf } from '@huggingface/gguf'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildTinyModel, tinyModelParameters } from '../src/wllama/gguf-entry.js'
+import { buildTinyModel, tinyModelParameters, writeGguf } from '../src/wllama/gguf-entry.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ppl-gguf-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -55,6 +55,15 @@ describe('buildTinyModel', () => {
     expect(model.expectedCompletion('é', 10)).toBe('')
     expect(model.expectedCompletion('.', 10)).toBe('')
     expect(model.expectedCompletion('d', 10)).toBe('.')
+  })
+
+  it('writeGguf refuses values GGUF would store wrong, naming them', () => {
+    const data = new Float32Array(2)
+    expect(() => writeGguf({ 'general.alignment': { type: 'u32', value: 64 } }, [])).toThrow(/writes `general.alignment` itself/)
+    expect(() => writeGguf({ n: { type: 'u32', value: -1 } }, [])).toThrow(/`n`: -1 is not a u32/)
+    expect(() => writeGguf({ n: { type: 'i32s', value: [1, 1.5] } }, [])).toThrow(/`n`: 1.5 is not a i32/)
+    expect(() => writeGguf({}, [{ name: 't', dims: [2.5], data }])).toThrow(/dims must be positive integers/)
+    expect(() => writeGguf({}, [{ name: 't', dims: [3], data }])).toThrow(/hold 3 values, got 2/)
   })
 
   it('refuses sizes that are not positive integers, naming the option', () => {

@@ -216,6 +216,7 @@ describe('models across tabs', () => {
     readonly loadedIn: string
     readonly ranIn: string
     readonly oversubscribed: boolean
+    readonly attempt: number
   }
 
   async function openModelTab(host: string, tag: string): Promise<HTMLIFrameElement> {
@@ -254,4 +255,22 @@ describe('models across tabs', () => {
     await expect.poll(() => reasons).toEqual(['large:evicted', 'small:crashed'])
     expect((await client.snapshot()).used['vram']).toBe(4)
   })
+
+  it('a tab closed mid-task on its instance: the host frees the instance and the task re-runs in another tab, loading there', async () => {
+    const host = hostName()
+    const client = await connect(host, 'models')
+    const first = await openModelTab(host, 'c')
+    await untilCapacity(client, 1)
+    const reasons: string[] = []
+    client.on('unloaded', (event) => reasons.push(`${event.instance}:${event.reason}`))
+    const started = new Promise<void>((resolve) => client.once('started', () => resolve()))
+    const task = await client.submit({ units: 1, ms: 5, firstMs: 60_000 }, { handler: 'generate', model: 'large', cost: { vram: 1 } })
+    await started // running on large#1, in tab c (the only tab)
+    await openModelTab(host, 'd')
+    await untilCapacity(client, 2)
+    first.remove()
+    const result = (await task.result) as Generated
+    expect(reasons).toContain('large#1:crashed')
+    expect([result.instance, result.loadedIn.startsWith('tab-d'), result.attempt]).toEqual(['large#2', true, 2])
+  }, 90_000)
 })

@@ -7,20 +7,20 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ModelLoadError, ModelPool, TaskFailedError, type TaskHandle } from '../src/index.js'
 import { buildTinyModel } from '../src/wllama/index.js'
 import { WorkerPool } from '../src/worker.js'
-import { TINY_TEXT } from './workers/llm-fixtures.js'
+import { TINY_OPTIONS } from './workers/llm-fixtures.js'
 
 const url = new URL('./workers/llm-handlers.ts', import.meta.url)
-const model = buildTinyModel({ text: TINY_TEXT })
+const model = buildTinyModel(TINY_OPTIONS)
 const opened: { close(): Promise<void> }[] = []
 
 function setup() {
-  const workers = new WorkerPool<unknown, string>({ url, size: 1, abortGraceMs: 2_000 })
+  const workers = new WorkerPool<unknown, string>({ url, size: 1, abortGraceMs: 1_000 })
   const cost = { cost: { vram: 2 } }
   const pool = new ModelPool<unknown, string>({
     capacity: { vram: 8 },
     executor: workers,
     maxAttempts: 1,
-    models: { tiny: cost, other: cost, brief: cost, garbage: cost, noWasm: cost },
+    models: { tiny: cost, other: cost, brief: cost, garbage: cost, truncated: cost, noWasm: cost },
   })
   opened.push({ close: () => pool.close() }, { close: () => workers.terminate() })
   return { pool, workers }
@@ -49,9 +49,11 @@ describe('wllama in a WorkerPool', () => {
     expect(chunks.length).toBeGreaterThan(1)
   })
 
-  it('after cancel() no further piece reaches progress, and the instance serves the next task', async () => {
-    const { pool } = setup()
-    const task = await pool.submit({ prompt: 'the', maxTokens: 200 }, { handler: 'generate', model: 'tiny', cost: { vram: 1 } })
+  it('after cancel() no further piece reaches progress, the engine stops (no worker killed), and the instance serves the next task', async () => {
+    const { pool, workers } = setup()
+    // 3,000 tokens take seconds: far longer than abortGraceMs (1 s), after which an engine that
+    // ignored ctx.signal would get its worker terminated.
+    const task = await pool.submit({ prompt: 'the', maxTokens: 3_000 }, { handler: 'generate', model: 'tiny', cost: { vram: 1 } })
     const seen: string[] = []
     let cancelledAt = -1
     const consumed = (async () => {
@@ -67,7 +69,8 @@ describe('wllama in a WorkerPool', () => {
     await consumed
     expect(task.status).toBe('cancelled')
     expect(seen.length).toBe(cancelledAt)
-    await pool.onIdle()
+    await pool.onIdle() // the attempt settled: the engine stopped generating
+    expect(workers.exits).toBe(0)
     const next = await pool.submit({ prompt: 'the quick', maxTokens: 12 }, { handler: 'generate', model: 'tiny', cost: { vram: 1 } })
     expect(await next.result).toBe(model.expectedCompletion('the quick', 12))
     expect(pool.stats().models).toMatchObject({ loads: 1, warmStarts: 1 })
@@ -90,11 +93,15 @@ describe('wllama in a WorkerPool', () => {
     expect(await next.result).toBe(model.expectedCompletion('the quick', 8))
   })
 
-  it('a file that is not a model, and a wasm URL that does not answer, fail with ModelLoadErrors that name the cause', async () => {
+  it('a file that is not a model, one cut short, and a wasm URL that does not answer fail with ModelLoadErrors that name the cause', async () => {
     const { pool } = setup()
     const garbage = await pool.submit({ prompt: 'x', maxTokens: 1 }, { handler: 'generate', model: 'garbage', cost: { vram: 1 } })
+    const truncated = await pool.submit({ prompt: 'x', maxTokens: 1 }, { handler: 'generate', model: 'truncated', cost: { vram: 1 } })
     const noWasm = await pool.submit({ prompt: 'x', maxTokens: 1 }, { handler: 'generate', model: 'noWasm', cost: { vram: 1 } })
     const [a, b] = await Promise.all([garbage.result.catch((e: unknown) => e), noWasm.result.catch((e: unknown) => e)])
+    const cut = await truncated.result.catch((e: unknown) => e)
+    expect((cut as TaskFailedError).cause).toBeInstanceOf(ModelLoadError)
+    expect(String((cut as TaskFailedError).cause)).toMatch(/truncated.*n_vocab 0/)
     expect((a as TaskFailedError).cause).toBeInstanceOf(ModelLoadError)
     expect(String((a as TaskFailedError).cause)).toMatch(/garbage.*(n_vocab 0|failed to load)/)
     expect((b as TaskFailedError).cause).toBeInstanceOf(ModelLoadError)

@@ -8,6 +8,12 @@ export interface ModelLoadContext {
   readonly instance: string
   /** Call when the loaded instance died (its worker crashed, the device was lost): its units are freed. */
   lost(error?: unknown): void
+  /**
+   * Aborted when the pool gives up on this load (`loadTimeoutMs`): stop and settle. The units stay
+   * held until the load settles (what it made by then is unloaded), so nothing is freed while the
+   * memory may still be in use.
+   */
+  readonly signal: AbortSignal
 }
 
 /** The second argument of an executor. `C` is the type of the progress chunks it emits. */

@@ -384,17 +384,23 @@ export class Models {
     const startedAt = this.#parts.clock.now()
     const id = `${model.id}#${++model.serial}`
     const instance = new ModelInstance(model, id, forTask)
-    const ctx: ModelLoadContext = { instance: id, lost: (error) => this.#lost(instance, error) }
+    const controller = new AbortController()
+    const ctx: ModelLoadContext = { instance: id, lost: (error) => this.#lost(instance, error), signal: controller.signal }
     const loading = Promise.resolve()
       .then(() => model.load(model.id, ctx))
       .then(
         (value) => {
-          // Lost while loading: already gone and counted; what the loader made late is its own to free.
-          if (instance.crash !== undefined) throw instance.crash
-          this.#ready(instance, value, startedAt)
+          if (instance.crash === undefined) return this.#ready(instance, value, startedAt)
+          // Given up on (loadTimeoutMs): it still holds its units; what it made late is unloaded, then they are free.
+          if (model.instances.includes(instance)) this.#unloadLate(instance, value)
+          // Lost while loading: already gone; what the loader made late is its own to free.
+          throw instance.crash
         },
         (cause: unknown) => {
-          throw instance.crash ?? this.#loadFailed(instance, cause)
+          if (instance.crash === undefined) throw this.#loadFailed(instance, cause)
+          this.#gone(instance, 'crashed', instance.crash) // a load given up on has settled: now its units are free
+          this.#parts.pump()
+          throw instance.crash
         },
       )
     instance.loaded = loading
@@ -405,7 +411,7 @@ export class Models {
         instance.loadTimer = undefined
         const error = new Error(`the load took longer than loadTimeoutMs (${ms} ms)`)
         error.name = 'TimeoutError'
-        if (instance.state === 'loading') this.#lost(instance, error)
+        if (instance.state === 'loading') this.#giveUp(instance, error, controller)
       }, ms)
     }
     model.instances.push(instance)
@@ -430,6 +436,36 @@ export class Models {
       // The load did succeed: a failure after it is the pool's to report, not the load's.
       this.#parts.onError(error, `starting tasks on model instance ${instance.id}`)
     }
+  }
+
+  /**
+   * A load past its time: its waiting tasks fail (or retry) now and the loader is told to stop, but
+   * its units stay held until it settles (the memory may be in use until then).
+   */
+  #giveUp(instance: ModelInstance, cause: Error, controller: AbortController): void {
+    const model = instance.model
+    const error = new ModelLoadError(`Model '${model.id}' failed to load: ${describeError(cause)}`, model.id, { cause })
+    instance.crash = error
+    instance.state = 'unloading'
+    this.#counts.loadFailures++
+    const usable = model.instances.some(
+      (other) => other.state === 'loading' || (other.state === 'ready' && other.unloadWhenIdle === undefined),
+    )
+    if (!usable) this.#parts.loadFailed(model.id, error)
+    controller.abort(cause)
+    this.#parts.pump()
+  }
+
+  /** What a load given up on made after all: unloaded, then its units are free. */
+  #unloadLate(instance: ModelInstance, value: unknown): void {
+    const unload = instance.model.unload
+    Promise.resolve()
+      .then(() => unload?.(value))
+      .catch((error: unknown) => this.#parts.onError(error, `unloading model instance ${instance.id}, loaded after its loadTimeoutMs`))
+      .then(() => {
+        this.#gone(instance, 'crashed', instance.crash)
+        this.#parts.pump()
+      }, noop)
   }
 
   /** A load failed (or its instance was lost while loading): its units are free, and waiting tasks hear of it. */

@@ -253,6 +253,15 @@ export class WorkerPool<P = unknown, R = unknown> extends TypedEmitter<WorkerPoo
     const key = this.#nextId++
     slot.instances.set(key, ctx)
     const chosen = slot
+    // The pool gave up on this load (loadTimeoutMs): a worker stuck in a load is ended like one stuck in a task.
+    ctx.signal.addEventListener(
+      'abort',
+      () => {
+        if (chosen.instances.has(key))
+          this.#crash(chosen, 'abort-timeout', `the load of model instance ${ctx.instance} was given up on (loadTimeoutMs)`)
+      },
+      { once: true },
+    )
     return this.#request(slot, false, (id) => [LOAD, id, model, key, ctx.instance]).then(
       () => {
         const instance: WorkerModelInstance = Object.freeze({ worker: chosen.number, key })

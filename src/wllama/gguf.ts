@@ -33,8 +33,13 @@ const utf8 = new TextEncoder()
 
 /** The bytes of a GGUF v3 file with these metadata entries and F32 tensors. */
 export function writeGguf(metadata: Readonly<Record<string, GgufValue>>, tensors: readonly GgufTensor[]): Uint8Array<ArrayBuffer> {
+  if ('general.alignment' in metadata) throw new RangeError(`writeGguf writes \`general.alignment\` itself (${ALIGNMENT}); leave it out`)
   const entries = { ...metadata, 'general.alignment': { type: 'u32', value: ALIGNMENT } satisfies GgufValue }
+  for (const [key, entry] of Object.entries(entries)) checkValue(key, entry)
   for (const tensor of tensors) {
+    if (!tensor.dims.every((dim) => Number.isSafeInteger(dim) && dim > 0)) {
+      throw new RangeError(`Tensor ${tensor.name}: dims must be positive integers, got ${tensor.dims.join('x')}`)
+    }
     const count = tensor.dims.reduce((a, b) => a * b, 1)
     if (count !== tensor.data.length)
       throw new RangeError(`Tensor ${tensor.name}: dims ${tensor.dims.join('x')} hold ${count} values, got ${tensor.data.length}`)
@@ -102,6 +107,18 @@ function writeValue(sink: Sink, entry: GgufValue): void {
         else sink.i32(entry.value[i]!)
       }
   }
+}
+
+const INTEGER_RANGE = { u32: [0, 2 ** 32 - 1], i32: [-(2 ** 31), 2 ** 31 - 1] } as const
+
+/** Integers must be integers in their type's range: GGUF would store a wrapped or truncated value. */
+function checkValue(key: string, entry: GgufValue): void {
+  const check = (type: 'u32' | 'i32', value: number): void => {
+    const [min, max] = INTEGER_RANGE[type]
+    if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`Metadata \`${key}\`: ${value} is not a ${type}`)
+  }
+  if (entry.type === 'u32' || entry.type === 'i32') check(entry.type, entry.value)
+  if (entry.type === 'i32s') for (let i = 0; i < entry.value.length; i++) check('i32', entry.value[i]!)
 }
 
 function padded(n: number): number {

@@ -48,7 +48,7 @@ export class WllamaInstance {
   async kill(reason: string): Promise<void> {
     if (this.#lost) return
     this.#lost = true
-    await this.engine.exit().catch(() => undefined) // exit of a broken engine: it is gone either way
+    await this.engine.exit().catch(noError) // exit of a broken engine: it is gone either way
     this.ctx.lost(reason)
   }
 }
@@ -72,28 +72,41 @@ export function wllamaLoader(options: WllamaLoaderOptions): ModelLoader<WllamaIn
 
 async function loadInstance(model: string, ctx: ModelLoaderContext, options: WllamaLoaderOptions): Promise<WllamaInstance> {
   const wasmUrl = String(options.wasmUrl)
-  await checkReachable(model, wasmUrl)
+  const timeoutMs = options.loadTimeoutMs ?? 60_000
+  // One bound for every step (the wasm check, the model fetch, the load); a timeout also stops the fetches.
+  const fetches = new AbortController()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`the load took longer than loadTimeoutMs (${timeoutMs} ms)`)
+      fetches.abort(error)
+      reject(error)
+    }, timeoutMs)
+  })
   const logged: string[] = []
   const keep = (...data: unknown[]): void => void logged.push(data.map(String).join(' '))
   const logger: WllamaLogger = { debug: () => {}, log: () => {}, warn: keep, error: keep }
-  const engine = new Wllama({ default: wasmUrl }, { logger })
-  const timeoutMs = options.loadTimeoutMs ?? 60_000
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the load took longer than loadTimeoutMs (${timeoutMs} ms)`)), timeoutMs)
-  })
+  let engine: Wllama | undefined
+  let loading: Promise<void> | undefined
   try {
-    const blob = await Promise.race([toBlob(model, options.source), timedOut])
-    await Promise.race([
-      engine.loadModel([blob], { n_ctx: options.nCtx ?? 256, n_threads: options.nThreads ?? 1, n_gpu_layers: 0 }),
-      timedOut,
-    ])
+    await Promise.race([checkReachable(model, wasmUrl, fetches.signal), timedOut])
+    const blob = await Promise.race([toBlob(model, options.source, fetches.signal), timedOut])
+    engine = new Wllama({ default: wasmUrl }, { logger })
+    loading = engine.loadModel([blob], { n_ctx: options.nCtx ?? 256, n_threads: options.nThreads ?? 1, n_gpu_layers: 0 })
+    await Promise.race([loading, timedOut])
     const info = engine.getLoadedContextInfo()
-    if (info.n_vocab === 0)
+    if (info.n_vocab === 0) {
       throw new Error(`the file is not a usable GGUF model (n_vocab 0)${logged.length > 0 ? `: ${logged.at(-1)}` : ''}`)
+    }
     return new WllamaInstance(engine, options, ctx)
   } catch (cause) {
-    await engine.exit().catch(() => undefined) // a half-loaded engine is freed; the load's own error is what matters
+    if (engine !== undefined) {
+      const made = engine
+      // A half-loaded engine is freed now, and again once a load that outran the timeout settles
+      // (wllama makes its worker only partway into loadModel, so an early exit() may miss it).
+      await made.exit().catch(noError)
+      void loading?.then(() => made.exit(), noError).catch(noError)
+    }
     if (cause instanceof ModelLoadError) throw cause
     throw new ModelLoadError(`Model '${model}' failed to load in wllama: ${describeError(cause)}`, model, { cause })
   } finally {
@@ -101,11 +114,14 @@ async function loadInstance(model: string, ctx: ModelLoaderContext, options: Wll
   }
 }
 
+/** Freeing an engine that failed: its failure is already what the load reports. */
+function noError(): void {}
+
 /** A wasm URL that does not answer would make wllama's load hang: ask first. */
-async function checkReachable(model: string, url: string): Promise<void> {
+async function checkReachable(model: string, url: string, signal: AbortSignal): Promise<void> {
   let response: Response
   try {
-    response = await fetch(url, { method: 'HEAD' })
+    response = await fetch(url, { method: 'HEAD', signal })
   } catch (cause) {
     throw new ModelLoadError(`Model '${model}': the wllama wasm at ${url} cannot be fetched: ${describeError(cause)}`, model, { cause })
   }
@@ -114,13 +130,14 @@ async function checkReachable(model: string, url: string): Promise<void> {
   }
 }
 
-async function toBlob(model: string, source: WllamaLoaderOptions['source']): Promise<Blob> {
+async function toBlob(model: string, source: WllamaLoaderOptions['source'], signal: AbortSignal): Promise<Blob> {
   const resolved = typeof source === 'function' ? await source() : source
   if (resolved instanceof Blob) return resolved
   if (resolved instanceof Uint8Array || resolved instanceof ArrayBuffer) return new Blob([resolved])
-  const response = await fetch(resolved)
-  if (!response.ok)
+  const response = await fetch(resolved, { signal })
+  if (!response.ok) {
     throw new ModelLoadError(`Model '${model}': ${String(resolved)} answered ${response.status} ${response.statusText}`, model)
+  }
   return response.blob()
 }
 
@@ -166,7 +183,7 @@ export async function wllamaGenerate(input: GenerateInput, ctx: HandlerContext<W
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), limit)))
   try {
     if ((await Promise.race([generating, timedOut])) === 'timeout') {
-      generating.catch(() => undefined) // rejects once the engine is killed: the timeout is the outcome
+      generating.catch(noError) // rejects once the engine is killed: the timeout is the outcome
       await instance.kill(`a generation ran longer than generateTimeoutMs (${limit} ms)`)
       const error = new Error(`Generation ran longer than generateTimeoutMs (${limit} ms); the engine was killed`)
       error.name = 'TimeoutError'

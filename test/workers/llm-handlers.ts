@@ -3,9 +3,9 @@
 import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
 import { buildTinyModel, wllamaGenerate, wllamaLoader } from '../../src/wllama/index.js'
 import { defineHandlers } from '../../src/worker.js'
-import { TINY_TEXT } from './llm-fixtures.js'
+import { TINY_OPTIONS } from './llm-fixtures.js'
 
-const tiny = () => buildTinyModel({ text: TINY_TEXT }).bytes
+const tiny = () => buildTinyModel(TINY_OPTIONS).bytes
 
 defineHandlers(
   {
@@ -15,11 +15,13 @@ defineHandlers(
   },
   {
     models: {
-      tiny: wllamaLoader({ wasmUrl, source: tiny, nThreads: 1 }),
+      tiny: wllamaLoader({ wasmUrl, source: tiny, nThreads: 1, nCtx: 4096 }),
       other: wllamaLoader({ wasmUrl, source: tiny, nThreads: 1 }),
       // The engine is killed once a generation runs past 1 ms.
       brief: wllamaLoader({ wasmUrl, source: tiny, nThreads: 1, generateTimeoutMs: 1 }),
       garbage: wllamaLoader({ wasmUrl, source: new Uint8Array(4096).fill(7), nThreads: 1 }),
+      // A GGUF cut short: wllama "loads" it with n_vocab 0.
+      truncated: wllamaLoader({ wasmUrl, source: () => tiny().slice(0, 200_000), nThreads: 1 }),
       noWasm: wllamaLoader({ wasmUrl: '/no/such/wllama.wasm', source: tiny, nThreads: 1 }),
     },
   },

@@ -50,11 +50,11 @@ const loader = {
 
 defineHandlers(
   {
-    /** Runs on a model instance, holding `units` more for `ms`. */
-    async generate({ units, ms }: { units: number; ms: number }, ctx: HandlerContext<TestModel>) {
+    /** Runs on a model instance, holding `units` more for `ms` (`firstMs` on the first attempt, if given). */
+    async generate({ units, ms, firstMs }: { units: number; ms: number; firstMs?: number }, ctx: HandlerContext<TestModel>) {
       const model = ctx.model
       const own = await holdUnits(units)
-      await new Promise((resolve) => setTimeout(resolve, ms))
+      await new Promise((resolve) => setTimeout(resolve, ctx.attempt === 1 && firstMs !== undefined ? firstMs : ms))
       own.release()
       return {
         model: model.model,
@@ -62,6 +62,7 @@ defineHandlers(
         loadedIn: model.worker,
         ranIn: self.name,
         oversubscribed: model.oversubscribed || own.held < units,
+        attempt: ctx.attempt,
       }
     },
     /** Kills the engine the instance holds: the loader reports it lost. */

@@ -79,6 +79,8 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
   readonly #staleRuns = new Set<number>()
   /** Model instances this tab's workers loaded for the host, by the host's key. */
   readonly #instances = new Map<number, unknown>()
+  /** Loads in flight, by the host's key (an unload waits for its load). */
+  readonly #loading = new Map<number, Promise<void>>()
   #nextRequest = 1
   #releaseLock: (() => void) | undefined
   #closed = false
@@ -569,49 +571,63 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
     }
   }
 
-  /** Loads a model instance in this tab's workers for the host; its key is the host's call id. */
+  /**
+   * Loads a model instance in this tab's workers for the host; its key is the host's call id.
+   * Keys are the host's: one that a newer host (leader mode) overtook is unloaded and never
+   * answered, since the newer host reuses the numbers.
+   */
   #loadModel(call: number, model: string, instance: string): void {
     const workers = this.workers
+    const epoch = this.#epoch
+    const current = (): boolean => epoch === this.#epoch && !this.#closed
     const reply = (ok: boolean, value: unknown): void => {
-      if (!this.#closed) this.#send({ t: 'ran', pool: this.name, call, ok, value: ok ? null : toWire(value) })
+      if (current()) this.#send({ t: 'ran', pool: this.name, call, ok, value: ok ? null : toWire(value) })
     }
     if (workers === undefined) return reply(false, new WorkerCrashedError('This tab lent no workers'))
+    let loaded: unknown
     const lost = (error: Error): void => {
+      if (!current() || this.#instances.get(call) !== loaded) return
       this.#instances.delete(call)
-      if (!this.#closed) this.#send({ t: 'model-lost', pool: this.name, key: call, reason: error.message })
+      this.#send({ t: 'model-lost', pool: this.name, key: call, reason: error.message })
     }
-    workers.loadModel(model, { instance, lost }).then(
-      (loaded) => {
-        this.#instances.set(call, loaded)
+    const loading = workers.loadModel(model, { instance, lost, signal: new AbortController().signal }).then(
+      (value) => {
+        loaded = value
+        if (!current()) return void this.#unloadQuietly(value)
+        this.#instances.set(call, value)
         reply(true, null)
       },
       (error: unknown) => reply(false, error),
     )
+    this.#loading.set(call, loading)
+    void loading.finally(() => this.#loading.delete(call))
   }
 
   #unloadModel(call: number, key: number): void {
-    const loaded = this.#instances.get(key)
-    this.#instances.delete(key)
-    const workers = this.workers
-    Promise.resolve(loaded === undefined ? undefined : workers?.unloadModel(loaded)).then(
-      () => {
-        if (!this.#closed) this.#send({ t: 'ran', pool: this.name, call, ok: true, value: null })
-      },
-      (error: unknown) => {
-        if (!this.#closed) this.#send({ t: 'ran', pool: this.name, call, ok: false, value: toWire(error) })
-      },
-    )
+    const epoch = this.#epoch
+    const reply = (ok: boolean, value: unknown): void => {
+      if (epoch === this.#epoch && !this.#closed) this.#send({ t: 'ran', pool: this.name, call, ok, value: ok ? null : toWire(value) })
+    }
+    // An unload asked while the load is in flight waits for it, then unloads what it made.
+    void Promise.resolve(this.#loading.get(key)).then(() => {
+      const loaded = this.#instances.get(key)
+      this.#instances.delete(key)
+      Promise.resolve(loaded === undefined ? undefined : this.workers?.unloadModel(loaded)).then(
+        () => reply(true, null),
+        (error: unknown) => reply(false, error),
+      )
+    })
   }
 
   /** Instances loaded for a host that is gone: its successor knows nothing of them, so they go. */
   #unloadAll(): void {
     const loaded = [...this.#instances.values()]
     this.#instances.clear()
-    for (const instance of loaded) {
-      this.workers
-        ?.unloadModel(instance)
-        .catch((error: unknown) => this.reportError(error, 'unloading a model instance of the previous host'))
-    }
+    for (const instance of loaded) this.#unloadQuietly(instance)
+  }
+
+  #unloadQuietly(instance: unknown): void {
+    this.workers?.unloadModel(instance).catch((error: unknown) => this.reportError(error, 'unloading a model instance of a previous host'))
   }
 
   /** Runs a task the host handed to this tab on this tab's workers (on the instance `instance` it loaded here, for a model task). */
@@ -768,6 +784,8 @@ class RemoteTask<R, C> implements TaskControl<R, C> {
   }
 
   chunk(chunk: C): void {
+    // Chunks the host sent before it heard of this tab's cancel are not the caller's any more.
+    if (this.#chunksEnded) return
     this.#chunks.push(chunk)
     this.#notify()
   }
@@ -782,6 +800,9 @@ class RemoteTask<R, C> implements TaskControl<R, C> {
   cancel(reason?: unknown): boolean {
     if (isTerminal(this.status) || this.status === 'detached') return false
     this.pool.requestCancel(this.id, reason)
+    // As in the pool itself: once cancelled, no further chunk reaches `progress`.
+    this.#chunksEnded = true
+    this.#notify()
     return true
   }
 

@@ -365,6 +365,9 @@ class HostedPool {
   }
 }
 
+/** How long a tab has to answer an unload before the host treats it as gone. */
+const UNLOAD_ANSWER_MS = 30_000
+
 /** A model instance a tab loaded in its workers for the host: the `ctx.model` of its tasks here. */
 interface TabInstance {
   readonly connection: Connection
@@ -442,6 +445,13 @@ class TabsExecutor implements Executor<unknown, unknown> {
     return new Promise<void>((resolve, reject) => {
       this.#requests.set(message.call, { connection, unload, resolve, reject })
       connection.send(message)
+      // A tab that does not answer an unload is stuck or broken: it is treated as gone (its
+      // instances and runs with it), so the units it holds do not stay held forever.
+      if (unload) {
+        setTimeout(() => {
+          if (this.#requests.has(message.call)) connection.gone()
+        }, UNLOAD_ANSWER_MS)
+      }
     })
   }
 
