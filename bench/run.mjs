@@ -526,7 +526,10 @@ const GROUPS = {
   models: [modelsTrace, 'a multi-model trace: ModelPool vs one-model-at-a-time, Ollama-like and load-per-request'],
   'pglite-node': [pgliteNodeBenchmark, 'PGlite on a data directory in Node: accept and complete rates'],
   browser: [browserBenchmark, 'IndexedDB and PGlite (OPFS) in Chromium (needs CHROMIUM_PATH or Debian chromium)'],
-  runtime: [runtimeBenchmark, 'WorkerPool vs comlink, workerpool and raw workers in Chromium; wllama through the library vs called directly'],
+  runtime: [
+    runtimeBenchmark,
+    'WorkerPool vs comlink, workerpool and raw workers in Chromium; wllama through the library vs called directly',
+  ],
 }
 const ENVIRONMENT = {
   BENCH_REPS: 'measured rounds after one warm-up (default 5)',
