@@ -1,11 +1,2 @@
-/** A small seeded PRNG (mulberry32) for reproducible workloads in tests. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// The seeded PRNG of reproducible test workloads: the library's own (bench/random.mjs is its twin for the benchmarks' plain JS).
+export { mulberry32 } from '../src/core/random.js'

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { CostExceedsCapacityError, InvalidOptionError, QueueFullError, TaskCancelledError, type TaskHandle } from '../src/index.js'
 import { connectSharedPool, type SharedPool } from '../src/worker.js'
 import { openFrame } from './frames.js'
+import type { Generated } from './workers/model-units.js'
 
 // One spelling of the URL everywhere: a SharedWorker is shared only by documents naming the same URL.
 const hostUrl = '/test/workers/shared-host.ts'
@@ -210,15 +211,6 @@ describe('shared pool', () => {
 })
 
 describe('models across tabs', () => {
-  interface Generated {
-    readonly model: string
-    readonly instance: string
-    readonly loadedIn: string
-    readonly ranIn: string
-    readonly oversubscribed: boolean
-    readonly attempt: number
-  }
-
   async function openModelTab(host: string, tag: string): Promise<HTMLIFrameElement> {
     const frame = await openFrame(`/test/workers/tab.html?tag=${tag}&size=1&host=${host}&pool=models`, tag)
     frames.push(frame)

@@ -8,15 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ModelLoadError, ModelPool, TaskFailedError, WorkerCrashedError } from '../src/index.js'
 import { WorkerPool } from '../src/worker.js'
 import { mulberry32 } from './random.js'
-import { CAPACITY, MODEL_UNITS } from './workers/model-units.js'
-
-interface Generated {
-  readonly model: string
-  readonly instance: string
-  readonly loadedIn: string
-  readonly ranIn: string
-  readonly oversubscribed: boolean
-}
+import { CAPACITY, MODEL_UNITS, type Generated } from './workers/model-units.js'
 
 const url = new URL('./workers/model-handlers.ts', import.meta.url)
 const opened: { close(): Promise<void> }[] = []

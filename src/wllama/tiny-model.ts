@@ -9,6 +9,7 @@
  * `.` ends the sequence. Greedy decoding (temperature 0) then follows that table, which
  * `expectedCompletion` reproduces, so a test can assert the exact text a prompt generates.
  */
+import { mulberry32 } from '../core/random.js'
 import { writeGguf, type GgufTensor } from './gguf.js'
 
 export interface TinyModelOptions {
@@ -190,16 +191,4 @@ function positiveInteger(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1)
     throw new RangeError(`buildTinyModel: \`${name}\` must be a positive integer, got ${String(value)}`)
   return value
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same weights everywhere. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
