@@ -9,6 +9,7 @@ import { LEADER_LOCK_PREFIX, type Port } from '../src/runtime/shared/protocol.js
 import { SharedPoolHost, connectSharedPool, type SharedPool } from '../src/worker.js'
 import { openFrame } from './frames.js'
 import { leaderHost } from './workers/leader-host.js'
+import type { Generated } from './workers/model-units.js'
 
 const frames: HTMLIFrameElement[] = []
 afterEach(() => {
@@ -162,4 +163,32 @@ describe('leader mode: leaders that change in quick succession', () => {
     releaseElection()
     await hostC.close()
   })
+})
+
+it('models in leader mode: a tab that joins the next leader unloads what it loaded for the old one', async () => {
+  const id = crypto.randomUUID()
+  const query = `scope=leader-${id}&database=leader-${id}&pool=models`
+  const a = await openTab(query, 'a')
+  const b = await openTab(query, 'b')
+  expect([leads(a), leads(b)]).toEqual([true, false])
+  const client: SharedPool = await connectSharedPool('unused', 'models', {
+    mode: 'leader',
+    workerName: `leader-${id}`,
+    user: 'tester',
+    createHost: () => leaderHost(`leader-${id}`),
+  })
+  const run = async (model: string, units: number): Promise<Generated> => {
+    const task = await client.submit({ units, ms: 5 }, { handler: 'generate', model, cost: { vram: units } })
+    return (await task.result) as Generated
+  }
+  // small, then medium: each loads in the tab with the fewest instances, so one is in tab b.
+  const loaded = [await run('small', 1), await run('medium', 1)]
+  expect(loaded.map((r) => r.loadedIn.slice(0, 5)).sort()).toEqual(['tab-a', 'tab-b'])
+  a.remove() // the leader goes; b leads, and its instance was the old host's
+  await expect.poll(() => leads(b)).toBe(true)
+  // The new host knows of no instance: large (5) and 3 more units fill all 8. Had tab b kept the
+  // old host's instance, its Web Locks would still be held and this would be over-subscribed.
+  const after = await run('large', 3)
+  expect([after.instance, after.loadedIn.slice(0, 5), after.oversubscribed]).toEqual(['large#1', 'tab-b', false])
+  await client.close()
 })

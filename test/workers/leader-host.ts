@@ -2,6 +2,7 @@
 import { Mailbox } from '../../src/index.js'
 import { IndexedDBMailboxStore, IndexedDBQueue } from '../../src/indexeddb/index.js'
 import { SharedPoolHost } from '../../src/worker.js'
+import { CAPACITY, MODEL_UNITS } from './model-units.js'
 
 export function leaderHost(database: string): SharedPoolHost {
   const host = new SharedPoolHost({ tenant: 'test-origin' })
@@ -17,5 +18,10 @@ export function leaderHost(database: string): SharedPoolHost {
     }
   })()
   void host.addPoolLater('cpu', options)
+  // Models loaded in the tabs' workers (model-handlers.ts), on a memory queue: one budget for every tab's instances.
+  host.addPool('models', {
+    capacity: { vram: CAPACITY },
+    models: Object.fromEntries(Object.entries(MODEL_UNITS).map(([id, units]) => [id, { cost: { vram: units } }])),
+  })
   return host
 }
