@@ -447,10 +447,34 @@ describe('models: failures, cancel, preload and unload', () => {
     expect(String((outcome as { error: TaskFailedError }).error.cause)).toMatch(/longer than loadTimeoutMs \(1000 ms\)/)
     // The loader has not stopped yet: the memory may be in use, so the units are too.
     expect([used(), states()]).toEqual([5, ['a#1:unloading:0']])
-    const closed = pool.close()
+    let isClosed = false
+    const closed = pool.close().then(() => (isClosed = true))
+    await flushPromises()
+    expect(isClosed).toBe(false) // close waits for the loader it told to stop
     load.resolve('late weights') // it finished after all: what it made is unloaded, then the units are free
     await closed
     expect([used(), l.unloads, reasons]).toEqual([0, ['late weights'], ['a#1:crashed']])
+    expect(pool.stats().models!.loadFailures).toBe(1)
+  })
+
+  it('a load given up on frees its units once its loader reports the instance lost, and does not hold up evictions', async () => {
+    const l = loader()
+    const { pool, jobs, clock, used } = modelPool({ a: l.spec(5, { loadTimeoutMs: 1_000 }), b: l.spec(4), c: l.spec(5) })
+    await pool.submit('b', { model: 'b', cost: { vram: 1 } })
+    await finishLoad(l, 'b')
+    await jobs.finish('b')
+    await pool.submit('x', { model: 'a', cost: { vram: 1 } })
+    await flushPromises()
+    const load = l.loads.find((entry) => entry.model === 'a')!
+    await clock.advanceAsync(1_000) // a given up on: 9 of 12 held (a 5, b 4)
+    // c needs 6: with only 3 free it must evict b; a given-up load is not counted on to free its 5.
+    await pool.submit('y', { model: 'c', cost: { vram: 1 } })
+    await flushPromises()
+    expect(l.unloads).toEqual(['b-weights'])
+    load.ctx.lost(new Error('worker ended'))
+    expect(used()).toBe(5) // c loading: a's units came back when its engine was reported gone
+    await finishLoad(l, 'c')
+    expect(jobs.order).toEqual(['b', 'y'])
   })
 
   it('a loss reported while an unload is in flight frees the units only once the unload settled', async () => {

@@ -263,6 +263,11 @@ describe('models across tabs', () => {
     first.remove()
     const result = (await task.result) as Generated
     expect(reasons).toContain('large#1:crashed')
-    expect([result.instance, result.loadedIn.startsWith('tab-d'), result.attempt]).toEqual(['large#2', true, 2])
+    expect([result.instance, result.loadedIn.startsWith('tab-d'), result.attempt, result.oversubscribed]).toEqual([
+      'large#2',
+      true,
+      2,
+      false,
+    ])
   }, 90_000)
 })

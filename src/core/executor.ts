@@ -6,7 +6,7 @@ import type { ValueCheck } from './storable.js'
 export interface ModelLoadContext {
   /** This instance's id (`model#n`), unique in the pool. */
   readonly instance: string
-  /** Call when the loaded instance died (its worker crashed, the device was lost): its units are freed. */
+  /** Call when the instance died (its worker crashed, the device was lost), loaded or not: its units are freed. */
   lost(error?: unknown): void
   /**
    * Aborted when the pool gives up on this load (`loadTimeoutMs`): stop and settle. The units stay

@@ -32,7 +32,10 @@ export interface ModelSpec<M = unknown> {
   readonly maxParallel?: number
   /** Instances of this model at once. @default 1 */
   readonly maxReplicas?: number
-  /** A load that takes longer fails (as if its instance was lost), so its units and its tasks are not held forever. @default 300_000 */
+  /**
+   * A load that takes longer fails its waiting tasks and is told to stop (`ctx.signal`); its units
+   * stay held until it settles or reports `ctx.lost()`. @default 300_000
+   */
   readonly loadTimeoutMs?: number
   /** Loads an instance in this thread. @default the executor's loader (a `WorkerPool`'s), else nothing to load */
   load?(id: string, ctx: ModelLoadContext): M | PromiseLike<M>
@@ -105,6 +108,8 @@ export class ModelInstance {
   /** Its first start counts as cold: it was loaded for a task that waited. */
   cold: boolean
   crash: Error | undefined
+  /** Its load ran past `loadTimeoutMs`: its tasks were failed and the loader told to stop; it frees its units once that settles. */
+  givenUp = false
   /** Settles when its load did (rejects with `ModelLoadError`). */
   loaded: Promise<void> = Promise.resolve()
   readonly gone: Promise<void>
@@ -360,7 +365,8 @@ export class Models {
     const idle: ModelInstance[] = []
     for (const other of this.#models.values()) {
       for (const instance of other.instances) {
-        if (instance.state === 'unloading') {
+        // A load given up on may never settle: its units are not counted on to come back.
+        if (instance.state === 'unloading' && !instance.givenUp) {
           freed = sum(freed, other.vector, 1)
           unloading.push(instance.gone)
         } else if (instance.state === 'ready' && instance.running === 0 && instance !== keep && other.keepAliveMs !== Infinity) {
@@ -447,6 +453,7 @@ export class Models {
     const error = new ModelLoadError(`Model '${model.id}' failed to load: ${describeError(cause)}`, model.id, { cause })
     instance.crash = error
     instance.state = 'unloading'
+    instance.givenUp = true
     this.#counts.loadFailures++
     const usable = model.instances.some(
       (other) => other.state === 'loading' || (other.state === 'ready' && other.unloadWhenIdle === undefined),
@@ -458,6 +465,7 @@ export class Models {
 
   /** What a load given up on made after all: unloaded, then its units are free. */
   #unloadLate(instance: ModelInstance, value: unknown): void {
+    instance.givenUp = false // an unload is in flight now: a loss reported meanwhile waits for it, as for any unload
     const unload = instance.model.unload
     Promise.resolve()
       .then(() => unload?.(value))
@@ -507,7 +515,13 @@ export class Models {
 
   /** The instance died on its own: a load in flight fails with it; a ready one is gone now. */
   #lost(instance: ModelInstance, cause: unknown): void {
-    if (!instance.model.instances.includes(instance) || instance.crash !== undefined) return
+    if (!instance.model.instances.includes(instance)) return
+    if (instance.givenUp) {
+      // A load given up on whose engine is gone now (its worker was ended, say): nothing holds the memory.
+      this.#gone(instance, 'crashed', instance.crash)
+      return void this.#parts.pump()
+    }
+    if (instance.crash !== undefined) return
     const error = new ModelLoadError(`Model instance ${instance.id} was lost: ${describeError(cause)}`, instance.model.id, { cause })
     instance.crash = error
     // An unload in flight frees the units once it settled: the memory may be held until then.

@@ -79,8 +79,9 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
   readonly #staleRuns = new Set<number>()
   /** Model instances this tab's workers loaded for the host, by the host's key. */
   readonly #instances = new Map<number, unknown>()
-  /** Loads in flight, by the host's key (an unload waits for its load). */
+  /** Loads in flight, by the host's key (an unload waits for its load), and how to stop each. */
   readonly #loading = new Map<number, Promise<void>>()
+  readonly #loadAborts = new Map<number, AbortController>()
   #nextRequest = 1
   #releaseLock: (() => void) | undefined
   #closed = false
@@ -531,6 +532,8 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
         return this.#loadModel(message.call, message.model, message.instance)
       case 'unload-model':
         return this.#unloadModel(message.call, message.key)
+      case 'abort-load':
+        return this.#loadAborts.get(message.call)?.abort(new Error('the host gave up on this load (loadTimeoutMs)'))
       case 'abort': {
         const error = new Error(message.reason)
         error.name = 'AbortError'
@@ -590,7 +593,9 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
       this.#instances.delete(call)
       this.#send({ t: 'model-lost', pool: this.name, key: call, reason: error.message })
     }
-    const loading = workers.loadModel(model, { instance, lost, signal: new AbortController().signal }).then(
+    const aborts = new AbortController()
+    this.#loadAborts.set(call, aborts)
+    const loading = workers.loadModel(model, { instance, lost, signal: aborts.signal }).then(
       (value) => {
         loaded = value
         if (!current()) return void this.#unloadQuietly(value)
@@ -600,7 +605,11 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
       (error: unknown) => reply(false, error),
     )
     this.#loading.set(call, loading)
-    void loading.finally(() => this.#loading.delete(call))
+    void loading.finally(() => {
+      // Only this load's entries: a newer host may have reused the key meanwhile.
+      if (this.#loading.get(call) === loading) this.#loading.delete(call)
+      if (this.#loadAborts.get(call) === aborts) this.#loadAborts.delete(call)
+    })
   }
 
   #unloadModel(call: number, key: number): void {

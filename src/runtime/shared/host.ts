@@ -365,9 +365,6 @@ class HostedPool {
   }
 }
 
-/** How long a tab has to answer an unload before the host treats it as gone. */
-const UNLOAD_ANSWER_MS = 30_000
-
 /** A model instance a tab loaded in its workers for the host: the `ctx.model` of its tasks here. */
 interface TabInstance {
   readonly connection: Connection
@@ -416,6 +413,14 @@ class TabsExecutor implements Executor<unknown, unknown> {
     const key = this.#nextCall++
     const instance: TabInstance = Object.freeze({ connection, key, ctx })
     this.#instances.set(key, instance)
+    // The pool gave up on the load (loadTimeoutMs): the tab is told to stop it (its WorkerPool ends that worker).
+    ctx.signal.addEventListener(
+      'abort',
+      () => {
+        if (this.#requests.has(key)) connection.send({ t: 'abort-load', call: key, pool: this.poolName })
+      },
+      { once: true },
+    )
     return this.#request(connection, false, { t: 'load-model', call: key, pool: this.poolName, model, instance: ctx.instance }).then(
       () => instance,
       (error: unknown) => {
@@ -445,13 +450,6 @@ class TabsExecutor implements Executor<unknown, unknown> {
     return new Promise<void>((resolve, reject) => {
       this.#requests.set(message.call, { connection, unload, resolve, reject })
       connection.send(message)
-      // A tab that does not answer an unload is stuck or broken: it is treated as gone (its
-      // instances and runs with it), so the units it holds do not stay held forever.
-      if (unload) {
-        setTimeout(() => {
-          if (this.#requests.has(message.call)) connection.gone()
-        }, UNLOAD_ANSWER_MS)
-      }
     })
   }
 

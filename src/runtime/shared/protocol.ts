@@ -170,6 +170,8 @@ export const decodeHostMessage = d.tagged('t', {
   }),
   /** Load a model instance in this tab's workers under `call` (its key); answered with `ran`. */
   'load-model': d.object({ t: d.literal('load-model'), call: d.integer, pool, model: d.string, instance: d.string }),
+  /** Stop the load under `call`: the host gave up on it (it is still answered with `ran`). */
+  'abort-load': d.object({ t: d.literal('abort-load'), call: d.integer, pool }),
   /** Unload the instance loaded under `key`; answered with `ran` under `call`. */
   'unload-model': d.object({ t: d.literal('unload-model'), call: d.integer, pool, key: d.integer }),
   abort: d.object({ t: d.literal('abort'), call: d.integer, reason: d.string }),
