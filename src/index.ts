@@ -36,6 +36,7 @@ export type { ModelEventMap, ModelInstanceSnapshot, ModelLoadContext, ModelSpec,
 export { MemoryQueue } from './queue/memory.js'
 export { MemoryMailboxStore } from './mailbox/memory.js'
 export { BroadcastNotifier, type BroadcastNotifierOptions } from './mailbox/broadcast.js'
+export { HttpNotifier, type DeadLetter, type HttpNotifierOptions } from './mailbox/http.js'
 export {
   BackendError,
   ConfigError,

@@ -1,0 +1,221 @@
+// HttpNotifier against a real local HTTP receiver (node:http) that verifies every request with the
+// `standardwebhooks` package, and answers what each test scripts: failures, Retry-After, 410, silence.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { Webhook } from 'standardwebhooks'
+import { afterEach, describe, expect, it } from 'vitest'
+import { HttpNotifier, Mailbox, ManualClock, MemoryMailboxStore, ResourcePool, type DeadLetter, type MailboxMessage } from '../src/index.js'
+
+const SECRET = `whsec_${Buffer.from('a secret of the receiver, 32 bytes!').toString('base64')}`
+
+interface Received {
+  readonly id: string
+  readonly verified: boolean
+  readonly body: string
+}
+
+/** A receiver: each request is verified, recorded, then answered by `answer` (undefined: never answered). */
+async function receiver(answer: (n: number, res: ServerResponse) => boolean) {
+  const received: Received[] = []
+  const waiters: (() => void)[] = []
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+    req.on('end', () => {
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]))
+      let verified = true
+      try {
+        new Webhook(SECRET).verify(body, headers)
+      } catch {
+        verified = false
+      }
+      received.push({ id: headers['webhook-id'] ?? '', verified, body })
+      for (const wake of waiters.splice(0)) wake()
+      if (!answer(received.length, res)) return // left hanging: a receiver that does not answer
+      res.end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no address')
+  opened.push(server)
+  /** Resolves once `n` requests have arrived. */
+  const requests = async (n: number): Promise<void> => {
+    while (received.length < n) await new Promise<void>((resolve) => waiters.push(resolve))
+  }
+  return { url: `http://127.0.0.1:${address.port}/hooks`, received, requests }
+}
+
+const opened: Server[] = []
+afterEach(async () => {
+  for (const server of opened.splice(0)) {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
+})
+
+const status =
+  (code: number, headers: Record<string, string> = {}) =>
+  (_: number, res: ServerResponse) => {
+    res.writeHead(code, headers)
+    return true
+  }
+
+function message(id: string): MailboxMessage<string> {
+  const now = Date.now()
+  return {
+    id,
+    taskId: `task-${id}`,
+    key: { tenant: 't' },
+    status: 'completed',
+    result: 'done',
+    attempts: 1,
+    submittedAt: now,
+    completedAt: now,
+  }
+}
+
+describe('HttpNotifier', () => {
+  it('POSTs each new mailbox message, signed so that a Standard Webhooks receiver verifies it', async () => {
+    const r = await receiver(status(204))
+    const notifier = new HttpNotifier({ url: r.url, secret: SECRET })
+    const pool = new ResourcePool<string, string>({
+      capacity: 1,
+      executor: (payload) => payload.toUpperCase(),
+      mailbox: new Mailbox<string>({ store: new MemoryMailboxStore<string>(), notifiers: [notifier] }),
+    })
+    const task = await pool.submit('hello', { mailbox: { tenant: 't', user: 'u' } })
+    await task.result
+    await pool.onIdle()
+    await notifier.flush()
+    expect(r.received).toHaveLength(1)
+    expect(r.received[0]!.verified).toBe(true)
+    const sent = JSON.parse(r.received[0]!.body) as MailboxMessage<string>
+    expect([sent.taskId, sent.result, sent.status]).toEqual([task.id, 'HELLO', 'completed'])
+    await pool.close()
+  })
+
+  it('retries failures with backoff, the same webhook-id each time, until a 2xx', async () => {
+    const clock = new ManualClock(Date.now())
+    const r = await receiver((n, res) => {
+      res.writeHead(n < 3 ? 503 : 200)
+      return true
+    })
+    const letters: DeadLetter[] = []
+    const notifier = new HttpNotifier({
+      url: r.url,
+      secret: SECRET,
+      clock,
+      random: () => 0.5,
+      retryBaseDelayMs: 1_000,
+      onDeadLetter: (l) => letters.push(l),
+    })
+    notifier.notify(message('m1'))
+    await r.requests(1)
+    await untilRetry(clock, 750) // the first retry: 1 s x (0.5 + 0.5/2)
+    await clock.advanceAsync(750)
+    await r.requests(2)
+    await untilRetry(clock, 1_500) // the second: 2 s x 0.75
+    await clock.advanceAsync(1_499)
+    expect(r.received).toHaveLength(2) // the second retry waits 2 s x 0.75
+    await clock.advanceAsync(1)
+    await notifier.flush()
+    expect(r.received.map((x) => [x.id, x.verified])).toEqual([
+      ['m1', true],
+      ['m1', true],
+      ['m1', true],
+    ])
+    expect([letters, notifier.pending]).toEqual([[], 0])
+  })
+
+  it('honours Retry-After as the least wait before the next try', async () => {
+    const clock = new ManualClock(Date.now())
+    const r = await receiver((n, res) => {
+      res.writeHead(n === 1 ? 429 : 200, n === 1 ? { 'retry-after': '30' } : {})
+      return true
+    })
+    const notifier = new HttpNotifier({ url: r.url, secret: SECRET, clock, random: () => 0, retryBaseDelayMs: 10 })
+    notifier.notify(message('m2'))
+    await r.requests(1)
+    await untilRetry(clock, 30_000) // 10 ms of backoff, but the receiver asked for 30 s
+    await clock.advanceAsync(29_999)
+    expect(r.received).toHaveLength(1)
+    await clock.advanceAsync(1)
+    await notifier.flush()
+    expect(r.received).toHaveLength(2)
+  })
+
+  it('410 disables the endpoint: nothing more is sent, and each message becomes a dead letter', async () => {
+    const r = await receiver(status(410))
+    const letters: DeadLetter[] = []
+    const notifier = new HttpNotifier({ url: r.url, secret: SECRET, onDeadLetter: (l) => letters.push(l) })
+    notifier.notify(message('m3'))
+    await notifier.flush()
+    notifier.notify(message('m4'))
+    await notifier.flush()
+    expect(notifier.disabled).toBe(true)
+    expect(r.received.map((x) => x.id)).toEqual(['m3'])
+    expect(letters.map((l) => [l.message.id, l.reason, l.attempts, l.lastError])).toEqual([
+      ['m3', 'disabled', 1, 'HTTP 410'],
+      ['m4', 'disabled', 0, undefined],
+    ])
+  })
+
+  it('a request that does not answer in timeoutMs fails that try; after the last try the message is a dead letter, and the mailbox keeps it', async () => {
+    const clock = new ManualClock(Date.now())
+    const r = await receiver(() => false) // never answers
+    const letters: DeadLetter[] = []
+    const notifier = new HttpNotifier({
+      url: r.url,
+      secret: SECRET,
+      clock,
+      random: () => 0,
+      maxAttempts: 2,
+      timeoutMs: 5_000,
+      retryBaseDelayMs: 100,
+      onDeadLetter: (l) => letters.push(l),
+    })
+    const store = new MemoryMailboxStore<string>()
+    const mailbox = new Mailbox<string>({ store, notifiers: [notifier] })
+    await mailbox.deliver(message('m5'))
+    await r.requests(1)
+    await clock.advanceAsync(5_000) // the first try times out
+    await untilRetry(clock, 50) // the retry, after 100 ms x 0.5
+    await clock.advanceAsync(50)
+    await r.requests(2)
+    await clock.advanceAsync(5_000)
+    await notifier.flush()
+    expect(letters.map((l) => [l.message.id, l.reason, l.attempts])).toEqual([['m5', 'exhausted', 2]])
+    expect(letters[0]!.lastError).toMatch(/no answer within timeoutMs \(5000 ms\)/)
+    const { messages } = await mailbox.fetch({ tenant: 't' })
+    expect(messages.map((m) => m.id)).toEqual(['m5'])
+  })
+
+  it('close() ends the waits for a retry as dead letters (closed)', async () => {
+    const clock = new ManualClock(Date.now())
+    const r = await receiver(status(500))
+    const letters: DeadLetter[] = []
+    const notifier = new HttpNotifier({ url: r.url, secret: SECRET, clock, random: () => 0.5, onDeadLetter: (l) => letters.push(l) })
+    notifier.notify(message('m6'))
+    await r.requests(1)
+    await untilRetry(clock, 750) // 1 s x (0.5 + 0.5 x 0.5)
+    await notifier.close()
+    expect(letters.map((l) => [l.reason, l.attempts])).toEqual([['closed', 1]])
+    notifier.notify(message('m7'))
+    expect(letters.map((l) => [l.message.id, l.reason])).toEqual([
+      ['m6', 'closed'],
+      ['m7', 'closed'],
+    ])
+  })
+
+  it('refuses bad options, naming them', () => {
+    expect(() => new HttpNotifier({ url: 'http://x', secret: 'plain' })).toThrow(/`secret` to be a Standard Webhooks secret/)
+    expect(() => new HttpNotifier({ url: 'http://x', secret: 'whsec_%%%' })).toThrow(/base64/)
+    expect(() => new HttpNotifier({ url: 3 as unknown as string, secret: SECRET })).toThrow(/`url`/)
+    expect(() => new HttpNotifier({ url: 'http://x', secret: SECRET, maxAttempts: 0 })).toThrow(/maxAttempts/)
+  })
+})
+
+/** Waits until the notifier armed its retry `delayMs` from now (the try before it has settled, its timeout timer cleared). */
+async function untilRetry(clock: ManualClock, delayMs: number): Promise<void> {
+  while (!(clock.pendingTimers === 1 && clock.nextTimerAt === clock.now() + delayMs)) await new Promise((resolve) => setImmediate(resolve))
+}
