@@ -1,6 +1,9 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
 import { buildPools, loadConfig, type SchedulerConfig } from '../src/config/index.js'
 import { ConfigError, ManualClock } from '../src/index.js'
@@ -20,8 +23,9 @@ describe('buildPools', () => {
     expect(issues.map((i) => i.path)).toEqual([
       'pools.llm_inference.queue.type',
       'pools.llm_inference.mailbox.storage.type',
-      'pools.llm_inference.mailbox.notifier.type',
+      'pools.llm_inference.mailbox.notifier',
     ])
+    expect(issues[2]!.message).toMatch(/http notifier: pass its signing secret as `webhookSecrets: \{ llm_inference: 'whsec_…' \}`/)
     expect(issues[0]!.message).toMatch(/llm_inference.*'postgres_pgmq'.*server tier/)
   })
 
@@ -33,7 +37,7 @@ describe('buildPools', () => {
     const message = (error as Error).message
     expect(message).toMatch(/pool 'llm_inference' needs queue backend 'postgres_pgmq'/)
     expect(message).toMatch(/pool 'llm_inference' needs storage backend 'postgres'/)
-    expect(message).toMatch(/pool 'llm_inference' needs notifier backend 'http'/)
+    expect(message).toMatch(/pool 'llm_inference' has an http notifier: pass its signing secret/)
     expect(message).not.toMatch(/tauri_local_llm/)
   })
 
@@ -53,6 +57,39 @@ describe('buildPools', () => {
     )
     const issue = (error as ConfigError).issues.find((i) => i.path === 'pools.tauri_local_llm.queue.type')
     expect(issue?.message).toMatch(/pass its module, `modules: \{ indexeddb: await import\('prometheus-parking-lot\/indexeddb'\) \}`/)
+  })
+
+  it('builds an http notifier with the secret passed in code and the auth header from the config: a result is POSTed, signed', async () => {
+    const secret = `whsec_${Buffer.from('config test secret').toString('base64')}`
+    const seen: { auth: string | undefined; verified: boolean }[] = []
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      req.on('end', () => {
+        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]))
+        let verified = true
+        try {
+          new Webhook(secret).verify(body, headers)
+        } catch {
+          verified = false
+        }
+        seen.push({ auth: req.headers.authorization, verified })
+        res.end()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    const config = `pools:\n  p:\n    max_units: 1\n    queue: { type: in_memory }\n    mailbox:\n      storage: { type: in_memory }\n      notifier: { type: http, base_url: "http://127.0.0.1:${port}/hooks", auth_header: "Bearer t" }\n`
+    const pools = await buildPools<string, string>(config, {
+      executors: () => async () => 'x',
+      environment: 'node',
+      webhookSecrets: { p: secret },
+    })
+    const task = await pools['p']!.submit('job', { mailbox: { tenant: 't' } })
+    await task.result
+    await expect.poll(() => seen).toEqual([{ auth: 'Bearer t', verified: true }])
+    await pools['p']!.close()
+    server.close()
   })
 
   it('IndexedDB is refused in Node, with what to use instead', async () => {

@@ -10,9 +10,9 @@ import { Mailbox, type MailboxNotifier, type MailboxStore } from '../core/mailbo
 import type { PoolOptions } from '../core/options.js'
 import { closeWithPool } from '../core/owned.js'
 import type { TaskQueue } from '../core/queue.js'
-import type { MaybePromise } from '../core/types.js'
 import type * as IndexedDBModule from '../indexeddb/index.js'
 import { BroadcastNotifier } from '../mailbox/broadcast.js'
+import { HttpNotifier } from '../mailbox/http.js'
 import { MemoryMailboxStore } from '../mailbox/memory.js'
 import type * as PGliteModule from '../pglite/index.js'
 import { ResourcePool } from '../pool.js'
@@ -41,6 +41,11 @@ export interface BuildPoolsOptions<P, R> {
    * @example { indexeddb: await import('prometheus-parking-lot/indexeddb') }
    */
   readonly modules?: BackendModules
+  /**
+   * The signing secret (`whsec_` + base64) of each pool whose mailbox has an `http` notifier, by
+   * pool name. Secrets come from code (an environment variable, a vault), never from the config file.
+   */
+  readonly webhookSecrets?: Readonly<Record<string, string>>
   readonly clock?: Clock
   /** @internal Where the pools will run. @default detected from the globals */
   readonly environment?: Environment
@@ -70,7 +75,6 @@ function missing(kind: Kind, type: string, environment: Environment): string | u
       ? 'Postgres needs a Node server with the `pg` package; a browser cannot open a Postgres connection'
       : 'the server tier (`prometheus-parking-lot/postgres`, `/pgmq`) is not in this build yet'
   }
-  if (type === 'http') return 'the HTTP webhook notifier is not in this build yet'
   if (type === 'indexeddb' && !inBrowser) return 'IndexedDB exists only in browsers (in Node, use `pglite` with a `data_dir`, or `yaque`)'
   if (type === 'yaque' && !inBrowser && environment !== 'node') {
     return "`yaque` maps to the environment's embedded durable queue (PGlite in Node, IndexedDB in a browser), and this environment has neither"
@@ -163,6 +167,12 @@ export async function buildPools<P = unknown, R = unknown>(
     check('queue', pool.queue.type, `${at}.queue.type`)
     check('storage', pool.mailbox.storage.type, `${at}.mailbox.storage.type`)
     if (pool.mailbox.notifier !== undefined) check('notifier', pool.mailbox.notifier.type, `${at}.mailbox.notifier.type`)
+    if (pool.mailbox.notifier?.type === 'http' && typeof options.webhookSecrets?.[name] !== 'string') {
+      issues.push({
+        path: `${at}.mailbox.notifier`,
+        message: `pool '${name}' has an http notifier: pass its signing secret as \`webhookSecrets: { ${name}: 'whsec_…' }\``,
+      })
+    }
     if (executorOf(name) === undefined) issues.push({ path: at, message: `pool '${name}' has no executor in \`executors\`` })
   }
   if (issues.length > 0) throw new ConfigError(`Cannot build pools: ${issues.map(describeIssue).join('; ')}`, issues)
@@ -189,7 +199,8 @@ export async function buildPools<P = unknown, R = unknown>(
   async function buildOne(name: string, pool: PoolConfig, opened: (() => Promise<void>)[]): Promise<ResourcePool<P, R>> {
     const queue = (await makeQueue(pool.queue, name, environment, modules, databases, opened)) as TaskQueue<P>
     const store = (await makeStore(pool.mailbox.storage, name, modules, databases, opened)) as MailboxStore<R>
-    const notifiers = pool.mailbox.notifier === undefined ? [] : [makeNotifier(pool.mailbox.notifier) as MailboxNotifier<R>]
+    const notifiers =
+      pool.mailbox.notifier === undefined ? [] : [makeNotifier(pool.mailbox.notifier, options.webhookSecrets?.[name]) as MailboxNotifier<R>]
     const built = new ResourcePool<P, R>({
       ...poolOptionsFromConfig(name, pool),
       executor: executorOf(name)!,
@@ -300,7 +311,13 @@ async function makeStore(
   }
 }
 
-function makeNotifier(config: MailboxNotifierConfig): MaybePromise<MailboxNotifier<unknown>> {
+function makeNotifier(config: MailboxNotifierConfig, secret: string | undefined): MailboxNotifier<unknown> {
   if (config.type === 'broadcast') return new BroadcastNotifier(config.channel === undefined ? {} : { channel: config.channel })
-  throw new ConfigError(`No notifier backend '${config.type}' here`, [{ path: 'mailbox.notifier.type', message: 'unsupported' }])
+  if (secret === undefined) {
+    throw new ConfigError('An http notifier needs its signing secret in `webhookSecrets`', [
+      { path: 'mailbox.notifier', message: 'no secret' },
+    ])
+  }
+  const headers: Record<string, string> = config.auth_header === undefined ? {} : { authorization: config.auth_header }
+  return new HttpNotifier({ url: config.base_url, secret, headers })
 }
