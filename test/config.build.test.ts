@@ -25,7 +25,9 @@ describe('buildPools', () => {
       'pools.llm_inference.mailbox.storage.type',
       'pools.llm_inference.mailbox.notifier',
     ])
-    expect(issues[2]!.message).toMatch(/http notifier: pass its signing secret as `webhookSecrets: \{ llm_inference: 'whsec_…' \}`/)
+    expect(issues[2]!.message).toMatch(
+      /http notifier: pass its signing secret \(`whsec_` \+ base64\) as `webhookSecrets: \{ llm_inference: 'whsec_…' \}`/,
+    )
     expect(issues[0]!.message).toMatch(/llm_inference.*'postgres_pgmq'.*server tier/)
   })
 

@@ -94,8 +94,8 @@ describe('HttpNotifier', () => {
     await pool.close()
   })
 
-  it('retries failures with backoff, the same webhook-id each time, until a 2xx', async () => {
-    const clock = new ManualClock(Date.now())
+  it('retries failures with backoff, the same webhook-id each time (signed with the real time), until a 2xx', async () => {
+    const clock = new ManualClock(0) // the timers' clock; the signature's timestamp is real time all the same
     const r = await receiver((n, res) => {
       res.writeHead(n < 3 ? 503 : 200)
       return true
@@ -144,6 +144,31 @@ describe('HttpNotifier', () => {
     expect(r.received).toHaveLength(2)
   })
 
+  it('a redirect is a failed try, not followed; a Retry-After that is not delta-seconds or a date falls back to the backoff', async () => {
+    const clock = new ManualClock(0)
+    const r = await receiver((n, res) => {
+      if (n === 1) res.writeHead(303, { location: '/elsewhere', 'retry-after': '0x10' })
+      else res.writeHead(200)
+      return true
+    })
+    const letters: DeadLetter[] = []
+    const notifier = new HttpNotifier({
+      url: r.url,
+      secret: SECRET,
+      clock,
+      random: () => 0,
+      retryBaseDelayMs: 100,
+      onDeadLetter: (l) => letters.push(l),
+    })
+    notifier.notify(message('r1'))
+    await r.requests(1)
+    await untilRetry(clock, 50) // not 16 s: "0x10" is no Retry-After
+    await clock.advanceAsync(50)
+    await notifier.flush()
+    expect(r.received.map((x) => x.id)).toEqual(['r1', 'r1']) // both POSTs to /hooks: /elsewhere never asked
+    expect(letters).toEqual([])
+  })
+
   it('410 disables the endpoint: nothing more is sent, and each message becomes a dead letter', async () => {
     const r = await receiver(status(410))
     const letters: DeadLetter[] = []
@@ -158,6 +183,34 @@ describe('HttpNotifier', () => {
       ['m3', 'disabled', 1, 'HTTP 410'],
       ['m4', 'disabled', 0, undefined],
     ])
+  })
+
+  it('a 410 also ends the deliveries waiting for a retry, at once', async () => {
+    const clock = new ManualClock(0)
+    const r = await receiver((n, res) => {
+      res.writeHead(n === 1 ? 500 : 410)
+      return true
+    })
+    const letters: DeadLetter[] = []
+    const notifier = new HttpNotifier({ url: r.url, secret: SECRET, clock, random: () => 0, onDeadLetter: (l) => letters.push(l) })
+    notifier.notify(message('w1'))
+    await r.requests(1)
+    await untilRetry(clock, 500) // w1 waits 1 s x 0.5 for its retry
+    notifier.notify(message('w2'))
+    await r.requests(2)
+    await notifier.flush() // no clock advance needed: w1 ended with the 410
+    expect(letters.map((l) => [l.message.id, l.reason])).toEqual([
+      ['w2', 'disabled'],
+      ['w1', 'disabled'],
+    ])
+    expect([notifier.pending, clock.pendingTimers]).toEqual([0, 0])
+  })
+
+  it('a message that does not serialize is a dead letter (unsendable), not an error of the mailbox', () => {
+    const letters: DeadLetter[] = []
+    const notifier = new HttpNotifier({ url: 'http://127.0.0.1:9/', secret: SECRET, onDeadLetter: (l) => letters.push(l) })
+    notifier.notify({ ...message('u1'), result: 10n as unknown as string })
+    expect(letters.map((l) => [l.message.id, l.reason])).toEqual([['u1', 'unsendable']])
   })
 
   it('a request that does not answer in timeoutMs fails that try; after the last try the message is a dead letter, and the mailbox keeps it', async () => {
@@ -200,6 +253,7 @@ describe('HttpNotifier', () => {
     await untilRetry(clock, 750) // 1 s x (0.5 + 0.5 x 0.5)
     await notifier.close()
     expect(letters.map((l) => [l.reason, l.attempts])).toEqual([['closed', 1]])
+    expect([notifier.pending, clock.pendingTimers, r.received.length]).toEqual([0, 0, 1])
     notifier.notify(message('m7'))
     expect(letters.map((l) => [l.message.id, l.reason])).toEqual([
       ['m6', 'closed'],

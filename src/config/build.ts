@@ -167,10 +167,11 @@ export async function buildPools<P = unknown, R = unknown>(
     check('queue', pool.queue.type, `${at}.queue.type`)
     check('storage', pool.mailbox.storage.type, `${at}.mailbox.storage.type`)
     if (pool.mailbox.notifier !== undefined) check('notifier', pool.mailbox.notifier.type, `${at}.mailbox.notifier.type`)
-    if (pool.mailbox.notifier?.type === 'http' && typeof options.webhookSecrets?.[name] !== 'string') {
+    const secret = options.webhookSecrets?.[name]
+    if (pool.mailbox.notifier?.type === 'http' && !(typeof secret === 'string' && secret.startsWith('whsec_'))) {
       issues.push({
         path: `${at}.mailbox.notifier`,
-        message: `pool '${name}' has an http notifier: pass its signing secret as \`webhookSecrets: { ${name}: 'whsec_…' }\``,
+        message: `pool '${name}' has an http notifier: pass its signing secret (\`whsec_\` + base64) as \`webhookSecrets: { ${name}: 'whsec_…' }\``,
       })
     }
     if (executorOf(name) === undefined) issues.push({ path: at, message: `pool '${name}' has no executor in \`executors\`` })
@@ -200,7 +201,9 @@ export async function buildPools<P = unknown, R = unknown>(
     const queue = (await makeQueue(pool.queue, name, environment, modules, databases, opened)) as TaskQueue<P>
     const store = (await makeStore(pool.mailbox.storage, name, modules, databases, opened)) as MailboxStore<R>
     const notifiers =
-      pool.mailbox.notifier === undefined ? [] : [makeNotifier(pool.mailbox.notifier, options.webhookSecrets?.[name]) as MailboxNotifier<R>]
+      pool.mailbox.notifier === undefined
+        ? []
+        : [makeNotifier(pool.mailbox.notifier, options.webhookSecrets?.[name], options.clock) as MailboxNotifier<R>]
     const built = new ResourcePool<P, R>({
       ...poolOptionsFromConfig(name, pool),
       executor: executorOf(name)!,
@@ -311,7 +314,7 @@ async function makeStore(
   }
 }
 
-function makeNotifier(config: MailboxNotifierConfig, secret: string | undefined): MailboxNotifier<unknown> {
+function makeNotifier(config: MailboxNotifierConfig, secret: string | undefined, clock: Clock | undefined): MailboxNotifier<unknown> {
   if (config.type === 'broadcast') return new BroadcastNotifier(config.channel === undefined ? {} : { channel: config.channel })
   if (secret === undefined) {
     throw new ConfigError('An http notifier needs its signing secret in `webhookSecrets`', [
@@ -319,5 +322,5 @@ function makeNotifier(config: MailboxNotifierConfig, secret: string | undefined)
     ])
   }
   const headers: Record<string, string> = config.auth_header === undefined ? {} : { authorization: config.auth_header }
-  return new HttpNotifier({ url: config.base_url, secret, headers })
+  return new HttpNotifier({ url: config.base_url, secret, headers, ...(clock === undefined ? {} : { clock }) })
 }

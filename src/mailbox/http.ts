@@ -35,7 +35,7 @@ export interface HttpNotifierOptions {
   readonly onDeadLetter?: (letter: DeadLetter) => void
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch
-  /** Timers and timestamps. @default SystemClock */
+  /** Timers (backoff, request timeouts). `webhook-timestamp` is always real time: receivers check it. @default SystemClock */
   readonly clock?: Clock
   /** Jitter source, [0, 1). @default Math.random */
   readonly random?: () => number
@@ -45,8 +45,11 @@ export interface HttpNotifierOptions {
 export interface DeadLetter {
   readonly message: MailboxMessage<unknown>
   readonly attempts: number
-  /** `exhausted`: every try failed; `disabled`: the endpoint answered 410 (now or before); `closed`: the notifier closed first. */
-  readonly reason: 'exhausted' | 'disabled' | 'closed'
+  /**
+   * `exhausted`: every try failed; `disabled`: the endpoint answered 410 (now or before);
+   * `closed`: the notifier closed first; `unsendable`: the message does not serialize to JSON.
+   */
+  readonly reason: 'exhausted' | 'disabled' | 'closed' | 'unsendable'
   /** The last failure: an HTTP status, or the error of a request that did not answer. */
   readonly lastError: string | undefined
 }
@@ -117,7 +120,8 @@ export class HttpNotifier<R = unknown> implements MailboxNotifier<R> {
     this.#onDeadLetter = onDeadLetter ?? ((letter) => reportUnhandled(new Error(describeLetter(letter)), 'webhook dead letter'))
     const fetcher = optionalFunction<typeof fetch>(options.fetch, 'fetch') ?? globalThis.fetch
     if (typeof fetcher !== 'function') throw new InvalidOptionError('No `fetch` in this runtime: pass `fetch`', 'fetch')
-    this.#fetch = fetcher
+    // Called on the global, not on this notifier: a browser's fetch refuses any other `this`.
+    this.#fetch = fetcher.bind(globalThis)
     this.#clock = options.clock ?? new SystemClock()
     this.#random = optionalFunction<() => number>(options.random, 'random') ?? Math.random
   }
@@ -136,11 +140,25 @@ export class HttpNotifier<R = unknown> implements MailboxNotifier<R> {
   notify(message: MailboxMessage<R>): void {
     const letter = { message: message as MailboxMessage<unknown>, attempts: 0, lastError: undefined }
     if (this.#disabled || this.#closed) return this.#dead({ ...letter, reason: this.#closed ? 'closed' : 'disabled' })
+    let body: string
+    try {
+      body = JSON.stringify(message)
+    } catch (error) {
+      return this.#dead({ ...letter, reason: 'unsendable', lastError: describeError(error) })
+    }
     let settle!: () => void
     const done = new Promise<void>((resolve) => (settle = resolve))
-    const delivery: Delivery = { ...letter, body: JSON.stringify(message), timer: undefined, done, settle }
+    const delivery: Delivery = { ...letter, body, timer: undefined, done, settle }
     this.#deliveries.add(delivery)
-    void this.#try(delivery)
+    this.#start(delivery)
+  }
+
+  /** A try; whatever it throws unexpectedly (a clock or `random` that fails) ends the delivery, so `flush` never waits on it. */
+  #start(delivery: Delivery): void {
+    this.#try(delivery).catch((error: unknown) => {
+      delivery.lastError = describeError(error)
+      this.#end(delivery, 'exhausted')
+    })
   }
 
   /** Resolves when every delivery in flight has ended (delivered or dead-lettered), those started meanwhile too. */
@@ -168,45 +186,57 @@ export class HttpNotifier<R = unknown> implements MailboxNotifier<R> {
       const response = await this.#post(delivery)
       if (response.ok) return this.#end(delivery, undefined)
       delivery.lastError = `HTTP ${response.status}`
-      if (response.status === 410) {
-        this.#disabled = true // the receiver says this endpoint is gone for good
-        return this.#end(delivery, 'disabled')
-      }
-      retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.#clock.now())
+      if (response.status === 410) return this.#disable(delivery)
+      retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now()) // an HTTP date is real time
     } catch (error) {
       delivery.lastError = describeError(error)
     }
     if (delivery.attempts >= this.maxAttempts) return this.#end(delivery, 'exhausted')
     if (this.#closed) return this.#end(delivery, 'closed')
     const backoff = Math.min(this.retryMaxDelayMs, this.retryBaseDelayMs * 2 ** (delivery.attempts - 1))
-    // Full jitter keeps many senders from retrying in step; a Retry-After is a floor.
+    // Equal jitter (half fixed, half random) keeps many senders from retrying in step; a
+    // Retry-After is a floor, up to retryMaxDelayMs (a delivery never waits longer than that).
     const delayMs = Math.min(this.retryMaxDelayMs, Math.max(retryAfterMs ?? 0, backoff * (0.5 + this.#random() / 2)))
-    delivery.timer = this.#clock.setTimeout(() => void this.#try(delivery), delayMs)
+    delivery.timer = this.#clock.setTimeout(() => this.#start(delivery), delayMs)
+  }
+
+  /** The receiver says this endpoint is gone for good: nothing more is sent, and what waits for a retry ends too. */
+  #disable(delivery: Delivery): void {
+    this.#disabled = true
+    this.#end(delivery, 'disabled')
+    for (const waiting of [...this.#deliveries]) {
+      if (waiting.timer === undefined) continue
+      this.#clock.clearTimeout(waiting.timer)
+      this.#end(waiting, 'disabled')
+    }
   }
 
   async #post(delivery: Delivery): Promise<Response> {
     const id = delivery.message.id
-    const timestamp = String(Math.floor(this.#clock.now() / 1000))
+    // Real time, not the injected clock: receivers refuse timestamps far from their own.
+    const timestamp = String(Math.floor(Date.now() / 1000))
     const signature = await sign(await this.#key, `${id}.${timestamp}.${delivery.body}`)
+    const headers = new Headers(this.#headers)
+    headers.set('content-type', 'application/json')
+    headers.set('webhook-id', id)
+    headers.set('webhook-timestamp', timestamp)
+    headers.set('webhook-signature', `v1,${signature}`)
     const controller = new AbortController()
-    const timer = this.#clock.setTimeout(
-      () => controller.abort(new Error(`no answer within timeoutMs (${this.timeoutMs} ms)`)),
-      this.timeoutMs,
-    )
+    let timer: TimerHandle | undefined
+    // Raced as well as aborted: a `fetch` that ignores its signal still cannot hold a try past the timeout.
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = this.#clock.setTimeout(() => {
+        const error = new Error(`no answer within timeoutMs (${this.timeoutMs} ms)`)
+        controller.abort(error)
+        reject(error)
+      }, this.timeoutMs)
+    })
     try {
-      const response = await this.#fetch(this.url, {
-        method: 'POST',
-        body: delivery.body,
-        signal: controller.signal,
-        headers: {
-          ...this.#headers,
-          'content-type': 'application/json',
-          'webhook-id': id,
-          'webhook-timestamp': timestamp,
-          'webhook-signature': `v1,${signature}`,
-        },
-      })
-      await response.body?.cancel() // only the status matters; free the connection
+      // Redirects are not followed: a 3xx is not the endpoint taking the message.
+      const sending = this.#fetch(this.url, { method: 'POST', body: delivery.body, headers, signal: controller.signal, redirect: 'manual' })
+      sending.catch(noop) // when the timeout wins, its late failure is not news
+      const response = await Promise.race([sending, timedOut])
+      response.body?.cancel().catch(noop) // only the status matters; a body that fails to close changes nothing
       return response
     } finally {
       this.#clock.clearTimeout(timer)
@@ -230,6 +260,8 @@ export class HttpNotifier<R = unknown> implements MailboxNotifier<R> {
   }
 }
 
+function noop(): void {}
+
 /** The HMAC key of a `whsec_` secret; refuses a secret that is not one (synchronously, at construction). */
 function importSecret(secret: unknown): Promise<CryptoKey> {
   if (typeof secret !== 'string' || !secret.startsWith('whsec_')) {
@@ -242,6 +274,9 @@ function importSecret(secret: unknown): Promise<CryptoKey> {
     throw new InvalidOptionError('Expected `secret` after `whsec_` to be base64', 'secret')
   }
   if (bytes.length === 0) throw new InvalidOptionError('Expected `secret` to hold key bytes after `whsec_`', 'secret')
+  if (typeof crypto === 'undefined' || crypto.subtle === undefined) {
+    throw new InvalidOptionError('HttpNotifier signs with Web Crypto, which this context lacks (an insecure http: page?)', 'secret')
+  }
   return crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
 }
 
@@ -255,8 +290,7 @@ async function sign(key: CryptoKey, content: string): Promise<string> {
 /** `Retry-After` as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or malformed. */
 function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (value === null) return undefined
-  const seconds = Number(value)
-  if (value.trim() !== '' && Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000
   const at = Date.parse(value)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
