@@ -33,10 +33,10 @@ const pool: SharedPool<Job, JobResult> = await connectSharedPool<Job, JobResult>
 
 const rows = new Map<string, Row>()
 const timeline = new Timeline($('timeline'), VRAM_UNITS)
-let last: PoolSnapshot | undefined
+/** The last snapshot's units, split: the timeline repeats it while nothing changes. */
+let last: Units | undefined
 
 function showSnapshot(snapshot: PoolSnapshot): void {
-  last = snapshot
   const meter = (name: string) => {
     const capacity = snapshot.capacity[name] ?? 0
     const used = snapshot.used[name] ?? 0
@@ -47,9 +47,9 @@ function showSnapshot(snapshot: PoolSnapshot): void {
   }
   meter('vram')
   meter('workers')
-  const resident = residentByModel(snapshot)
-  const residentTotal = [...resident.values()].reduce((a, b) => a + b, 0)
-  const requests = (snapshot.used['vram'] ?? 0) - residentTotal
+  const units = unitsOf(snapshot)
+  last = units
+  const { resident, residentTotal, requests } = units
   const capacity = Math.max(snapshot.capacity['vram'] ?? VRAM_UNITS, 1)
   const segments = [...resident].map(([model, units]) => segment(`resident model-${model}`, units, capacity, `${model} ${units}`))
   segments.push(segment('requests', requests, capacity, requests > 0 ? `requests ${requests}` : ''))
@@ -72,10 +72,23 @@ function showSnapshot(snapshot: PoolSnapshot): void {
   for (const row of rows.values()) row.refresh()
 }
 
-function residentByModel(snapshot: PoolSnapshot): Map<string, number> {
+interface Units {
+  /** VRAM each loaded model holds, by model. */
+  readonly resident: ReadonlyMap<string, number>
+  readonly residentTotal: number
+  /** VRAM the running requests hold on top. */
+  readonly requests: number
+}
+
+function unitsOf(snapshot: PoolSnapshot): Units {
   const resident = new Map<string, number>()
-  for (const instance of snapshot.models) resident.set(instance.model, (resident.get(instance.model) ?? 0) + (instance.cost['vram'] ?? 0))
-  return resident
+  let residentTotal = 0
+  for (const instance of snapshot.models) {
+    const units = instance.cost['vram'] ?? 0
+    resident.set(instance.model, (resident.get(instance.model) ?? 0) + units)
+    residentTotal += units
+  }
+  return { resident, residentTotal, requests: (snapshot.used['vram'] ?? 0) - residentTotal }
 }
 
 function segment(className: string, units: number, capacity: number, text: string): HTMLElement {
@@ -90,14 +103,7 @@ function segment(className: string, units: number, capacity: number, text: strin
 pool.on('snapshot', showSnapshot)
 showSnapshot(await pool.snapshot())
 // The timeline moves on while nothing changes.
-setInterval(
-  () => last !== undefined && timeline.add(Date.now(), residentByModel(last), (last.used['vram'] ?? 0) - sum(residentByModel(last))),
-  1_000,
-)
-
-function sum(values: Map<string, number>): number {
-  return [...values.values()].reduce((a, b) => a + b, 0)
-}
+setInterval(() => last !== undefined && timeline.add(Date.now(), last.resident, last.requests), 1_000)
 
 // ─── Model loads and evictions, from every tab ─────────────────────────────
 

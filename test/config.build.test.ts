@@ -1,14 +1,12 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
 import { buildPools, loadConfig, type SchedulerConfig } from '../src/config/index.js'
 import { ConfigError, ManualClock } from '../src/index.js'
 import * as indexeddb from '../src/indexeddb/index.js'
 import * as pglite from '../src/pglite/index.js'
+import { webhookReceiver } from './webhook-receiver.js'
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
 
@@ -63,25 +61,8 @@ describe('buildPools', () => {
 
   it('builds an http notifier with the secret passed in code and the auth header from the config: a result is POSTed, signed', async () => {
     const secret = `whsec_${Buffer.from('config test secret').toString('base64')}`
-    const seen: { auth: string | undefined; verified: boolean }[] = []
-    const server = createServer((req, res) => {
-      let body = ''
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()))
-      req.on('end', () => {
-        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]))
-        let verified = true
-        try {
-          new Webhook(secret).verify(body, headers)
-        } catch {
-          verified = false
-        }
-        seen.push({ auth: req.headers.authorization, verified })
-        res.end()
-      })
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const { port } = server.address() as AddressInfo
-    const config = `pools:\n  p:\n    max_units: 1\n    queue: { type: in_memory }\n    mailbox:\n      storage: { type: in_memory }\n      notifier: { type: http, base_url: "http://127.0.0.1:${port}/hooks", auth_header: "Bearer t" }\n`
+    const receiver = await webhookReceiver(secret, () => true)
+    const config = `pools:\n  p:\n    max_units: 1\n    queue: { type: in_memory }\n    mailbox:\n      storage: { type: in_memory }\n      notifier: { type: http, base_url: "${receiver.url}", auth_header: "Bearer t" }\n`
     const pools = await buildPools<string, string>(config, {
       executors: () => async () => 'x',
       environment: 'node',
@@ -89,9 +70,11 @@ describe('buildPools', () => {
     })
     const task = await pools['p']!.submit('job', { mailbox: { tenant: 't' } })
     await task.result
-    await expect.poll(() => seen).toEqual([{ auth: 'Bearer t', verified: true }])
+    await expect
+      .poll(() => receiver.received.map((r) => ({ auth: r.authorization, verified: r.verified })))
+      .toEqual([{ auth: 'Bearer t', verified: true }])
     await pools['p']!.close()
-    server.close()
+    await receiver.close()
   })
 
   it('IndexedDB is refused in Node, with what to use instead', async () => {

@@ -1,57 +1,22 @@
 // HttpNotifier against a real local HTTP receiver (node:http) that verifies every request with the
 // `standardwebhooks` package, and answers what each test scripts: failures, Retry-After, 410, silence.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { Webhook } from 'standardwebhooks'
+import type { ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
+import { webhookReceiver, type Answer, type Receiver } from './webhook-receiver.js'
 import { HttpNotifier, Mailbox, ManualClock, MemoryMailboxStore, ResourcePool, type DeadLetter, type MailboxMessage } from '../src/index.js'
 
 const SECRET = `whsec_${Buffer.from('a secret of the receiver, 32 bytes!').toString('base64')}`
 
-interface Received {
-  readonly id: string
-  readonly verified: boolean
-  readonly body: string
-}
-
-/** A receiver: each request is verified, recorded, then answered by `answer` (undefined: never answered). */
-async function receiver(answer: (n: number, res: ServerResponse) => boolean) {
-  const received: Received[] = []
-  const waiters: (() => void)[] = []
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = ''
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()))
-    req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]))
-      let verified = true
-      try {
-        new Webhook(SECRET).verify(body, headers)
-      } catch {
-        verified = false
-      }
-      received.push({ id: headers['webhook-id'] ?? '', verified, body })
-      for (const wake of waiters.splice(0)) wake()
-      if (!answer(received.length, res)) return // left hanging: a receiver that does not answer
-      res.end()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  opened.push(server)
-  /** Resolves once `n` requests have arrived. */
-  const requests = async (n: number): Promise<void> => {
-    while (received.length < n) await new Promise<void>((resolve) => waiters.push(resolve))
-  }
-  return { url: `http://127.0.0.1:${address.port}/hooks`, received, requests }
-}
-
-const opened: Server[] = []
+const opened: Receiver[] = []
 afterEach(async () => {
-  for (const server of opened.splice(0)) {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-  }
+  for (const receiver of opened.splice(0)) await receiver.close()
 })
+
+async function receiver(answer: Answer): Promise<Receiver> {
+  const made = await webhookReceiver(SECRET, answer)
+  opened.push(made)
+  return made
+}
 
 const status =
   (code: number, headers: Record<string, string> = {}) =>

@@ -237,10 +237,7 @@ export class Models {
   /** What a head of `id` holds back from backfill: its model's cost too, unless an instance is ready or loading. */
   reservation(id: string, taskVector: CostVector): CostVector {
     const model = this.#models.get(id)!
-    const hasOne = model.instances.some(
-      (instance) => instance.state === 'loading' || (instance.state === 'ready' && instance.unloadWhenIdle === undefined),
-    )
-    return hasOne ? taskVector : sum(model.vector, taskVector, 1)
+    return model.instances.some(servesTasks) ? taskVector : sum(model.vector, taskVector, 1)
   }
 
   started(instance: ModelInstance, now: number): void {
@@ -276,7 +273,7 @@ export class Models {
   async preload(id: string): Promise<void> {
     const model = this.#model(id, 'id')
     if (this.#closed) throw new ModelLoadError(`Model '${id}' was not loaded: the pool is closing`, id)
-    const live = model.instances.find((instance) => instance.state !== 'unloading' && instance.unloadWhenIdle === undefined)
+    const live = model.instances.find(servesTasks)
     if (live !== undefined) return live.loaded
     if (model.instances.length >= model.maxReplicas) {
       // Every instance it may have is on its way out: load once one is gone.
@@ -450,15 +447,12 @@ export class Models {
    */
   #giveUp(instance: ModelInstance, cause: Error, controller: AbortController): void {
     const model = instance.model
-    const error = new ModelLoadError(`Model '${model.id}' failed to load: ${describeError(cause)}`, model.id, { cause })
+    const error = loadError(model.id, cause)
     instance.crash = error
     instance.state = 'unloading'
     instance.givenUp = true
     this.#counts.loadFailures++
-    const usable = model.instances.some(
-      (other) => other.state === 'loading' || (other.state === 'ready' && other.unloadWhenIdle === undefined),
-    )
-    if (!usable) this.#parts.loadFailed(model.id, error)
+    this.#failWaitingIfNoneServes(model, error)
     controller.abort(cause)
     this.#parts.pump()
   }
@@ -480,18 +474,17 @@ export class Models {
   #loadFailed(instance: ModelInstance, cause: unknown): ModelLoadError {
     this.#stopLoadTimer(instance)
     const model = instance.model
-    const error =
-      cause instanceof ModelLoadError
-        ? cause
-        : new ModelLoadError(`Model '${model.id}' failed to load: ${describeError(cause)}`, model.id, { cause })
+    const error = loadError(model.id, cause)
     this.#counts.loadFailures++
     this.#gone(instance, 'crashed', error)
-    const usable = model.instances.some(
-      (other) => other.state === 'loading' || (other.state === 'ready' && other.unloadWhenIdle === undefined),
-    )
-    if (!usable) this.#parts.loadFailed(model.id, error)
+    this.#failWaitingIfNoneServes(model, error)
     this.#parts.pump()
     return error
+  }
+
+  /** A load of `model` failed: its waiting tasks fail (or retry) unless another instance is there or coming for them. */
+  #failWaitingIfNoneServes(model: Model, error: ModelLoadError): void {
+    if (!model.instances.some(servesTasks)) this.#parts.loadFailed(model.id, error)
   }
 
   /** Starts an unload; the units are freed once it settled. */
@@ -558,6 +551,18 @@ export class Models {
     this.#parts.clock.clearTimeout(instance.timer)
     instance.timer = undefined
   }
+}
+
+/** Why a load of `model` failed, as the `ModelLoadError` its tasks and `preload` see. */
+function loadError(model: string, cause: unknown): ModelLoadError {
+  return cause instanceof ModelLoadError
+    ? cause
+    : new ModelLoadError(`Model '${model}' failed to load: ${describeError(cause)}`, model, { cause })
+}
+
+/** Whether tasks may still get this instance: ready or loading, and not asked to unload. */
+function servesTasks(instance: ModelInstance): boolean {
+  return instance.state !== 'unloading' && instance.unloadWhenIdle === undefined
 }
 
 /** `a + sign * b`, element by element (vectors of different lengths: missing entries are 0). */

@@ -14,6 +14,7 @@ import { SystemClock, type Clock, type TimerHandle } from '../core/clock.js'
 import { InvalidOptionError, describeError } from '../core/errors.js'
 import type { MailboxMessage, MailboxNotifier } from '../core/mailbox.js'
 import { reportUnhandled } from '../core/report.js'
+import { noop } from '../core/types.js'
 import { optionalFunction, optionalNumber, optionsObject } from '../core/validate.js'
 
 export interface HttpNotifierOptions {
@@ -259,8 +260,6 @@ export class HttpNotifier<R = unknown> implements MailboxNotifier<R> {
     }
   }
 }
-
-function noop(): void {}
 
 /** The HMAC key of a `whsec_` secret; refuses a secret that is not one (synchronously, at construction). */
 function importSecret(secret: unknown): Promise<CryptoKey> {

@@ -9,6 +9,7 @@
  */
 import { Wllama, type WllamaLogger } from '@wllama/wllama'
 import { ModelLoadError, describeError } from '../core/errors.js'
+import { noop } from '../core/types.js'
 import type { HandlerContext, ModelLoader, ModelLoaderContext } from '../runtime/handlers.js'
 
 // Also at `prometheus-parking-lot/gguf`, which needs no @wllama/wllama (to write model files in Node, say).
@@ -48,7 +49,7 @@ export class WllamaInstance {
   async kill(reason: string): Promise<void> {
     if (this.#lost) return
     this.#lost = true
-    await this.engine.exit().catch(noError) // exit of a broken engine: it is gone either way
+    await this.engine.exit().catch(noop) // exit of a broken engine: it is gone either way
     this.ctx.lost(reason)
   }
 }
@@ -104,8 +105,8 @@ async function loadInstance(model: string, ctx: ModelLoaderContext, options: Wll
       const made = engine
       // A half-loaded engine is freed now, and again once a load that outran the timeout settles
       // (wllama makes its worker only partway into loadModel, so an early exit() may miss it).
-      await made.exit().catch(noError)
-      void loading?.then(() => made.exit(), noError).catch(noError)
+      await made.exit().catch(noop)
+      void loading?.then(() => made.exit(), noop).catch(noop)
     }
     if (cause instanceof ModelLoadError) throw cause
     throw new ModelLoadError(`Model '${model}' failed to load in wllama: ${describeError(cause)}`, model, { cause })
@@ -113,9 +114,6 @@ async function loadInstance(model: string, ctx: ModelLoaderContext, options: Wll
     clearTimeout(timer)
   }
 }
-
-/** Freeing an engine that failed: its failure is already what the load reports. */
-function noError(): void {}
 
 /** A wasm URL that does not answer would make wllama's load hang: ask first. */
 async function checkReachable(model: string, url: string, signal: AbortSignal): Promise<void> {
@@ -183,7 +181,7 @@ export async function wllamaGenerate(input: GenerateInput, ctx: HandlerContext<W
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), limit)))
   try {
     if ((await Promise.race([generating, timedOut])) === 'timeout') {
-      generating.catch(noError) // rejects once the engine is killed: the timeout is the outcome
+      generating.catch(noop) // rejects once the engine is killed: the timeout is the outcome
       await instance.kill(`a generation ran longer than generateTimeoutMs (${limit} ms)`)
       const error = new Error(`Generation ran longer than generateTimeoutMs (${limit} ms); the engine was killed`)
       error.name = 'TimeoutError'

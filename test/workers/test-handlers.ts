@@ -1,5 +1,6 @@
 // Handlers for the WorkerPool tests: one per behaviour, including each way a worker can die.
 import { defineHandlers, transfer } from '../../src/worker.js'
+import { holdUnits } from './unit-locks.js'
 
 const events = new BroadcastChannel('worker-test-events')
 
@@ -78,28 +79,12 @@ defineHandlers({
     return self.name
   },
   unclonable: () => () => 'a function cannot be cloned',
-  /**
-   * Holds one Web Lock per unit of its cost (`unit-0` ... `unit-<capacity-1>`) for `ms`. The locks
-   * are origin-wide, so if the pool ever starts more units than it has, some task finds too few
-   * free locks: that is an over-subscription, seen from inside the workers.
-   */
+  /** Holds one Web Lock per unit of its cost (`unit-0` ... `unit-<capacity-1>`) for `ms` (unit-locks.ts). */
   async holdUnits({ units, capacity, ms }: { units: number; capacity: number; ms: number }, ctx) {
-    const releases: (() => void)[] = []
-    for (let k = 0; k < capacity && releases.length < units; k++) {
-      await new Promise<void>((granted) => {
-        void navigator.locks.request(`unit-${k}`, { ifAvailable: true }, (lock) => {
-          if (lock === null) return granted()
-          return new Promise<void>((release) => {
-            releases.push(release)
-            granted()
-          })
-        })
-      })
-    }
-    const held = releases.length
+    const { held, release } = await holdUnits('unit', units, capacity)
     events.postMessage({ running: ctx.task.id, worker: self.name })
     await new Promise((resolve) => setTimeout(resolve, ms))
-    for (const release of releases) release()
+    release()
     return { oversubscribed: held < units, held, worker: self.name, attempt: ctx.attempt }
   },
 })
