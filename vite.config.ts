@@ -13,6 +13,7 @@ const entries = {
   worker: resolve(import.meta.dirname, 'src/worker.ts'),
   wllama: resolve(import.meta.dirname, 'src/wllama/index.ts'),
   gguf: resolve(import.meta.dirname, 'src/wllama/gguf-entry.ts'),
+  postgres: resolve(import.meta.dirname, 'src/postgres/index.ts'),
 }
 
 function chromiumPath(): string | undefined {
@@ -51,6 +52,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'e2e/**/*.test.ts'],
           exclude: ['test/**/*.browser.test.ts'],
           environment: 'node',
+          // A throwaway Postgres 15 cluster for the server-tier tests (test/postgres/cluster.ts).
+          globalSetup: ['test/postgres/global-setup.ts'],
         },
       },
       {

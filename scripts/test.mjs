@@ -34,6 +34,20 @@ function ensureChromium() {
   run('install chromium', 'apt-get', ['install', '-y', '-qq', 'chromium'], { DEBIAN_FRONTEND: 'noninteractive' })
 }
 
+// The server-tier tests start a throwaway Postgres 15 cluster: Debian's postgresql-15 (installed here when root).
+function ensurePostgres() {
+  if (process.env.PPL_POSTGRES_URL !== undefined || process.env.PPL_POSTGRES_BIN !== undefined) return
+  if (existsSync('/usr/lib/postgresql/15/bin/initdb')) return
+  if (process.getuid?.() !== 0) {
+    fail(
+      "Postgres 15 is missing. Install Debian's package (sudo apt-get install -y postgresql-15), set PPL_POSTGRES_BIN to its bin directory, or PPL_POSTGRES_URL to a server the tests may use.",
+    )
+  }
+  console.log("\n── Postgres 15 not found: installing Debian's postgresql-15 package")
+  run('apt-get update', 'apt-get', ['update', '-qq'])
+  run('install postgresql-15', 'apt-get', ['install', '-y', '-qq', 'postgresql-15'], { DEBIAN_FRONTEND: 'noninteractive' })
+}
+
 function fail(message) {
   console.error(`\n${message}`)
   console.log('Tests: 0 passed, 1 failed')
@@ -41,6 +55,7 @@ function fail(message) {
 }
 
 ensureChromium()
+ensurePostgres()
 run('lint', 'npx', ['eslint', '.'])
 run('format', 'npx', ['prettier', '--check', '--log-level', 'warn', '.'])
 run('import circles', 'npx', ['madge', '--circular', '--extensions', 'ts', '--ts-config', 'tsconfig.json', 'src'])

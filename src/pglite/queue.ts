@@ -6,7 +6,8 @@ import { acquireOwnership } from '../queue/ownership.js'
 import { ROWS_PER_INSERT, claimJob, findKey, insertJobs, releaseJob, renewLeases, selectJobs, settleJob } from '../sql/jobs.js'
 import { insertMessage } from '../sql/mailbox-rows.js'
 import { checkName, databaseIdentity, migrate, type SqlClient } from '../sql/migrations.js'
-import { PGliteMailboxStore, wrap } from './mailbox.js'
+import { PGliteMailboxStore } from './mailbox.js'
+import { wrap } from '../sql/wrap.js'
 import { optionsObject, refuse } from '../core/validate.js'
 
 export interface PGliteQueueOptions {

@@ -1,0 +1,87 @@
+/*
+ * A throwaway Postgres 15 cluster for the tests: `initdb` in a temp dir (as the `postgres` user
+ * when we are root, since initdb refuses root), started with `pg_ctl` on a free loopback port,
+ * stopped and removed after. Debian's `postgresql-15` package provides the binaries; the test
+ * command (scripts/test.mjs) installs it when missing and root.
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export interface Cluster {
+  readonly url: string
+  readonly dataDir: string
+  /** `pg_ctl restart -m immediate`: a crash and recovery, as after a power cut. */
+  restart(): void
+  stop(): void
+}
+
+const BIN_DIRS = ['/usr/lib/postgresql/15/bin']
+
+/** The directory with initdb, pg_ctl and postgres, or undefined when Postgres 15 is not installed. */
+export function postgresBinDir(): string | undefined {
+  const given = process.env['PPL_POSTGRES_BIN']
+  if (given !== undefined) return given
+  return BIN_DIRS.find((dir) => existsSync(join(dir, 'initdb')))
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+export async function startCluster(): Promise<Cluster> {
+  const bin = postgresBinDir()
+  if (bin === undefined) {
+    throw new Error(
+      "Postgres 15 is missing: install Debian's package (sudo apt-get install -y postgresql-15) or set PPL_POSTGRES_BIN to its bin directory",
+    )
+  }
+  const root = process.getuid?.() === 0
+  const dir = mkdtempSync(join(tmpdir(), 'ppl-pg-'))
+  const dataDir = join(dir, 'data')
+  // Run as `postgres` when root: the temp dir must be theirs.
+  const as = (command: string, args: string[]): string[] =>
+    root ? ['runuser', '-u', 'postgres', '--', command, ...args] : [command, ...args]
+  if (root) execFileSync('chown', ['postgres:postgres', dir])
+  else chmodSync(dir, 0o700)
+  const run = (command: string, args: string[]): void => {
+    const [file, ...rest] = as(join(bin, command), args)
+    const result = spawnSync(file!, rest, { encoding: 'utf8' })
+    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr || result.stdout}`)
+  }
+  run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8'])
+  const port = await freePort()
+  const conf = [
+    `port = ${port}`,
+    "listen_addresses = '127.0.0.1'",
+    `unix_socket_directories = '${dir}'`,
+    'max_connections = 200',
+    'fsync = on',
+    'shared_buffers = 128MB',
+    'log_min_messages = warning',
+  ].join('\n')
+  writeFileSync(join(dir, 'extra.conf'), conf + '\n')
+  if (root) execFileSync('chown', ['postgres:postgres', join(dir, 'extra.conf')])
+  execFileSync('sh', ['-c', `echo "include '${join(dir, 'extra.conf')}'" >> ${join(dataDir, 'postgresql.conf')}`])
+  const log = join(dir, 'server.log')
+  const start = (): void => run('pg_ctl', ['-D', dataDir, '-l', log, '-w', '-t', '60', 'start'])
+  start()
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    dataDir,
+    restart: () => run('pg_ctl', ['-D', dataDir, '-l', log, '-w', '-t', '60', '-m', 'immediate', 'restart']),
+    stop: () => {
+      run('pg_ctl', ['-D', dataDir, '-w', '-m', 'fast', 'stop'])
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
