@@ -95,6 +95,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   alter table pl_queue_jobs add column if not exists model text;
   `,
+  // 4 (release 0.4): a queue many schedulers share (Postgres) takes its order from the
+  // database, and claims by priority, then age.
+  `
+  create sequence if not exists pl_queue_seq;
+  create index if not exists pl_queue_jobs_claim on pl_queue_jobs
+    (queue_name, (case priority when 'critical' then 3 when 'high' then 2 when 'normal' then 1 else 0 end) desc, seq);
+  `,
 ]
 
 /** Brings the schema up to date; safe to call from every store that opens the database. */

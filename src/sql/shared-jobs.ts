@@ -1,0 +1,168 @@
+/*
+ * The SQL operations of a queue that many schedulers share (Postgres): the store orders and
+ * claims. One statement claims the best waiting tasks (priority, then age) whose summed cost
+ * fits the claimer's free units per resource, locked with `FOR UPDATE SKIP LOCKED` so claimers
+ * never wait on each other, and leases them in database time. An expired lease makes its task
+ * claimable again (attempt + 1); a task whose attempts are spent is left for `takePoisoned`.
+ */
+import { undecodable } from '../core/decode.js'
+import { TASK_COLUMNS, recordFromSql, recordToSql, type TaskRecord } from '../core/fields.js'
+import { ROWS_PER_INSERT } from './jobs.js'
+import type { SqlTransaction } from './migrations.js'
+
+/** Database time in ms, the clock of every lease in a shared queue. */
+const DB_NOW = '(extract(epoch from clock_timestamp()) * 1000)'
+
+/** What a claimer can take now. */
+export interface ClaimRequest {
+  /** The claimer's resources, in the order of `free`. */
+  readonly resources: readonly string[]
+  /** Free units per resource. */
+  readonly free: readonly number[]
+  readonly owner: string
+  readonly leaseMs: number
+  /** At most this many tasks. */
+  readonly limit: number
+  /** Candidates looked at (the best this many unlocked waiting tasks). */
+  readonly scan: number
+  /**
+   * True: a task that does not fit is passed over for later ones that do (backfill). False: the
+   * claim stops at the first that does not fit (head-of-line).
+   */
+  readonly backfill: boolean
+}
+
+const SEQ_COLUMN = TASK_COLUMNS.indexOf('seq')
+
+/**
+ * Inserts tasks in statements of up to `ROWS_PER_INSERT` rows; `seq` comes from the database's
+ * sequence (many submitters share the order), and is written back into the records.
+ */
+export async function insertSharedJobs(tx: SqlTransaction, queue: string, records: readonly TaskRecord<unknown>[]): Promise<void> {
+  for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
+    const slice = records.slice(i, i + ROWS_PER_INSERT)
+    const params: unknown[] = []
+    const tuples = slice.map((record) => {
+      const values = [queue, ...recordToSql(record)].map((value, column) =>
+        column === SEQ_COLUMN + 1 ? "nextval('pl_queue_seq')" : `$${params.push(value)}`,
+      )
+      return `(${values.join(', ')})`
+    })
+    const { rows } = await tx.query<{ id: string; seq: string | number }>(
+      `insert into pl_queue_jobs (queue_name, ${TASK_COLUMNS.join(', ')}) values ${tuples.join(', ')} returning id, seq`,
+      params,
+    )
+    const seqs = new Map(rows.map((row) => [row.id, Number(row.seq)]))
+    for (const record of slice) (record as { seq: number }).seq = seqs.get(record.id) ?? record.seq
+  }
+}
+
+const CLAIM = `
+with recursive candidates as (
+  select id, row_number() over (order by rank desc, seq) as rn,
+    array(select coalesce((cost::jsonb ->> r)::float8, 0) from unnest($2::text[]) with ordinality as n(r, i) order by i) as need
+  from (
+    select id, seq, cost,
+      case priority when 'critical' then 3 when 'high' then 2 when 'normal' then 1 else 0 end as rank
+    from pl_queue_jobs
+    where queue_name = $1
+      and (lease_owner is null or lease_expires_at < ${DB_NOW})
+      and (not_before is null or not_before <= ${DB_NOW})
+      and attempt < max_attempts
+      -- a cost in a resource the claimer does not have never fits it
+      and not exists (
+        select 1 from jsonb_each_text(cost::jsonb) as e
+        where e.value::float8 > 0 and not (e.key = any($2::text[])))
+    order by rank desc, seq
+    limit $6
+    for update skip locked
+  ) as locked
+),
+pick (rn, room, taken, stopped) as (
+  select 0::bigint, $3::float8[], array[]::text[], false
+  union all
+  select c.rn,
+    case when f.fits then a.after else p.room end,
+    case when f.fits then p.taken || c.id else p.taken end,
+    not f.fits and not $7::boolean
+  from pick as p
+  join candidates as c on c.rn = p.rn + 1
+  cross join lateral (select array(select r - x from unnest(p.room, c.need) as u(r, x)) as after) as a
+  cross join lateral (select not exists (select 1 from unnest(a.after) as v(left_over) where left_over < 0) as fits) as f
+  where cardinality(p.taken) < $5 and not p.stopped
+),
+chosen as (
+  select unnest(taken) as id from (select taken from pick order by rn desc limit 1) as last
+)
+update pl_queue_jobs as j
+set attempt = j.attempt + 1, lease_owner = $4, lease_expires_at = ${DB_NOW} + $8, not_before = null
+from chosen
+where j.queue_name = $1 and j.id = chosen.id
+returning j.*`
+
+/** Claims and leases the best waiting tasks that fit, in start order (priority, then age). */
+export async function claimFitting<P>(tx: SqlTransaction, queue: string, request: ClaimRequest): Promise<TaskRecord<P>[]> {
+  const { rows } = await tx.query<Record<string, unknown>>(CLAIM, [
+    queue,
+    [...request.resources],
+    [...request.free],
+    request.owner,
+    request.limit,
+    request.scan,
+    request.backfill,
+    request.leaseMs,
+  ])
+  const records = rows.map((row) => decodeRow<P>(row, queue))
+  return records.sort((a, b) => rankOf(b.priority) - rankOf(a.priority) || a.seq - b.seq)
+}
+
+/** Extends the leases this owner holds, in database time; answers the ids it still holds. */
+export async function renewSharedLeases(
+  tx: SqlTransaction,
+  queue: string,
+  owner: string,
+  ids: readonly string[],
+  leaseMs: number,
+): Promise<string[]> {
+  const { rows } = await tx.query<{ id: string }>(
+    `update pl_queue_jobs set lease_expires_at = ${DB_NOW} + $4
+     where queue_name = $1 and id = any($2::text[]) and lease_owner = $3 returning id`,
+    [queue, [...ids], owner, leaseMs],
+  )
+  return rows.map((row) => row.id)
+}
+
+/**
+ * Takes (leases to `owner`) tasks whose owner died on their last allowed attempt: the caller
+ * ends them as failed. Locked as claims are, so one claimer ends each.
+ */
+export async function takePoisoned<P>(
+  tx: SqlTransaction,
+  queue: string,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+): Promise<TaskRecord<P>[]> {
+  const { rows } = await tx.query<Record<string, unknown>>(
+    `update pl_queue_jobs set lease_owner = $2, lease_expires_at = ${DB_NOW} + $3
+     where queue_name = $1 and id in (
+       select id from pl_queue_jobs
+       where queue_name = $1 and lease_owner is not null and lease_expires_at < ${DB_NOW} and attempt >= max_attempts
+       order by seq limit $4 for update skip locked)
+     returning *`,
+    [queue, owner, leaseMs, limit],
+  )
+  return rows.map((row) => decodeRow<P>(row, queue))
+}
+
+const RANKS: Readonly<Record<string, number>> = { low: 0, normal: 1, high: 2, critical: 3 }
+const rankOf = (priority: string): number => RANKS[priority] ?? 0
+
+function decodeRow<P>(row: Record<string, unknown>, queue: string): TaskRecord<P> {
+  const id = typeof row['id'] === 'string' ? row['id'] : '(no id)'
+  try {
+    return recordFromSql<P>(row, `task ${id}`)
+  } catch (error) {
+    throw undecodable(`Stored task ${id} of queue '${queue}'`, error)
+  }
+}

@@ -1,0 +1,151 @@
+/*
+ * The shared queue's claim statement on a real Postgres 15: what one claim takes (cost fits per
+ * resource, priority then age, backfill or head-of-line), leases in database time, expiry and
+ * poison tasks, and claimers that race never take one task twice nor exceed what they asked for.
+ */
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pgClient, type SqlClient } from '../src/postgres/index.js'
+import { migratePostgres } from '../src/postgres/client.js'
+import { claimFitting, insertSharedJobs, renewSharedLeases, takePoisoned, type ClaimRequest } from '../src/sql/shared-jobs.js'
+import { record } from './conformance/task-queue.js'
+import { freshDatabase } from './postgres/database.js'
+import type { TaskRecord } from '../src/core/record.js'
+
+let pool: pg.Pool
+let db: SqlClient
+let n = 0
+beforeAll(async () => {
+  pool = new pg.Pool({ connectionString: await freshDatabase('claims'), max: 12 })
+  await migratePostgres(pool)
+  db = pgClient(pool)
+})
+afterAll(() => pool.end())
+
+const ask = (free: Record<string, number>, overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
+  resources: Object.keys(free),
+  free: Object.values(free),
+  owner: 'claimer-1',
+  leaseMs: 60_000,
+  limit: 100,
+  scan: 100,
+  backfill: true,
+  ...overrides,
+})
+
+/** A queue of its own per test, filled with `records`. */
+async function queueWith(records: TaskRecord<{ n: number }>[]): Promise<string> {
+  const queue = `q${++n}`
+  await insertSharedJobs(db, queue, records)
+  return queue
+}
+
+const ids = (records: readonly TaskRecord<unknown>[]): number[] => records.map((r) => (r.payload as { n: number }).n)
+
+describe('a claim on a shared Postgres queue', () => {
+  it('takes the best tasks whose summed cost fits the free units of every resource, priority then age', async () => {
+    const queue = await queueWith([
+      record(1, { cost: { gpu: 2, cpu: 1 } }),
+      record(2, { cost: { gpu: 1 }, priority: 'high' }),
+      record(3, { cost: { gpu: 3 } }),
+      record(4, { cost: { cpu: 2 } }),
+      record(5, { cost: { gpu: 1, cpu: 1 }, priority: 'critical' }),
+    ])
+    const taken = await claimFitting<{ n: number }>(db, queue, ask({ gpu: 4, cpu: 2 }))
+    // 5 (critical), 2 (high), then 1 (gpu 2, cpu 1): gpu 4 of 4, cpu 2 of 2; 3 and 4 no longer fit.
+    expect(ids(taken)).toEqual([5, 2, 1])
+    expect(taken.every((r) => r.attempt === 1 && r.lease?.owner === 'claimer-1')).toBe(true)
+    // What is left is what fits nothing taken: a second claimer with room takes 3 then 4.
+    expect(ids(await claimFitting(db, queue, ask({ gpu: 3, cpu: 2 }, { owner: 'claimer-2' })))).toEqual([3, 4])
+  })
+
+  it('head-of-line stops at the first task that does not fit; backfill passes over it', async () => {
+    const records = [record(1, { cost: { gpu: 1 } }), record(2, { cost: { gpu: 5 } }), record(3, { cost: { gpu: 1 } })]
+    const strict = await queueWith(records.map((r) => ({ ...r })))
+    expect(ids(await claimFitting(db, strict, ask({ gpu: 3 }, { backfill: false })))).toEqual([1])
+    const backfilled = await queueWith(records.map((r) => ({ ...r })))
+    expect(ids(await claimFitting(db, backfilled, ask({ gpu: 3 }, { backfill: true })))).toEqual([1, 3])
+  })
+
+  it('never takes a task that needs a resource the claimer does not have', async () => {
+    const queue = await queueWith([
+      record(1, { cost: { gpu: 1 } }),
+      record(2, { cost: { cpu: 1 } }),
+      record(3, { cost: { gpu: 0, cpu: 1 } }),
+    ])
+    expect(ids(await claimFitting(db, queue, ask({ cpu: 8 })))).toEqual([2, 3])
+  })
+
+  it('takes at most `limit` tasks and looks at most `scan` candidates', async () => {
+    const queue = await queueWith(Array.from({ length: 10 }, (_, i) => record(i + 1, { cost: { cpu: 1 } })))
+    expect(ids(await claimFitting(db, queue, ask({ cpu: 100 }, { limit: 3 })))).toEqual([1, 2, 3])
+    expect(ids(await claimFitting(db, queue, ask({ cpu: 100 }, { scan: 2 })))).toEqual([4, 5])
+  })
+
+  it('numbers tasks from the database sequence, whoever submits them', async () => {
+    const queue = `q${++n}`
+    const a = [record(1), record(2)]
+    const b = [record(3)]
+    await insertSharedJobs(db, queue, a)
+    await insertSharedJobs(db, queue, b)
+    expect(b[0]!.seq).toBeGreaterThan(a[1]!.seq)
+    expect(a[1]!.seq).toBeGreaterThan(a[0]!.seq)
+  })
+
+  it('leases in database time; an expired lease is claimed again as attempt + 1; spent attempts are left for takePoisoned', async () => {
+    const queue = await queueWith([record(1, { cost: { cpu: 1 }, maxAttempts: 2 })])
+    const first = await claimFitting(db, queue, ask({ cpu: 1 }, { leaseMs: 50 }))
+    const { rows } = await pool.query<{ now: number }>('select extract(epoch from clock_timestamp()) * 1000 as now')
+    const lease = first[0]!.lease!
+    expect(Math.abs(lease.expiresAt - 50 - Number(rows[0]!.now))).toBeLessThan(5_000)
+    // Held: nobody else takes it.
+    expect(await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'other' }))).toEqual([])
+    await pool.query('update pl_queue_jobs set lease_expires_at = lease_expires_at - 60000 where queue_name = $1', [queue])
+    const again = await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'other', leaseMs: 50 }))
+    expect(again.map((r) => [r.attempt, r.lease?.owner])).toEqual([[2, 'other']])
+    // The first owner's renewal finds it gone; the new owner's holds.
+    expect(await renewSharedLeases(db, queue, 'claimer-1', [again[0]!.id], 60_000)).toEqual([])
+    expect(await renewSharedLeases(db, queue, 'other', [again[0]!.id], 50)).toEqual([again[0]!.id])
+    await pool.query('update pl_queue_jobs set lease_expires_at = lease_expires_at - 60000 where queue_name = $1', [queue])
+    // Attempt 2 of 2 died too: no claim takes it, takePoisoned does, once.
+    expect(await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'third' }))).toEqual([])
+    expect((await takePoisoned(db, queue, 'third', 60_000, 10)).map((r) => r.attempt)).toEqual([2])
+    expect(await takePoisoned(db, queue, 'fourth', 60_000, 10)).toEqual([])
+  })
+
+  it('a task waiting out its backoff (not_before) is not claimed until then', async () => {
+    const queue = await queueWith([record(1, { cost: { cpu: 1 }, notBefore: Date.now() + 3_600_000 }), record(2, { cost: { cpu: 1 } })])
+    expect(ids(await claimFitting(db, queue, ask({ cpu: 5 })))).toEqual([2])
+  })
+
+  it('claimers that race take disjoint tasks, each within what it asked for', async () => {
+    const costs = [1, 2, 3]
+    const queue = await queueWith(Array.from({ length: 300 }, (_, i) => record(i + 1, { cost: { gpu: costs[i % 3]!, cpu: 1 } })))
+    const taken = new Map<string, string>()
+    const claimer = async (owner: string): Promise<void> => {
+      for (;;) {
+        const got = await claimFitting(db, queue, ask({ gpu: 5, cpu: 3 }, { owner, scan: 20 }))
+        if (got.length === 0) {
+          const { rows } = await pool.query<{ n: number }>(
+            'select count(*)::int as n from pl_queue_jobs where queue_name = $1 and lease_owner is null',
+            [queue],
+          )
+          if (rows[0]!.n === 0) return
+          continue
+        }
+        const gpu = got.reduce((sum, r) => sum + (r.cost['gpu'] ?? 0), 0)
+        const cpu = got.reduce((sum, r) => sum + (r.cost['cpu'] ?? 0), 0)
+        expect(gpu).toBeLessThanOrEqual(5)
+        expect(cpu).toBeLessThanOrEqual(3)
+        for (const r of got) {
+          expect(taken.get(r.id)).toBeUndefined()
+          taken.set(r.id, owner)
+        }
+      }
+    }
+    await Promise.all(['a', 'b', 'c', 'd'].map(claimer))
+    expect(taken.size).toBe(300)
+    // More than one claimer got work: the race was real.
+    expect(new Set(taken.values()).size).toBeGreaterThan(1)
+  })
+})
