@@ -84,12 +84,13 @@ describe('a claim on a shared Postgres queue', () => {
 
   it('numbers tasks from the database sequence, whoever submits them', async () => {
     const queue = `q${++n}`
-    const a = [record(1), record(2)]
-    const b = [record(3)]
-    await insertSharedJobs(db, queue, a)
-    await insertSharedJobs(db, queue, b)
-    expect(b[0]!.seq).toBeGreaterThan(a[1]!.seq)
-    expect(a[1]!.seq).toBeGreaterThan(a[0]!.seq)
+    const a = await insertSharedJobs(db, queue, [record(1), record(2)])
+    const b = await insertSharedJobs(db, queue, [record(3)])
+    const [first, second] = [a.get(record(1).id)!, a.get(record(2).id)!]
+    expect(second).toBeGreaterThan(first)
+    expect(b.get(record(3).id)!).toBeGreaterThan(second)
+    const { rows } = await pool.query<{ seq: string }>('select seq from pl_queue_jobs where queue_name = $1 order by seq', [queue])
+    expect(rows.map((row) => Number(row.seq))).toEqual([first, second, b.get(record(3).id)])
   })
 
   it('leases in database time; an expired lease is claimed again as attempt + 1; spent attempts are left for takePoisoned', async () => {

@@ -35,10 +35,15 @@ export interface ClaimRequest {
 const SEQ_COLUMN = TASK_COLUMNS.indexOf('seq')
 
 /**
- * Inserts tasks in statements of up to `ROWS_PER_INSERT` rows; `seq` comes from the database's
- * sequence (many submitters share the order), and is written back into the records.
+ * Inserts tasks in statements of up to `ROWS_PER_INSERT` rows and answers each id's `seq`, which
+ * comes from the database's sequence (many submitters share one order), not from the record.
  */
-export async function insertSharedJobs(tx: SqlTransaction, queue: string, records: readonly TaskRecord<unknown>[]): Promise<void> {
+export async function insertSharedJobs(
+  tx: SqlTransaction,
+  queue: string,
+  records: readonly TaskRecord<unknown>[],
+): Promise<Map<string, number>> {
+  const seqs = new Map<string, number>()
   for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
     const slice = records.slice(i, i + ROWS_PER_INSERT)
     const params: unknown[] = []
@@ -52,10 +57,15 @@ export async function insertSharedJobs(tx: SqlTransaction, queue: string, record
       `insert into pl_queue_jobs (queue_name, ${TASK_COLUMNS.join(', ')}) values ${tuples.join(', ')} returning id, seq`,
       params,
     )
-    const seqs = new Map(rows.map((row) => [row.id, Number(row.seq)]))
-    for (const record of slice) (record as { seq: number }).seq = seqs.get(record.id) ?? record.seq
+    for (const row of rows) seqs.set(row.id, Number(row.seq))
   }
+  // One notification per batch, not per row: idle claimers wake once (delivered at commit).
+  await tx.query('select pg_notify($1, $2)', [WORK_CHANNEL, queue])
+  return seqs
 }
+
+/** The channel every shared queue notifies on when work arrives; the payload is the queue's name. */
+export const WORK_CHANNEL = 'pl_queue_work'
 
 const CLAIM = `
 with recursive candidates as (

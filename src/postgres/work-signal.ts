@@ -1,0 +1,152 @@
+/*
+ * How idle claimers of a shared queue learn of new work: LISTEN on one connection, NOTIFY once per
+ * submitted batch (Postgres delivers at commit), wakes debounced to one per burst, and a jittered
+ * poll as the fallback for what a notification cannot carry (a lease that expired, a backoff that
+ * ended, a notification lost while the connection was down). A lost connection is opened again,
+ * with a wake once it is back.
+ */
+import type { PoolClient } from 'pg'
+import { describeError } from '../core/errors.js'
+import { optionsObject, refuse } from '../core/validate.js'
+import type { PgPool } from './client.js'
+import { WORK_CHANNEL } from '../sql/shared-jobs.js'
+
+export interface WorkSignalOptions {
+  /** Wakes that arrive within this many ms become one. @default 2 */
+  readonly debounceMs?: number
+  /** The fallback poll, jittered by ±50 % so claimers do not poll together. @default 1000 */
+  readonly pollMs?: number
+  /** Reports a lost connection (it is opened again). */
+  readonly onError?: (error: unknown) => void
+  /** For tests: the jitter's randomness, in [0, 1). @default Math.random */
+  readonly random?: () => number
+}
+
+const RECONNECT_MS = [50, 200, 1000, 5000]
+
+export class WorkSignal {
+  readonly #pool: PgPool
+  readonly #queue: string
+  readonly #onWake: () => void
+  readonly #debounceMs: number
+  readonly #pollMs: number
+  readonly #onError: (error: unknown) => void
+  readonly #random: () => number
+  #client: PoolClient | undefined
+  #debounce: ReturnType<typeof setTimeout> | undefined
+  #poll: ReturnType<typeof setTimeout> | undefined
+  #reconnect: ReturnType<typeof setTimeout> | undefined
+  #failures = 0
+  #closed = false
+
+  constructor(pool: PgPool, queue: string, onWake: () => void, options: WorkSignalOptions = {}) {
+    if (typeof onWake !== 'function') refuse('onWake', 'a function', onWake)
+    const {
+      debounceMs = 2,
+      pollMs = 1000,
+      onError,
+      random = Math.random,
+    } = optionsObject(options, { debounceMs: 1, pollMs: 1, onError: 1, random: 1 } satisfies Record<keyof WorkSignalOptions, 1>, 'options')
+    if (!(Number.isFinite(debounceMs) && debounceMs >= 0)) refuse('debounceMs', 'a number >= 0', debounceMs)
+    if (!(Number.isFinite(pollMs) && pollMs > 0)) refuse('pollMs', 'a number > 0', pollMs)
+    this.#pool = pool
+    this.#queue = queue
+    this.#onWake = onWake
+    this.#debounceMs = debounceMs
+    this.#pollMs = pollMs
+    this.#random = random
+    this.#onError =
+      onError ??
+      ((error) => {
+        console.warn(`prometheus-parking-lot: queue '${queue}' lost its LISTEN connection (${describeError(error)}); opening it again`)
+      })
+  }
+
+  /** Resolves once the LISTEN is in place (a first connection failure rejects). */
+  async start(): Promise<void> {
+    await this.#listen()
+    this.#armPoll()
+  }
+
+  /** Asks for a wake now (debounced with the others). */
+  wake(): void {
+    if (this.#closed || this.#debounce !== undefined) return
+    this.#debounce = setTimeout(() => {
+      this.#debounce = undefined
+      this.#armPoll()
+      this.#onWake()
+    }, this.#debounceMs)
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    for (const timer of [this.#debounce, this.#poll, this.#reconnect]) if (timer !== undefined) clearTimeout(timer)
+    const client = this.#client
+    this.#client = undefined
+    if (client === undefined) return
+    client.removeAllListeners('notification')
+    client.removeAllListeners('error')
+    try {
+      await client.query(`unlisten ${WORK_CHANNEL}`)
+      client.release()
+    } catch (error) {
+      client.release(error as Error)
+    }
+  }
+
+  async #listen(): Promise<void> {
+    const client = await this.#pool.connect()
+    const lost = (error: unknown): void => {
+      if (this.#client !== client) return
+      this.#client = undefined
+      client.release(error instanceof Error ? error : new Error(String(error)))
+      if (this.#closed) return
+      this.#onError(error)
+      this.#scheduleReconnect()
+    }
+    client.on('notification', (message) => {
+      if (message.channel === WORK_CHANNEL && message.payload === this.#queue) this.wake()
+    })
+    client.on('error', lost)
+    try {
+      await client.query(`listen ${WORK_CHANNEL}`)
+    } catch (error) {
+      client.release(error as Error)
+      throw error
+    }
+    if (this.#closed) {
+      client.release()
+      return
+    }
+    this.#client = client
+    this.#failures = 0
+  }
+
+  #scheduleReconnect(): void {
+    const delay = RECONNECT_MS[Math.min(this.#failures++, RECONNECT_MS.length - 1)]!
+    this.#reconnect = setTimeout(() => {
+      this.#reconnect = undefined
+      this.#listen().then(
+        // Back: what was notified meanwhile was lost, so look once.
+        () => this.wake(),
+        (error: unknown) => {
+          if (this.#closed) return
+          this.#onError(error)
+          this.#scheduleReconnect()
+        },
+      )
+    }, delay)
+  }
+
+  #armPoll(): void {
+    if (this.#closed) return
+    if (this.#poll !== undefined) clearTimeout(this.#poll)
+    const delay = this.#pollMs * (0.5 + this.#random())
+    this.#poll = setTimeout(() => {
+      this.#poll = undefined
+      this.wake()
+    }, delay)
+    // A poll alone does not keep a Node process alive.
+    this.#poll.unref?.()
+  }
+}

@@ -1,0 +1,105 @@
+// Waking idle claimers on a real Postgres 15: one wake per submitted batch, a lost LISTEN
+// connection opened again (with a wake), and the jittered poll when nothing is notified.
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { migratePostgres, pgClient } from '../src/postgres/client.js'
+import { WorkSignal } from '../src/postgres/work-signal.js'
+import { insertSharedJobs, WORK_CHANNEL } from '../src/sql/shared-jobs.js'
+import { record } from './conformance/task-queue.js'
+import { freshDatabase } from './postgres/database.js'
+
+let pool: pg.Pool
+beforeAll(async () => {
+  pool = new pg.Pool({ connectionString: await freshDatabase('signal'), max: 6 })
+  await migratePostgres(pool)
+})
+afterAll(() => pool.end())
+
+/** Counts wakes; `next()` resolves at the next one. */
+function wakes(): { count: number; next(): Promise<void>; onWake(): void } {
+  let waiting: (() => void) | undefined
+  const counter = {
+    count: 0,
+    next: () => new Promise<void>((resolve) => (waiting = resolve)),
+    onWake: () => {
+      counter.count++
+      const resolve = waiting
+      waiting = undefined
+      resolve?.()
+    },
+  }
+  return counter
+}
+
+/** The payloads notified on the work channel while `during` runs, in commit order (a marker ends the wait). */
+async function notified(during: () => Promise<unknown>): Promise<string[]> {
+  const listener = await pool.connect()
+  try {
+    await listener.query(`listen ${WORK_CHANNEL}`)
+    const payloads: string[] = []
+    const ended = new Promise<void>((resolve) =>
+      listener.on('notification', (m) => (m.payload === 'end-marker' ? resolve() : payloads.push(m.payload ?? ''))),
+    )
+    await during()
+    await pool.query('select pg_notify($1, $2)', [WORK_CHANNEL, 'end-marker'])
+    await ended
+    return payloads
+  } finally {
+    listener.release()
+  }
+}
+
+describe('WorkSignal', () => {
+  it('a batch of 500 rows (three INSERT statements) is one notification, naming its queue', async () => {
+    const rows = Array.from({ length: 500 }, (_, i) => record(i + 1))
+    expect(await notified(() => insertSharedJobs(pgClient(pool), 'batch', rows))).toEqual(['batch'])
+  })
+
+  it('wakes its claimer on a notification for its queue, and debounces a burst to one wake', async () => {
+    const counter = wakes()
+    const signal = new WorkSignal(pool, 'mine', counter.onWake, { pollMs: 3_600_000, debounceMs: 1 })
+    await signal.start()
+    const woken = counter.next()
+    await insertSharedJobs(pgClient(pool), 'mine', [record(1)])
+    await woken
+    expect(counter.count).toBe(1)
+    const burst = counter.next()
+    signal.wake()
+    signal.wake()
+    signal.wake()
+    await burst
+    expect(counter.count).toBe(2) // three asks inside the debounce window: one wake
+    await signal.close()
+  })
+
+  it('opens a LISTEN connection that was killed again, says so, and wakes once it is back', async () => {
+    const counter = wakes()
+    const errors: unknown[] = []
+    const signal = new WorkSignal(pool, 'killed', counter.onWake, { pollMs: 3_600_000, onError: (e) => errors.push(e) })
+    await signal.start()
+    const back = counter.next()
+    await pool.query("select pg_terminate_backend(pid) from pg_stat_activity where query like 'listen %' and pid <> pg_backend_pid()")
+    await back
+    expect(errors.length).toBeGreaterThanOrEqual(1)
+    // And it listens again: a submit wakes it.
+    const woken = counter.next()
+    await insertSharedJobs(pgClient(pool), 'killed', [record(1)])
+    await woken
+    await signal.close()
+  })
+
+  it('polls, jittered, when nothing is notified', async () => {
+    const counter = wakes()
+    const signal = new WorkSignal(pool, 'quiet', counter.onWake, { pollMs: 20, random: () => 0 })
+    await signal.start()
+    await counter.next()
+    await counter.next()
+    expect(counter.count).toBe(2)
+    await signal.close()
+  })
+
+  it('refuses options it does not know, naming them', () => {
+    expect(() => new WorkSignal(pool, 'q', () => undefined, { pollMs: 0 })).toThrow(/`pollMs`/)
+    expect(() => new WorkSignal(pool, 'q', () => undefined, { pollEvery: 5 } as never)).toThrow(/pollEvery/)
+  })
+})
