@@ -7,7 +7,17 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pgClient, type SqlClient } from '../src/postgres/index.js'
 import { migratePostgres } from '../src/postgres/client.js'
-import { claimFitting, insertSharedJobs, renewSharedLeases, takePoisoned, type ClaimRequest } from '../src/sql/shared-jobs.js'
+import {
+  claimFitting,
+  insertSharedJobs,
+  renewSharedLeases,
+  settleSharedJobs,
+  takePoisoned,
+  type ClaimRequest,
+} from '../src/sql/shared-jobs.js'
+import { findKey } from '../src/sql/jobs.js'
+import { findMessageByTask } from '../src/sql/mailbox-rows.js'
+import { migrate } from '../src/sql/migrations.js'
 import { record } from './conformance/task-queue.js'
 import { freshDatabase } from './postgres/database.js'
 import type { TaskRecord } from '../src/core/record.js'
@@ -148,5 +158,73 @@ describe('a claim on a shared Postgres queue', () => {
     expect(taken.size).toBe(300)
     // More than one claimer got work: the race was real.
     expect(new Set(taken.values()).size).toBeGreaterThan(1)
+  })
+
+  it('acks a batch of ends in one transaction: rows gone, keys remembered, mailbox messages written with them', async () => {
+    const records = Array.from({ length: 100 }, (_, i) => record(i + 1, { cost: { cpu: 1 }, key: i < 10 ? `k${i}` : undefined }))
+    const queue = await queueWith(records)
+    const taken = await claimFitting(db, queue, ask({ cpu: 100 }))
+    const ends = taken.map((r) => ({
+      record: r,
+      settlement: { status: 'completed' as const, endedAt: 10_000, retainKeyUntil: 99_000, message: undefined },
+      message: {
+        mailbox: queue,
+        message: {
+          id: `${queue}-${r.id}`,
+          taskId: r.id,
+          key: { tenant: 't' },
+          status: 'completed' as const,
+          result: (r.payload as { n: number }).n * 2,
+          attempts: r.attempt,
+          submittedAt: r.submittedAt,
+          completedAt: 10_000,
+        },
+      },
+    }))
+    const acked = await db.transaction((tx) => settleSharedJobs(tx, queue, 'claimer-1', ends))
+    expect(acked.size).toBe(100)
+    const { rows } = await pool.query<{ n: number }>('select count(*)::int as n from pl_queue_jobs where queue_name = $1', [queue])
+    expect(rows[0]!.n).toBe(0)
+    expect((await findKey(db, queue, 'k3', 50_000))?.status).toBe('completed')
+    expect((await findMessageByTask(db, queue, taken[7]!.id))?.result).toBe(16)
+  })
+
+  it('does not ack (nor write the message of) a task whose lease another owner took', async () => {
+    const queue = await queueWith([record(1, { cost: { cpu: 1 } }), record(2, { cost: { cpu: 1 } })])
+    const mine = await claimFitting(db, queue, ask({ cpu: 2 }, { leaseMs: 60_000 }))
+    // Task 1's lease ran out and another owner took it.
+    await pool.query('update pl_queue_jobs set lease_expires_at = 0 where queue_name = $1 and id = $2', [queue, mine[0]!.id])
+    const theirs = await claimFitting(db, queue, ask({ cpu: 2 }, { owner: 'claimer-2' }))
+    expect(theirs.map((r) => r.id)).toEqual([mine[0]!.id])
+    const end = (r: TaskRecord<unknown>) => ({
+      record: r,
+      settlement: { status: 'completed' as const, endedAt: 1, retainKeyUntil: 2, message: undefined },
+      message: {
+        mailbox: queue,
+        message: {
+          id: `${queue}-${r.id}`,
+          taskId: r.id,
+          key: { tenant: 't' },
+          status: 'completed' as const,
+          result: 1,
+          attempts: 1,
+          submittedAt: 0,
+          completedAt: 1,
+        },
+      },
+    })
+    const acked = await db.transaction((tx) => settleSharedJobs(tx, queue, 'claimer-1', mine.map(end)))
+    expect([...acked]).toEqual([mine[1]!.id])
+    expect(await findMessageByTask(db, queue, mine[0]!.id)).toBeUndefined()
+    const { rows } = await pool.query<{ lease_owner: string }>('select lease_owner from pl_queue_jobs where queue_name = $1', [queue])
+    expect(rows.map((row) => row.lease_owner)).toEqual(['claimer-2'])
+  })
+
+  it('the same migrations run on Postgres as on PGlite (migrate without the lock is what PGlite runs)', async () => {
+    const fresh = new pg.Pool({ connectionString: await freshDatabase('plain'), max: 2 })
+    await migrate(pgClient(fresh))
+    const { rows } = await fresh.query<{ version: number }>('select max(version) as version from pl_schema_version')
+    expect(rows[0]!.version).toBeGreaterThanOrEqual(4)
+    await fresh.end()
   })
 })

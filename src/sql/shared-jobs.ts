@@ -6,8 +6,12 @@
  * claimable again (attempt + 1); a task whose attempts are spent is left for `takePoisoned`.
  */
 import { undecodable } from '../core/decode.js'
-import { TASK_COLUMNS, recordFromSql, recordToSql, type TaskRecord } from '../core/fields.js'
+import { TASK_COLUMNS, recordFromSql, recordToSql } from '../core/fields.js'
+import { keyedInfo, type TaskRecord } from '../core/record.js'
+import type { MailboxMessage } from '../core/mailbox.js'
+import type { Settlement } from '../core/queue.js'
 import { ROWS_PER_INSERT } from './jobs.js'
+import { insertMessage } from './mailbox-rows.js'
 import type { SqlTransaction } from './migrations.js'
 
 /** Database time in ms, the clock of every lease in a shared queue. */
@@ -163,6 +167,54 @@ export async function takePoisoned<P>(
     [queue, owner, leaseMs, limit],
   )
   return rows.map((row) => decodeRow<P>(row, queue))
+}
+
+/** A task's end, as a batch of completions carries it. */
+export interface SharedEnd {
+  readonly record: TaskRecord<unknown>
+  readonly settlement: Settlement
+  /** Written in the same transaction as the ack, into this mailbox. */
+  readonly message?: { readonly mailbox: string; readonly message: MailboxMessage<unknown> }
+}
+
+/**
+ * Acks a batch of ended tasks, in the caller's transaction: deletes the rows this owner still
+ * holds a lease on, remembers their idempotency keys, and writes their mailbox messages. A task
+ * whose lease expired and was claimed by another owner is not acked (its new run decides its
+ * end), nor is its message written. Answers the ids acked.
+ */
+export async function settleSharedJobs(tx: SqlTransaction, queue: string, owner: string, ends: readonly SharedEnd[]): Promise<Set<string>> {
+  if (ends.length === 0) return new Set()
+  const { rows } = await tx.query<{ id: string }>(
+    'delete from pl_queue_jobs where queue_name = $1 and id = any($2::text[]) and lease_owner = $3 returning id',
+    [queue, ends.map((end) => end.record.id), owner],
+  )
+  const acked = new Set(rows.map((row) => row.id))
+  const keyed = ends.filter((end) => acked.has(end.record.id) && end.record.key !== undefined)
+  if (keyed.length > 0) {
+    await tx.query(
+      `insert into pl_queue_keys (queue_name, idem_key, task_id, fingerprint, status, retain_until, task_info)
+       select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::text[])
+       on conflict (queue_name, idem_key) do update
+         set task_id = excluded.task_id, fingerprint = excluded.fingerprint, status = excluded.status,
+             retain_until = excluded.retain_until, task_info = excluded.task_info`,
+      [
+        queue,
+        keyed.map((end) => end.record.key),
+        keyed.map((end) => end.record.id),
+        keyed.map((end) => end.record.fingerprint ?? null),
+        keyed.map((end) => end.settlement.status),
+        keyed.map((end) => end.settlement.retainKeyUntil),
+        keyed.map((end) => JSON.stringify(keyedInfo(end.record))),
+      ],
+    )
+  }
+  const latest = Math.max(...ends.map((end) => end.settlement.endedAt))
+  await tx.query('delete from pl_queue_keys where queue_name = $1 and retain_until <= $2', [queue, latest])
+  for (const end of ends) {
+    if (end.message !== undefined && acked.has(end.record.id)) await insertMessage(tx, end.message.mailbox, end.message.message)
+  }
+  return acked
 }
 
 const RANKS: Readonly<Record<string, number>> = { low: 0, normal: 1, high: 2, critical: 3 }
