@@ -3,7 +3,7 @@
 // .d.ts per subpath), an import check of the built package, then every test (the packed package
 // in a temp project among them). Ends with one line "Tests: N passed, N failed" for CI.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -37,7 +37,8 @@ function ensureChromium() {
 // The server-tier tests start a throwaway Postgres 15 cluster: Debian's postgresql-15 (installed here when root).
 function ensurePostgres() {
   if (process.env.PPL_POSTGRES_URL !== undefined || process.env.PPL_POSTGRES_BIN !== undefined) return
-  if (existsSync('/usr/lib/postgresql/15/bin/initdb')) return
+  const installed = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql') : []
+  if (installed.some((version) => Number(version) >= 13 && existsSync(`/usr/lib/postgresql/${version}/bin/initdb`))) return
   if (process.getuid?.() !== 0) {
     fail(
       "Postgres 15 is missing. Install Debian's package (sudo apt-get install -y postgresql-15), set PPL_POSTGRES_BIN to its bin directory, or PPL_POSTGRES_URL to a server the tests may use.",

@@ -92,18 +92,18 @@ describe('a claim on a shared Postgres queue', () => {
     expect(ids(await claimFitting(db, queue, ask({ cpu: 100 }, { scan: 2 })))).toEqual([4, 5])
   })
 
-  it('numbers tasks from the database sequence, whoever submits them', async () => {
+  it("numbers tasks from the database sequence, whoever submits them (the record's own seq is not used)", async () => {
     const queue = `q${++n}`
-    const a = await insertSharedJobs(db, queue, [record(1), record(2)])
-    const b = await insertSharedJobs(db, queue, [record(3)])
-    const [first, second] = [a.get(record(1).id)!, a.get(record(2).id)!]
+    const a = await insertSharedJobs(db, queue, [record(1, { seq: 0 }), record(2, { seq: 0 })])
+    const b = await insertSharedJobs(db, queue, [record(3, { seq: 0 })])
+    const [first, second, third] = [a.get(record(1).id)!, a.get(record(2).id)!, b.get(record(3).id)!]
     expect(second).toBeGreaterThan(first)
-    expect(b.get(record(3).id)!).toBeGreaterThan(second)
+    expect(third).toBeGreaterThan(second)
     const { rows } = await pool.query<{ seq: string }>('select seq from pl_queue_jobs where queue_name = $1 order by seq', [queue])
-    expect(rows.map((row) => Number(row.seq))).toEqual([first, second, b.get(record(3).id)])
+    expect(rows.map((row) => Number(row.seq))).toEqual([first, second, third])
   })
 
-  it('leases in database time; an expired lease is claimed again as attempt + 1; spent attempts are left for takePoisoned', async () => {
+  it('leases for leaseMs from now; an expired lease is claimed again as attempt + 1; spent attempts are left for takePoisoned', async () => {
     const queue = await queueWith([record(1, { cost: { cpu: 1 }, maxAttempts: 2 })])
     const first = await claimFitting(db, queue, ask({ cpu: 1 }, { leaseMs: 50 }))
     const { rows } = await pool.query<{ now: number }>('select extract(epoch from clock_timestamp()) * 1000 as now')
@@ -115,8 +115,9 @@ describe('a claim on a shared Postgres queue', () => {
     const again = await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'other', leaseMs: 50 }))
     expect(again.map((r) => [r.attempt, r.lease?.owner])).toEqual([[2, 'other']])
     // The first owner's renewal finds it gone; the new owner's holds.
-    expect(await renewSharedLeases(db, queue, 'claimer-1', [again[0]!.id], 60_000)).toEqual([])
-    expect(await renewSharedLeases(db, queue, 'other', [again[0]!.id], 50)).toEqual([again[0]!.id])
+    expect(await renewSharedLeases(db, queue, 'claimer-1', [{ id: again[0]!.id, attempt: 1 }], 60_000)).toEqual([])
+    expect(await renewSharedLeases(db, queue, 'other', [{ id: again[0]!.id, attempt: 1 }], 50)).toEqual([]) // attempt 1 is over
+    expect(await renewSharedLeases(db, queue, 'other', [again[0]!, { id: 'none', attempt: 1 }], 50)).toEqual([again[0]!.id])
     await pool.query('update pl_queue_jobs set lease_expires_at = lease_expires_at - 60000 where queue_name = $1', [queue])
     // Attempt 2 of 2 died too: no claim takes it, takePoisoned does, once.
     expect(await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'third' }))).toEqual([])
@@ -226,5 +227,39 @@ describe('a claim on a shared Postgres queue', () => {
     const { rows } = await fresh.query<{ version: number }>('select max(version) as version from pl_schema_version')
     expect(rows[0]!.version).toBeGreaterThanOrEqual(4)
     await fresh.end()
+  })
+
+  it('a stored cost that is not an object of numbers is never claimed, and does not fail the claim for the others', async () => {
+    const queue = await queueWith([record(1, { cost: { cpu: 1 } }), record(2, { cost: { cpu: 1 } }), record(3, { cost: { cpu: 1 } })])
+    await pool.query(`update pl_queue_jobs set cost = '{"cpu":"x"}' where queue_name = $1 and id = $2`, [queue, record(1).id])
+    await pool.query(`update pl_queue_jobs set cost = 'null' where queue_name = $1 and id = $2`, [queue, record(2).id])
+    expect(ids(await claimFitting(db, queue, ask({ cpu: 5 })))).toEqual([3])
+  })
+
+  it('refuses free units that do not match the resources, naming `free`', async () => {
+    const queue = await queueWith([record(1, { cost: { cpu: 100 } })])
+    await expect(claimFitting(db, queue, ask({ cpu: 1 }, { free: [] }))).rejects.toThrow(/`free`.*1 resources/)
+    await expect(claimFitting(db, queue, ask({ cpu: 1 }, { free: [Number.NaN] }))).rejects.toThrow(/`free`/)
+    expect(await claimFitting(db, queue, ask({ cpu: 99 }))).toEqual([])
+  })
+
+  it('a task with its attempts spent and no lease (a release left it so) is taken by takePoisoned, not left forever', async () => {
+    const queue = await queueWith([record(1, { cost: { cpu: 1 }, attempt: 3, maxAttempts: 3 })])
+    expect(await claimFitting(db, queue, ask({ cpu: 1 }))).toEqual([])
+    expect(ids(await takePoisoned(db, queue, 'claimer-1', 60_000, 10))).toEqual([1])
+  })
+
+  it('a run that ended after its own owner claimed the task again does not ack the new run', async () => {
+    const queue = await queueWith([record(1, { cost: { cpu: 1 } })])
+    const [firstRun] = await claimFitting(db, queue, ask({ cpu: 1 }))
+    await pool.query('update pl_queue_jobs set lease_expires_at = 0 where queue_name = $1', [queue])
+    const [secondRun] = await claimFitting(db, queue, ask({ cpu: 1 })) // the same owner, attempt 2
+    expect(secondRun!.attempt).toBe(2)
+    const end = (r: TaskRecord<unknown>) => ({
+      record: r,
+      settlement: { status: 'completed' as const, endedAt: 1, retainKeyUntil: 2, message: undefined },
+    })
+    expect([...(await db.transaction((tx) => settleSharedJobs(tx, queue, 'claimer-1', [end(firstRun!)])))]).toEqual([])
+    expect([...(await db.transaction((tx) => settleSharedJobs(tx, queue, 'claimer-1', [end(secondRun!)])))]).toEqual([secondRun!.id])
   })
 })

@@ -5,6 +5,7 @@ import { BackendError, type MailboxStore } from '../src/index.js'
 import { PostgresMailboxStore } from '../src/postgres/index.js'
 import { describeMailboxStoreConformance, message } from './conformance/mailbox-store.js'
 import { freshDatabase } from './postgres/database.js'
+import { MIGRATIONS } from '../src/sql/migrations.js'
 
 let pool: pg.Pool
 let n = 0
@@ -22,10 +23,14 @@ describeMailboxStoreConformance('Postgres 15', () => new PostgresMailboxStore<st
 
 describe('Postgres mailbox store', () => {
   it('migrates once when many stores start together on one database', async () => {
-    const stores = Array.from({ length: 6 }, (_, i) => new PostgresMailboxStore<string>(pool, { name: `together${i}` }))
+    // A database no store has migrated yet, and one pool per store: six processes starting together.
+    const url = await freshDatabase('together')
+    const pools = Array.from({ length: 6 }, () => new pg.Pool({ connectionString: url, max: 2 }))
+    const stores = pools.map((p, i) => new PostgresMailboxStore<string>(p, { name: `together${i}` }))
     await Promise.all(stores.map((store, i) => store.put(message({ tenant: 't' }, i + 1))))
-    const { rows } = await pool.query<{ version: number }>('select version from pl_schema_version order by version')
-    expect(rows.map((row) => row.version)).toEqual([1, 2, 3, 4])
+    const { rows } = await pools[0]!.query<{ version: number }>('select version from pl_schema_version order by version')
+    expect(rows.map((row) => row.version)).toEqual(MIGRATIONS.map((_, i) => i + 1))
+    await Promise.all(pools.map((p) => p.end()))
   })
 
   it('a database it cannot reach is a BackendError saying what was being done', async () => {

@@ -1,7 +1,7 @@
 // Waking idle claimers on a real Postgres 15: one wake per submitted batch, a lost LISTEN
 // connection opened again (with a wake), and the jittered poll when nothing is notified.
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { migratePostgres, pgClient } from '../src/postgres/client.js'
 import { WorkSignal } from '../src/postgres/work-signal.js'
 import { insertSharedJobs, WORK_CHANNEL } from '../src/sql/shared-jobs.js'
@@ -45,7 +45,8 @@ async function notified(during: () => Promise<unknown>): Promise<string[]> {
     await ended
     return payloads
   } finally {
-    listener.release()
+    // Still listening: not for reuse.
+    listener.release(true)
   }
 }
 
@@ -55,7 +56,7 @@ describe('WorkSignal', () => {
     expect(await notified(() => insertSharedJobs(pgClient(pool), 'batch', rows))).toEqual(['batch'])
   })
 
-  it('wakes its claimer on a notification for its queue, and debounces a burst to one wake', async () => {
+  it('wakes its claimer on a notification for its queue', async () => {
     const counter = wakes()
     const signal = new WorkSignal(pool, 'mine', counter.onWake, { pollMs: 3_600_000, debounceMs: 1 })
     await signal.start()
@@ -63,13 +64,54 @@ describe('WorkSignal', () => {
     await insertSharedJobs(pgClient(pool), 'mine', [record(1)])
     await woken
     expect(counter.count).toBe(1)
-    const burst = counter.next()
-    signal.wake()
-    signal.wake()
-    signal.wake()
-    await burst
-    expect(counter.count).toBe(2) // three asks inside the debounce window: one wake
     await signal.close()
+  })
+
+  it('debounces a burst of asks to one wake, and polls with jitter in [pollMs / 2, pollMs * 1.5)', () => {
+    vi.useFakeTimers()
+    try {
+      const counter = wakes()
+      // Not started: no connection, only the timers.
+      const signal = new WorkSignal(pool, 'timers', counter.onWake, { pollMs: 1_000, debounceMs: 5, random: () => 0.25 })
+      signal.wake()
+      signal.wake()
+      vi.advanceTimersByTime(4)
+      signal.wake()
+      expect(counter.count).toBe(0)
+      vi.advanceTimersByTime(1)
+      expect(counter.count).toBe(1)
+      vi.advanceTimersByTime(100)
+      expect(counter.count).toBe(1) // one wake for the three asks
+      // After a wake the poll is armed at pollMs * (0.5 + 0.25) = 750 ms, then debounced 5 ms.
+      vi.advanceTimersByTime(750 - 100 + 4)
+      expect(counter.count).toBe(1)
+      vi.advanceTimersByTime(1)
+      expect(counter.count).toBe(2)
+      void signal.close()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('a throwing onWake is reported to onError, not thrown into the timers', () => {
+    vi.useFakeTimers()
+    try {
+      const errors: unknown[] = []
+      const signal = new WorkSignal(
+        pool,
+        'throws',
+        () => {
+          throw new Error('claimer broke')
+        },
+        { onError: (e) => errors.push(e), pollMs: 3_600_000 },
+      )
+      signal.wake()
+      vi.advanceTimersByTime(10)
+      expect(errors.map((e) => (e as Error).message)).toEqual(['claimer broke'])
+      void signal.close()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('opens a LISTEN connection that was killed again, says so, and wakes once it is back', async () => {
@@ -78,7 +120,9 @@ describe('WorkSignal', () => {
     const signal = new WorkSignal(pool, 'killed', counter.onWake, { pollMs: 3_600_000, onError: (e) => errors.push(e) })
     await signal.start()
     const back = counter.next()
-    await pool.query("select pg_terminate_backend(pid) from pg_stat_activity where query like 'listen %' and pid <> pg_backend_pid()")
+    await pool.query(
+      "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query like 'listen %' and pid <> pg_backend_pid()",
+    )
     await back
     expect(errors.length).toBeGreaterThanOrEqual(1)
     // And it listens again: a submit wakes it.

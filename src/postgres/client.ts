@@ -81,8 +81,13 @@ export async function migratePostgres(pool: PgPool): Promise<void> {
     broken = error as Error
     throw error
   } finally {
-    // Unlocked by closing a broken connection; else explicitly.
-    if (broken === undefined) await client.query("select pg_advisory_unlock(hashtext('prometheus-parking-lot:migrations'))")
-    client.release(broken)
+    // Unlocked explicitly, or by closing the connection (a broken one, or one that fails to unlock).
+    try {
+      if (broken === undefined) await client.query("select pg_advisory_unlock(hashtext('prometheus-parking-lot:migrations'))")
+    } catch (error) {
+      broken = error as Error
+    } finally {
+      client.release(broken)
+    }
   }
 }

@@ -16,7 +16,7 @@ export interface WorkSignalOptions {
   readonly debounceMs?: number
   /** The fallback poll, jittered by ±50 % so claimers do not poll together. @default 1000 */
   readonly pollMs?: number
-  /** Reports a lost connection (it is opened again). */
+  /** Reports a lost connection (it is opened again) and a throw from `onWake`. */
   readonly onError?: (error: unknown) => void
   /** For tests: the jitter's randomness, in [0, 1). @default Math.random */
   readonly random?: () => number
@@ -38,6 +38,7 @@ export class WorkSignal {
   #reconnect: ReturnType<typeof setTimeout> | undefined
   #failures = 0
   #closed = false
+  #started = false
 
   constructor(pool: PgPool, queue: string, onWake: () => void, options: WorkSignalOptions = {}) {
     if (typeof onWake !== 'function') refuse('onWake', 'a function', onWake)
@@ -64,6 +65,8 @@ export class WorkSignal {
 
   /** Resolves once the LISTEN is in place (a first connection failure rejects). */
   async start(): Promise<void> {
+    if (this.#started) throw new Error('WorkSignal.start() was called twice')
+    this.#started = true
     await this.#listen()
     this.#armPoll()
   }
@@ -74,7 +77,11 @@ export class WorkSignal {
     this.#debounce = setTimeout(() => {
       this.#debounce = undefined
       this.#armPoll()
-      this.#onWake()
+      try {
+        this.#onWake()
+      } catch (error) {
+        this.#report(error)
+      }
     }, this.#debounceMs)
   }
 
@@ -86,6 +93,8 @@ export class WorkSignal {
     if (client === undefined) return
     client.removeAllListeners('notification')
     client.removeAllListeners('error')
+    // pg emits 'error' on a connection that dies mid-query: closing, we only let it go.
+    client.on('error', () => undefined)
     try {
       await client.query(`unlisten ${WORK_CHANNEL}`)
       client.release()
@@ -101,7 +110,7 @@ export class WorkSignal {
       this.#client = undefined
       client.release(error instanceof Error ? error : new Error(String(error)))
       if (this.#closed) return
-      this.#onError(error)
+      this.#report(error)
       this.#scheduleReconnect()
     }
     client.on('notification', (message) => {
@@ -115,7 +124,8 @@ export class WorkSignal {
       throw error
     }
     if (this.#closed) {
-      client.release()
+      // Closed while the LISTEN was in flight: the connection still listens, so it is not reused.
+      client.release(true)
       return
     }
     this.#client = client
@@ -131,11 +141,20 @@ export class WorkSignal {
         () => this.wake(),
         (error: unknown) => {
           if (this.#closed) return
-          this.#onError(error)
+          this.#report(error)
           this.#scheduleReconnect()
         },
       )
     }, delay)
+  }
+
+  /** `onError`; one that throws must not take the process down, so its throw goes to the console. */
+  #report(error: unknown): void {
+    try {
+      this.#onError(error)
+    } catch (thrown) {
+      console.error('prometheus-parking-lot: WorkSignal onError threw', thrown, 'while reporting', error)
+    }
   }
 
   #armPoll(): void {

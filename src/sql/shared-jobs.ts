@@ -6,6 +6,7 @@
  * claimable again (attempt + 1); a task whose attempts are spent is left for `takePoisoned`.
  */
 import { undecodable } from '../core/decode.js'
+import { InvalidOptionError } from '../core/errors.js'
 import { TASK_COLUMNS, recordFromSql, recordToSql } from '../core/fields.js'
 import { keyedInfo, type TaskRecord } from '../core/record.js'
 import type { MailboxMessage } from '../core/mailbox.js'
@@ -74,19 +75,23 @@ export const WORK_CHANNEL = 'pl_queue_work'
 const CLAIM = `
 with recursive candidates as (
   select id, row_number() over (order by rank desc, seq) as rn,
-    array(select coalesce((cost::jsonb ->> r)::float8, 0) from unnest($2::text[]) with ordinality as n(r, i) order by i) as need
+    array(select coalesce((costs -> r)::text::float8, 0) from unnest($2::text[]) with ordinality as n(r, i) order by i) as need
   from (
-    select id, seq, cost,
+    select id, seq, cost::jsonb as costs,
       case priority when 'critical' then 3 when 'high' then 2 when 'normal' then 1 else 0 end as rank
     from pl_queue_jobs
     where queue_name = $1
       and (lease_owner is null or lease_expires_at < ${DB_NOW})
       and (not_before is null or not_before <= ${DB_NOW})
       and attempt < max_attempts
+      -- a cost that is not an object of numbers (a row written by hand) is never claimed,
+      -- rather than failing every claim on the queue
+      and jsonb_typeof(cost::jsonb) = 'object'
+      and not exists (select 1 from jsonb_each(cost::jsonb) as e where jsonb_typeof(e.value) <> 'number')
       -- a cost in a resource the claimer does not have never fits it
       and not exists (
-        select 1 from jsonb_each_text(cost::jsonb) as e
-        where e.value::float8 > 0 and not (e.key = any($2::text[])))
+        select 1 from jsonb_each(cost::jsonb) as e
+        where e.value::text::float8 > 0 and not (e.key = any($2::text[])))
     order by rank desc, seq
     limit $6
     for update skip locked
@@ -102,7 +107,7 @@ pick (rn, room, taken, stopped) as (
   from pick as p
   join candidates as c on c.rn = p.rn + 1
   cross join lateral (select array(select r - x from unnest(p.room, c.need) as u(r, x)) as after) as a
-  cross join lateral (select not exists (select 1 from unnest(a.after) as v(left_over) where left_over < 0) as fits) as f
+  cross join lateral (select not exists (select 1 from unnest(a.after) as v(left_over) where coalesce(left_over, -1) < 0) as fits) as f
   where cardinality(p.taken) < $5 and not p.stopped
 ),
 chosen as (
@@ -116,6 +121,12 @@ returning j.*`
 
 /** Claims and leases the best waiting tasks that fit, in start order (priority, then age). */
 export async function claimFitting<P>(tx: SqlTransaction, queue: string, request: ClaimRequest): Promise<TaskRecord<P>[]> {
+  if (request.resources.length !== request.free.length || !request.free.every((units) => Number.isFinite(units) && units >= 0)) {
+    throw new InvalidOptionError(
+      `Expected \`free\` to give finite units >= 0 for each of the ${request.resources.length} resources, got ${JSON.stringify(request.free)}`,
+      'free',
+    )
+  }
   const { rows } = await tx.query<Record<string, unknown>>(CLAIM, [
     queue,
     [...request.resources],
@@ -130,25 +141,37 @@ export async function claimFitting<P>(tx: SqlTransaction, queue: string, request
   return records.sort((a, b) => rankOf(b.priority) - rankOf(a.priority) || a.seq - b.seq)
 }
 
-/** Extends the leases this owner holds, in database time; answers the ids it still holds. */
+/** A run of a task: its id and attempt (a lease is the run's, not only the owner's). */
+export interface SharedRun {
+  readonly id: string
+  readonly attempt: number
+}
+
+/**
+ * Extends the leases of these runs, in database time; answers the ids still held. A run whose
+ * lease expired and whose task was claimed again (by anyone, this owner too) is not extended.
+ */
 export async function renewSharedLeases(
   tx: SqlTransaction,
   queue: string,
   owner: string,
-  ids: readonly string[],
+  runs: readonly SharedRun[],
   leaseMs: number,
 ): Promise<string[]> {
   const { rows } = await tx.query<{ id: string }>(
-    `update pl_queue_jobs set lease_expires_at = ${DB_NOW} + $4
-     where queue_name = $1 and id = any($2::text[]) and lease_owner = $3 returning id`,
-    [queue, [...ids], owner, leaseMs],
+    `update pl_queue_jobs set lease_expires_at = ${DB_NOW} + $5
+     where queue_name = $1 and lease_owner = $4
+       and (id, attempt) in (select * from unnest($2::text[], $3::int[]))
+     returning id`,
+    [queue, runs.map((run) => run.id), runs.map((run) => run.attempt), owner, leaseMs],
   )
   return rows.map((row) => row.id)
 }
 
 /**
- * Takes (leases to `owner`) tasks whose owner died on their last allowed attempt: the caller
- * ends them as failed. Locked as claims are, so one claimer ends each.
+ * Takes (leases to `owner`) tasks whose attempts are spent and that nobody runs (their owner died
+ * on the last allowed attempt, or a release left them so): the caller ends them as failed. Locked
+ * as claims are, so one claimer ends each.
  */
 export async function takePoisoned<P>(
   tx: SqlTransaction,
@@ -161,7 +184,7 @@ export async function takePoisoned<P>(
     `update pl_queue_jobs set lease_owner = $2, lease_expires_at = ${DB_NOW} + $3
      where queue_name = $1 and id in (
        select id from pl_queue_jobs
-       where queue_name = $1 and lease_owner is not null and lease_expires_at < ${DB_NOW} and attempt >= max_attempts
+       where queue_name = $1 and (lease_owner is null or lease_expires_at < ${DB_NOW}) and attempt >= max_attempts
        order by seq limit $4 for update skip locked)
      returning *`,
     [queue, owner, leaseMs, limit],
@@ -179,15 +202,18 @@ export interface SharedEnd {
 
 /**
  * Acks a batch of ended tasks, in the caller's transaction: deletes the rows this owner still
- * holds a lease on, remembers their idempotency keys, and writes their mailbox messages. A task
- * whose lease expired and was claimed by another owner is not acked (its new run decides its
- * end), nor is its message written. Answers the ids acked.
+ * holds a lease on for the run that ended (`record.attempt`), remembers their idempotency keys,
+ * and writes their mailbox messages. A task whose lease expired and was claimed again is not
+ * acked (its new run decides its end), nor is its message written. Answers the ids acked.
  */
 export async function settleSharedJobs(tx: SqlTransaction, queue: string, owner: string, ends: readonly SharedEnd[]): Promise<Set<string>> {
   if (ends.length === 0) return new Set()
   const { rows } = await tx.query<{ id: string }>(
-    'delete from pl_queue_jobs where queue_name = $1 and id = any($2::text[]) and lease_owner = $3 returning id',
-    [queue, ends.map((end) => end.record.id), owner],
+    `delete from pl_queue_jobs
+     where queue_name = $1 and lease_owner = $4
+       and (id, attempt) in (select * from unnest($2::text[], $3::int[]))
+     returning id`,
+    [queue, ends.map((end) => end.record.id), ends.map((end) => end.record.attempt), owner],
   )
   const acked = new Set(rows.map((row) => row.id))
   const keyed = ends.filter((end) => acked.has(end.record.id) && end.record.key !== undefined)

@@ -5,7 +5,7 @@
  * command (scripts/test.mjs) installs it when missing and root.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,13 +18,20 @@ export interface Cluster {
   stop(): void
 }
 
-const BIN_DIRS = ['/usr/lib/postgresql/15/bin']
-
-/** The directory with initdb, pg_ctl and postgres, or undefined when Postgres 15 is not installed. */
+/**
+ * The directory with initdb, pg_ctl and postgres: `PPL_POSTGRES_BIN`, else the newest Debian or
+ * Ubuntu install of Postgres 13 or later; undefined when there is none.
+ */
 export function postgresBinDir(): string | undefined {
   const given = process.env['PPL_POSTGRES_BIN']
   if (given !== undefined) return given
-  return BIN_DIRS.find((dir) => existsSync(join(dir, 'initdb')))
+  const root = '/usr/lib/postgresql'
+  if (!existsSync(root)) return undefined
+  const versions = readdirSync(root)
+    .map(Number)
+    .filter((version) => version >= 13 && existsSync(join(root, String(version), 'bin/initdb')))
+    .sort((a, b) => b - a)
+  return versions.length === 0 ? undefined : join(root, String(versions[0]), 'bin')
 }
 
 async function freePort(): Promise<number> {
@@ -42,7 +49,7 @@ export async function startCluster(): Promise<Cluster> {
   const bin = postgresBinDir()
   if (bin === undefined) {
     throw new Error(
-      "Postgres 15 is missing: install Debian's package (sudo apt-get install -y postgresql-15) or set PPL_POSTGRES_BIN to its bin directory",
+      "Postgres (13 or later) is missing: install Debian's package (sudo apt-get install -y postgresql-15), set PPL_POSTGRES_BIN to its bin directory, or PPL_POSTGRES_URL to a server the tests may use",
     )
   }
   const root = process.getuid?.() === 0
@@ -58,30 +65,43 @@ export async function startCluster(): Promise<Cluster> {
     const result = spawnSync(file!, rest, { encoding: 'utf8' })
     if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr || result.stdout}`)
   }
-  run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8'])
+  const removeDir = (): void => rmSync(dir, { recursive: true, force: true })
   const port = await freePort()
-  const conf = [
-    `port = ${port}`,
-    "listen_addresses = '127.0.0.1'",
-    `unix_socket_directories = '${dir}'`,
-    'max_connections = 200',
-    'fsync = on',
-    'shared_buffers = 128MB',
-    'log_min_messages = warning',
-  ].join('\n')
-  writeFileSync(join(dir, 'extra.conf'), conf + '\n')
-  if (root) execFileSync('chown', ['postgres:postgres', join(dir, 'extra.conf')])
-  execFileSync('sh', ['-c', `echo "include '${join(dir, 'extra.conf')}'" >> ${join(dataDir, 'postgresql.conf')}`])
+  try {
+    run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8'])
+    const conf = [
+      `port = ${port}`,
+      "listen_addresses = '127.0.0.1'",
+      `unix_socket_directories = '${dir}'`,
+      'max_connections = 200',
+      'fsync = on',
+      'shared_buffers = 128MB',
+      'log_min_messages = warning',
+    ].join('\n')
+    writeFileSync(join(dir, 'extra.conf'), conf + '\n')
+    if (root) execFileSync('chown', ['postgres:postgres', join(dir, 'extra.conf')])
+    appendFileSync(join(dataDir, 'postgresql.conf'), `include '${join(dir, 'extra.conf')}'\n`)
+  } catch (error) {
+    removeDir()
+    throw error
+  }
   const log = join(dir, 'server.log')
-  const start = (): void => run('pg_ctl', ['-D', dataDir, '-l', log, '-w', '-t', '60', 'start'])
-  start()
+  try {
+    run('pg_ctl', ['-D', dataDir, '-l', log, '-w', '-t', '60', 'start'])
+  } catch (error) {
+    removeDir()
+    throw error
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     dataDir,
     restart: () => run('pg_ctl', ['-D', dataDir, '-l', log, '-w', '-t', '60', '-m', 'immediate', 'restart']),
     stop: () => {
-      run('pg_ctl', ['-D', dataDir, '-w', '-m', 'fast', 'stop'])
-      rmSync(dir, { recursive: true, force: true })
+      try {
+        run('pg_ctl', ['-D', dataDir, '-w', '-m', 'fast', 'stop'])
+      } finally {
+        removeDir()
+      }
     },
   }
 }
