@@ -52,6 +52,27 @@ async function queueWith(records: TaskRecord<{ n: number }>[]): Promise<string> 
 
 const ids = (records: readonly TaskRecord<unknown>[]): number[] => records.map((r) => (r.payload as { n: number }).n)
 
+/** A completed end of `r` with its mailbox message, as a batch of completions carries it. */
+function endWithMessage(queue: string, r: TaskRecord<unknown>, result: number, endedAt: number, retainKeyUntil: number) {
+  return {
+    record: r,
+    settlement: { status: 'completed' as const, endedAt, retainKeyUntil, message: undefined },
+    message: {
+      mailbox: queue,
+      message: {
+        id: `${queue}-${r.id}`,
+        taskId: r.id,
+        key: { tenant: 't' },
+        status: 'completed' as const,
+        result,
+        attempts: r.attempt,
+        submittedAt: r.submittedAt,
+        completedAt: endedAt,
+      },
+    },
+  }
+}
+
 describe('a claim on a shared Postgres queue', () => {
   it('takes the best tasks whose summed cost fits the free units of every resource, priority then age', async () => {
     const queue = await queueWith([
@@ -165,23 +186,7 @@ describe('a claim on a shared Postgres queue', () => {
     const records = Array.from({ length: 100 }, (_, i) => record(i + 1, { cost: { cpu: 1 }, key: i < 10 ? `k${i}` : undefined }))
     const queue = await queueWith(records)
     const taken = await claimFitting(db, queue, ask({ cpu: 100 }))
-    const ends = taken.map((r) => ({
-      record: r,
-      settlement: { status: 'completed' as const, endedAt: 10_000, retainKeyUntil: 99_000, message: undefined },
-      message: {
-        mailbox: queue,
-        message: {
-          id: `${queue}-${r.id}`,
-          taskId: r.id,
-          key: { tenant: 't' },
-          status: 'completed' as const,
-          result: (r.payload as { n: number }).n * 2,
-          attempts: r.attempt,
-          submittedAt: r.submittedAt,
-          completedAt: 10_000,
-        },
-      },
-    }))
+    const ends = taken.map((r) => endWithMessage(queue, r, (r.payload as { n: number }).n * 2, 10_000, 99_000))
     const acked = await db.transaction((tx) => settleSharedJobs(tx, queue, 'claimer-1', ends))
     expect(acked.size).toBe(100)
     const { rows } = await pool.query<{ n: number }>('select count(*)::int as n from pl_queue_jobs where queue_name = $1', [queue])
@@ -197,23 +202,7 @@ describe('a claim on a shared Postgres queue', () => {
     await pool.query('update pl_queue_jobs set lease_expires_at = 0 where queue_name = $1 and id = $2', [queue, mine[0]!.id])
     const theirs = await claimFitting(db, queue, ask({ cpu: 2 }, { owner: 'claimer-2' }))
     expect(theirs.map((r) => r.id)).toEqual([mine[0]!.id])
-    const end = (r: TaskRecord<unknown>) => ({
-      record: r,
-      settlement: { status: 'completed' as const, endedAt: 1, retainKeyUntil: 2, message: undefined },
-      message: {
-        mailbox: queue,
-        message: {
-          id: `${queue}-${r.id}`,
-          taskId: r.id,
-          key: { tenant: 't' },
-          status: 'completed' as const,
-          result: 1,
-          attempts: 1,
-          submittedAt: 0,
-          completedAt: 1,
-        },
-      },
-    })
+    const end = (r: TaskRecord<unknown>) => endWithMessage(queue, r, 1, 1, 2)
     const acked = await db.transaction((tx) => settleSharedJobs(tx, queue, 'claimer-1', mine.map(end)))
     expect([...acked]).toEqual([mine[1]!.id])
     expect(await findMessageByTask(db, queue, mine[0]!.id)).toBeUndefined()

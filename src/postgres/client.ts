@@ -19,22 +19,28 @@ function onConnection(client: PoolClient): SqlTransaction {
   }
 }
 
+/**
+ * Runs `fn` in a transaction on `client`. A rollback that fails too is handed to `broken` (the
+ * connection must not be reused); the transaction's own error is what throws.
+ */
+async function transactionOn<T>(client: PoolClient, fn: (tx: SqlTransaction) => Promise<T>, broken: (error: Error) => void): Promise<T> {
+  await client.query('begin')
+  try {
+    const value = await fn(onConnection(client))
+    await client.query('commit')
+    return value
+  } catch (error) {
+    await client.query('rollback').catch((rollbackError: unknown) => broken(rollbackError as Error))
+    throw error
+  }
+}
+
 /** Runs `fn` in a transaction on one connection of the pool; a connection that failed mid-way is discarded, not reused. */
 export async function inTransaction<T>(pool: PgPool, fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
   const client = await pool.connect()
   let broken: Error | undefined
   try {
-    await client.query('begin')
-    const value = await fn(onConnection(client))
-    await client.query('commit')
-    return value
-  } catch (error) {
-    try {
-      await client.query('rollback')
-    } catch (rollbackError) {
-      broken = rollbackError as Error
-    }
-    throw error
+    return await transactionOn(client, fn, (error) => (broken = error))
   } finally {
     client.release(broken)
   }
@@ -61,21 +67,7 @@ export async function migratePostgres(pool: PgPool): Promise<void> {
   let broken: Error | undefined
   try {
     await client.query("select pg_advisory_lock(hashtext('prometheus-parking-lot:migrations'))")
-    const one = onConnection(client)
-    const single: SqlClient = {
-      ...one,
-      transaction: async (fn) => {
-        await client.query('begin')
-        try {
-          const value = await fn(one)
-          await client.query('commit')
-          return value
-        } catch (error) {
-          await client.query('rollback')
-          throw error
-        }
-      },
-    }
+    const single: SqlClient = { ...onConnection(client), transaction: (fn) => transactionOn(client, fn, (error) => (broken = error)) }
     await migrate(single, MIGRATIONS)
   } catch (error) {
     broken = error as Error

@@ -23,14 +23,17 @@ export const ROWS_PER_INSERT = 200
 /** Every stored task of a queue, in `seq` order. */
 export async function selectJobs<P>(tx: SqlTransaction, queue: string): Promise<TaskRecord<P>[]> {
   const { rows } = await tx.query<Record<string, unknown>>('select * from pl_queue_jobs where queue_name = $1 order by seq', [queue])
-  return rows.map((row) => {
-    const id = typeof row['id'] === 'string' ? row['id'] : '(no id)'
-    try {
-      return recordFromSql<P>(row, `task ${id}`)
-    } catch (error) {
-      throw undecodable(`Stored task ${id} of queue '${queue}'`, error)
-    }
-  })
+  return rows.map((row) => decodeJob<P>(row, queue))
+}
+
+/** A stored row as a record; one that does not decode is a `BackendError` naming its id and field. */
+export function decodeJob<P>(row: Record<string, unknown>, queue: string): TaskRecord<P> {
+  const id = typeof row['id'] === 'string' ? row['id'] : '(no id)'
+  try {
+    return recordFromSql<P>(row, `task ${id}`)
+  } catch (error) {
+    throw undecodable(`Stored task ${id} of queue '${queue}'`, error)
+  }
 }
 
 /** Inserts tasks, up to `ROWS_PER_INSERT` per statement. */

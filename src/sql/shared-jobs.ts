@@ -5,13 +5,13 @@
  * never wait on each other, and leases them in database time. An expired lease makes its task
  * claimable again (attempt + 1); a task whose attempts are spent is left for `takePoisoned`.
  */
-import { undecodable } from '../core/decode.js'
 import { InvalidOptionError } from '../core/errors.js'
-import { TASK_COLUMNS, recordFromSql, recordToSql } from '../core/fields.js'
+import { TASK_COLUMNS, recordToSql } from '../core/fields.js'
+import { PRIORITIES, type Priority } from '../core/types.js'
 import { keyedInfo, type TaskRecord } from '../core/record.js'
 import type { MailboxMessage } from '../core/mailbox.js'
 import type { Settlement } from '../core/queue.js'
-import { ROWS_PER_INSERT } from './jobs.js'
+import { ROWS_PER_INSERT, decodeJob } from './jobs.js'
 import { insertMessage } from './mailbox-rows.js'
 import type { SqlTransaction } from './migrations.js'
 
@@ -137,7 +137,7 @@ export async function claimFitting<P>(tx: SqlTransaction, queue: string, request
     request.backfill,
     request.leaseMs,
   ])
-  const records = rows.map((row) => decodeRow<P>(row, queue))
+  const records = rows.map((row) => decodeJob<P>(row, queue))
   return records.sort((a, b) => rankOf(b.priority) - rankOf(a.priority) || a.seq - b.seq)
 }
 
@@ -189,7 +189,7 @@ export async function takePoisoned<P>(
      returning *`,
     [queue, owner, leaseMs, limit],
   )
-  return rows.map((row) => decodeRow<P>(row, queue))
+  return rows.map((row) => decodeJob<P>(row, queue))
 }
 
 /** A task's end, as a batch of completions carries it. */
@@ -243,14 +243,4 @@ export async function settleSharedJobs(tx: SqlTransaction, queue: string, owner:
   return acked
 }
 
-const RANKS: Readonly<Record<string, number>> = { low: 0, normal: 1, high: 2, critical: 3 }
-const rankOf = (priority: string): number => RANKS[priority] ?? 0
-
-function decodeRow<P>(row: Record<string, unknown>, queue: string): TaskRecord<P> {
-  const id = typeof row['id'] === 'string' ? row['id'] : '(no id)'
-  try {
-    return recordFromSql<P>(row, `task ${id}`)
-  } catch (error) {
-    throw undecodable(`Stored task ${id} of queue '${queue}'`, error)
-  }
-}
+const rankOf = (priority: Priority): number => PRIORITIES.indexOf(priority)
