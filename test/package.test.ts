@@ -15,10 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
  * gzip (level 6) bytes `import { ResourcePool }` may take in a browser bundle. It was 16 kB as
  * bundlers print sizes (esbuild and Vite report KiB; the issue's "39 kB minified" was esbuild's
  * 39.4kb), measured at 16,281 B before models. The models issue allows a bundle that uses no
- * models to grow by at most 1 kB: the model code itself is in `ModelPool`, left out here.
+ * models to grow by at most 1 kB: the model code itself is in `ModelPool`, left out here. The
+ * shared-queue seam (claiming from a store many pools share, following a task another process
+ * runs) is in the scheduler itself and takes up to 1 kB more; the Postgres code stays in
+ * `prometheus-parking-lot/postgres`.
  */
 const BEFORE_MODELS = 16_281
-const ROOT_BUDGET = BEFORE_MODELS + 1024
+const SHARED_SEAM = 1024
+const ROOT_BUDGET = BEFORE_MODELS + 1024 + SHARED_SEAM
 
 const root = new URL('..', import.meta.url).pathname
 const work = mkdtempSync(join(tmpdir(), 'ppl-package-'))

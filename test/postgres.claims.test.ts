@@ -56,7 +56,13 @@ const ids = (records: readonly TaskRecord<unknown>[]): number[] => records.map((
 function endWithMessage(queue: string, r: TaskRecord<unknown>, result: number, endedAt: number, retainKeyUntil: number) {
   return {
     record: r,
-    settlement: { status: 'completed' as const, endedAt, retainKeyUntil, message: undefined },
+    settlement: {
+      status: 'completed' as const,
+      endedAt,
+      retainKeyUntil,
+      message: undefined,
+      outcome: { ok: true as const, value: result },
+    },
     message: {
       mailbox: queue,
       message: {
@@ -246,7 +252,13 @@ describe('a claim on a shared Postgres queue', () => {
     expect(secondRun!.attempt).toBe(2)
     const end = (r: TaskRecord<unknown>) => ({
       record: r,
-      settlement: { status: 'completed' as const, endedAt: 1, retainKeyUntil: 2, message: undefined },
+      settlement: {
+        status: 'completed' as const,
+        endedAt: 1,
+        retainKeyUntil: 2,
+        message: undefined,
+        outcome: { ok: true as const, value: 1 },
+      },
     })
     expect([...(await db.transaction((tx) => settleSharedJobs(tx, queue, 'claimer-1', [end(firstRun!)])))]).toEqual([])
     expect([...(await db.transaction((tx) => settleSharedJobs(tx, queue, 'claimer-1', [end(secondRun!)])))]).toEqual([secondRun!.id])

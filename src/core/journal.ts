@@ -119,7 +119,7 @@ export class Journal<P, R> {
     // Leases exist for recovery after a crash; a queue that does not survive one needs none.
     if (!this.#queue.durable) return
     this.#track(() => this.#queue.claim(record, attempt, this.#leaseFrom(now)), 'claim')
-    this.#armRenewal()
+    this.armRenewal()
   }
 
   /** A failed attempt waits out its backoff: a durable queue puts it back to waiting. */
@@ -142,23 +142,26 @@ export class Journal<P, R> {
    * reports the end only once this is written; a failed write is the caller's to handle (the
    * promise rejects), and nothing was acked.
    */
-  ended(record: TaskRecord<P>, attempts: number, status: TerminalStatus, outcome: Outcome<R>, now: number): MaybePromise<void> {
+  ended(record: TaskRecord<P>, attempts: number, status: TerminalStatus, outcome: Outcome<R>, now: number): MaybePromise<void | 'kept'> {
     const message = record.mailbox === undefined ? undefined : this.#message(record, attempts, record.mailbox, status, outcome, now)
     const shared = message !== undefined && this.#sharesTransaction
-    const settle = (): MaybePromise<void> =>
+    const settle = (): MaybePromise<void | 'kept'> =>
       this.#queue.settle(record, {
         status,
         endedAt: now,
         retainKeyUntil: now + this.#options.keyRetentionMs,
         message: shared ? message : undefined,
+        outcome,
       })
     const write = (): MaybePromise<unknown> => {
       if (message === undefined) return settle()
-      // In the ack's transaction; the notifiers hear of it once that commits.
-      if (shared) return andThen(settle(), () => this.mailbox.announce(message))
+      // In the ack's transaction; the notifiers hear of it once that commits (if the store ended the task).
+      if (shared) return andThen(settle(), (kept) => (kept === 'kept' ? kept : this.mailbox.announce(message)))
       // Stored before the ack (a crash between the two can only repeat a run, never lose its
       // end); announced after it, if it was new.
-      return andThen(this.mailbox.store.put(message), (isNew) => andThen(settle(), () => isNew && this.mailbox.announce(message)))
+      return andThen(this.mailbox.store.put(message), (isNew) =>
+        andThen(settle(), (kept) => (kept === 'kept' ? kept : isNew && this.mailbox.announce(message))),
+      )
     }
     let written: MaybePromise<unknown>
     try {
@@ -168,7 +171,7 @@ export class Journal<P, R> {
       return Promise.reject(error)
     }
     if (!isPromiseLike(written)) return
-    const done = Promise.resolve(written).then(noop)
+    const done = Promise.resolve(written).then((kept) => (kept === 'kept' ? kept : undefined))
     this.#hold(done.then(noop, noop))
     return done
   }
@@ -234,7 +237,8 @@ export class Journal<P, R> {
     return this.#lease
   }
 
-  #armRenewal(): void {
+  /** Keeps leases renewed (claimed tasks of a shared queue hold one before they start). */
+  armRenewal(): void {
     if (this.#renewTimer !== undefined) return
     const { clock, leaseMs } = this.#options
     this.#renewTimer = clock.setTimeout(() => {
@@ -242,7 +246,7 @@ export class Journal<P, R> {
       const running = this.#options.running()
       if (running.length === 0) return
       this.#track(() => this.#queue.renew(running, clock.now() + leaseMs), 'lease renewal')
-      this.#armRenewal()
+      this.armRenewal()
     }, leaseMs / 3)
   }
 }

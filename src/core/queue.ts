@@ -29,6 +29,8 @@ export interface Settlement {
    * queue then writes it in the same transaction as the ack.
    */
   readonly message: MailboxMessage | undefined
+  /** The task's result or error (a shared queue carries it to a submitter in another process). */
+  readonly outcome: { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Error }
 }
 
 /**
@@ -72,13 +74,71 @@ export interface TaskQueue<P = unknown> {
    * Removes a task for good; keeps its idempotency key (with the task's info fields) until
    * `retainKeyUntil`, and forgets key records whose time passed. Idempotent.
    */
-  settle(record: TaskRecord<P>, settlement: Settlement): MaybePromise<void>
+  settle(record: TaskRecord<P>, settlement: Settlement): MaybePromise<void | 'kept'>
   /** The live task or remembered ended task with this idempotency key. */
   findKey(key: string, now: number): MaybePromise<KeyRecord | undefined>
   /** Whether this queue writes `store`'s messages in its own transactions. Asked once, when the pool is made; it may refuse a store it cannot work with (throw). */
   sharesTransactionWith(store: MailboxStore<unknown>): boolean
   /** Gives up ownership. Stored tasks stay for the next owner when the queue is durable. */
   close(): MaybePromise<void>
+  /**
+   * Present on a queue many pools share (Postgres): the store orders and claims, so the pool's
+   * lot holds only the tasks it claimed, and a task submitted here may run in another process.
+   * Its `settle` may answer `'kept'`: the store did not end the task (another process runs it,
+   * or this run's lease was lost), and the pool waits for the outcome the store reports.
+   */
+  readonly shared?: SharedQueue<P>
+}
+
+/** What a pool tells a shared queue when it opens it. */
+export interface SharedHost {
+  /** Leases last this long (database time), renewed every third of it. */
+  readonly leaseMs: number
+  /** Tasks may be claimable (new work, an expired lease, an ended backoff): claim again. */
+  wake(): void
+  /** A task this pool runs must stop: its submitter asked, or its lease was lost. */
+  stopRun(id: string, reason: string): void
+}
+
+/** What a follower hears of a task submitted here that any process may run. */
+export interface SharedFollower<C> {
+  progress(chunk: C): void
+  ended(status: TerminalStatus, value: unknown, error: Error | undefined): void
+}
+
+export interface SharedClaimRequest {
+  /** Free units per resource. */
+  readonly free: Readonly<Record<string, number>>
+  /** The pool's whole capacity per resource: a task over it never runs here, so it is passed over. */
+  readonly capacity: Readonly<Record<string, number>>
+  /** At most this many tasks. */
+  readonly limit: number
+  /** True: pass over a task that does not fit now for later ones; false: stop at it (head-of-line). */
+  readonly backfill: boolean
+  /** A task passed over this long (database time) is reserved: claims stop at it until one takes it. */
+  readonly reserveAfterMs: number
+}
+
+export interface SharedClaim<P> {
+  readonly runs: readonly TaskRecord<P>[]
+  readonly spent: readonly TaskRecord<P>[]
+}
+
+export interface SharedQueue<P> {
+  /** Called once the queue opened, before any claim. */
+  attach(host: SharedHost): void
+  /**
+   * Claims and leases waiting tasks whose summed cost fits the free units, best first. Each run's
+   * `attempt` is the one it starts. `spent` are leased tasks whose attempts are spent (their owner
+   * died on the last), for the pool to end as failed.
+   */
+  claim(request: SharedClaimRequest): Promise<SharedClaim<P>>
+  /** Follows a task put by this queue until its end is reported (progress too, from any process). */
+  follow(id: string, follower: SharedFollower<unknown>): void
+  /** Stops following (the task runs here now, or ended). */
+  unfollow(id: string): void
+  /** A chunk of a task this pool runs, for its submitter. */
+  progress(record: TaskRecord<P>, chunk: unknown): void
 }
 
 export { copyRecord, keyedInfo } from './record.js'

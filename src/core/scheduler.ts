@@ -47,7 +47,7 @@ import type { PoolOptions, SubmitItem, SubmitOptions } from './options.js'
 import { runClosers } from './owned.js'
 import { resolvePoolOptions, withRuntimeResources, type ResolvedPoolOptions } from './pool-options.js'
 import type { CloseOptions, Pool, PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
-import type { TaskQueue } from './queue.js'
+import type { SharedQueue, TaskQueue } from './queue.js'
 import type { TaskRecord } from './record.js'
 import { Backoffs, RetryPolicy, failureOf } from './retry.js'
 import { PoolCounters } from './stats.js'
@@ -73,6 +73,9 @@ export interface SchedulerParts<P, R> {
 }
 
 type AnyTask<P, R, C> = Task<P, R, C>
+
+/** Tasks a claim takes at most (more come with the next claim, right after). */
+const CLAIM_LIMIT = 256
 
 /** Whether the queue opened: `then` handlers of the opening. */
 const OPENED = [() => true, () => false] as const
@@ -102,6 +105,17 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   readonly #retrying: Backoffs<AnyTask<P, R, C>>
   /** Tasks whose end is being written: reported once it is. */
   readonly #ending = new Set<AnyTask<P, R, C>>()
+  /** The queue many pools share, when it is one (see `#follow`, `#claim`). */
+  readonly #shared: SharedQueue<P> | undefined
+  /** Tasks submitted here to a shared queue, waiting for the end of a run in any process. */
+  readonly #remote = new Map<string, AnyTask<P, R, C>>()
+  readonly #submittedHere = new WeakSet<AnyTask<P, R, C>>()
+  /** Claimed from the shared queue and not started yet: their attempt is the claimed run's. */
+  readonly #claimedRuns = new WeakSet<AnyTask<P, R, C>>()
+  /** Ends reported by the shared queue while the task's own end was being written. */
+  readonly #lateEnds = new Map<AnyTask<P, R, C>, () => void>()
+  #claiming = false
+  #claimAgain = false
 
   #holding = 0
   #stopping = 0
@@ -149,6 +163,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
             onError: (error, context) => this.#reportError(error, context),
           })
     this.#lot = new ParkingLot({ agingMs: resolved.agingMs, fairShare: this.#fair })
+    this.#shared = parts.queue.shared
     this.#deadlines = new DeadlineWatch<AnyTask<P, R, C>>(
       this.#clock,
       (task, now) => this.#expire(task, now),
@@ -157,7 +172,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#journal = new Journal<P, R>({
       ...parts,
       ...resolved,
-      running: () => this.#running.slice(),
+      // A shared queue's claimed tasks hold their leases from the claim, started or not.
+      running: () => (this.#shared === undefined ? this.#running.slice() : [...this.#running, ...this.#lot.all()]),
       onError: (error, context) => this.#reportError(error, context),
       onWritten: () => this.#checkWaiters(),
     })
@@ -183,6 +199,11 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     })
     this.#opening = this.#journal.open((records) => {
       this.#opening = undefined
+      this.#shared?.attach({
+        leaseMs: resolved.leaseMs,
+        wake: () => this.#pump(),
+        stopRun: (id, reason) => this.#stopRequested(id, reason),
+      })
       this.#recover(records)
     })
   }
@@ -316,7 +337,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     const modelsGone = this.#models?.close()
     // One error for every task let go: making thousands of stack traces is what closing costs otherwise.
     const kept = this.#keptError()
-    for (const task of [...this.#liveTasks()]) if (isWaiting(task)) this.#closeOut(task, kept)
+    for (const task of [...this.#liveTasks()]) if (isWaiting(task) || this.#remote.has(task.id)) this.#closeOut(task, kept)
     this.#checkWaiters()
     // A queue that refused to open (another owner) is not ours to close; what the pool made still is.
     const opened = await Promise.resolve(this.#opening).then(...OPENED)
@@ -353,9 +374,12 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
 
   /** The tasks are durably accepted: they enter the lot and may start. */
   #admitAll(tasks: readonly AnyTask<P, R, C>[], now: number): void {
-    for (const task of tasks) this.#enter(task, true)
+    for (const task of tasks)
+      if (this.#shared === undefined) this.#enter(task, true)
+      else this.#follow(task, true)
     this.#pump(now)
-    if (this.hasListeners('parked')) for (const task of tasks) if (task.inLot) this.emit('parked', { task: task.handle })
+    if (this.hasListeners('parked'))
+      for (const task of tasks) if (task.inLot || this.#remote.has(task.id)) this.emit('parked', { task: task.handle })
   }
 
   /** A task accepted (or recovered: no event) enters the lot. */
@@ -370,6 +394,132 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     if (task.waitDeadline !== undefined) this.#deadlines.watch(task)
     this.#lot.add(task)
     if (fresh && this.hasListeners('submitted')) this.emit('submitted', { task: task.handle })
+  }
+
+  /**
+   * A task submitted to a shared queue waits for its end, from whichever process runs it (this
+   * one too: a claim takes the task object back, see `#adopt`). `started` marks one the store
+   * says runs elsewhere now: its wait limit no longer applies.
+   */
+  #follow(task: AnyTask<P, R, C>, fresh: boolean, started = false): void {
+    if (task.outcome !== undefined || this.#ending.has(task)) return
+    if (this.#closed) {
+      this.#closeOut(task, new TaskDetachedError(`Pool '${this.name}' closed as this task was accepted; another process may run it`))
+      return
+    }
+    this.#wasBusy = true
+    this.#submittedHere.add(task)
+    this.#remote.set(task.id, task)
+    task.status = started ? 'running' : 'parked'
+    if (!started && task.waitDeadline !== undefined) this.#deadlines.watch(task)
+    this.#shared!.follow(task.id, {
+      progress: (chunk) => this.#progress(task, chunk as C),
+      ended: (status, value, error) => this.#followedEnded(task, status, value, error),
+    })
+    if (fresh && this.hasListeners('submitted')) this.emit('submitted', { task: task.handle })
+  }
+
+  /** The shared queue reports the end of a task submitted here. */
+  #followedEnded(task: AnyTask<P, R, C>, status: TerminalStatus, value: unknown, error: Error | undefined): void {
+    const end = (): void => {
+      this.#remote.delete(task.id)
+      this.#shared!.unfollow(task.id)
+      this.#reportEnd(task, status, error === undefined ? { ok: true, value: value as R } : { ok: false, error }, this.#clock.now())
+      this.#checkWaiters()
+    }
+    // Its own end (a cancel) is being written: whichever the store kept is reported then.
+    if (this.#ending.has(task)) this.#lateEnds.set(task, end)
+    else if (this.#remote.get(task.id) === task) end()
+  }
+
+  /** The shared queue did not end the task (another process runs it, or this run's lease was lost). */
+  #kept(task: AnyTask<P, R, C>): void {
+    this.#ending.delete(task)
+    const late = this.#lateEnds.get(task)
+    this.#lateEnds.delete(task)
+    if (!this.#submittedHere.has(task)) {
+      const error = new TaskDetachedError(`Task ${task.id}'s lease was lost; another process runs it`)
+      this.#letGo(task, 'detached', { ok: false, error })
+    } else if (late !== undefined) {
+      this.#remote.set(task.id, task)
+      late()
+    } else {
+      this.#follow(task, false, true)
+    }
+    this.#checkWaiters()
+  }
+
+  /** A task running here must stop (the shared queue says why). */
+  #stopRequested(id: string, reason: string): void {
+    for (const task of this.#running) if (task.id === id) return void this.#cancel(task, reason)
+  }
+
+  /** Claims from the shared queue what fits the free units (one claim at a time; another after it when asked meanwhile). */
+  #claim(): void {
+    const shared = this.#shared!
+    if (this.#claiming) {
+      this.#claimAgain = true
+      return
+    }
+    if (this.#paused || this.#closed || this.#opening !== undefined) return
+    const capacity = this.#ledger.capacityObject()
+    const free = { ...capacity }
+    const used = this.#ledger.usedObject()
+    const waiting = [...this.#lot.all()].map((task) => this.#ledger.toObject(task.vector))
+    let room = false
+    for (const name of Object.keys(free)) {
+      free[name] = free[name]! - used[name]! - waiting.reduce((sum, cost) => sum + (cost[name] ?? 0), 0)
+      if (free[name]! > 0) room = true
+    }
+    if (!room) return
+    this.#claiming = true
+    this.#claimAgain = false
+    const { backfill, headReserveAfterMs } = this.#options
+    shared.claim({ free, capacity, limit: CLAIM_LIMIT, backfill, reserveAfterMs: headReserveAfterMs }).then(
+      ({ runs, spent }) => {
+        this.#claiming = false
+        this.#adopt(runs, false)
+        this.#adopt(spent, true)
+        if (runs.length > 0 || spent.length > 0 || this.#claimAgain) this.#pump()
+        else this.#checkWaiters()
+      },
+      (error: unknown) => {
+        this.#claiming = false
+        this.#reportError(error, 'claiming tasks')
+        this.#checkWaiters()
+      },
+    )
+  }
+
+  /** Claimed tasks enter the lot (a task submitted here is its own object again); spent ones end as failed. */
+  #adopt(records: readonly TaskRecord<P>[], spent: boolean): void {
+    const now = this.#clock.now()
+    for (const record of records) {
+      let task = this.#remote.get(record.id)
+      if (task !== undefined) {
+        this.#remote.delete(record.id)
+        this.#shared!.unfollow(record.id)
+        task.attempt = record.attempt
+        task.lease = record.lease
+      } else {
+        try {
+          task = this.#admission.recovered(record, now)
+        } catch (error) {
+          this.#reportError(error, `adopting claimed task ${record.id}`)
+          continue
+        }
+      }
+      this.#wasBusy = true
+      const poisoned = spent ? this.#journal.poisoned(record) : undefined
+      if (poisoned !== undefined) {
+        this.#finish(task, 'failed', poisoned)
+        continue
+      }
+      this.#claimedRuns.add(task)
+      task.status = 'parked'
+      this.#enter(task, false)
+    }
+    if (records.length > 0) this.#journal.armRenewal()
   }
 
   // ─── Scheduling ────────────────────────────────────────────────────────────
@@ -391,6 +541,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     } finally {
       this.#pumping = false
     }
+    if (this.#shared !== undefined) this.#claim()
     this.#checkWaiters()
   }
 
@@ -477,7 +628,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#lot.remove(task)
     this.#ledger.acquire(task.vector)
     this.#holding++
-    const attempt = ++task.attempt
+    const attempt = this.#claimedRuns.delete(task) ? task.attempt : ++task.attempt
     const run = new Run<C>(task as AnyTask<unknown, unknown, C>, attempt, now)
     if (instance !== undefined) {
       run.instance = instance
@@ -510,6 +661,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   /** A running attempt emitted a chunk. */
   #progress(task: AnyTask<P, R, C>, chunk: C): void {
     task.addChunk(chunk)
+    if (this.#shared !== undefined && !this.#submittedHere.has(task)) this.#shared.progress(task, chunk)
     if (this.hasListeners('progress')) this.emit('progress', { task: task.handle, chunk })
   }
 
@@ -572,6 +724,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       return
     }
     const delayMs = this.#retry.delayAfter(task.attempt)
+    if (this.#shared !== undefined) return this.#retryShared(task, delayMs, error)
     task.status = 'retrying'
     // Its wait limit still holds: watched again (its entry may have gone when it started).
     if (task.waitDeadline !== undefined) this.#deadlines.watch(task)
@@ -583,6 +736,16 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       this.#pump()
     })
     if (this.hasListeners('retrying')) this.emit('retrying', { task: task.handle, attempt: task.attempt + 1, delayMs, error })
+  }
+
+  /** A shared queue's task waits out its backoff in the store: any process may run it next. */
+  #retryShared(task: AnyTask<P, R, C>, delayMs: number, error: unknown): void {
+    this.#journal.retrying(task, this.#clock.now() + delayMs)
+    task.lease = undefined
+    if (this.hasListeners('retrying')) this.emit('retrying', { task: task.handle, attempt: task.attempt + 1, delayMs, error })
+    if (this.#submittedHere.has(task)) this.#follow(task, false)
+    else
+      this.#letGo(task, 'detached', { ok: false, error: new TaskDetachedError(`Task ${task.id} waits for its retry in the shared queue`) })
   }
 
   // ─── Cancellation, expiry, ending ──────────────────────────────────────────
@@ -620,29 +783,41 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       status === 'completed' ? { ok: true, value: valueOrError as R } : { ok: false, error: valueOrError as Error }
     const report = (): void => {
       this.#ending.delete(task)
-      this.#letGo(task, status, outcome)
-      this.#counters.outcomes[status]++
-      this.#admission.ended(task, now)
-      if (!this.hasListeners(status)) return
-      // Each end event carries `result` (completed) or `error` (the others).
-      const event = outcome.ok ? { task: task.handle, result: outcome.value } : { task: task.handle, error: outcome.error }
-      this.emit(status, event as PoolEventMap<R, C>[typeof status])
+      this.#lateEnds.delete(task)
+      if (this.#remote.delete(task.id)) this.#shared!.unfollow(task.id)
+      this.#reportEnd(task, status, outcome, now)
     }
     const written = this.#journal.ended(task, task.attempt, status, outcome, now)
     if (!isPromiseLike(written)) return report()
     this.#ending.add(task)
-    written.then(report, (error: unknown) => {
-      this.#ending.delete(task)
-      this.#reportError(error, `writing the end (${status}) of task ${task.id}`)
-      const message = `Task ${task.id} ended as ${status}, but the store refused it (${describeError(error)}); it stays queued for the next start`
-      this.#detach(task, new TaskDetachedError(message, { cause: error }))
-      this.#checkWaiters()
-    })
+    written.then(
+      (kept) => (kept === 'kept' ? this.#kept(task) : report()),
+      (error: unknown) => {
+        this.#ending.delete(task)
+        this.#lateEnds.delete(task)
+        this.#reportError(error, `writing the end (${status}) of task ${task.id}`)
+        const message = `Task ${task.id} ended as ${status}, but the store refused it (${describeError(error)}); it stays queued for the next start`
+        this.#detach(task, new TaskDetachedError(message, { cause: error }))
+        this.#checkWaiters()
+      },
+    )
+  }
+
+  /** A task's end is written: its handle settles and the listeners hear of it. */
+  #reportEnd(task: AnyTask<P, R, C>, status: TerminalStatus, outcome: Outcome<R>, now: number): void {
+    this.#letGo(task, status, outcome)
+    this.#counters.outcomes[status]++
+    this.#admission.ended(task, now)
+    if (!this.hasListeners(status)) return
+    // Each end event carries `result` (completed) or `error` (the others).
+    const event = outcome.ok ? { task: task.handle, result: outcome.value } : { task: task.handle, error: outcome.error }
+    this.emit(status, event as PoolEventMap<R, C>[typeof status])
   }
 
   /** A durable queue keeps the task for the next start; this process lets go of it. */
   #detach(task: AnyTask<P, R, C>, error: TaskDetachedError): void {
     this.#unpark(task)
+    if (this.#remote.delete(task.id)) this.#shared!.unfollow(task.id)
     this.#letGo(task, 'detached', { ok: false, error })
   }
 
@@ -690,6 +865,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     yield* this.#running
     yield* this.#retrying
     yield* this.#lot.all()
+    yield* this.#remote.values()
   }
 
   /** Idle: nothing parked, retrying, running or being admitted, and every outcome recorded. */
@@ -698,6 +874,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       this.#lot.size === 0 &&
       this.#retrying.size === 0 &&
       this.#holding === 0 &&
+      this.#remote.size === 0 &&
+      !this.#claiming &&
       this.#admission.admitting === 0 &&
       this.#journal.pending === 0
     )

@@ -20,6 +20,8 @@ export interface WorkSignalOptions {
   readonly onError?: (error: unknown) => void
   /** For tests: the jitter's randomness, in [0, 1). @default Math.random */
   readonly random?: () => number
+  /** More channels to listen on, on the same connection, each with what hears its payloads. */
+  readonly channels?: Readonly<Record<string, (payload: string) => void>>
 }
 
 const RECONNECT_MS = [50, 200, 1000, 5000]
@@ -32,6 +34,7 @@ export class WorkSignal {
   readonly #pollMs: number
   readonly #onError: (error: unknown) => void
   readonly #random: () => number
+  readonly #channels: Readonly<Record<string, (payload: string) => void>>
   #client: PoolClient | undefined
   #debounce: ReturnType<typeof setTimeout> | undefined
   #poll: ReturnType<typeof setTimeout> | undefined
@@ -47,7 +50,17 @@ export class WorkSignal {
       pollMs = 1000,
       onError,
       random = Math.random,
-    } = optionsObject(options, { debounceMs: 1, pollMs: 1, onError: 1, random: 1 } satisfies Record<keyof WorkSignalOptions, 1>, 'options')
+      channels = {},
+    } = optionsObject(
+      options,
+      { debounceMs: 1, pollMs: 1, onError: 1, random: 1, channels: 1 } satisfies Record<keyof WorkSignalOptions, 1>,
+      'options',
+    )
+    for (const [channel, hear] of Object.entries(channels)) {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) refuse('channels', 'lower-case SQL identifiers as names', channel)
+      if (typeof hear !== 'function') refuse(`channels.${channel}`, 'a function', hear)
+    }
+    this.#channels = channels
     if (!(Number.isFinite(debounceMs) && debounceMs >= 0)) refuse('debounceMs', 'a number >= 0', debounceMs)
     if (!(Number.isFinite(pollMs) && pollMs > 0)) refuse('pollMs', 'a number > 0', pollMs)
     this.#pool = pool
@@ -96,7 +109,7 @@ export class WorkSignal {
     // pg emits 'error' on a connection that dies mid-query: closing, we only let it go.
     client.on('error', () => undefined)
     try {
-      await client.query(`unlisten ${WORK_CHANNEL}`)
+      await client.query('unlisten *')
       client.release()
     } catch (error) {
       client.release(error as Error)
@@ -114,11 +127,22 @@ export class WorkSignal {
       this.#scheduleReconnect()
     }
     client.on('notification', (message) => {
-      if (message.channel === WORK_CHANNEL && message.payload === this.#queue) this.wake()
+      if (message.channel === WORK_CHANNEL) {
+        if (message.payload === this.#queue) this.wake()
+        return
+      }
+      const hear = this.#channels[message.channel]
+      if (hear === undefined) return
+      try {
+        hear(message.payload ?? '')
+      } catch (error) {
+        this.#report(error)
+      }
     })
     client.on('error', lost)
     try {
-      await client.query(`listen ${WORK_CHANNEL}`)
+      // Identifiers checked in the constructor: LISTEN takes no parameters.
+      for (const channel of [WORK_CHANNEL, ...Object.keys(this.#channels)]) await client.query(`listen ${channel}`)
     } catch (error) {
       client.release(error as Error)
       throw error

@@ -102,6 +102,23 @@ export const MIGRATIONS: readonly string[] = [
   create index if not exists pl_queue_jobs_claim on pl_queue_jobs
     (queue_name, (case priority when 'critical' then 3 when 'high' then 2 when 'normal' then 1 else 0 end) desc, seq);
   `,
+  // 5 (release 0.4): a shared queue tells a task's submitter how it ended, wherever it ran, and
+  // lets the submitter ask the process running it to stop.
+  `
+  alter table pl_queue_jobs add column if not exists submitter text;
+  alter table pl_queue_jobs add column if not exists cancel_requested boolean not null default false;
+  alter table pl_queue_jobs add column if not exists blocked_since double precision;
+  create table if not exists pl_queue_outcomes (
+    queue_name text not null,
+    task_id text not null,
+    submitter text not null,
+    status text not null,
+    outcome text not null,
+    ended_at double precision not null,
+    primary key (queue_name, task_id)
+  );
+  create index if not exists pl_queue_outcomes_submitter on pl_queue_outcomes (queue_name, submitter);
+  `,
 ]
 
 /** Brings the schema up to date; safe to call from every store that opens the database. */

@@ -35,6 +35,17 @@ export interface ClaimRequest {
    * claim stops at the first that does not fit (head-of-line).
    */
   readonly backfill: boolean
+  /**
+   * The claimer's whole capacity per resource (in the order of `free`): a task that exceeds it can
+   * never run here, so head-of-line passes over it too. Absent: every task could fit some day.
+   */
+  readonly capacity?: readonly number[]
+  /**
+   * A task passed over (it fit no claimer that looked) for this long, in database time, is
+   * reserved: claims stop at it, taking nothing smaller after it, until a claimer takes it.
+   * Absent: never.
+   */
+  readonly reserveAfterMs?: number
 }
 
 const SEQ_COLUMN = TASK_COLUMNS.indexOf('seq')
@@ -47,19 +58,20 @@ export async function insertSharedJobs(
   tx: SqlTransaction,
   queue: string,
   records: readonly TaskRecord<unknown>[],
+  submitter: string | null = null,
 ): Promise<Map<string, number>> {
   const seqs = new Map<string, number>()
   for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
     const slice = records.slice(i, i + ROWS_PER_INSERT)
     const params: unknown[] = []
     const tuples = slice.map((record) => {
-      const values = [queue, ...recordToSql(record)].map((value, column) =>
-        column === SEQ_COLUMN + 1 ? "nextval('pl_queue_seq')" : `$${params.push(value)}`,
+      const values = [queue, submitter, ...recordToSql(record)].map((value, column) =>
+        column === SEQ_COLUMN + 2 ? "nextval('pl_queue_seq')" : `$${params.push(value)}`,
       )
       return `(${values.join(', ')})`
     })
     const { rows } = await tx.query<{ id: string; seq: string | number }>(
-      `insert into pl_queue_jobs (queue_name, ${TASK_COLUMNS.join(', ')}) values ${tuples.join(', ')} returning id, seq`,
+      `insert into pl_queue_jobs (queue_name, submitter, ${TASK_COLUMNS.join(', ')}) values ${tuples.join(', ')} returning id, seq`,
       params,
     )
     for (const row of rows) seqs.set(row.id, Number(row.seq))
@@ -74,10 +86,10 @@ export const WORK_CHANNEL = 'pl_queue_work'
 
 const CLAIM = `
 with recursive candidates as (
-  select id, row_number() over (order by rank desc, seq) as rn,
+  select id, blocked_since, row_number() over (order by rank desc, seq) as rn,
     array(select coalesce((costs -> r)::text::float8, 0) from unnest($2::text[]) with ordinality as n(r, i) order by i) as need
   from (
-    select id, seq, cost::jsonb as costs,
+    select id, seq, blocked_since, cost::jsonb as costs,
       case priority when 'critical' then 3 when 'high' then 2 when 'normal' then 1 else 0 end as rank
     from pl_queue_jobs
     where queue_name = $1
@@ -97,30 +109,47 @@ with recursive candidates as (
     for update skip locked
   ) as locked
 ),
-pick (rn, room, taken, stopped) as (
-  select 0::bigint, $3::float8[], array[]::text[], false
+pick (rn, room, taken, passed, stopped) as (
+  select 0::bigint, $3::float8[], array[]::text[], array[]::text[], false
   union all
   select c.rn,
     case when f.fits then a.after else p.room end,
     case when f.fits then p.taken || c.id else p.taken end,
-    not f.fits and not $7::boolean
+    case when f.fits then p.passed else p.passed || c.id end,
+    not f.fits and ((not $7::boolean and t.fits_here) or coalesce(c.blocked_since <= ${DB_NOW} - $10::float8, false))
   from pick as p
   join candidates as c on c.rn = p.rn + 1
   cross join lateral (select array(select r - x from unnest(p.room, c.need) as u(r, x)) as after) as a
   cross join lateral (select not exists (select 1 from unnest(a.after) as v(left_over) where coalesce(left_over, -1) < 0) as fits) as f
+  cross join lateral (
+    select $9::float8[] is null or not exists (select 1 from unnest($9::float8[], c.need) as u(whole, x) where x > whole) as fits_here
+  ) as t
   where cardinality(p.taken) < $5 and not p.stopped
 ),
-chosen as (
-  select unnest(taken) as id from (select taken from pick order by rn desc limit 1) as last
-)
+last as (select taken, passed from pick order by rn desc limit 1),
+blocked as (
+  update pl_queue_jobs as b set blocked_since = ${DB_NOW}
+  from last
+  where b.queue_name = $1 and b.id = any(last.passed) and b.blocked_since is null
+  returning 1
+),
+chosen as (select unnest(taken) as id from last)
 update pl_queue_jobs as j
-set attempt = j.attempt + 1, lease_owner = $4, lease_expires_at = ${DB_NOW} + $8, not_before = null
+set attempt = j.attempt + 1, lease_owner = $4, lease_expires_at = ${DB_NOW} + $8, not_before = null, blocked_since = null
 from chosen
 where j.queue_name = $1 and j.id = chosen.id
 returning j.*`
 
-/** Claims and leases the best waiting tasks that fit, in start order (priority, then age). */
-export async function claimFitting<P>(tx: SqlTransaction, queue: string, request: ClaimRequest): Promise<TaskRecord<P>[]> {
+/**
+ * Claims and leases the best waiting tasks that fit, in start order (priority, then age).
+ * `submitters`, if given, learns who submitted each (null for a row with no submitter).
+ */
+export async function claimFitting<P>(
+  tx: SqlTransaction,
+  queue: string,
+  request: ClaimRequest,
+  submitters?: Map<string, string | null>,
+): Promise<TaskRecord<P>[]> {
   if (request.resources.length !== request.free.length || !request.free.every((units) => Number.isFinite(units) && units >= 0)) {
     throw new InvalidOptionError(
       `Expected \`free\` to give finite units >= 0 for each of the ${request.resources.length} resources, got ${JSON.stringify(request.free)}`,
@@ -136,8 +165,10 @@ export async function claimFitting<P>(tx: SqlTransaction, queue: string, request
     request.scan,
     request.backfill,
     request.leaseMs,
+    request.capacity === undefined ? null : [...request.capacity],
+    request.reserveAfterMs ?? null,
   ])
-  const records = rows.map((row) => decodeJob<P>(row, queue))
+  const records = decodeRows<P>(rows, queue, submitters)
   return records.sort((a, b) => rankOf(b.priority) - rankOf(a.priority) || a.seq - b.seq)
 }
 
@@ -158,14 +189,79 @@ export async function renewSharedLeases(
   runs: readonly SharedRun[],
   leaseMs: number,
 ): Promise<string[]> {
-  const { rows } = await tx.query<{ id: string }>(
+  return (await renewAndHear(tx, queue, owner, runs, leaseMs)).map((row) => row.id)
+}
+
+/** `renewSharedLeases`, also answering which of the runs still held their submitters asked to stop. */
+export async function renewAndHear(
+  tx: SqlTransaction,
+  queue: string,
+  owner: string,
+  runs: readonly SharedRun[],
+  leaseMs: number,
+): Promise<{ id: string; cancel_requested: boolean }[]> {
+  const { rows } = await tx.query<{ id: string; cancel_requested: boolean }>(
     `update pl_queue_jobs set lease_expires_at = ${DB_NOW} + $5
      where queue_name = $1 and lease_owner = $4
        and (id, attempt) in (select * from unnest($2::text[], $3::int[]))
-     returning id`,
+     returning id, cancel_requested`,
     [queue, runs.map((run) => run.id), runs.map((run) => run.attempt), owner, leaseMs],
   )
-  return rows.map((row) => row.id)
+  return rows
+}
+
+/** Puts a run's task back to waiting after `delayMs` (database time): any claimer may take it then. Answers whether the run still held it. */
+export async function releaseShared(tx: SqlTransaction, queue: string, owner: string, run: SharedRun, delayMs: number): Promise<boolean> {
+  const { rows } = await tx.query<{ id: string }>(
+    `update pl_queue_jobs set lease_owner = null, lease_expires_at = null, not_before = ${DB_NOW} + $5
+     where queue_name = $1 and id = $2 and attempt = $3 and lease_owner = $4
+     returning id`,
+    [queue, run.id, run.attempt, owner, Math.max(0, delayMs)],
+  )
+  return rows.length === 1
+}
+
+/**
+ * Gives up this owner's leases on tasks it claimed and never started (it is closing): they wait
+ * again, the claim's attempt not counted.
+ */
+export async function releaseUnstarted(tx: SqlTransaction, queue: string, owner: string, runs: readonly SharedRun[]): Promise<void> {
+  if (runs.length === 0) return
+  await tx.query(
+    `update pl_queue_jobs set lease_owner = null, lease_expires_at = null, attempt = attempt - 1
+     where queue_name = $1 and lease_owner = $4 and (id, attempt) in (select * from unnest($2::text[], $3::int[]))`,
+    [queue, runs.map((run) => run.id), runs.map((run) => run.attempt), owner],
+  )
+  await tx.query('select pg_notify($1, $2)', [WORK_CHANNEL, queue])
+}
+
+/**
+ * Ends a task nobody runs (its submitter cancelled it, or its wait limit came): deletes its row
+ * if no live lease holds it, keeping its key and writing its message as an ack does. Answers
+ * `'ended'`, or `'running'` when a process runs it (`askToStop` then asks that process to stop
+ * it: it learns at its next renewal), or `'gone'` when the task already ended.
+ */
+export async function withdrawShared(
+  tx: SqlTransaction,
+  queue: string,
+  end: SharedEnd,
+  askToStop: boolean,
+): Promise<'ended' | 'running' | 'gone'> {
+  const { rows } = await tx.query<{ id: string }>(
+    `delete from pl_queue_jobs
+     where queue_name = $1 and id = $2 and (lease_owner is null or lease_expires_at < ${DB_NOW})
+     returning id`,
+    [queue, end.record.id],
+  )
+  if (rows.length === 1) {
+    await rememberEnds(tx, queue, [end])
+    return 'ended'
+  }
+  const { rows: running } = await tx.query<{ id: string }>(
+    `update pl_queue_jobs set cancel_requested = cancel_requested or $3 where queue_name = $1 and id = $2 returning id`,
+    [queue, end.record.id, askToStop],
+  )
+  return running.length === 1 ? 'running' : 'gone'
 }
 
 /**
@@ -179,6 +275,7 @@ export async function takePoisoned<P>(
   owner: string,
   leaseMs: number,
   limit: number,
+  submitters?: Map<string, string | null>,
 ): Promise<TaskRecord<P>[]> {
   const { rows } = await tx.query<Record<string, unknown>>(
     `update pl_queue_jobs set lease_owner = $2, lease_expires_at = ${DB_NOW} + $3
@@ -189,7 +286,15 @@ export async function takePoisoned<P>(
      returning *`,
     [queue, owner, leaseMs, limit],
   )
-  return rows.map((row) => decodeJob<P>(row, queue))
+  return decodeRows<P>(rows, queue, submitters)
+}
+
+function decodeRows<P>(rows: readonly Record<string, unknown>[], queue: string, submitters?: Map<string, string | null>): TaskRecord<P>[] {
+  return rows.map((row) => {
+    const record = decodeJob<P>(row, queue)
+    submitters?.set(record.id, typeof row['submitter'] === 'string' ? row['submitter'] : null)
+    return record
+  })
 }
 
 /** A task's end, as a batch of completions carries it. */
@@ -216,7 +321,18 @@ export async function settleSharedJobs(tx: SqlTransaction, queue: string, owner:
     [queue, ends.map((end) => end.record.id), ends.map((end) => end.record.attempt), owner],
   )
   const acked = new Set(rows.map((row) => row.id))
-  const keyed = ends.filter((end) => acked.has(end.record.id) && end.record.key !== undefined)
+  await rememberEnds(
+    tx,
+    queue,
+    ends.filter((end) => acked.has(end.record.id)),
+  )
+  return acked
+}
+
+/** Keeps the ended tasks' idempotency keys (and forgets those past their time), and writes their messages. */
+async function rememberEnds(tx: SqlTransaction, queue: string, ends: readonly SharedEnd[]): Promise<void> {
+  if (ends.length === 0) return
+  const keyed = ends.filter((end) => end.record.key !== undefined)
   if (keyed.length > 0) {
     await tx.query(
       `insert into pl_queue_keys (queue_name, idem_key, task_id, fingerprint, status, retain_until, task_info)
@@ -237,10 +353,7 @@ export async function settleSharedJobs(tx: SqlTransaction, queue: string, owner:
   }
   const latest = Math.max(...ends.map((end) => end.settlement.endedAt))
   await tx.query('delete from pl_queue_keys where queue_name = $1 and retain_until <= $2', [queue, latest])
-  for (const end of ends) {
-    if (end.message !== undefined && acked.has(end.record.id)) await insertMessage(tx, end.message.mailbox, end.message.message)
-  }
-  return acked
+  for (const end of ends) if (end.message !== undefined) await insertMessage(tx, end.message.mailbox, end.message.message)
 }
 
 const rankOf = (priority: Priority): number => PRIORITIES.indexOf(priority)

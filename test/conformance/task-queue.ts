@@ -30,7 +30,7 @@ export function record(seq: number, overrides: Partial<TaskRecord<{ n: number }>
 }
 
 const settlement = (status: 'completed' | 'failed', retainKeyUntil: number) =>
-  ({ status, endedAt: 5_000, retainKeyUntil, message: undefined }) as const
+  ({ status, endedAt: 5_000, retainKeyUntil, message: undefined, outcome: { ok: true, value: undefined } }) as const
 
 /** What a backend test can tell the body about its store, to check what it keeps. */
 export interface QueueProbe {
@@ -129,7 +129,10 @@ export function describeTaskQueueConformance(
       const second = record(2, { key: 'b', fingerprint: '"b"' })
       await queue.put([first, second])
       await queue.claim(first, 1, { owner: 'owner-1', expiresAt: 9_000 })
-      await queue.settle({ ...first, attempt: 1 }, { status: 'completed', endedAt: 5_000, retainKeyUntil: 6_000, message: undefined })
+      await queue.settle(
+        { ...first, attempt: 1 },
+        { status: 'completed', endedAt: 5_000, retainKeyUntil: 6_000, message: undefined, outcome: { ok: true, value: undefined } },
+      )
       expect(await queue.findKey('a', 5_999)).toEqual({
         key: 'a',
         taskId: first.id,
@@ -139,7 +142,13 @@ export function describeTaskQueueConformance(
         task: { priority: 'normal', cost: { vram: 2 }, tenant: 't', mailbox: undefined, handler: 'gen', submittedAt: 1_001, attempt: 1 },
       })
       expect(await queue.findKey('a', 6_000)).toBeUndefined()
-      await queue.settle(second, { status: 'failed', endedAt: 7_000, retainKeyUntil: 8_000, message: undefined })
+      await queue.settle(second, {
+        status: 'failed',
+        endedAt: 7_000,
+        retainKeyUntil: 8_000,
+        message: undefined,
+        outcome: { ok: true, value: undefined },
+      })
       if (probe !== undefined) expect(await probe.keysKept(queue)).toBe(1) // `a` went when `b` ended
       expect(await queue.findKey('b', 7_500)).toMatchObject({ status: 'failed', taskId: second.id })
       await queue.close()

@@ -1,0 +1,491 @@
+/*
+ * A queue many pools share, in many processes on many machines: the store orders and claims.
+ *
+ * - submit: rows inserted in one statement per batch (a tick's submits), with a NOTIFY per batch;
+ * - claim: the pool asks with its free units; one statement takes the best waiting tasks that
+ *   fit, under leases in database time (shared-jobs.ts);
+ * - run: leases renew while the task runs; a lease that expires (its owner died) makes the task
+ *   claimable again, attempt + 1; a submitter's cancel reaches the runner at its next renewal;
+ * - end: acks gathered while one is being written go together in the next transaction (group
+ *   commit), with the mailbox messages when the store shares the database, and the ends for
+ *   submitters in other processes (shared-outcomes.ts);
+ * - wake: LISTEN/NOTIFY, debounced, with a jittered poll (work-signal.ts).
+ */
+import { BackendError, TaskCancelledError, TaskDroppedError, TaskExpiredError, TaskFailedError, errorFromCode } from '../core/errors.js'
+import type { MailboxStore } from '../core/mailbox.js'
+import type {
+  KeyRecord,
+  Settlement,
+  SharedClaim,
+  SharedClaimRequest,
+  SharedFollower,
+  SharedHost,
+  SharedQueue,
+  TaskQueue,
+  TaskRecord,
+} from '../core/queue.js'
+import { checkJson } from '../core/storable.js'
+import { optionalFunction, optionalNumber, optionsObject, refuse } from '../core/validate.js'
+import { describeError } from '../core/errors.js'
+import { findKey } from '../sql/jobs.js'
+import { checkName, type SqlClient } from '../sql/migrations.js'
+import {
+  claimFitting,
+  insertSharedJobs,
+  releaseShared,
+  releaseUnstarted,
+  renewAndHear,
+  settleSharedJobs,
+  takePoisoned,
+  withdrawShared,
+  type SharedEnd,
+} from '../sql/shared-jobs.js'
+import {
+  MAX_PAYLOAD_BYTES,
+  OUTCOME_CHANNEL,
+  PROGRESS_CHANNEL,
+  notifyProgress,
+  pruneOutcomes,
+  takeOutcomes,
+  writeOutcomes,
+  type SharedOutcome,
+} from '../sql/shared-outcomes.js'
+import { wrap } from '../sql/wrap.js'
+import { migratePostgres, pgClient, type PgPool } from './client.js'
+import { PostgresMailboxStore } from './mailbox.js'
+import { WorkSignal } from './work-signal.js'
+
+export interface PostgresQueueOptions {
+  /** The queue's name; many queues share one database. @default 'default' */
+  readonly name?: string
+  /** Wakes (NOTIFY) within this many ms become one claim. @default 2 */
+  readonly debounceMs?: number
+  /** The fallback poll for what no notification says (an expired lease, an ended backoff), jittered ±50 %. @default 1000 */
+  readonly pollMs?: number
+  /** Waiting tasks a claim looks at, best first (it takes those that fit). @default 64 */
+  readonly claimScan?: number
+  /** Ends nobody took (their submitter went away) are kept this long. @default 86_400_000 (a day) */
+  readonly outcomeRetentionMs?: number
+  /** Hears what goes wrong in the background (a lost LISTEN connection, a progress send). @default console.warn */
+  readonly onError?: (error: unknown) => void
+}
+
+const KEYS: Record<keyof PostgresQueueOptions, 1> = {
+  name: 1,
+  debounceMs: 1,
+  pollMs: 1,
+  claimScan: 1,
+  outcomeRetentionMs: 1,
+  onError: 1,
+}
+
+/** The classes an end's error code names, as a submitter rebuilds them. */
+const ENDINGS = {
+  TASK_FAILED: TaskFailedError,
+  TASK_EXPIRED: TaskExpiredError,
+  TASK_CANCELLED: TaskCancelledError,
+  TASK_DROPPED: TaskDroppedError,
+}
+
+/** What this queue knows of a run it claimed. */
+interface Held {
+  readonly attempt: number
+  readonly submitter: string | null
+}
+
+interface Gathered<T> {
+  readonly item: T
+  resolve(value: unknown): void
+  reject(error: unknown): void
+}
+
+interface PendingAck {
+  readonly end: SharedEnd
+  readonly submitter: string | null
+}
+
+/** Gathers work while a write is in flight and writes it together next (group commit). */
+class Batcher<T> {
+  #waiting: Gathered<T>[] = []
+  #writing = false
+  readonly #write: (batch: readonly Gathered<T>[]) => Promise<void>
+
+  constructor(write: (batch: readonly Gathered<T>[]) => Promise<void>) {
+    this.#write = write
+  }
+
+  add<V>(item: T): Promise<V> {
+    return new Promise<V>((resolve, reject) => {
+      this.#waiting.push({ item, resolve: resolve as (value: unknown) => void, reject })
+      if (!this.#writing) queueMicrotask(() => this.#next())
+    })
+  }
+
+  get idle(): boolean {
+    return !this.#writing && this.#waiting.length === 0
+  }
+
+  #next(): void {
+    if (this.#writing || this.#waiting.length === 0) return
+    const batch = this.#waiting
+    this.#waiting = []
+    this.#writing = true
+    this.#write(batch)
+      .catch((error: unknown) => {
+        for (const entry of batch) entry.reject(error)
+      })
+      .finally(() => {
+        this.#writing = false
+        this.#next()
+      })
+  }
+}
+
+/**
+ * A task queue in Postgres (`pl_queue_jobs`) that many pools share: pass one to each
+ * `ResourcePool` with `queue`. The pool is the caller's `pg.Pool` (two connections per queue at
+ * least: one listens); `close()` leaves it open.
+ */
+export class PostgresQueue<P = unknown> implements TaskQueue<P> {
+  readonly durable = true
+  readonly checkValue = checkJson
+  readonly shared: SharedQueue<P> = {
+    attach: (host) => void (this.#host = host),
+    claim: (request) => this.#claimFitting(request),
+    follow: (id, follower) => this.#follow(id, follower),
+    unfollow: (id) => void this.#followers.delete(id),
+    progress: (record, chunk) => this.#sendLater(record, chunk),
+  }
+  readonly name: string
+  readonly pool: PgPool
+  readonly #db: SqlClient
+  readonly #options: Required<Omit<PostgresQueueOptions, 'name' | 'onError'>>
+  readonly #onError: (error: unknown) => void
+  #owner = ''
+  #host: SharedHost | undefined
+  #signal: WorkSignal | undefined
+  #sharedMailbox: PostgresMailboxStore<unknown> | undefined
+  readonly #held = new Map<string, Held>()
+  readonly #followers = new Map<string, SharedFollower<unknown>>()
+  /** Ends that came before their task was followed (its submit was still being answered). */
+  readonly #early = new Map<string, SharedOutcome>()
+  #progress: { submitter: string; id: string; chunk: unknown }[] = []
+  #progressSending: Promise<void> | undefined
+  #fetching = false
+  #fetchAgain = false
+  readonly #puts = new Batcher<readonly TaskRecord<P>[]>((batch) => this.#writePuts(batch))
+  readonly #acks = new Batcher<PendingAck>((batch) => this.#writeAcks(batch))
+
+  constructor(pool: PgPool, options: PostgresQueueOptions = {}) {
+    if (typeof pool?.query !== 'function' || typeof pool.connect !== 'function') refuse('pool', 'a pg.Pool', pool)
+    optionsObject(options, KEYS, 'options')
+    this.pool = pool
+    this.#db = pgClient(pool)
+    this.name = checkName(options.name ?? 'default', 'name')
+    this.#options = {
+      debounceMs: optionalNumber(options.debounceMs, 'debounceMs') ?? 2,
+      pollMs: optionalNumber(options.pollMs, 'pollMs', { positive: true }) ?? 1000,
+      claimScan: optionalNumber(options.claimScan, 'claimScan', { positive: true, integer: true }) ?? 64,
+      outcomeRetentionMs: optionalNumber(options.outcomeRetentionMs, 'outcomeRetentionMs', { positive: true }) ?? 86_400_000,
+    }
+    this.#onError =
+      optionalFunction<(error: unknown) => void>(options.onError, 'onError') ??
+      ((error: unknown) => console.warn(`prometheus-parking-lot: queue '${this.name}': ${describeError(error)}`))
+  }
+
+  // ─── TaskQueue ─────────────────────────────────────────────────────────────
+
+  /** Migrates, starts listening; nothing to recover here: an expired lease is any claimer's to take. */
+  async open(owner: string): Promise<readonly TaskRecord<P>[]> {
+    await wrap('preparing the schema', () => migratePostgres(this.pool))
+    this.#owner = owner
+    const signal = new WorkSignal(this.pool, this.name, () => this.#woken(), {
+      debounceMs: this.#options.debounceMs,
+      pollMs: this.#options.pollMs,
+      onError: this.#onError,
+      channels: {
+        [OUTCOME_CHANNEL]: (submitter) => submitter === owner && this.#fetchOutcomes(),
+        [PROGRESS_CHANNEL]: (payload) => this.#heardProgress(payload),
+      },
+    })
+    await wrap('listening for work', () => signal.start())
+    this.#signal = signal
+    return []
+  }
+
+  put(records: readonly TaskRecord<P>[]): Promise<void> {
+    return this.#puts.add(records)
+  }
+
+  /** The batch in one transaction; if it fails, each submit alone, so one bad submit (a key already live) fails alone. */
+  async #writePuts(batch: readonly Gathered<readonly TaskRecord<P>[]>[]): Promise<void> {
+    const write = (records: readonly TaskRecord<P>[]): Promise<unknown> =>
+      wrap('storing accepted tasks', () => this.#db.transaction((tx) => insertSharedJobs(tx, this.name, records, this.#owner)))
+    try {
+      await write(batch.flatMap((entry) => entry.item))
+      for (const entry of batch) entry.resolve(undefined)
+      return
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.reject(error)
+    }
+    for (const entry of batch) await write(entry.item).then(entry.resolve, entry.reject)
+  }
+
+  /** Nothing to write: the shared claim (`shared.claim`) leased it already. */
+  claim(): void {}
+
+  async renew(records: readonly TaskRecord<P>[]): Promise<void> {
+    const host = this.#attached()
+    const runs = records.map((record) => ({ id: record.id, attempt: record.attempt }))
+    const rows = await wrap('renewing leases', () => renewAndHear(this.#db, this.name, this.#owner, runs, host.leaseMs))
+    const held = new Set<string>()
+    for (const row of rows) {
+      held.add(row.id)
+      if (row.cancel_requested) host.stopRun(row.id, 'its submitter cancelled it')
+    }
+    // Another claimer runs it now: this run's work would only be thrown away.
+    for (const run of runs) if (!held.has(run.id) && this.#held.has(run.id)) host.stopRun(run.id, 'its lease was lost')
+  }
+
+  async release(record: TaskRecord<P>, notBefore: number | undefined): Promise<void> {
+    this.#held.delete(record.id)
+    const delayMs = notBefore === undefined ? 0 : notBefore - Date.now()
+    await wrap('releasing a task for retry', () => releaseShared(this.#db, this.name, this.#owner, record, delayMs))
+  }
+
+  /**
+   * A run of ours ended: acked with the next batch, `'kept'` if the lease was lost meanwhile. A
+   * task we do not run (its submitter cancelled it, or its wait limit came): ended if nobody
+   * runs it, else `'kept'` (a cancel then asks its runner to stop).
+   */
+  async settle(record: TaskRecord<P>, settlement: Settlement): Promise<void | 'kept'> {
+    const end: SharedEnd = {
+      record,
+      settlement,
+      message: settlement.message === undefined ? undefined : { mailbox: this.#sharedMailbox!.name, message: settlement.message },
+    }
+    const held = this.#held.get(record.id)
+    if (held !== undefined && held.attempt === record.attempt) {
+      this.#held.delete(record.id)
+      return this.#acks.add<void | 'kept'>({ end, submitter: held.submitter })
+    }
+    const answer = await wrap('withdrawing a task', () =>
+      this.#db.transaction((tx) => withdrawShared(tx, this.name, end, settlement.status === 'cancelled')),
+    )
+    return answer === 'ended' ? undefined : 'kept'
+  }
+
+  async findKey(key: string, now: number): Promise<KeyRecord | undefined> {
+    return wrap('looking up an idempotency key', () => findKey(this.#db, this.name, key, now))
+  }
+
+  sharesTransactionWith(store: MailboxStore<unknown>): boolean {
+    if (!(store instanceof PostgresMailboxStore) || store.pool !== this.pool) return false
+    this.#sharedMailbox = store
+    return true
+  }
+
+  /** Stops listening, writes what is gathered, and lets tasks claimed and never started wait again (their attempt not counted). */
+  async close(): Promise<void> {
+    await this.#signal?.close()
+    this.#signal = undefined
+    while (!this.#acks.idle || !this.#puts.idle) await new Promise((resolve) => setTimeout(resolve, 1))
+    await this.#progressSending
+    const unstarted = [...this.#held].map(([id, held]) => ({ id, attempt: held.attempt }))
+    this.#held.clear()
+    if (this.#owner !== '')
+      await wrap('letting go of claimed tasks', () => this.#db.transaction((tx) => releaseUnstarted(tx, this.name, this.#owner, unstarted)))
+  }
+
+  // ─── Shared ────────────────────────────────────────────────────────────────
+
+  #follow(id: string, follower: SharedFollower<unknown>): void {
+    this.#followers.set(id, follower)
+    const early = this.#early.get(id)
+    if (early === undefined) return
+    this.#early.delete(id)
+    queueMicrotask(() => this.#deliver(early))
+  }
+
+  #sendLater(record: TaskRecord<P>, chunk: unknown): void {
+    const submitter = this.#held.get(record.id)?.submitter
+    if (submitter === undefined || submitter === null || submitter === this.#owner) return
+    this.#progress.push({ submitter, id: record.id, chunk })
+    if (this.#progress.length === 1) queueMicrotask(() => void this.#sendProgress())
+  }
+
+  // ─── Inside ────────────────────────────────────────────────────────────────
+
+  #attached(): SharedHost {
+    if (this.#host === undefined) throw new BackendError(`Queue '${this.name}' is used before a pool opened it`)
+    return this.#host
+  }
+
+  async #claimFitting(request: SharedClaimRequest): Promise<SharedClaim<P>> {
+    const { leaseMs } = this.#attached()
+    const { free, capacity, limit, backfill, reserveAfterMs } = request
+    const submitters = new Map<string, string | null>()
+    const resources = Object.keys(free)
+    const claimed = await wrap('claiming tasks', () =>
+      this.#db.transaction(async (tx) => {
+        const spent = await takePoisoned<P>(tx, this.name, this.#owner, leaseMs, 16, submitters)
+        const runs = await claimFitting<P>(
+          tx,
+          this.name,
+          {
+            resources,
+            free: resources.map((r) => free[r]!),
+            capacity: resources.map((r) => capacity[r]!),
+            owner: this.#owner,
+            leaseMs,
+            limit,
+            scan: this.#options.claimScan,
+            backfill,
+            reserveAfterMs,
+          },
+          submitters,
+        )
+        return { runs, spent }
+      }),
+    )
+    for (const record of [...claimed.runs, ...claimed.spent]) {
+      this.#held.set(record.id, { attempt: record.attempt, submitter: submitters.get(record.id) ?? null })
+    }
+    return claimed
+  }
+
+  async #writeAcks(batch: readonly Gathered<PendingAck>[]): Promise<void> {
+    await this.#progressSending // a submitter hears the last chunks before the end
+    const ends = batch.map((entry) => entry.item.end)
+    const acked = await wrap('settling tasks', () =>
+      this.#db.transaction(async (tx) => {
+        const acked = await settleSharedJobs(tx, this.name, this.#owner, ends)
+        const outcomes: SharedOutcome[] = []
+        for (const { item } of batch) {
+          const { submitter, end } = item
+          if (submitter === null || submitter === this.#owner || !acked.has(end.record.id)) continue
+          outcomes.push(outcomeOf(end, submitter))
+        }
+        await writeOutcomes(tx, this.name, outcomes)
+        if (Math.random() < 0.01) await pruneOutcomes(tx, this.name, Date.now() - this.#options.outcomeRetentionMs)
+        return acked
+      }),
+    )
+    for (const entry of batch) entry.resolve(acked.has(entry.item.end.record.id) ? undefined : 'kept')
+  }
+
+  #woken(): void {
+    this.#host?.wake()
+    // A poll also looks for ends whose notification was lost (a connection that was down).
+    if (this.#followers.size > 0) this.#fetchOutcomes()
+  }
+
+  #fetchOutcomes(): void {
+    if (this.#fetching) {
+      this.#fetchAgain = true
+      return
+    }
+    this.#fetching = true
+    this.#fetchAgain = false
+    wrap('taking task ends', () => takeOutcomes(this.#db, this.name, this.#owner))
+      .then(
+        (outcomes) => {
+          for (const outcome of outcomes) this.#deliver(outcome)
+        },
+        (error: unknown) => this.#report(error),
+      )
+      .finally(() => {
+        this.#fetching = false
+        if (this.#fetchAgain) this.#fetchOutcomes()
+      })
+  }
+
+  #deliver(outcome: SharedOutcome): void {
+    const follower = this.#followers.get(outcome.taskId)
+    if (follower === undefined) {
+      this.#early.set(outcome.taskId, outcome)
+      return
+    }
+    this.#followers.delete(outcome.taskId)
+    const { value, error } = decodeOutcome(outcome)
+    follower.ended(outcome.status, value, error)
+  }
+
+  async #sendProgress(): Promise<void> {
+    await this.#progressSending
+    const chunks = this.#progress
+    this.#progress = []
+    if (chunks.length === 0) return
+    const payloads: string[] = []
+    for (const { submitter, id, chunk } of chunks) {
+      const payload = JSON.stringify({ s: submitter, q: this.name, id, c: chunk })
+      if (new TextEncoder().encode(payload).length > MAX_PAYLOAD_BYTES) {
+        this.#report(
+          new BackendError(`A progress chunk of task ${id} is over ${MAX_PAYLOAD_BYTES} bytes as JSON; its submitter will not see it`),
+        )
+      } else payloads.push(payload)
+    }
+    const sending = wrap('sending progress', () => notifyProgress(this.#db, payloads)).catch((error: unknown) => this.#report(error))
+    this.#progressSending = sending
+    await sending
+    if (this.#progressSending === sending) this.#progressSending = undefined
+  }
+
+  #heardProgress(payload: string): void {
+    const message = JSON.parse(payload) as { s?: unknown; q?: unknown; id?: unknown; c?: unknown }
+    if (message.s !== this.#owner || message.q !== this.name || typeof message.id !== 'string') return
+    this.#followers.get(message.id)?.progress(message.c)
+  }
+
+  #report(error: unknown): void {
+    try {
+      this.#onError(error)
+    } catch (thrown) {
+      console.error('prometheus-parking-lot: PostgresQueue onError threw', thrown, 'while reporting', error)
+    }
+  }
+}
+
+interface ErrorFields {
+  readonly code?: string
+  readonly message?: string
+  readonly reason?: string
+  readonly attempts?: number
+}
+
+function errorFields(error: Error): ErrorFields {
+  const { code, reason, attempts } = error as Error & { code?: unknown; reason?: unknown; attempts?: unknown }
+  return {
+    code: typeof code === 'string' ? code : error.name,
+    message: error.message,
+    reason: typeof reason === 'string' ? reason : undefined,
+    attempts: typeof attempts === 'number' ? attempts : undefined,
+  }
+}
+
+/** An end as its submitter's row carries it; a result that is not JSON fails the task there (it cannot travel). */
+function outcomeOf(end: SharedEnd, submitter: string): SharedOutcome {
+  const { endedAt, outcome } = end.settlement
+  const taskId = end.record.id
+  try {
+    const text = JSON.stringify(outcome.ok ? { value: outcome.value } : { error: errorFields(outcome.error) })
+    return { taskId, submitter, status: end.settlement.status, outcome: text, endedAt }
+  } catch (error) {
+    const message = `Task ${taskId}'s result does not serialize as JSON for its submitter: ${describeError(error)}`
+    const text = JSON.stringify({ error: { code: 'TASK_FAILED', message, reason: 'error', attempts: end.record.attempt } })
+    return { taskId, submitter, status: 'failed', outcome: text, endedAt }
+  }
+}
+
+function decodeOutcome(outcome: SharedOutcome): { value: unknown; error: Error | undefined } {
+  const parsed = JSON.parse(outcome.outcome) as { value?: unknown; error?: ErrorFields }
+  if (outcome.status === 'completed') return { value: parsed.value, error: undefined }
+  const e = parsed.error ?? {}
+  const fields: Record<string, unknown> = {}
+  if (e.reason !== undefined) fields['reason'] = e.reason
+  if (e.attempts !== undefined) fields['attempts'] = e.attempts
+  return {
+    value: undefined,
+    error: errorFromCode(ENDINGS, e.code, e.message ?? `Task ${outcome.taskId} ended as ${outcome.status}`, fields),
+  }
+}

@@ -1,0 +1,62 @@
+/*
+ * How a task's submitter hears of it when another process runs it: its end is a row of
+ * `pl_queue_outcomes` (written in the ack's transaction) plus a NOTIFY naming the submitter,
+ * who takes its rows; progress chunks travel as NOTIFY payloads only (a chunk missed while a
+ * connection was down is lost, the end never is).
+ */
+import type { TerminalStatus } from '../core/types.js'
+import type { SqlTransaction } from './migrations.js'
+
+export const OUTCOME_CHANNEL = 'pl_queue_outcome'
+export const PROGRESS_CHANNEL = 'pl_queue_progress'
+
+/** Postgres refuses NOTIFY payloads of 8000 bytes or more. */
+export const MAX_PAYLOAD_BYTES = 7900
+
+export interface SharedOutcome {
+  readonly taskId: string
+  readonly submitter: string
+  readonly status: TerminalStatus
+  /** JSON text: `{"value": ...}` or `{"error": {...}}`. */
+  readonly outcome: string
+  readonly endedAt: number
+}
+
+/** Stores the ends for their submitters and notifies each submitter once (delivered at commit). */
+export async function writeOutcomes(tx: SqlTransaction, queue: string, outcomes: readonly SharedOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return
+  await tx.query(
+    `insert into pl_queue_outcomes (queue_name, task_id, submitter, status, outcome, ended_at)
+     select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::float8[])
+     on conflict (queue_name, task_id) do nothing`,
+    [
+      queue,
+      outcomes.map((o) => o.taskId),
+      outcomes.map((o) => o.submitter),
+      outcomes.map((o) => o.status),
+      outcomes.map((o) => o.outcome),
+      outcomes.map((o) => o.endedAt),
+    ],
+  )
+  await tx.query(`select pg_notify($1, s) from unnest($2::text[]) as s`, [OUTCOME_CHANNEL, [...new Set(outcomes.map((o) => o.submitter))]])
+}
+
+/** Takes (deletes and answers) the ends stored for `submitter`. */
+export async function takeOutcomes(tx: SqlTransaction, queue: string, submitter: string): Promise<SharedOutcome[]> {
+  const { rows } = await tx.query<{ task_id: string; status: TerminalStatus; outcome: string; ended_at: number }>(
+    'delete from pl_queue_outcomes where queue_name = $1 and submitter = $2 returning task_id, status, outcome, ended_at',
+    [queue, submitter],
+  )
+  return rows.map((row) => ({ taskId: row.task_id, submitter, status: row.status, outcome: row.outcome, endedAt: Number(row.ended_at) }))
+}
+
+/** Forgets ends nobody took (their submitter is gone) older than `before` (ms, the writers' clock). */
+export async function pruneOutcomes(tx: SqlTransaction, queue: string, before: number): Promise<void> {
+  await tx.query('delete from pl_queue_outcomes where queue_name = $1 and ended_at < $2', [queue, before])
+}
+
+/** Sends progress chunks to their submitter: one NOTIFY per payload-sized group. */
+export async function notifyProgress(tx: SqlTransaction, payloads: readonly string[]): Promise<void> {
+  if (payloads.length === 0) return
+  await tx.query('select pg_notify($1, p) from unnest($2::text[]) as p', [PROGRESS_CHANNEL, [...payloads]])
+}

@@ -1,0 +1,238 @@
+// Pools sharing one PostgresQueue on a real Postgres 15: the store claims what fits each pool,
+// and a submitter hears of its task (progress, end) wherever it ran. Pools here are in one
+// process with a pg.Pool each, as processes would be; postgres.processes.test.ts runs real ones.
+import pg from 'pg'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ResourcePool, TaskCancelledError, TaskFailedError, type CostInput, type TaskHandle } from '../src/index.js'
+import { PostgresQueue } from '../src/postgres/index.js'
+import { migratePostgres } from '../src/postgres/client.js'
+import { freshDatabase } from './postgres/database.js'
+
+let url: string
+let admin: pg.Pool
+beforeAll(async () => {
+  url = await freshDatabase('shared')
+  admin = new pg.Pool({ connectionString: url, max: 2 })
+  await migratePostgres(admin)
+})
+afterAll(() => admin.end())
+
+type Job =
+  { readonly echo: string; readonly cost?: CostInput } | { readonly hold: string } | { readonly fail: number; readonly then: string }
+
+interface Member {
+  readonly pool: ResourcePool<Job, string, string>
+  readonly pg: pg.Pool
+  /** Payloads this member ran, by attempt. */
+  readonly ran: string[]
+  /** The most units of each resource its running echo jobs held at once (from inside the executor). */
+  readonly peak: Record<string, number>
+  release(tag: string): void
+}
+
+const members: Member[] = []
+let queueNo = 0
+afterEach(async () => {
+  for (const member of members.splice(0)) {
+    member.release('*')
+    await member.pool.close()
+    await member.pg.end()
+  }
+})
+
+/** A pool on the shared queue `name`, with its own connections (as another process would have). */
+function member(name: string, capacity: Record<string, number>, options: { paused?: boolean; leaseMs?: number } = {}): Member {
+  const connections = new pg.Pool({ connectionString: url, max: 4 })
+  const held = new Map<string, () => void>()
+  const released = new Set<string>()
+  const ran: string[] = []
+  const failures = new Map<number, number>()
+  const peak: Record<string, number> = {}
+  const using: Record<string, number> = {}
+  const pool = new ResourcePool<Job, string, string>({
+    name,
+    capacity,
+    queue: new PostgresQueue<Job>(connections, { name, pollMs: 200 }),
+    leaseMs: options.leaseMs ?? 3_000,
+    retryBaseDelayMs: 10,
+    retryMaxDelayMs: 10,
+    executor: async (job, ctx) => {
+      if ('echo' in job) {
+        ran.push(job.echo)
+        const cost = Object.entries((job.cost ?? {}) as Record<string, number>)
+        for (const [r, units] of cost) {
+          using[r] = (using[r] ?? 0) + units
+          peak[r] = Math.max(peak[r] ?? 0, using[r])
+        }
+        ctx.emit(`chunk of ${job.echo}`)
+        // Long enough that runs overlap.
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        for (const [r, units] of cost) using[r]! -= units
+        return job.echo
+      }
+      if ('fail' in job) {
+        const seen = (failures.get(job.fail) ?? 0) + 1
+        failures.set(job.fail, seen)
+        ran.push(`fail ${job.fail} attempt ${ctx.attempt}`)
+        if (seen <= job.fail) throw new Error(`failure ${seen}`)
+        return job.then
+      }
+      ran.push(job.hold)
+      ctx.emit(`holding ${job.hold}`)
+      if (!released.has(job.hold) && !released.has('*')) {
+        await new Promise<void>((resolve, reject) => {
+          held.set(job.hold, resolve)
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))
+        })
+      }
+      return job.hold
+    },
+  })
+  if (options.paused === true) pool.pause()
+  const made: Member = {
+    pool,
+    pg: connections,
+    ran,
+    peak,
+    release(tag) {
+      released.add(tag)
+      if (tag === '*') for (const resolve of held.values()) resolve()
+      held.get(tag)?.()
+    },
+  }
+  members.push(made)
+  return made
+}
+
+const progressOf = async (handle: TaskHandle<string, string>): Promise<string[]> => {
+  const chunks: string[] = []
+  for await (const chunk of handle.progress) chunks.push(chunk)
+  return chunks
+}
+
+describe('PostgresQueue: pools sharing one queue', () => {
+  it('runs what one pool submits; its handle resolves with the result and streams progress', async () => {
+    const name = `solo${++queueNo}`
+    const { pool, ran } = member(name, { slots: 2 })
+    const handles = await pool.submitAll(['a', 'b', 'c'].map((echo) => ({ payload: { echo } })))
+    expect(await Promise.all(handles.map((h) => h.result))).toEqual(['a', 'b', 'c'])
+    expect(await progressOf(handles[0]!)).toEqual(['chunk of a'])
+    expect(ran.sort()).toEqual(['a', 'b', 'c'])
+    await pool.onIdle()
+    const { rows } = await admin.query('select count(*)::int as n from pl_queue_jobs where queue_name = $1', [name])
+    expect(rows[0].n).toBe(0)
+  })
+
+  it('a task submitted by one pool runs on another; the submitter gets progress and the result through the database', async () => {
+    const name = `pair${++queueNo}`
+    const submitter = member(name, { slots: 2 }, { paused: true })
+    const runner = member(name, { slots: 2 })
+    const handle = await submitter.pool.submit({ hold: 'remote' })
+    const chunks = progressOf(handle)
+    await expect.poll(() => runner.ran).toEqual(['remote'])
+    runner.release('remote')
+    expect(await handle.result).toBe('remote')
+    expect(await chunks).toEqual(['holding remote'])
+    expect(submitter.ran).toEqual([])
+    await submitter.pool.onIdle()
+  })
+
+  it('each pool takes only what fits its free units, per resource', async () => {
+    const name = `fit${++queueNo}`
+    const submitter = member(name, { gpu: 8, cpu: 8 }, { paused: true })
+    const small = member(name, { gpu: 2, cpu: 4 })
+    const big = member(name, { gpu: 8, cpu: 1 })
+    const costs: CostInput[] = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? { gpu: 5, cpu: 1 } : { gpu: 1, cpu: 2 }))
+    const handles = await submitter.pool.submitAll(costs.map((cost, i) => ({ payload: { echo: `t${i}`, cost }, options: { cost } })))
+    expect((await Promise.all(handles.map((h) => h.result))).sort()).toEqual(costs.map((_, i) => `t${i}`).sort())
+    expect(small.peak['gpu']).toBeLessThanOrEqual(2)
+    expect(small.peak['cpu']).toBeLessThanOrEqual(4)
+    expect(big.peak['gpu']).toBeLessThanOrEqual(8)
+    expect(big.peak['cpu']).toBeLessThanOrEqual(1)
+    // Both ran tasks at once, up to what each has (not one task at a time).
+    expect(small.peak['cpu']).toBe(4)
+    // gpu 5 tasks fit only the big pool; each ran once somewhere.
+    const gpu5 = costs.flatMap((cost, i) => ((cost as { gpu: number }).gpu === 5 ? [`t${i}`] : []))
+    expect(small.ran.filter((t) => gpu5.includes(t))).toEqual([])
+    expect([...small.ran, ...big.ran].sort()).toEqual(costs.map((_, i) => `t${i}`).sort())
+  })
+
+  it('a failed attempt waits out its backoff in the store and runs again (attempt 2), anywhere', async () => {
+    const name = `retry${++queueNo}`
+    const runner = member(name, { slots: 1 })
+    const handle = await runner.pool.submit({ fail: 1, then: 'second time' }, { maxAttempts: 3 })
+    expect(await handle.result).toBe('second time')
+    expect(runner.ran).toEqual(['fail 1 attempt 1', 'fail 1 attempt 2'])
+  })
+
+  it('the last failed attempt fails the task, and the submitter in another pool gets a TaskFailedError', async () => {
+    const name = `fails${++queueNo}`
+    const submitter = member(name, { slots: 1 }, { paused: true })
+    member(name, { slots: 1 })
+    const handle = await submitter.pool.submit({ fail: 5, then: 'never' }, { maxAttempts: 2 })
+    const error = await handle.result.catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TaskFailedError)
+    expect(error).toMatchObject({ reason: 'error', attempts: 2, message: expect.stringMatching(/failure 2/) })
+  })
+
+  it('cancelling a task nobody runs yet removes it from the store', async () => {
+    const name = `cancel${++queueNo}`
+    const submitter = member(name, { slots: 1 }, { paused: true })
+    const handle = await submitter.pool.submit({ echo: 'never' })
+    expect(handle.cancel()).toBe(true)
+    await expect(handle.result).rejects.toBeInstanceOf(TaskCancelledError)
+    const { rows } = await admin.query('select count(*)::int as n from pl_queue_jobs where queue_name = $1', [name])
+    expect(rows[0].n).toBe(0)
+    member(name, { slots: 1 })
+    await submitter.pool.onIdle()
+  })
+
+  it('cancelling a task another pool runs stops it there (at its next renewal); the submitter gets the cancel', async () => {
+    const name = `stop${++queueNo}`
+    const submitter = member(name, { slots: 1 }, { paused: true })
+    const runner = member(name, { slots: 1 }, { leaseMs: 600 })
+    const handle = await submitter.pool.submit({ hold: 'long' })
+    await expect.poll(() => runner.ran).toEqual(['long'])
+    const cancelled = new Promise((resolve) => runner.pool.once('cancelled', resolve))
+    handle.cancel()
+    await cancelled
+    await expect(handle.result).rejects.toBeInstanceOf(TaskCancelledError)
+  })
+
+  it('a task whose owner died on its last attempt ends as failed (crashed) when a claimer finds it', async () => {
+    const name = `spent${++queueNo}`
+    const submitter = member(name, { slots: 1 }, { paused: true })
+    const handle = await submitter.pool.submit({ echo: 'x' }, { maxAttempts: 1 })
+    // As if a process claimed it and died: the attempt is spent, its lease over.
+    await admin.query(`update pl_queue_jobs set attempt = 1, lease_owner = 'dead', lease_expires_at = 0 where queue_name = $1`, [name])
+    member(name, { slots: 1 })
+    const error = await handle.result.catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TaskFailedError)
+    expect(error).toMatchObject({ reason: 'crashed' })
+  })
+
+  it('a lease that expires (its owner stopped renewing) lets another pool run the task again, as attempt 2', async () => {
+    const name = `expire${++queueNo}`
+    const submitter = member(name, { slots: 1 }, { paused: true })
+    const handle = await submitter.pool.submit({ echo: 'again' }, { maxAttempts: 2 })
+    await admin.query(`update pl_queue_jobs set attempt = 1, lease_owner = 'dead', lease_expires_at = 0 where queue_name = $1`, [name])
+    const runner = member(name, { slots: 1 })
+    const started = new Promise<number>((resolve) => runner.pool.once('started', ({ attempt }) => resolve(attempt)))
+    expect(await handle.result).toBe('again')
+    expect(await started).toBe(2)
+  })
+
+  it('close() lets claimed tasks that never started wait again, their attempt not counted', async () => {
+    const name = `closing${++queueNo}`
+    const runner = member(name, { slots: 1 })
+    await runner.pool.submitAll([{ payload: { hold: 'first' } }, { payload: { echo: 'second' } }])
+    await expect.poll(() => runner.ran).toEqual(['first'])
+    runner.release('first')
+    await runner.pool.close()
+    const { rows } = await admin.query<{ lease_owner: string | null; attempt: number }>(
+      'select lease_owner, attempt from pl_queue_jobs where queue_name = $1',
+      [name],
+    )
+    for (const row of rows) expect(row).toEqual({ lease_owner: null, attempt: 0 })
+  })
+})
