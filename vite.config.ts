@@ -50,9 +50,20 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts', 'e2e/**/*.test.ts'],
-          exclude: ['test/**/*.browser.test.ts'],
+          exclude: ['test/**/*.browser.test.ts', 'test/**/*.serial.test.ts'],
           environment: 'node',
           // A throwaway Postgres 15 cluster for the server-tier tests (test/postgres/cluster.ts).
+          globalSetup: ['test/postgres/global-setup.ts'],
+        },
+      },
+      {
+        // Heavy files (worker processes, chaos): run apart, one file at a time (scripts/test.mjs
+        // passes --no-file-parallelism), so they do not starve each other on 2 cores.
+        extends: true,
+        test: {
+          name: 'serial',
+          include: ['test/**/*.serial.test.ts'],
+          environment: 'node',
           globalSetup: ['test/postgres/global-setup.ts'],
         },
       },

@@ -35,14 +35,33 @@ async function transactionOn<T>(client: PoolClient, fn: (tx: SqlTransaction) => 
   }
 }
 
-/** Runs `fn` in a transaction on one connection of the pool; a connection that failed mid-way is discarded, not reused. */
-export async function inTransaction<T>(pool: PgPool, fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+/**
+ * Takes a connection from the pool with an `error` listener while it is out: pg emits `error` on
+ * a checked-out connection that dies between queries (a terminated backend, a restart), and an
+ * `error` nobody listens to ends the process. `release` gives it back, discarded if it broke.
+ */
+async function checkOut(pool: PgPool): Promise<{ client: PoolClient; broke(error: Error): void; release(): void }> {
   const client = await pool.connect()
   let broken: Error | undefined
+  const broke = (error: Error): void => void (broken ??= error)
+  client.on('error', broke)
+  return {
+    client,
+    broke,
+    release: () => {
+      client.off('error', broke)
+      client.release(broken)
+    },
+  }
+}
+
+/** Runs `fn` in a transaction on one connection of the pool; a connection that failed mid-way is discarded, not reused. */
+export async function inTransaction<T>(pool: PgPool, fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+  const { client, broke, release } = await checkOut(pool)
   try {
-    return await transactionOn(client, fn, (error) => (broken = error))
+    return await transactionOn(client, fn, broke)
   } finally {
-    client.release(broken)
+    release()
   }
 }
 
@@ -63,23 +82,24 @@ export function pgClient(pool: PgPool): SqlClient {
  * one database take turns (two `create table if not exists` at once can still collide in Postgres).
  */
 export async function migratePostgres(pool: PgPool): Promise<void> {
-  const client = await pool.connect()
-  let broken: Error | undefined
+  const { client, broke, release } = await checkOut(pool)
+  let failed = false
   try {
     await client.query("select pg_advisory_lock(hashtext('prometheus-parking-lot:migrations'))")
-    const single: SqlClient = { ...onConnection(client), transaction: (fn) => transactionOn(client, fn, (error) => (broken = error)) }
+    const single: SqlClient = { ...onConnection(client), transaction: (fn) => transactionOn(client, fn, broke) }
     await migrate(single, MIGRATIONS)
   } catch (error) {
-    broken = error as Error
+    failed = true
+    broke(error as Error)
     throw error
   } finally {
     // Unlocked explicitly, or by closing the connection (a broken one, or one that fails to unlock).
     try {
-      if (broken === undefined) await client.query("select pg_advisory_unlock(hashtext('prometheus-parking-lot:migrations'))")
+      if (!failed) await client.query("select pg_advisory_unlock(hashtext('prometheus-parking-lot:migrations'))")
     } catch (error) {
-      broken = error as Error
+      broke(error as Error)
     } finally {
-      client.release(broken)
+      release()
     }
   }
 }
