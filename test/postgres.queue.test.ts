@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ResourcePool, TaskCancelledError, TaskFailedError, type CostInput, type TaskHandle } from '../src/index.js'
 import { PostgresQueue } from '../src/postgres/index.js'
 import { migratePostgres } from '../src/postgres/client.js'
+import { describePoolConformance, jobRunner, type Job as ConformanceJob } from './conformance/pool.js'
 import { freshDatabase } from './postgres/database.js'
 
 let url: string
@@ -235,4 +236,25 @@ describe('PostgresQueue: pools sharing one queue', () => {
     )
     for (const row of rows) expect(row).toEqual({ lease_owner: null, attempt: 0 })
   })
+})
+
+describePoolConformance('ResourcePool on a PostgresQueue (one pool on the queue)', async () => {
+  const runner = jobRunner()
+  const connections = new pg.Pool({ connectionString: url, max: 4 })
+  const pool = new ResourcePool<ConformanceJob, string, string>({
+    name: 'p',
+    capacity: 2,
+    maxQueueDepth: 2,
+    executor: runner.execute,
+    queue: new PostgresQueue<ConformanceJob>(connections, { name: `conformance${++queueNo}` }),
+  })
+  return {
+    pool,
+    release: runner.release,
+    dispose: async () => {
+      runner.releaseAll()
+      await pool.close()
+      await connections.end()
+    },
+  }
 })

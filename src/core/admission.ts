@@ -191,7 +191,7 @@ export class Admission<P, R, C> {
     const host = this.#parts
     const inOrder = plans.slice().sort((a, b) => b.parsed.rank - a.parsed.rank)
     let starting = 0
-    if (host.lot.size + this.admitting === 0 && !host.isPaused()) {
+    if (host.lot.size + host.waitingElsewhere() + this.admitting === 0 && !host.isPaused()) {
       let taken: number[] = []
       for (const plan of inOrder) {
         const sum = plan.cost.vector.map((units, r) => units + (taken[r] ?? 0))

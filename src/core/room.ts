@@ -12,6 +12,8 @@ export interface RoomRules<T extends LotEntry> {
   readonly options: { readonly name: string; readonly maxQueueDepth: number; readonly onFull: 'reject' | 'drop-lowest' }
   readonly lot: ParkingLot<T>
   readonly ledger: CapacityLedger
+  /** Tasks submitted here that wait outside the lot (in a shared queue), which count as parked. */
+  waitingElsewhere(): number
   isPaused(): boolean
   /** Ends a parked task as dropped (it was removed from the lot). */
   drop(victim: T, error: TaskDroppedError): void
@@ -31,7 +33,7 @@ export function makeRoom<T extends LotEntry & { readonly id: string }>(
   cost: CostVector,
 ): void {
   const { maxQueueDepth, onFull, name } = rules.options
-  const parked = rules.lot.size + admitting
+  const parked = rules.lot.size + rules.waitingElsewhere() + admitting
   if (parked < maxQueueDepth) return
   // A task that starts at once (it fits, the pool is not paused) with nothing waiting never parks, so it needs no room.
   if (parked === 0 && !rules.isPaused() && rules.ledger.fits(cost)) return
@@ -56,7 +58,7 @@ export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(
   admitting: number,
   ranks: readonly number[],
 ): void {
-  const free = rules.options.maxQueueDepth - rules.lot.size - admitting
+  const free = rules.options.maxQueueDepth - rules.lot.size - rules.waitingElsewhere() - admitting
   if (ranks.length <= free) return
   const victims: T[] = []
   if (rules.options.onFull === 'drop-lowest') {

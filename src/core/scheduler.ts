@@ -194,6 +194,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       tasks: this.#tasks,
       isClosed: () => this.#closed,
       isPaused: () => this.#paused,
+      waitingElsewhere: () => this.#remote.size,
       drop: (task, error) => this.#finish(task, 'dropped', error),
       admit: (tasks, now) => this.#admitAll(tasks, now),
     })
@@ -214,8 +215,9 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     return this.#journal.mailbox
   }
 
+  /** Tasks waiting to start: in the lot, and (a shared queue) submitted here and not started anywhere we know of. */
   get size(): number {
-    return this.#lot.size
+    return this.#lot.size + this.#remote.size
   }
 
   get pending(): number {
@@ -235,7 +237,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   }
 
   snapshot(): PoolSnapshot {
-    const counts = this.#lot.countByRank()
+    const counts = [...this.#lot.countByRank()]
+    for (const task of this.#remote.values()) counts[task.rank]!++
     return {
       name: this.name,
       capacity: this.#ledger.capacityObject(),
@@ -243,7 +246,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       running: this.#holding - this.#stopping,
       stopping: this.#stopping,
       parked: { low: counts[0]!, normal: counts[1]!, high: counts[2]!, critical: counts[3]! },
-      parkedTotal: this.#lot.size,
+      parkedTotal: this.size,
       retrying: this.#retrying.size,
       isPaused: this.#paused,
       isClosed: this.#closed,
@@ -292,7 +295,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   onSizeLessThan(limit: number): Promise<void> {
     if (!(typeof limit === 'number' && limit >= 1))
       return Promise.reject(new InvalidOptionError(`Expected \`limit\` to be a number >= 1, got ${describeValue(limit)}`, 'limit'))
-    return this.#lot.size < limit ? Promise.resolve() : this.#waiters.sizeBelow(limit)
+    return this.size < limit ? Promise.resolve() : this.#waiters.sizeBelow(limit)
   }
 
   // ─── Control ───────────────────────────────────────────────────────────────
@@ -884,7 +887,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   /** Wakes `onSizeLessThan` and `onIdle` waiters whose condition now holds. */
   #checkWaiters(): void {
     const idle = this.#wasBusy && this.#isIdle()
-    this.#waiters.check(this.#lot.size, idle)
+    this.#waiters.check(this.size, idle)
     if (!idle) return
     this.#wasBusy = false
     if (this.hasListeners('idle')) this.emit('idle', {})

@@ -100,6 +100,8 @@ export function describePoolConformance(name: string, make: () => Promise<PoolUn
       withPool(async ({ pool, release }) => {
         const a = await pool.submit({ hold: 'a' })
         const b = await pool.submit({ hold: 'b' })
+        // Tasks that fit start: at once here, after a claim on a shared queue.
+        await expect.poll(() => [a.status, b.status]).toEqual(['running', 'running'])
         const c = await pool.submit({ hold: 'c' })
         const d = await pool.submit({ hold: 'd' })
         expect(c.status).toBe('parked')
@@ -151,7 +153,10 @@ export function describePoolConformance(name: string, make: () => Promise<PoolUn
       'a full lot refuses with QueueFullError',
       withPool(async ({ pool, release }) => {
         const tags = ['w', 'x', 'y', 'z']
-        const held = await Promise.all(tags.map((tag) => pool.submit({ hold: tag })))
+        const running = await Promise.all(tags.slice(0, 2).map((tag) => pool.submit({ hold: tag })))
+        // Two run (at once here, after a claim on a shared queue), two park: the lot is full.
+        await expect.poll(() => running.map((h) => h.status)).toEqual(['running', 'running'])
+        const held = [...running, ...(await Promise.all(tags.slice(2).map((tag) => pool.submit({ hold: tag }))))]
         await expect(pool.submit({ echo: 'one too many' })).rejects.toBeInstanceOf(QueueFullError)
         for (const tag of tags) release(tag)
         expect(await Promise.all(held.map((h) => h.result))).toEqual(tags)
