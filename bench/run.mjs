@@ -423,6 +423,13 @@ async function runtimeBenchmark() {
   if (child.status !== 0) throw new Error('the browser runtime benchmarks failed')
 }
 
+/** The shared Postgres queue against graphile-worker and pg-boss (bench/postgres.mjs, its own Postgres 15 cluster). */
+async function postgresBenchmark() {
+  const script = fileURLToPath(new URL('./postgres.mjs', import.meta.url))
+  const child = spawnSync(process.execPath, ['--import', 'tsx', script], { stdio: 'inherit' })
+  if (child.status !== 0) throw new Error('the Postgres benchmarks failed')
+}
+
 // ─── Bundle size ─────────────────────────────────────────────────────────────
 
 /** Bytes of one import bundled for the browser (esbuild, minified), and gzipped. */
@@ -526,6 +533,7 @@ const GROUPS = {
   models: [modelsTrace, 'a multi-model trace: ModelPool vs one-model-at-a-time, Ollama-like and load-per-request'],
   'pglite-node': [pgliteNodeBenchmark, 'PGlite on a data directory in Node: accept and complete rates'],
   browser: [browserBenchmark, 'IndexedDB and PGlite (OPFS) in Chromium (needs CHROMIUM_PATH or Debian chromium)'],
+  postgres: [postgresBenchmark, 'shared Postgres queue: drain, end-to-end and start latency vs graphile-worker 0.17.3 and pg-boss 10'],
   runtime: [
     runtimeBenchmark,
     'WorkerPool vs comlink, workerpool and raw workers in Chromium; wllama through the library vs called directly',
@@ -535,6 +543,8 @@ const ENVIRONMENT = {
   BENCH_REPS: 'measured rounds after one warm-up (default 5)',
   SOAK_TASKS: 'tasks the soak group pushes through (default 1000000)',
   CHROMIUM_PATH: 'the Chromium the browser groups drive (default: `chromium` on PATH)',
+  BENCH_PG_DRAIN: 'jobs the postgres group prefills and drains (default 50000)',
+  BENCH_PG_E2E: 'jobs the postgres group adds one at a time (default 5000)',
 }
 const group = process.argv[2]
 if (group === '--help' || group === '-h' || (group !== undefined && !Object.hasOwn(GROUPS, group))) {

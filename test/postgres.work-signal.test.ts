@@ -53,7 +53,7 @@ async function notified(during: () => Promise<unknown>): Promise<string[]> {
 describe('WorkSignal', () => {
   it('a batch of 500 rows (three INSERT statements) is one notification, naming its queue', async () => {
     const rows = Array.from({ length: 500 }, (_, i) => record(i + 1))
-    expect(await notified(() => insertSharedJobs(pgClient(pool), 'batch', rows))).toEqual(['batch'])
+    expect(await notified(() => pgClient(pool).transaction((tx) => insertSharedJobs(tx, 'batch', rows)))).toEqual(['batch'])
   })
 
   it('wakes its claimer on a notification for its queue', async () => {

@@ -117,6 +117,8 @@ export interface SharedClaimRequest {
   readonly backfill: boolean
   /** A task passed over this long (database time) is reserved: claims stop at it until one takes it. */
   readonly reserveAfterMs: number
+  /** Claimed tasks waiting in the pool's lot now (a queue that prefetches takes fewer when it has some). */
+  readonly waiting: number
 }
 
 export interface SharedClaim<P> {
@@ -125,6 +127,11 @@ export interface SharedClaim<P> {
 }
 
 export interface SharedQueue<P> {
+  /**
+   * Tasks a claim may take beyond what fits the free units now, to wait in the lot; the pool
+   * claims again once fewer than half that many wait.
+   */
+  readonly prefetch: number
   /** Called once the queue opened, before any claim. */
   attach(host: SharedHost): void
   /**

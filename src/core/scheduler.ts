@@ -469,16 +469,16 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     const free = { ...capacity }
     const used = this.#ledger.usedObject()
     const waiting = [...this.#lot.all()].map((task) => this.#ledger.toObject(task.vector))
-    let room = false
+    let room = waiting.length < shared.prefetch / 2
     for (const name of Object.keys(free)) {
-      free[name] = free[name]! - used[name]! - waiting.reduce((sum, cost) => sum + (cost[name] ?? 0), 0)
+      free[name] = Math.max(0, free[name]! - used[name]! - waiting.reduce((sum, cost) => sum + (cost[name] ?? 0), 0))
       if (free[name]! > 0) room = true
     }
     if (!room) return
     this.#claiming = true
     this.#claimAgain = false
     const { backfill, headReserveAfterMs } = this.#options
-    shared.claim({ free, capacity, limit: CLAIM_LIMIT, backfill, reserveAfterMs: headReserveAfterMs }).then(
+    shared.claim({ free, capacity, limit: CLAIM_LIMIT, backfill, reserveAfterMs: headReserveAfterMs, waiting: waiting.length }).then(
       ({ runs, spent }) => {
         this.#claiming = false
         this.#adopt(runs, false)

@@ -27,7 +27,7 @@ import type {
 import { checkJson } from '../core/storable.js'
 import { optionalFunction, optionalNumber, optionsObject, refuse } from '../core/validate.js'
 import { describeError } from '../core/errors.js'
-import { findKey } from '../sql/jobs.js'
+import { ROWS_PER_INSERT, findKey } from '../sql/jobs.js'
 import { checkName, type SqlClient } from '../sql/migrations.js'
 import {
   claimFitting,
@@ -44,6 +44,8 @@ import {
   MAX_PAYLOAD_BYTES,
   OUTCOME_CHANNEL,
   PROGRESS_CHANNEL,
+  ackAndTell,
+  forgetSubmitter,
   notifyProgress,
   pruneOutcomes,
   takeOutcomes,
@@ -64,6 +66,12 @@ export interface PostgresQueueOptions {
   readonly pollMs?: number
   /** Waiting tasks a claim looks at, best first (it takes those that fit). @default 64 */
   readonly claimScan?: number
+  /**
+   * Tasks a claim also takes beyond what fits the pool's free units now (each fitting its
+   * capacity), to wait in its lot under its lease: fewer claims when tasks are short, at the
+   * price of holding tasks another process could run (as graphile-worker's `localQueue`). @default 0
+   */
+  readonly prefetch?: number
   /** Ends nobody took (their submitter went away) are kept this long. @default 86_400_000 (a day) */
   readonly outcomeRetentionMs?: number
   /** Hears what goes wrong in the background (a lost LISTEN connection, a progress send). @default console.warn */
@@ -75,6 +83,7 @@ const KEYS: Record<keyof PostgresQueueOptions, 1> = {
   debounceMs: 1,
   pollMs: 1,
   claimScan: 1,
+  prefetch: 1,
   outcomeRetentionMs: 1,
   onError: 1,
 }
@@ -149,13 +158,7 @@ class Batcher<T> {
 export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   readonly durable = true
   readonly checkValue = checkJson
-  readonly shared: SharedQueue<P> = {
-    attach: (host) => void (this.#host = host),
-    claim: (request) => this.#claimFitting(request),
-    follow: (id, follower) => this.#follow(id, follower),
-    unfollow: (id) => void this.#followers.delete(id),
-    progress: (record, chunk) => this.#sendLater(record, chunk),
-  }
+  readonly shared: SharedQueue<P>
   readonly name: string
   readonly pool: PgPool
   readonly #db: SqlClient
@@ -172,6 +175,9 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   #progress: { submitter: string; id: string; chunk: unknown }[] = []
   #progressSending: Promise<void> | undefined
   #fetching = false
+  #spentCheckedAt = 0
+  /** Acks since ended keys were last pruned. */
+  #acksSincePrune = 0
   #fetchAgain = false
   readonly #puts = new Batcher<readonly TaskRecord<P>[]>((batch) => this.#writePuts(batch))
   readonly #acks = new Batcher<PendingAck>((batch) => this.#writeAcks(batch))
@@ -186,7 +192,16 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
       debounceMs: optionalNumber(options.debounceMs, 'debounceMs') ?? 2,
       pollMs: optionalNumber(options.pollMs, 'pollMs', { positive: true }) ?? 1000,
       claimScan: optionalNumber(options.claimScan, 'claimScan', { positive: true, integer: true }) ?? 64,
+      prefetch: optionalNumber(options.prefetch, 'prefetch', { integer: true }) ?? 0,
       outcomeRetentionMs: optionalNumber(options.outcomeRetentionMs, 'outcomeRetentionMs', { positive: true }) ?? 86_400_000,
+    }
+    this.shared = {
+      prefetch: this.#options.prefetch,
+      attach: (host) => void (this.#host = host),
+      claim: (request) => this.#claimFitting(request),
+      follow: (id, follower) => this.#follow(id, follower),
+      unfollow: (id) => void this.#followers.delete(id),
+      progress: (record, chunk) => this.#sendLater(record, chunk),
     }
     this.#onError =
       optionalFunction<(error: unknown) => void>(options.onError, 'onError') ??
@@ -219,8 +234,13 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
 
   /** The batch in one transaction; if it fails, each submit alone, so one bad submit (a key already live) fails alone. */
   async #writePuts(batch: readonly Gathered<readonly TaskRecord<P>[]>[]): Promise<void> {
+    // Up to ROWS_PER_INSERT rows are one statement, atomic alone; more need a transaction.
     const write = (records: readonly TaskRecord<P>[]): Promise<unknown> =>
-      wrap('storing accepted tasks', () => this.#db.transaction((tx) => insertSharedJobs(tx, this.name, records, this.#owner)))
+      wrap('storing accepted tasks', () =>
+        records.length <= ROWS_PER_INSERT
+          ? insertSharedJobs(this.#db, this.name, records, this.#owner)
+          : this.#db.transaction((tx) => insertSharedJobs(tx, this.name, records, this.#owner)),
+      )
     try {
       await write(batch.flatMap((entry) => entry.item))
       for (const entry of batch) entry.resolve(undefined)
@@ -293,8 +313,12 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     await this.#progressSending
     const unstarted = [...this.#held].map(([id, held]) => ({ id, attempt: held.attempt }))
     this.#held.clear()
-    if (this.#owner !== '')
-      await wrap('letting go of claimed tasks', () => this.#db.transaction((tx) => releaseUnstarted(tx, this.name, this.#owner, unstarted)))
+    this.#followers.clear()
+    this.#early.clear()
+    if (this.#owner === '') return
+    await wrap('letting go of claimed tasks', () => this.#db.transaction((tx) => releaseUnstarted(tx, this.name, this.#owner, unstarted)))
+    // Nobody here waits for the ends of the tasks submitted here any more: their runners need not write them.
+    await wrap('letting go of submitted tasks', () => forgetSubmitter(this.#db, this.name, this.#owner))
   }
 
   // ─── Shared ────────────────────────────────────────────────────────────────
@@ -323,14 +347,20 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
 
   async #claimFitting(request: SharedClaimRequest): Promise<SharedClaim<P>> {
     const { leaseMs } = this.#attached()
-    const { free, capacity, limit, backfill, reserveAfterMs } = request
+    const { free, capacity, backfill, reserveAfterMs } = request
+    const prefetch = Math.max(0, this.#options.prefetch - request.waiting)
+    const limit = request.limit + prefetch
     const submitters = new Map<string, string | null>()
     const resources = Object.keys(free)
-    const claimed = await wrap('claiming tasks', () =>
-      this.#db.transaction(async (tx) => {
-        const spent = await takePoisoned<P>(tx, this.name, this.#owner, leaseMs, 16, submitters)
-        const runs = await claimFitting<P>(
-          tx,
+    // Spent tasks are rare (an owner died on the last attempt): looked for once per poll, not per claim.
+    const lookForSpent = Date.now() - this.#spentCheckedAt >= this.#options.pollMs
+    if (lookForSpent) this.#spentCheckedAt = Date.now()
+    // Each is one statement, atomic alone.
+    const claimed = await wrap('claiming tasks', async () => {
+      const [spent, runs] = await Promise.all([
+        lookForSpent ? takePoisoned<P>(this.#db, this.name, this.#owner, leaseMs, 16, submitters) : [],
+        claimFitting<P>(
+          this.#db,
           this.name,
           {
             resources,
@@ -339,15 +369,16 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
             owner: this.#owner,
             leaseMs,
             limit,
-            scan: this.#options.claimScan,
+            scan: this.#options.claimScan + prefetch,
             backfill,
             reserveAfterMs,
+            prefetch,
           },
           submitters,
-        )
-        return { runs, spent }
-      }),
-    )
+        ),
+      ])
+      return { runs, spent }
+    })
     for (const record of [...claimed.runs, ...claimed.spent]) {
       this.#held.set(record.id, { attempt: record.attempt, submitter: submitters.get(record.id) ?? null })
     }
@@ -356,22 +387,47 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
 
   async #writeAcks(batch: readonly Gathered<PendingAck>[]): Promise<void> {
     await this.#progressSending // a submitter hears the last chunks before the end
-    const ends = batch.map((entry) => entry.item.end)
+    const told = (item: PendingAck): SharedOutcome | undefined =>
+      item.submitter === null || item.submitter === this.#owner ? undefined : outcomeOf(item.end, item.submitter)
+    // Ends with a key to keep or a message to write take a transaction; the rest one statement.
+    const plain = batch.every(({ item }) => item.end.record.key === undefined && item.end.message === undefined)
     const acked = await wrap('settling tasks', () =>
-      this.#db.transaction(async (tx) => {
-        const acked = await settleSharedJobs(tx, this.name, this.#owner, ends)
-        const outcomes: SharedOutcome[] = []
-        for (const { item } of batch) {
-          const { submitter, end } = item
-          if (submitter === null || submitter === this.#owner || !acked.has(end.record.id)) continue
-          outcomes.push(outcomeOf(end, submitter))
-        }
-        await writeOutcomes(tx, this.name, outcomes)
-        if (Math.random() < 0.01) await pruneOutcomes(tx, this.name, Date.now() - this.#options.outcomeRetentionMs)
-        return acked
-      }),
+      plain
+        ? ackAndTell(
+            this.#db,
+            this.name,
+            this.#owner,
+            batch.map(({ item }) => {
+              const outcome = told(item)
+              return {
+                id: item.end.record.id,
+                attempt: item.end.record.attempt,
+                status: outcome?.status ?? item.end.settlement.status,
+                outcome: outcome?.outcome ?? null,
+                endedAt: item.end.settlement.endedAt,
+              }
+            }),
+          )
+        : this.#db.transaction(async (tx) => {
+            const acked = await settleSharedJobs(
+              tx,
+              this.name,
+              this.#owner,
+              batch.map(({ item }) => item.end),
+            )
+            const outcomes = batch.flatMap(({ item }) => (acked.has(item.end.record.id) ? (told(item) ?? []) : []))
+            await writeOutcomes(tx, this.name, outcomes)
+            return acked
+          }),
     )
     for (const entry of batch) entry.resolve(acked.has(entry.item.end.record.id) ? undefined : 'kept')
+    // Ends nobody took (their submitter went away) are forgotten after a while, now and then.
+    if ((this.#acksSincePrune += batch.length) >= 1000) {
+      this.#acksSincePrune = 0
+      await wrap('forgetting old task ends', () => pruneOutcomes(this.#db, this.name, Date.now() - this.#options.outcomeRetentionMs)).catch(
+        (error: unknown) => this.#report(error),
+      )
+    }
   }
 
   #woken(): void {

@@ -36,7 +36,8 @@ export class WorkSignal {
   readonly #random: () => number
   readonly #channels: Readonly<Record<string, (payload: string) => void>>
   #client: PoolClient | undefined
-  #debounce: ReturnType<typeof setTimeout> | undefined
+  /** Cancels the pending wake, while one is pending. */
+  #debounce: (() => void) | undefined
   #poll: ReturnType<typeof setTimeout> | undefined
   #reconnect: ReturnType<typeof setTimeout> | undefined
   #failures = 0
@@ -87,7 +88,7 @@ export class WorkSignal {
   /** Asks for a wake now (debounced with the others). */
   wake(): void {
     if (this.#closed || this.#debounce !== undefined) return
-    this.#debounce = setTimeout(() => {
+    const fire = (): void => {
       this.#debounce = undefined
       this.#armPoll()
       try {
@@ -95,12 +96,21 @@ export class WorkSignal {
       } catch (error) {
         this.#report(error)
       }
-    }, this.#debounceMs)
+    }
+    // 0: the wakes of this turn of the event loop become one (a timer would wait a millisecond).
+    if (this.#debounceMs === 0) {
+      const immediate = setImmediate(fire)
+      this.#debounce = () => clearImmediate(immediate)
+    } else {
+      const timer = setTimeout(fire, this.#debounceMs)
+      this.#debounce = () => clearTimeout(timer)
+    }
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    for (const timer of [this.#debounce, this.#poll, this.#reconnect]) if (timer !== undefined) clearTimeout(timer)
+    for (const timer of [this.#poll, this.#reconnect]) if (timer !== undefined) clearTimeout(timer)
+    this.#debounce?.()
     const client = this.#client
     this.#client = undefined
     if (client === undefined) return

@@ -108,6 +108,92 @@ export const MIGRATIONS: readonly string[] = [
   alter table pl_queue_jobs add column if not exists submitter text;
   alter table pl_queue_jobs add column if not exists cancel_requested boolean not null default false;
   alter table pl_queue_jobs add column if not exists blocked_since double precision;
+  -- Room on each page, so a claim's and a renewal's updates stay on the page (HOT: no index
+  -- writes; none of the columns they change is indexed).
+  alter table pl_queue_jobs set (fillfactor = 70);
+  -- The claim (shared-jobs.ts): one statement, one pass over the best waiting rows.
+  create or replace function pl_claim_fitting(
+    q text, resources text[], free float8[], whole float8[], claimer text, lease_ms float8,
+    lim integer, scan integer, backfill boolean, reserve_after_ms float8, prefetch integer
+  ) returns setof pl_queue_jobs language plpgsql as $$
+  declare
+    now_ms float8 := extract(epoch from clock_timestamp()) * 1000;
+    room float8[] := free;
+    taken text[] := '{}';
+    passed text[] := '{}';
+    extra integer := 0;
+    r record;
+    costs jsonb;
+    need float8[];
+    usable boolean;
+    fits boolean;
+    fits_here boolean;
+    i integer;
+  begin
+    for r in
+      select id, cost, blocked_since from pl_queue_jobs
+      where queue_name = q
+        and (lease_owner is null or lease_expires_at < now_ms)
+        and (not_before is null or not_before <= now_ms)
+        and attempt < max_attempts
+      order by (case priority when 'critical' then 3 when 'high' then 2 when 'normal' then 1 else 0 end) desc, seq
+      limit scan
+      for update skip locked
+    loop
+      exit when cardinality(taken) >= lim;
+      -- A cost that is not an object of numbers (a row written by hand), or that needs a
+      -- resource the claimer does not have, never fits here: passed over, never stopped at.
+      -- (Text that is not JSON at all fails the claim, as a column of the wrong type would: the
+      -- library writes JSON; an exception block here would cost a subtransaction per row.)
+      costs := r.cost::jsonb;
+      -- Simple expressions only on the common path (plpgsql evaluates them without a query).
+      usable := jsonb_typeof(costs) = 'object';
+      if usable then
+        need := array_fill(0::float8, array[cardinality(resources)]);
+        for i in 1 .. cardinality(resources) loop
+          if costs ? resources[i] then
+            if jsonb_typeof(costs -> resources[i]) <> 'number' then usable := false; exit; end if;
+            need[i] := (costs ->> resources[i])::float8;
+          end if;
+        end loop;
+        -- Keys beyond the claimer's resources: fine if zero, else it never fits here.
+        if usable and costs - resources <> '{}'::jsonb then
+          usable := not exists (
+            select 1 from jsonb_each(costs - resources) as e
+            -- CASE: SQL does not promise to evaluate OR from the left, and the cast needs a number.
+            where case when jsonb_typeof(e.value) <> 'number' then true else e.value::text::float8 <> 0 end);
+        end if;
+      end if;
+      continue when not usable;
+      fits := true;
+      fits_here := true;
+      for i in 1 .. cardinality(resources) loop
+        if need[i] > room[i] then fits := false; end if;
+        if whole is not null and need[i] > whole[i] then fits_here := false; end if;
+      end loop;
+      if fits then
+        for i in 1 .. cardinality(resources) loop room[i] := room[i] - need[i]; end loop;
+        taken := taken || r.id;
+      elsif fits_here and extra < prefetch then
+        -- Prefetch: it fits the claimer's capacity, so it waits in its lot, in order.
+        extra := extra + 1;
+        taken := taken || r.id;
+      else
+        passed := passed || r.id;
+        -- Head-of-line stops here (unless this claimer can never run it); so does a reservation.
+        exit when (not backfill and fits_here)
+          or (reserve_after_ms is not null and r.blocked_since is not null and r.blocked_since <= now_ms - reserve_after_ms);
+      end if;
+    end loop;
+    update pl_queue_jobs set blocked_since = now_ms
+    where queue_name = q and id = any(passed) and blocked_since is null;
+    return query
+      update pl_queue_jobs as j
+      set attempt = j.attempt + 1, lease_owner = claimer, lease_expires_at = now_ms + lease_ms, not_before = null, blocked_since = null
+      where j.queue_name = q and j.id = any(taken)
+      returning j.*;
+  end;
+  $$;
   create table if not exists pl_queue_outcomes (
     queue_name text not null,
     task_id text not null,

@@ -46,6 +46,12 @@ export interface ClaimRequest {
    * Absent: never.
    */
   readonly reserveAfterMs?: number
+  /**
+   * Also take up to this many tasks that do not fit the free units now but fit `capacity`, in
+   * order, to wait in the claimer's lot under its lease (like graphile-worker's local queue).
+   * @default 0
+   */
+  readonly prefetch?: number
 }
 
 const SEQ_COLUMN = TASK_COLUMNS.indexOf('seq')
@@ -70,75 +76,25 @@ export async function insertSharedJobs(
       )
       return `(${values.join(', ')})`
     })
+    // One notification per statement, not per row, in the statement itself (no round trip of
+    // its own); Postgres delivers it at commit, and a transaction's duplicates once.
+    params.push(WORK_CHANNEL)
     const { rows } = await tx.query<{ id: string; seq: string | number }>(
-      `insert into pl_queue_jobs (queue_name, submitter, ${TASK_COLUMNS.join(', ')}) values ${tuples.join(', ')} returning id, seq`,
+      `with added as (
+         insert into pl_queue_jobs (queue_name, submitter, ${TASK_COLUMNS.join(', ')}) values ${tuples.join(', ')} returning id, seq),
+       woken as (select pg_notify($${params.length}, $1))
+       select id, seq from added, woken`,
       params,
     )
     for (const row of rows) seqs.set(row.id, Number(row.seq))
   }
-  // One notification per batch, not per row: idle claimers wake once (delivered at commit).
-  await tx.query('select pg_notify($1, $2)', [WORK_CHANNEL, queue])
   return seqs
 }
 
 /** The channel every shared queue notifies on when work arrives; the payload is the queue's name. */
 export const WORK_CHANNEL = 'pl_queue_work'
 
-const CLAIM = `
-with recursive candidates as (
-  select id, blocked_since, row_number() over (order by rank desc, seq) as rn,
-    array(select coalesce((costs -> r)::text::float8, 0) from unnest($2::text[]) with ordinality as n(r, i) order by i) as need
-  from (
-    select id, seq, blocked_since, cost::jsonb as costs,
-      case priority when 'critical' then 3 when 'high' then 2 when 'normal' then 1 else 0 end as rank
-    from pl_queue_jobs
-    where queue_name = $1
-      and (lease_owner is null or lease_expires_at < ${DB_NOW})
-      and (not_before is null or not_before <= ${DB_NOW})
-      and attempt < max_attempts
-      -- a cost that is not an object of numbers (a row written by hand) is never claimed,
-      -- rather than failing every claim on the queue
-      and jsonb_typeof(cost::jsonb) = 'object'
-      and not exists (select 1 from jsonb_each(cost::jsonb) as e where jsonb_typeof(e.value) <> 'number')
-      -- a cost in a resource the claimer does not have never fits it
-      and not exists (
-        select 1 from jsonb_each(cost::jsonb) as e
-        where e.value::text::float8 > 0 and not (e.key = any($2::text[])))
-    order by rank desc, seq
-    limit $6
-    for update skip locked
-  ) as locked
-),
-pick (rn, room, taken, passed, stopped) as (
-  select 0::bigint, $3::float8[], array[]::text[], array[]::text[], false
-  union all
-  select c.rn,
-    case when f.fits then a.after else p.room end,
-    case when f.fits then p.taken || c.id else p.taken end,
-    case when f.fits then p.passed else p.passed || c.id end,
-    not f.fits and ((not $7::boolean and t.fits_here) or coalesce(c.blocked_since <= ${DB_NOW} - $10::float8, false))
-  from pick as p
-  join candidates as c on c.rn = p.rn + 1
-  cross join lateral (select array(select r - x from unnest(p.room, c.need) as u(r, x)) as after) as a
-  cross join lateral (select not exists (select 1 from unnest(a.after) as v(left_over) where coalesce(left_over, -1) < 0) as fits) as f
-  cross join lateral (
-    select $9::float8[] is null or not exists (select 1 from unnest($9::float8[], c.need) as u(whole, x) where x > whole) as fits_here
-  ) as t
-  where cardinality(p.taken) < $5 and not p.stopped
-),
-last as (select taken, passed from pick order by rn desc limit 1),
-blocked as (
-  update pl_queue_jobs as b set blocked_since = ${DB_NOW}
-  from last
-  where b.queue_name = $1 and b.id = any(last.passed) and b.blocked_since is null
-  returning 1
-),
-chosen as (select unnest(taken) as id from last)
-update pl_queue_jobs as j
-set attempt = j.attempt + 1, lease_owner = $4, lease_expires_at = ${DB_NOW} + $8, not_before = null, blocked_since = null
-from chosen
-where j.queue_name = $1 and j.id = chosen.id
-returning j.*`
+const CLAIM = 'select * from pl_claim_fitting($1, $2, $3, $9, $4, $8, $5, $6, $7, $10, $11)'
 
 /**
  * Claims and leases the best waiting tasks that fit, in start order (priority, then age).
@@ -167,6 +123,7 @@ export async function claimFitting<P>(
     request.leaseMs,
     request.capacity === undefined ? null : [...request.capacity],
     request.reserveAfterMs ?? null,
+    request.prefetch ?? 0,
   ])
   const records = decodeRows<P>(rows, queue, submitters)
   return records.sort((a, b) => rankOf(b.priority) - rankOf(a.priority) || a.seq - b.seq)
