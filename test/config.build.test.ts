@@ -26,7 +26,8 @@ describe('buildPools', () => {
     expect(issues[2]!.message).toMatch(
       /http notifier: pass its signing secret \(`whsec_` \+ base64\) as `webhookSecrets: \{ llm_inference: 'whsec_…' \}`/,
     )
-    expect(issues[0]!.message).toMatch(/llm_inference.*'postgres_pgmq'.*server tier/)
+    expect(issues[0]!.message).toMatch(/llm_inference.*'postgres_pgmq'.*pgmq queue.*not in this build/)
+    expect(issues[1]!.message).toMatch(/llm_inference.*'postgres'.*pass its connections as `postgres: new pg.Pool\(...\)`/)
   })
 
   it("lists both pools of the seed's own example, each with its backend and what is missing", async () => {

@@ -15,6 +15,8 @@ import { BroadcastNotifier } from '../mailbox/broadcast.js'
 import { HttpNotifier } from '../mailbox/http.js'
 import { MemoryMailboxStore } from '../mailbox/memory.js'
 import type * as PGliteModule from '../pglite/index.js'
+import type * as PostgresModule from '../postgres/index.js'
+import type { PgPool } from '../postgres/client.js'
 import { ResourcePool } from '../pool.js'
 import { MemoryQueue } from '../queue/memory.js'
 import type { SqlClient } from '../sql/migrations.js'
@@ -28,6 +30,7 @@ export type Environment = 'browser' | 'node' | 'worker' | 'unknown'
 export interface BackendModules {
   readonly indexeddb?: typeof IndexedDBModule
   readonly pglite?: typeof PGliteModule
+  readonly postgres?: typeof PostgresModule
 }
 
 export interface BuildPoolsOptions<P, R> {
@@ -46,6 +49,11 @@ export interface BuildPoolsOptions<P, R> {
    * pool name. Secrets come from code (an environment variable, a vault), never from the config file.
    */
   readonly webhookSecrets?: Readonly<Record<string, string>>
+  /**
+   * The `pg.Pool` the `postgres` queue and storage types use (connection settings come from code,
+   * not from the config file). A queue's or store's `table` names it within the shared tables.
+   */
+  readonly postgres?: PgPool
   readonly clock?: Clock
   /** @internal Where the pools will run. @default detected from the globals */
   readonly environment?: Environment
@@ -71,9 +79,8 @@ type Kind = 'queue' | 'storage' | 'notifier'
 function missing(kind: Kind, type: string, environment: Environment): string | undefined {
   const inBrowser = environment === 'browser' || environment === 'worker'
   if (type.startsWith('postgres')) {
-    return inBrowser
-      ? 'Postgres needs a Node server with the `pg` package; a browser cannot open a Postgres connection'
-      : 'the server tier (`prometheus-parking-lot/postgres`, `/pgmq`) is not in this build yet'
+    if (inBrowser) return 'Postgres needs a Node server with the `pg` package; a browser cannot open a Postgres connection'
+    if (type === 'postgres_pgmq') return 'the pgmq queue (`prometheus-parking-lot/pgmq`) is not in this build yet'
   }
   if (type === 'indexeddb' && !inBrowser) return 'IndexedDB exists only in browsers (in Node, use `pglite` with a `data_dir`, or `yaque`)'
   if (type === 'yaque' && !inBrowser && environment !== 'node') {
@@ -88,6 +95,7 @@ function moduleOf(type: string, environment: Environment): keyof BackendModules 
   if (type === 'indexeddb') return 'indexeddb'
   if (type === 'pglite') return 'pglite'
   if (type === 'yaque') return environment === 'node' ? 'pglite' : 'indexeddb'
+  if (type === 'postgres' || type === 'postgres_custom') return 'postgres'
   return undefined
 }
 
@@ -155,6 +163,13 @@ export async function buildPools<P = unknown, R = unknown>(
         return
       }
       const module = moduleOf(type, environment)
+      if (module === 'postgres' && (typeof options.postgres?.query !== 'function' || typeof options.postgres.connect !== 'function')) {
+        issues.push({
+          path,
+          message: `pool '${name}' needs ${kind} backend '${type}': pass its connections as \`postgres: new pg.Pool(...)\``,
+        })
+        return
+      }
       if (module === undefined || options.modules?.[module] !== undefined) return
       if (environment === 'node') needed.add(module)
       else {
@@ -198,8 +213,8 @@ export async function buildPools<P = unknown, R = unknown>(
   return pools
 
   async function buildOne(name: string, pool: PoolConfig, opened: (() => Promise<void>)[]): Promise<ResourcePool<P, R>> {
-    const queue = (await makeQueue(pool.queue, name, environment, modules, databases, opened)) as TaskQueue<P>
-    const store = (await makeStore(pool.mailbox.storage, name, modules, databases, opened)) as MailboxStore<R>
+    const queue = (await makeQueue(pool.queue, name, environment, modules, databases, opened, options.postgres)) as TaskQueue<P>
+    const store = (await makeStore(pool.mailbox.storage, name, modules, databases, opened, options.postgres)) as MailboxStore<R>
     const notifiers =
       pool.mailbox.notifier === undefined
         ? []
@@ -260,8 +275,13 @@ async function makeQueue(
   modules: BackendModules,
   databases: Databases,
   opened: (() => Promise<void>)[],
+  postgres: PgPool | undefined,
 ): Promise<TaskQueue<unknown>> {
   switch (config.type) {
+    case 'postgres':
+    case 'postgres_custom':
+      // The seed's table per queue is a queue name in the shared tables (pl_queue_jobs).
+      return new modules.postgres!.PostgresQueue(postgres!, { name: config.table })
     case 'in_memory':
       return new MemoryQueue()
     case 'indexeddb':
@@ -295,8 +315,11 @@ async function makeStore(
   modules: BackendModules,
   databases: Databases,
   opened: (() => Promise<void>)[],
+  postgres: PgPool | undefined,
 ): Promise<MailboxStore<unknown>> {
   switch (config.type) {
+    case 'postgres':
+      return new modules.postgres!.PostgresMailboxStore(postgres!, { name: config.table })
     case 'in_memory':
       return new MemoryMailboxStore()
     case 'indexeddb':
@@ -309,8 +332,12 @@ async function makeStore(
         await databases.take(config.data_dir, `pools.${poolName}.mailbox.storage.data_dir`, opened),
         { name: poolName },
       )
-    default:
-      throw new ConfigError(`No storage backend '${config.type}' here`, [{ path: 'mailbox.storage.type', message: 'unsupported' }])
+    default: {
+      const unknown: never = config
+      throw new ConfigError(`No storage backend '${JSON.stringify(unknown)}' here`, [
+        { path: 'mailbox.storage.type', message: 'unsupported' },
+      ])
+    }
   }
 }
 

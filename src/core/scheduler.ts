@@ -465,11 +465,14 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       return
     }
     if (this.#paused || this.#closed || this.#opening !== undefined) return
+    const prefetchMore = this.#lot.size < shared.prefetch / 2
+    // Nothing free and enough prefetched: no claim (checked before summing the lot, per pump).
+    if (!prefetchMore && this.#ledger.isExhausted()) return
     const capacity = this.#ledger.capacityObject()
     const free = { ...capacity }
     const used = this.#ledger.usedObject()
     const waiting = [...this.#lot.all()].map((task) => this.#ledger.toObject(task.vector))
-    let room = waiting.length < shared.prefetch / 2
+    let room = prefetchMore
     for (const name of Object.keys(free)) {
       free[name] = Math.max(0, free[name]! - used[name]! - waiting.reduce((sum, cost) => sum + (cost[name] ?? 0), 0))
       if (free[name]! > 0) room = true
