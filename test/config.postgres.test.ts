@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../src/index.js'
-import { buildPools } from '../src/config/index.js'
+import { buildPools, type SchedulerConfig } from '../src/config/index.js'
 import * as postgres from '../src/postgres/index.js'
 import { freshDatabase } from './postgres/database.js'
 
@@ -18,7 +18,7 @@ const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${nam
 
 describe('buildPools with Postgres', () => {
   it('builds a pool on the postgres queue and storage types: tasks run, their messages land in the Postgres mailbox', async () => {
-    const config = {
+    const config: SchedulerConfig = {
       pools: {
         gpu_jobs: {
           capacity: { gpu: 4 },
