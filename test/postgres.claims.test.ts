@@ -104,6 +104,34 @@ describe('a claim on a shared Postgres queue', () => {
     expect(ids(await claimFitting(db, backfilled, ask({ gpu: 3 }, { backfill: true })))).toEqual([1, 3])
   })
 
+  it('head-of-line passes over a task bigger than the whole capacity of the claimer (it can never run there)', async () => {
+    const queue = await queueWith([record(1, { cost: { gpu: 5 } }), record(2, { cost: { gpu: 1 } }), record(3, { cost: { gpu: 3 } })])
+    // Capacity 2: task 1 never fits here, so it does not hold the claim; task 3 would fit a free claimer, so it does.
+    expect(ids(await claimFitting(db, queue, ask({ gpu: 1 }, { backfill: false, capacity: [2] })))).toEqual([2])
+  })
+
+  it('a task passed over for reserveAfterMs (database time) is reserved: claims stop at it, taking nothing smaller after it', async () => {
+    const queue = await queueWith([record(1, { cost: { gpu: 5 } }), record(2, { cost: { gpu: 1 } }), record(3, { cost: { gpu: 1 } })])
+    // A small claimer passes over task 1 and takes 2; 1 and 3 (no free unit left for it) are marked as passed over from now.
+    expect(ids(await claimFitting(db, queue, ask({ gpu: 1 }, { capacity: [2], reserveAfterMs: 60_000 })))).toEqual([2])
+    const { rows } = await pool.query<{ id: string; blocked: boolean }>(
+      'select id, blocked_since is not null as blocked from pl_queue_jobs where queue_name = $1 order by seq',
+      [queue],
+    )
+    expect(rows.map((r) => r.blocked)).toEqual([true, false, true])
+    // Passed over long enough ago: the next claim stops at it and leaves task 3 for whoever can take task 1 first.
+    await pool.query('update pl_queue_jobs set blocked_since = blocked_since - 120000 where queue_name = $1', [queue])
+    expect(await claimFitting(db, queue, ask({ gpu: 1 }, { capacity: [2], reserveAfterMs: 60_000 }))).toEqual([])
+    // A claimer that can take it does, and the reservation ends with it.
+    expect(ids(await claimFitting(db, queue, ask({ gpu: 6 }, { owner: 'big', capacity: [8], reserveAfterMs: 60_000 })))).toEqual([1, 3])
+  })
+
+  it('prefetch also takes, in order, tasks that fit the whole capacity but not the free units now', async () => {
+    const queue = await queueWith(Array.from({ length: 6 }, (_, i) => record(i + 1, { cost: { cpu: 2 } })))
+    // Free 2 of capacity 4: one fits now, then prefetch takes three more to wait in the claimer's lot.
+    expect(ids(await claimFitting(db, queue, ask({ cpu: 2 }, { backfill: false, capacity: [4], prefetch: 3 })))).toEqual([1, 2, 3, 4])
+  })
+
   it('never takes a task that needs a resource the claimer does not have', async () => {
     const queue = await queueWith([
       record(1, { cost: { gpu: 1 } }),
