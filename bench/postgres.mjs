@@ -221,13 +221,15 @@ console.log(`\nShared Postgres queue (Postgres 15 on this machine, 2 worker proc
 for (const [name, { describe }] of Object.entries(CONTENDERS)) console.log(`  ${name}: ${describe}`)
 
 const rows = {}
-for (const [name, { settings }] of Object.entries(CONTENDERS)) {
+// BENCH_PG_ONLY=ours (say) runs one contender, for profiling.
+const only = process.env.BENCH_PG_ONLY
+for (const [name, { settings }] of Object.entries(CONTENDERS).filter(([name]) => only === undefined || name === only)) {
   const drained = await measure(name, settings, drain)
   const e2e = await measure(name, settings, endToEnd)
   const lat = await measure(name, settings, latency)
   rows[name] = { drain: drained.rate, e2e: e2e.rate, p50: quantile(lat.latencies, 0.5), p99: quantile(lat.latencies, 0.99) }
 }
-const ours = rows.ours
+const ours = rows.ours ?? rows[only]
 console.log(
   `\n  ${'contender'.padEnd(16)} ${'drain jobs/s'.padStart(13)} ${'e2e jobs/s'.padStart(11)} ${'start p50'.padStart(10)} ${'p99'.padStart(7)}   ours / it (drain, e2e; latency it / ours)`,
 )

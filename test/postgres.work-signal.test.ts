@@ -16,13 +16,17 @@ beforeAll(async () => {
 afterAll(() => pool.end())
 
 /** Counts wakes; `next()` resolves at the next one. */
-function wakes(): { count: number; next(): Promise<void>; onWake(): void } {
+function wakes(): { count: number; missed: boolean[]; next(): Promise<void>; onWake(missed: boolean): void } {
   let waiting: (() => void) | undefined
+  /** Each wake's `missed`. */
+  const missed: boolean[] = []
   const counter = {
     count: 0,
+    missed,
     next: () => new Promise<void>((resolve) => (waiting = resolve)),
-    onWake: () => {
+    onWake: (wasMissed: boolean) => {
       counter.count++
+      missed.push(wasMissed)
       const resolve = waiting
       waiting = undefined
       resolve?.()
@@ -64,6 +68,7 @@ describe('WorkSignal', () => {
     await insertSharedJobs(pgClient(pool), 'mine', [record(1)])
     await woken
     expect(counter.count).toBe(1)
+    expect(counter.missed).toEqual([false]) // a notification came: nothing missed
     await signal.close()
   })
 
@@ -87,6 +92,8 @@ describe('WorkSignal', () => {
       expect(counter.count).toBe(1)
       vi.advanceTimersByTime(1)
       expect(counter.count).toBe(2)
+      // The asks were plain wakes; the poll stands for what no notification said.
+      expect(counter.missed).toEqual([false, true])
       void signal.close()
     } finally {
       vi.useRealTimers()

@@ -214,7 +214,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   async open(owner: string): Promise<readonly TaskRecord<P>[]> {
     await wrap('preparing the schema', () => migratePostgres(this.pool))
     this.#owner = owner
-    const signal = new WorkSignal(this.pool, this.name, () => this.#woken(), {
+    const signal = new WorkSignal(this.pool, this.name, (missed) => this.#woken(missed), {
       debounceMs: this.#options.debounceMs,
       pollMs: this.#options.pollMs,
       onError: this.#onError,
@@ -430,10 +430,10 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     }
   }
 
-  #woken(): void {
+  #woken(missed: boolean): void {
     this.#host?.wake()
-    // A poll also looks for ends whose notification was lost (a connection that was down).
-    if (this.#followers.size > 0) this.#fetchOutcomes()
+    // A poll or a reconnect also looks for ends whose notification was lost (a connection that was down).
+    if (missed && this.#followers.size > 0) this.#fetchOutcomes()
   }
 
   #fetchOutcomes(): void {

@@ -29,7 +29,9 @@ const RECONNECT_MS = [50, 200, 1000, 5000]
 export class WorkSignal {
   readonly #pool: PgPool
   readonly #queue: string
-  readonly #onWake: () => void
+  readonly #onWake: (missed: boolean) => void
+  /** A wake since the last one may stand for notifications that were lost (a poll, a reconnect). */
+  #missed = false
   readonly #debounceMs: number
   readonly #pollMs: number
   readonly #onError: (error: unknown) => void
@@ -44,7 +46,11 @@ export class WorkSignal {
   #closed = false
   #started = false
 
-  constructor(pool: PgPool, queue: string, onWake: () => void, options: WorkSignalOptions = {}) {
+  /**
+   * `onWake(missed)`: `missed` is true when the wake may stand for notifications that never came
+   * (the poll, a reconnect), false when a notification came.
+   */
+  constructor(pool: PgPool, queue: string, onWake: (missed: boolean) => void, options: WorkSignalOptions = {}) {
     if (typeof onWake !== 'function') refuse('onWake', 'a function', onWake)
     const {
       debounceMs = 2,
@@ -85,14 +91,17 @@ export class WorkSignal {
     this.#armPoll()
   }
 
-  /** Asks for a wake now (debounced with the others). */
-  wake(): void {
+  /** Asks for a wake now (debounced with the others); `missed`: see the constructor. */
+  wake(missed = false): void {
+    if (missed) this.#missed = true
     if (this.#closed || this.#debounce !== undefined) return
     const fire = (): void => {
       this.#debounce = undefined
+      const wasMissed = this.#missed
+      this.#missed = false
       this.#armPoll()
       try {
-        this.#onWake()
+        this.#onWake(wasMissed)
       } catch (error) {
         this.#report(error)
       }
@@ -172,7 +181,7 @@ export class WorkSignal {
       this.#reconnect = undefined
       this.#listen().then(
         // Back: what was notified meanwhile was lost, so look once.
-        () => this.wake(),
+        () => this.wake(true),
         (error: unknown) => {
           if (this.#closed) return
           this.#report(error)
@@ -197,7 +206,7 @@ export class WorkSignal {
     const delay = this.#pollMs * (0.5 + this.#random())
     this.#poll = setTimeout(() => {
       this.#poll = undefined
-      this.wake()
+      this.wake(true)
     }, delay)
     // A poll alone does not keep a Node process alive.
     this.#poll.unref?.()
