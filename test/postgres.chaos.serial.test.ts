@@ -200,17 +200,17 @@ describe('chaos on a shared PostgresQueue (three worker processes, leases of 1 s
         expect(await worker.exited).toBe('SIGKILL')
         await scene.respawn(index)
         // Recovered once a task it held runs again somewhere, as a later attempt (its lease expired).
-        for (let waited = 0; waited < 10_000; waited += 20) {
+        let recovered: number | undefined
+        for (let waited = 0; recovered === undefined && waited < 10_000; waited += 20) {
           const rerun = await scene.query<{ t: number | null }>(
             'select extract(epoch from min(started_at)) * 1000 as t from runs where attempt > 1 and started_at > to_timestamp($1 / 1000.0)',
             [killedAt],
           )
-          if (rerun[0]!.t !== null) {
-            recoveries.push(Number(rerun[0]!.t) - killedAt)
-            break
-          }
-          await new Promise((resolve) => setTimeout(resolve, 20))
+          if (rerun[0]!.t !== null) recovered = Number(rerun[0]!.t) - killedAt
+          else await new Promise((resolve) => setTimeout(resolve, 20))
         }
+        expect(recovered, `no task of the killed worker ran again within 10 s of kill ${kill + 1}`).toBeDefined()
+        recoveries.push(recovered!)
       }
       return `20 SIGKILLs, first re-run after a kill: ${ms(recoveries)}`
     })

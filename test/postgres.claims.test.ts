@@ -110,20 +110,42 @@ describe('a claim on a shared Postgres queue', () => {
     expect(ids(await claimFitting(db, queue, ask({ gpu: 1 }, { backfill: false, capacity: [2] })))).toEqual([2])
   })
 
-  it('a task passed over for reserveAfterMs (database time) is reserved: claims stop at it, taking nothing smaller after it', async () => {
-    const queue = await queueWith([record(1, { cost: { gpu: 5 } }), record(2, { cost: { gpu: 1 } }), record(3, { cost: { gpu: 1 } })])
-    // A small claimer passes over task 1 and takes 2; 1 and 3 (no free unit left for it) are marked as passed over from now.
+  it('a task passed over for reserveAfterMs (database time) is reserved: claims that could run it stop at it, taking nothing smaller after it', async () => {
+    const queue = await queueWith([record(1, { cost: { gpu: 2 } }), record(2, { cost: { gpu: 1 } }), record(3, { cost: { gpu: 1 } })])
+    // With 1 free of 2, a claimer passes over task 1 and takes 2; 1 and 3 (no free unit left for it) are marked as passed over from now.
     expect(ids(await claimFitting(db, queue, ask({ gpu: 1 }, { capacity: [2], reserveAfterMs: 60_000 })))).toEqual([2])
-    const { rows } = await pool.query<{ id: string; blocked: boolean }>(
-      'select id, blocked_since is not null as blocked from pl_queue_jobs where queue_name = $1 order by seq',
+    const { rows } = await pool.query<{ blocked: boolean }>(
+      'select blocked_since is not null as blocked from pl_queue_jobs where queue_name = $1 order by seq',
       [queue],
     )
     expect(rows.map((r) => r.blocked)).toEqual([true, false, true])
-    // Passed over long enough ago: the next claim stops at it and leaves task 3 for whoever can take task 1 first.
+    // Passed over long enough ago: the next claim stops at task 1 and leaves task 3 for whoever takes task 1 first.
     await pool.query('update pl_queue_jobs set blocked_since = blocked_since - 120000 where queue_name = $1', [queue])
     expect(await claimFitting(db, queue, ask({ gpu: 1 }, { capacity: [2], reserveAfterMs: 60_000 }))).toEqual([])
-    // A claimer that can take it does, and the reservation ends with it.
+    // A claimer with room takes it, and the reservation ends with it.
     expect(ids(await claimFitting(db, queue, ask({ gpu: 6 }, { owner: 'big', capacity: [8], reserveAfterMs: 60_000 })))).toEqual([1, 3])
+  })
+
+  it('a reserved task does not stop a claimer that can never run it', async () => {
+    const queue = await queueWith([record(1, { cost: { gpu: 5 } }), record(2, { cost: { gpu: 1 } })])
+    await pool.query(
+      'update pl_queue_jobs set blocked_since = 0 where queue_name = $1 and seq = (select min(seq) from pl_queue_jobs where queue_name = $1)',
+      [queue],
+    )
+    expect(ids(await claimFitting(db, queue, ask({ gpu: 2 }, { capacity: [2], reserveAfterMs: 1 })))).toEqual([2])
+  })
+
+  it('a task its submitter asked to stop is never claimed to run', async () => {
+    const queue = await queueWith([record(1, { cost: { gpu: 1 } }), record(2, { cost: { gpu: 1 } })])
+    await pool.query(
+      'update pl_queue_jobs set cancel_requested = true where queue_name = $1 and seq = (select min(seq) from pl_queue_jobs where queue_name = $1)',
+      [queue],
+    )
+    expect(ids(await claimFitting(db, queue, ask({ gpu: 4 })))).toEqual([2])
+    const cancelled = new Set<string>()
+    const taken = await takePoisoned(db, queue, 'claimer-1', 60_000, 10, undefined, cancelled)
+    expect(ids(taken)).toEqual([1])
+    expect([...cancelled]).toEqual([taken[0]!.id])
   })
 
   it('prefetch also takes, in order, tasks that fit the whole capacity but not the free units now', async () => {

@@ -96,8 +96,12 @@ export interface SharedHost {
   readonly leaseMs: number
   /** Tasks may be claimable (new work, an expired lease, an ended backoff): claim again. */
   wake(): void
-  /** A task this pool runs must stop: its submitter asked, or its lease was lost. */
-  stopRun(id: string, reason: string): void
+  /**
+   * A task this pool claimed (running, or waiting in its lot) must stop: its submitter asked
+   * (`'cancelled'`: end it so), or its lease was lost (`'lease-lost'`: another process may run it
+   * now; let go of it without writing an end).
+   */
+  stopRun(id: string, why: 'cancelled' | 'lease-lost'): void
 }
 
 /** What a follower hears of a task submitted here that any process may run. */
@@ -124,6 +128,8 @@ export interface SharedClaimRequest {
 export interface SharedClaim<P> {
   readonly runs: readonly TaskRecord<P>[]
   readonly spent: readonly TaskRecord<P>[]
+  /** Leased tasks their submitter asked to stop whose runner died first, for the pool to end as cancelled. */
+  readonly cancelled: readonly TaskRecord<P>[]
 }
 
 export interface SharedQueue<P> {

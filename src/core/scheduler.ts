@@ -203,7 +203,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       this.#shared?.attach({
         leaseMs: resolved.leaseMs,
         wake: () => this.#pump(),
-        stopRun: (id, reason) => this.#stopRequested(id, reason),
+        stopRun: (id, why) => this.#stopRequested(id, why),
       })
       this.#recover(records)
     })
@@ -452,9 +452,22 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#checkWaiters()
   }
 
-  /** A task running here must stop (the shared queue says why). */
-  #stopRequested(id: string, reason: string): void {
-    for (const task of this.#running) if (task.id === id) return void this.#cancel(task, reason)
+  /** A task claimed here (running or in the lot) must stop (the shared queue says why). */
+  #stopRequested(id: string, why: 'cancelled' | 'lease-lost'): void {
+    const task = [...this.#running, ...this.#lot.all()].find((candidate) => candidate.id === id)
+    if (task === undefined || this.#ending.has(task)) return
+    if (why === 'cancelled') {
+      this.#cancel(task, 'its submitter cancelled it')
+      return
+    }
+    // Its lease is gone: another process may run it now, so this one lets go without an end.
+    const error = new TaskDetachedError(`Task ${task.id}'s lease was lost; another process may run it`)
+    if (task.run !== undefined) this.#stop(task.run, error)
+    else this.#unpark(task)
+    this.#claimedRuns.delete(task)
+    if (this.#submittedHere.has(task)) this.#follow(task, false, true)
+    else this.#letGo(task, 'detached', { ok: false, error })
+    this.#pump()
   }
 
   /** Claims from the shared queue what fits the free units (one claim at a time; another after it when asked meanwhile). */
@@ -482,11 +495,12 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#claimAgain = false
     const { backfill, headReserveAfterMs } = this.#options
     shared.claim({ free, capacity, limit: CLAIM_LIMIT, backfill, reserveAfterMs: headReserveAfterMs, waiting: waiting.length }).then(
-      ({ runs, spent }) => {
+      ({ runs, spent, cancelled }) => {
         this.#claiming = false
-        this.#adopt(runs, false)
-        this.#adopt(spent, true)
-        if (runs.length > 0 || spent.length > 0 || this.#claimAgain) this.#pump()
+        this.#adopt(runs, 'run')
+        this.#adopt(spent, 'spent')
+        this.#adopt(cancelled, 'cancelled')
+        if (runs.length + spent.length + cancelled.length > 0 || this.#claimAgain) this.#pump()
         else this.#checkWaiters()
       },
       (error: unknown) => {
@@ -497,8 +511,11 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     )
   }
 
-  /** Claimed tasks enter the lot (a task submitted here is its own object again); spent ones end as failed. */
-  #adopt(records: readonly TaskRecord<P>[], spent: boolean): void {
+  /**
+   * Claimed tasks enter the lot (a task submitted here is its own object again); spent ones end
+   * as failed, cancelled ones (their submitter asked, their runner died) as cancelled.
+   */
+  #adopt(records: readonly TaskRecord<P>[], kind: 'run' | 'spent' | 'cancelled'): void {
     const now = this.#clock.now()
     for (const record of records) {
       let task = this.#remote.get(record.id)
@@ -516,7 +533,12 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
         }
       }
       this.#wasBusy = true
-      const poisoned = spent ? this.#journal.poisoned(record) : undefined
+      if (kind === 'cancelled') {
+        const message = `Task ${task.id} was cancelled by its submitter; the process running it stopped first`
+        this.#finish(task, 'cancelled', new TaskCancelledError(message))
+        continue
+      }
+      const poisoned = kind === 'spent' ? this.#journal.poisoned(record) : undefined
       if (poisoned !== undefined) {
         this.#finish(task, 'failed', poisoned)
         continue

@@ -52,6 +52,7 @@ import {
   writeOutcomes,
   type SharedOutcome,
 } from '../sql/shared-outcomes.js'
+import { noop } from '../core/types.js'
 import { wrap } from '../sql/wrap.js'
 import { migratePostgres, pgClient, type PgPool } from './client.js'
 import { PostgresMailboxStore } from './mailbox.js'
@@ -173,9 +174,13 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   /** Ends that came before their task was followed (its submit was still being answered). */
   readonly #early = new Map<string, SharedOutcome>()
   #progress: { submitter: string; id: string; chunk: unknown }[] = []
-  #progressSending: Promise<void> | undefined
+  /** The progress sends, chained in order; never rejects (a failed send is reported). */
+  #progressSending: Promise<void> = Promise.resolve()
   #fetching = false
   #spentCheckedAt = 0
+  #outcomesFetchedAt = 0
+  /** Settles when the claim in flight has (close waits for it, so its leases are let go too). */
+  #claimInFlight: Promise<void> = Promise.resolve()
   /** Acks since ended keys were last pruned. */
   #acksSincePrune = 0
   #fetchAgain = false
@@ -261,10 +266,14 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     const held = new Set<string>()
     for (const row of rows) {
       held.add(row.id)
-      if (row.cancel_requested) host.stopRun(row.id, 'its submitter cancelled it')
+      if (row.cancel_requested) host.stopRun(row.id, 'cancelled')
     }
     // Another claimer runs it now: this run's work would only be thrown away.
-    for (const run of runs) if (!held.has(run.id) && this.#held.has(run.id)) host.stopRun(run.id, 'its lease was lost')
+    for (const run of runs) {
+      if (held.has(run.id) || !this.#held.has(run.id)) continue
+      this.#held.delete(run.id)
+      host.stopRun(run.id, 'lease-lost')
+    }
   }
 
   async release(record: TaskRecord<P>, notBefore: number | undefined): Promise<void> {
@@ -309,6 +318,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   async close(): Promise<void> {
     await this.#signal?.close()
     this.#signal = undefined
+    await this.#claimInFlight
     while (!this.#acks.idle || !this.#puts.idle) await new Promise((resolve) => setTimeout(resolve, 1))
     await this.#progressSending
     const unstarted = [...this.#held].map(([id, held]) => ({ id, attempt: held.attempt }))
@@ -335,7 +345,8 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     const submitter = this.#held.get(record.id)?.submitter
     if (submitter === undefined || submitter === null || submitter === this.#owner) return
     this.#progress.push({ submitter, id: record.id, chunk })
-    if (this.#progress.length === 1) queueMicrotask(() => void this.#sendProgress())
+    // Chained now, so an ack written after this (which waits for the chain) follows its chunks.
+    if (this.#progress.length === 1) this.#progressSending = this.#progressSending.then(() => this.#sendProgress())
   }
 
   // ─── Inside ────────────────────────────────────────────────────────────────
@@ -355,34 +366,41 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     // Spent tasks are rare (an owner died on the last attempt): looked for once per poll, not per claim.
     const lookForSpent = Date.now() - this.#spentCheckedAt >= this.#options.pollMs
     if (lookForSpent) this.#spentCheckedAt = Date.now()
-    // Each is one statement, atomic alone.
-    const claimed = await wrap('claiming tasks', async () => {
-      const [spent, runs] = await Promise.all([
-        lookForSpent ? takePoisoned<P>(this.#db, this.name, this.#owner, leaseMs, 16, submitters) : [],
-        claimFitting<P>(
-          this.#db,
-          this.name,
-          {
-            resources,
-            free: resources.map((r) => free[r]!),
-            capacity: resources.map((r) => capacity[r]!),
-            owner: this.#owner,
-            leaseMs,
-            limit,
-            scan: this.#options.claimScan + prefetch,
-            backfill,
-            reserveAfterMs,
-            prefetch,
-          },
-          submitters,
-        ),
-      ])
-      return { runs, spent }
-    })
-    for (const record of [...claimed.runs, ...claimed.spent]) {
-      this.#held.set(record.id, { attempt: record.attempt, submitter: submitters.get(record.id) ?? null })
+    // Each is one statement, atomic alone; what each leased is held at once, so a failure of the
+    // second loses nothing the first took.
+    const hold = (records: readonly TaskRecord<P>[]): void => {
+      for (const record of records) this.#held.set(record.id, { attempt: record.attempt, submitter: submitters.get(record.id) ?? null })
     }
-    return claimed
+    const cancelledIds = new Set<string>()
+    const claiming = wrap('claiming tasks', async (): Promise<SharedClaim<P>> => {
+      const abandoned = lookForSpent ? await takePoisoned<P>(this.#db, this.name, this.#owner, leaseMs, 16, submitters, cancelledIds) : []
+      hold(abandoned)
+      const runs = await claimFitting<P>(
+        this.#db,
+        this.name,
+        {
+          resources,
+          free: resources.map((r) => free[r]!),
+          capacity: resources.map((r) => capacity[r]!),
+          owner: this.#owner,
+          leaseMs,
+          limit,
+          scan: this.#options.claimScan + prefetch,
+          backfill,
+          reserveAfterMs,
+          prefetch,
+        },
+        submitters,
+      )
+      hold(runs)
+      return {
+        runs,
+        spent: abandoned.filter((record) => !cancelledIds.has(record.id)),
+        cancelled: abandoned.filter((record) => cancelledIds.has(record.id)),
+      }
+    })
+    this.#claimInFlight = claiming.then(noop, noop)
+    return claiming
   }
 
   async #writeAcks(batch: readonly Gathered<PendingAck>[]): Promise<void> {
@@ -432,8 +450,11 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
 
   #woken(missed: boolean): void {
     this.#host?.wake()
-    // A poll or a reconnect also looks for ends whose notification was lost (a connection that was down).
-    if (missed && this.#followers.size > 0) this.#fetchOutcomes()
+    // A poll or a reconnect also looks for ends whose notification was lost (a connection that
+    // was down), and so does any wake once a poll interval passed (under steady traffic the
+    // poll, re-armed by every wake, may never fire).
+    const due = Date.now() - this.#outcomesFetchedAt >= this.#options.pollMs
+    if ((missed || due) && this.#followers.size > 0) this.#fetchOutcomes()
   }
 
   #fetchOutcomes(): void {
@@ -443,6 +464,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     }
     this.#fetching = true
     this.#fetchAgain = false
+    this.#outcomesFetchedAt = Date.now()
     wrap('taking task ends', () => takeOutcomes(this.#db, this.name, this.#owner))
       .then(
         (outcomes) => {
@@ -468,23 +490,28 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   }
 
   async #sendProgress(): Promise<void> {
-    await this.#progressSending
     const chunks = this.#progress
     this.#progress = []
-    if (chunks.length === 0) return
     const payloads: string[] = []
     for (const { submitter, id, chunk } of chunks) {
-      const payload = JSON.stringify({ s: submitter, q: this.name, id, c: chunk })
+      let payload: string
+      try {
+        payload = JSON.stringify({ s: submitter, q: this.name, id, c: chunk })
+      } catch (error) {
+        this.#report(
+          new BackendError(
+            `A progress chunk of task ${id} does not serialize as JSON (${describeError(error)}); its submitter will not see it`,
+          ),
+        )
+        continue
+      }
       if (new TextEncoder().encode(payload).length > MAX_PAYLOAD_BYTES) {
         this.#report(
           new BackendError(`A progress chunk of task ${id} is over ${MAX_PAYLOAD_BYTES} bytes as JSON; its submitter will not see it`),
         )
       } else payloads.push(payload)
     }
-    const sending = wrap('sending progress', () => notifyProgress(this.#db, payloads)).catch((error: unknown) => this.#report(error))
-    this.#progressSending = sending
-    await sending
-    if (this.#progressSending === sending) this.#progressSending = undefined
+    await wrap('sending progress', () => notifyProgress(this.#db, payloads)).catch((error: unknown) => this.#report(error))
   }
 
   #heardProgress(payload: string): void {

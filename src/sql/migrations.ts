@@ -136,6 +136,7 @@ export const MIGRATIONS: readonly string[] = [
         and (lease_owner is null or lease_expires_at < now_ms)
         and (not_before is null or not_before <= now_ms)
         and attempt < max_attempts
+        and not cancel_requested
       order by (case priority when 'critical' then 3 when 'high' then 2 when 'normal' then 1 else 0 end) desc, seq
       limit scan
       for update skip locked
@@ -181,8 +182,9 @@ export const MIGRATIONS: readonly string[] = [
       else
         passed := passed || r.id;
         -- Head-of-line stops here (unless this claimer can never run it); so does a reservation.
-        exit when (not backfill and fits_here)
-          or (reserve_after_ms is not null and r.blocked_since is not null and r.blocked_since <= now_ms - reserve_after_ms);
+        -- A claimer that can never run it passes over it, reserved or not.
+        exit when fits_here and (not backfill
+          or (reserve_after_ms is not null and r.blocked_since is not null and r.blocked_since <= now_ms - reserve_after_ms));
       end if;
     end loop;
     update pl_queue_jobs set blocked_since = now_ms

@@ -233,16 +233,20 @@ export async function takePoisoned<P>(
   leaseMs: number,
   limit: number,
   submitters?: Map<string, string | null>,
+  cancelled?: Set<string>,
 ): Promise<TaskRecord<P>[]> {
   const { rows } = await tx.query<Record<string, unknown>>(
     `update pl_queue_jobs set lease_owner = $2, lease_expires_at = ${DB_NOW} + $3
      where queue_name = $1 and id in (
        select id from pl_queue_jobs
-       where queue_name = $1 and (lease_owner is null or lease_expires_at < ${DB_NOW}) and attempt >= max_attempts
+       where queue_name = $1 and (lease_owner is null or lease_expires_at < ${DB_NOW})
+         and (attempt >= max_attempts or cancel_requested)
        order by seq limit $4 for update skip locked)
      returning *`,
     [queue, owner, leaseMs, limit],
   )
+  // A task its submitter asked to stop, whose runner died first: the caller ends it as cancelled.
+  for (const row of rows) if (row['cancel_requested'] === true && typeof row['id'] === 'string') cancelled?.add(row['id'])
   return decodeRows<P>(rows, queue, submitters)
 }
 
