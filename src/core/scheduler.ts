@@ -747,7 +747,9 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   /** An attempt failed: retry (after its backoff) if attempts remain and `retryOn` agrees, else the task failed. */
   #fail(task: AnyTask<P, R, C>, error: unknown, reason: FailureReason): void {
     task.lastError = error
-    if (task.attempt >= task.maxAttempts || this.#closed || !this.#retry.mayRetry(error, task.attempt)) {
+    // A closing pool cannot wait out a backoff; a shared queue's task waits in the store, for any process.
+    const cannotWait = this.#closed && this.#shared === undefined
+    if (task.attempt >= task.maxAttempts || cannotWait || !this.#retry.mayRetry(error, task.attempt)) {
       this.#finish(task, 'failed', failureOf(task, error, reason))
       return
     }
