@@ -22,7 +22,7 @@ const CONTENDERS = {
   ours: {
     describe:
       'ResourcePool + PostgresQueue, capacity { slots: 16 } per process, prefetch 500, NOTIFY debounce 0 (one wake per event-loop turn), pg pool 8',
-    settings: { capacity: { slots: 16 }, prefetch: 500, debounceMs: 0, pgMax: 8 },
+    settings: { capacity: { slots: 16 }, prefetch: Number(process.env.BENCH_PG_PREFETCH ?? 500), debounceMs: 0, pgMax: 8 },
   },
   'graphile-worker': {
     describe:

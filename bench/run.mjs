@@ -545,6 +545,8 @@ const ENVIRONMENT = {
   CHROMIUM_PATH: 'the Chromium the browser groups drive (default: `chromium` on PATH)',
   BENCH_PG_DRAIN: 'jobs the postgres group prefills and drains (default 50000)',
   BENCH_PG_E2E: 'jobs the postgres group adds one at a time (default 5000)',
+  BENCH_PG_PREFETCH: "our PostgresQueue's prefetch in the postgres group (default 500, graphile-worker's localQueue.size)",
+  BENCH_PG_ONLY: 'run one contender of the postgres group (ours, graphile-worker, pg-boss)',
 }
 const group = process.argv[2]
 if (group === '--help' || group === '-h' || (group !== undefined && !Object.hasOwn(GROUPS, group))) {
