@@ -192,9 +192,11 @@ describe('a claim on a shared Postgres queue', () => {
     const again = await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'other', leaseMs: 50 }))
     expect(again.map((r) => [r.attempt, r.lease?.owner])).toEqual([[2, 'other']])
     // The first owner's renewal finds it gone; the new owner's holds.
-    expect(await renewSharedLeases(db, queue, 'claimer-1', [{ id: again[0]!.id, attempt: 1 }], 60_000)).toEqual([])
-    expect(await renewSharedLeases(db, queue, 'other', [{ id: again[0]!.id, attempt: 1 }], 50)).toEqual([]) // attempt 1 is over
-    expect(await renewSharedLeases(db, queue, 'other', [again[0]!, { id: 'none', attempt: 1 }], 50)).toEqual([again[0]!.id])
+    expect((await renewSharedLeases(db, queue, 'claimer-1', [{ id: again[0]!.id, attempt: 1 }], 60_000)).map((r) => r.id)).toEqual([])
+    expect((await renewSharedLeases(db, queue, 'other', [{ id: again[0]!.id, attempt: 1 }], 50)).map((r) => r.id)).toEqual([]) // attempt 1 is over
+    expect((await renewSharedLeases(db, queue, 'other', [again[0]!, { id: 'none', attempt: 1 }], 50)).map((r) => r.id)).toEqual([
+      again[0]!.id,
+    ])
     await pool.query('update pl_queue_jobs set lease_expires_at = lease_expires_at - 60000 where queue_name = $1', [queue])
     // Attempt 2 of 2 died too: no claim takes it, takePoisoned does, once.
     expect(await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'third' }))).toEqual([])

@@ -32,9 +32,10 @@ import { checkName, type SqlClient } from '../sql/migrations.js'
 import {
   claimFitting,
   insertSharedJobs,
+  plainEnd,
   releaseShared,
   releaseUnstarted,
-  renewAndHear,
+  renewSharedLeases,
   settleSharedJobs,
   takePoisoned,
   withdrawShared,
@@ -49,10 +50,9 @@ import {
   notifyProgress,
   pruneOutcomes,
   takeOutcomes,
-  writeOutcomes,
   type SharedOutcome,
 } from '../sql/shared-outcomes.js'
-import { noop } from '../core/types.js'
+import { noop, type TerminalStatus } from '../core/types.js'
 import { wrap } from '../sql/wrap.js'
 import { migratePostgres, pgClient, type PgPool } from './client.js'
 import { PostgresMailboxStore } from './mailbox.js'
@@ -103,40 +103,42 @@ interface Held {
   readonly submitter: string | null
 }
 
-interface Gathered<T> {
+interface Gathered<T, V> {
   readonly item: T
-  resolve(value: unknown): void
+  resolve(value: V): void
   reject(error: unknown): void
 }
 
-interface PendingAck {
-  readonly end: SharedEnd
-  readonly submitter: string | null
-}
-
 /** Gathers work while a write is in flight and writes it together next (group commit). */
-class Batcher<T> {
-  #waiting: Gathered<T>[] = []
+class Batcher<T, V> {
+  #waiting: Gathered<T, V>[] = []
   #writing = false
-  readonly #write: (batch: readonly Gathered<T>[]) => Promise<void>
+  readonly #idle: (() => void)[] = []
+  readonly #write: (batch: readonly Gathered<T, V>[]) => Promise<void>
 
-  constructor(write: (batch: readonly Gathered<T>[]) => Promise<void>) {
+  constructor(write: (batch: readonly Gathered<T, V>[]) => Promise<void>) {
     this.#write = write
   }
 
-  add<V>(item: T): Promise<V> {
+  add(item: T): Promise<V> {
     return new Promise<V>((resolve, reject) => {
-      this.#waiting.push({ item, resolve: resolve as (value: unknown) => void, reject })
+      this.#waiting.push({ item, resolve, reject })
       if (!this.#writing) queueMicrotask(() => this.#next())
     })
   }
 
-  get idle(): boolean {
-    return !this.#writing && this.#waiting.length === 0
+  /** Resolves once nothing is gathered or being written. */
+  whenIdle(): Promise<void> {
+    if (!this.#writing && this.#waiting.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idle.push(resolve))
   }
 
   #next(): void {
-    if (this.#writing || this.#waiting.length === 0) return
+    if (this.#writing) return
+    if (this.#waiting.length === 0) {
+      for (const resolve of this.#idle.splice(0)) resolve()
+      return
+    }
     const batch = this.#waiting
     this.#waiting = []
     this.#writing = true
@@ -184,8 +186,8 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   /** Acks since ended keys were last pruned. */
   #acksSincePrune = 0
   #fetchAgain = false
-  readonly #puts = new Batcher<readonly TaskRecord<P>[]>((batch) => this.#writePuts(batch))
-  readonly #acks = new Batcher<PendingAck>((batch) => this.#writeAcks(batch))
+  readonly #puts = new Batcher<readonly TaskRecord<P>[], void>((batch) => this.#writePuts(batch))
+  readonly #acks = new Batcher<SharedEnd, void | 'kept'>((batch) => this.#writeAcks(batch))
 
   constructor(pool: PgPool, options: PostgresQueueOptions = {}) {
     if (typeof pool?.query !== 'function' || typeof pool.connect !== 'function') refuse('pool', 'a pg.Pool', pool)
@@ -238,7 +240,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   }
 
   /** The batch in one transaction; if it fails, each submit alone, so one bad submit (a key already live) fails alone. */
-  async #writePuts(batch: readonly Gathered<readonly TaskRecord<P>[]>[]): Promise<void> {
+  async #writePuts(batch: readonly Gathered<readonly TaskRecord<P>[], void>[]): Promise<void> {
     // Up to ROWS_PER_INSERT rows are one statement, atomic alone; more need a transaction.
     const write = (records: readonly TaskRecord<P>[]): Promise<unknown> =>
       wrap('storing accepted tasks', () =>
@@ -253,7 +255,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     } catch (error) {
       if (batch.length === 1) return batch[0]!.reject(error)
     }
-    for (const entry of batch) await write(entry.item).then(entry.resolve, entry.reject)
+    for (const entry of batch) await write(entry.item).then(() => entry.resolve(), entry.reject)
   }
 
   /** Nothing to write: the shared claim (`shared.claim`) leased it already. */
@@ -262,7 +264,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   async renew(records: readonly TaskRecord<P>[]): Promise<void> {
     const host = this.#attached()
     const runs = records.map((record) => ({ id: record.id, attempt: record.attempt }))
-    const rows = await wrap('renewing leases', () => renewAndHear(this.#db, this.name, this.#owner, runs, host.leaseMs))
+    const rows = await wrap('renewing leases', () => renewSharedLeases(this.#db, this.name, this.#owner, runs, host.leaseMs))
     const held = new Set<string>()
     for (const row of rows) {
       held.add(row.id)
@@ -296,7 +298,9 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     const held = this.#held.get(record.id)
     if (held !== undefined && held.attempt === record.attempt) {
       this.#held.delete(record.id)
-      return this.#acks.add<void | 'kept'>({ end, submitter: held.submitter })
+      // A submitter in another process waits for the end; one here has the task object itself.
+      const waits = held.submitter !== null && held.submitter !== this.#owner
+      return this.#acks.add(waits ? { ...end, told: toldOf(record, settlement) } : end)
     }
     const answer = await wrap('withdrawing a task', () =>
       this.#db.transaction((tx) => withdrawShared(tx, this.name, end, settlement.status === 'cancelled')),
@@ -319,7 +323,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     await this.#signal?.close()
     this.#signal = undefined
     await this.#claimInFlight
-    while (!this.#acks.idle || !this.#puts.idle) await new Promise((resolve) => setTimeout(resolve, 1))
+    await Promise.all([this.#acks.whenIdle(), this.#puts.whenIdle()])
     await this.#progressSending
     const unstarted = [...this.#held].map(([id, held]) => ({ id, attempt: held.attempt }))
     this.#held.clear()
@@ -403,42 +407,17 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     return claiming
   }
 
-  async #writeAcks(batch: readonly Gathered<PendingAck>[]): Promise<void> {
+  async #writeAcks(batch: readonly Gathered<SharedEnd, void | 'kept'>[]): Promise<void> {
     await this.#progressSending // a submitter hears the last chunks before the end
-    const told = (item: PendingAck): SharedOutcome | undefined =>
-      item.submitter === null || item.submitter === this.#owner ? undefined : outcomeOf(item.end, item.submitter)
+    const ends = batch.map(({ item }) => item)
     // Ends with a key to keep or a message to write take a transaction; the rest one statement.
-    const plain = batch.every(({ item }) => item.end.record.key === undefined && item.end.message === undefined)
+    const plain = ends.every((end) => end.record.key === undefined && end.message === undefined)
     const acked = await wrap('settling tasks', () =>
       plain
-        ? ackAndTell(
-            this.#db,
-            this.name,
-            this.#owner,
-            batch.map(({ item }) => {
-              const outcome = told(item)
-              return {
-                id: item.end.record.id,
-                attempt: item.end.record.attempt,
-                status: outcome?.status ?? item.end.settlement.status,
-                outcome: outcome?.outcome ?? null,
-                endedAt: item.end.settlement.endedAt,
-              }
-            }),
-          )
-        : this.#db.transaction(async (tx) => {
-            const acked = await settleSharedJobs(
-              tx,
-              this.name,
-              this.#owner,
-              batch.map(({ item }) => item.end),
-            )
-            const outcomes = batch.flatMap(({ item }) => (acked.has(item.end.record.id) ? (told(item) ?? []) : []))
-            await writeOutcomes(tx, this.name, outcomes)
-            return acked
-          }),
+        ? ackAndTell(this.#db, this.name, this.#owner, ends.map(plainEnd))
+        : this.#db.transaction((tx) => settleSharedJobs(tx, this.name, this.#owner, ends)),
     )
-    for (const entry of batch) entry.resolve(acked.has(entry.item.end.record.id) ? undefined : 'kept')
+    for (const entry of batch) entry.resolve(acked.has(entry.item.record.id) ? undefined : 'kept')
     // Ends nobody took (their submitter went away) are forgotten after a while, now and then.
     if ((this.#acksSincePrune += batch.length) >= 1000) {
       this.#acksSincePrune = 0
@@ -547,16 +526,19 @@ function errorFields(error: Error): ErrorFields {
 }
 
 /** An end as its submitter's row carries it; a result that is not JSON fails the task there (it cannot travel). */
-function outcomeOf(end: SharedEnd, submitter: string): SharedOutcome {
-  const { endedAt, outcome } = end.settlement
-  const taskId = end.record.id
+function toldOf(record: TaskRecord<unknown>, settlement: Settlement): { status: TerminalStatus; outcome: string } {
+  const { outcome } = settlement
   try {
-    const text = JSON.stringify(outcome.ok ? { value: outcome.value } : { error: errorFields(outcome.error) })
-    return { taskId, submitter, status: end.settlement.status, outcome: text, endedAt }
+    return {
+      status: settlement.status,
+      outcome: JSON.stringify(outcome.ok ? { value: outcome.value } : { error: errorFields(outcome.error) }),
+    }
   } catch (error) {
-    const message = `Task ${taskId}'s result does not serialize as JSON for its submitter: ${describeError(error)}`
-    const text = JSON.stringify({ error: { code: 'TASK_FAILED', message, reason: 'error', attempts: end.record.attempt } })
-    return { taskId, submitter, status: 'failed', outcome: text, endedAt }
+    const message = `Task ${record.id}'s result does not serialize as JSON for its submitter: ${describeError(error)}`
+    return {
+      status: 'failed',
+      outcome: JSON.stringify({ error: { code: 'TASK_FAILED', message, reason: 'error', attempts: record.attempt } }),
+    }
   }
 }
 

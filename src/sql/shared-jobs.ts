@@ -14,6 +14,8 @@ import type { Settlement } from '../core/queue.js'
 import { ROWS_PER_INSERT, decodeJob } from './jobs.js'
 import { insertMessage } from './mailbox-rows.js'
 import type { SqlTransaction } from './migrations.js'
+import { ackAndTell, type PlainEnd } from './shared-outcomes.js'
+import type { TerminalStatus } from '../core/types.js'
 
 /** Database time in ms, the clock of every lease in a shared queue. */
 const DB_NOW = '(extract(epoch from clock_timestamp()) * 1000)'
@@ -136,21 +138,11 @@ export interface SharedRun {
 }
 
 /**
- * Extends the leases of these runs, in database time; answers the ids still held. A run whose
- * lease expired and whose task was claimed again (by anyone, this owner too) is not extended.
+ * Extends the leases of these runs, in database time; answers the runs still held, each with
+ * whether its submitter asked it to stop. A run whose lease expired and whose task was claimed
+ * again (by anyone, this owner too) is not extended.
  */
 export async function renewSharedLeases(
-  tx: SqlTransaction,
-  queue: string,
-  owner: string,
-  runs: readonly SharedRun[],
-  leaseMs: number,
-): Promise<string[]> {
-  return (await renewAndHear(tx, queue, owner, runs, leaseMs)).map((row) => row.id)
-}
-
-/** `renewSharedLeases`, also answering which of the runs still held their submitters asked to stop. */
-export async function renewAndHear(
   tx: SqlTransaction,
   queue: string,
   owner: string,
@@ -264,24 +256,30 @@ export interface SharedEnd {
   readonly settlement: Settlement
   /** Written in the same transaction as the ack, into this mailbox. */
   readonly message?: { readonly mailbox: string; readonly message: MailboxMessage<unknown> }
+  /** The end for a submitter in another process, stored with the ack; absent when none waits for it. */
+  readonly told?: { readonly status: TerminalStatus; readonly outcome: string }
+}
+
+/** An end as `ackAndTell` takes it. */
+export function plainEnd(end: SharedEnd): PlainEnd {
+  return {
+    id: end.record.id,
+    attempt: end.record.attempt,
+    status: end.told?.status ?? end.settlement.status,
+    outcome: end.told?.outcome ?? null,
+    endedAt: end.settlement.endedAt,
+  }
 }
 
 /**
  * Acks a batch of ended tasks, in the caller's transaction: deletes the rows this owner still
- * holds a lease on for the run that ended (`record.attempt`), remembers their idempotency keys,
- * and writes their mailbox messages. A task whose lease expired and was claimed again is not
- * acked (its new run decides its end), nor is its message written. Answers the ids acked.
+ * holds a lease on for the run that ended (`record.attempt`), stores the ends their submitters
+ * wait for (`told`), remembers their idempotency keys, and writes their mailbox messages. A task
+ * whose lease expired and was claimed again is not acked (its new run decides its end), nor is its
+ * message written. Answers the ids acked.
  */
 export async function settleSharedJobs(tx: SqlTransaction, queue: string, owner: string, ends: readonly SharedEnd[]): Promise<Set<string>> {
-  if (ends.length === 0) return new Set()
-  const { rows } = await tx.query<{ id: string }>(
-    `delete from pl_queue_jobs
-     where queue_name = $1 and lease_owner = $4
-       and (id, attempt) in (select * from unnest($2::text[], $3::int[]))
-     returning id`,
-    [queue, ends.map((end) => end.record.id), ends.map((end) => end.record.attempt), owner],
-  )
-  const acked = new Set(rows.map((row) => row.id))
+  const acked = await ackAndTell(tx, queue, owner, ends.map(plainEnd))
   await rememberEnds(
     tx,
     queue,

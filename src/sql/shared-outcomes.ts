@@ -1,6 +1,6 @@
 /*
  * How a task's submitter hears of it when another process runs it: its end is a row of
- * `pl_queue_outcomes` (written in the ack's transaction) plus a NOTIFY naming the submitter,
+ * `pl_queue_outcomes` (written in the ack's statement) plus a NOTIFY naming the submitter,
  * who takes its rows; progress chunks travel as NOTIFY payloads only (a chunk missed while a
  * connection was down is lost, the end never is).
  */
@@ -20,25 +20,6 @@ export interface SharedOutcome {
   /** JSON text: `{"value": ...}` or `{"error": {...}}`. */
   readonly outcome: string
   readonly endedAt: number
-}
-
-/** Stores the ends for their submitters and notifies each submitter once (delivered at commit). */
-export async function writeOutcomes(tx: SqlTransaction, queue: string, outcomes: readonly SharedOutcome[]): Promise<void> {
-  if (outcomes.length === 0) return
-  await tx.query(
-    `insert into pl_queue_outcomes (queue_name, task_id, submitter, status, outcome, ended_at)
-     select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::float8[])
-     on conflict (queue_name, task_id) do nothing`,
-    [
-      queue,
-      outcomes.map((o) => o.taskId),
-      outcomes.map((o) => o.submitter),
-      outcomes.map((o) => o.status),
-      outcomes.map((o) => o.outcome),
-      outcomes.map((o) => o.endedAt),
-    ],
-  )
-  await tx.query(`select pg_notify($1, s) from unnest($2::text[]) as s`, [OUTCOME_CHANNEL, [...new Set(outcomes.map((o) => o.submitter))]])
 }
 
 /** Takes (deletes and answers) the ends stored for `submitter`. */
