@@ -14,6 +14,7 @@ const entries = {
   wllama: resolve(import.meta.dirname, 'src/wllama/index.ts'),
   gguf: resolve(import.meta.dirname, 'src/wllama/gguf-entry.ts'),
   postgres: resolve(import.meta.dirname, 'src/postgres/index.ts'),
+  pgmq: resolve(import.meta.dirname, 'src/pgmq/index.ts'),
 }
 
 function chromiumPath(): string | undefined {

@@ -26,7 +26,7 @@ describe('buildPools', () => {
     expect(issues[2]!.message).toMatch(
       /http notifier: pass its signing secret \(`whsec_` \+ base64\) as `webhookSecrets: \{ llm_inference: 'whsec_…' \}`/,
     )
-    expect(issues[0]!.message).toMatch(/llm_inference.*'postgres_pgmq'.*pgmq queue.*not in this build/)
+    expect(issues[0]!.message).toMatch(/llm_inference.*'postgres_pgmq'.*pass its connections as `postgres: new pg.Pool\(...\)`/)
     expect(issues[1]!.message).toMatch(/llm_inference.*'postgres'.*pass its connections as `postgres: new pg.Pool\(...\)`/)
   })
 

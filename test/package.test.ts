@@ -57,7 +57,7 @@ describe('the packed package', () => {
     expect(installed).not.toContain('@wllama')
     expect(installed).not.toContain('pg')
     expect(readdirSync(join(app, 'node_modules/prometheus-parking-lot/dist'))).toEqual(
-      expect.arrayContaining(['index.js', 'worker.js', 'config.js', 'wllama.js', 'gguf.js', 'postgres.js', 'types']),
+      expect.arrayContaining(['index.js', 'worker.js', 'config.js', 'wllama.js', 'gguf.js', 'postgres.js', 'pgmq.js', 'types']),
     )
   })
 

@@ -3,11 +3,12 @@
 // process with a pg.Pool each, as processes would be; postgres.processes.test.ts runs real ones.
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ResourcePool, TaskCancelledError, TaskFailedError, type CostInput, type TaskHandle } from '../src/index.js'
+import { ResourcePool, TaskCancelledError, TaskFailedError, type CostInput } from '../src/index.js'
 import { PostgresQueue } from '../src/postgres/index.js'
 import { migratePostgres } from '../src/postgres/client.js'
 import { describePoolConformance, jobRunner, type Job as ConformanceJob } from './conformance/pool.js'
 import { freshDatabase } from './postgres/database.js'
+import { progressOf, sharedMember, type Job, type Member, type MemberOptions } from './shared-queue/members.js'
 
 let url: string
 let admin: pg.Pool
@@ -18,97 +19,18 @@ beforeAll(async () => {
 })
 afterAll(() => admin.end())
 
-type Job =
-  { readonly echo: string; readonly cost?: CostInput } | { readonly hold: string } | { readonly fail: number; readonly then: string }
-
-interface Member {
-  readonly pool: ResourcePool<Job, string, string>
-  readonly pg: pg.Pool
-  /** Payloads this member ran, by attempt. */
-  readonly ran: string[]
-  /** The most units of each resource its running echo jobs held at once (from inside the executor). */
-  readonly peak: Record<string, number>
-  release(tag: string): void
-}
-
 const members: Member[] = []
 let queueNo = 0
 afterEach(async () => {
-  for (const member of members.splice(0)) {
-    member.release('*')
-    await member.pool.close()
-    await member.pg.end()
-  }
+  for (const member of members.splice(0)) await member.dispose()
 })
 
 /** A pool on the shared queue `name`, with its own connections (as another process would have). */
-function member(name: string, capacity: Record<string, number>, options: { paused?: boolean; leaseMs?: number } = {}): Member {
+function member(name: string, capacity: Record<string, number>, options: MemberOptions = {}): Member {
   const connections = new pg.Pool({ connectionString: url, max: 4 })
-  const held = new Map<string, () => void>()
-  const released = new Set<string>()
-  const ran: string[] = []
-  const failures = new Map<number, number>()
-  const peak: Record<string, number> = {}
-  const using: Record<string, number> = {}
-  const pool = new ResourcePool<Job, string, string>({
-    name,
-    capacity,
-    queue: new PostgresQueue<Job>(connections, { name, pollMs: 200 }),
-    leaseMs: options.leaseMs ?? 3_000,
-    retryBaseDelayMs: 10,
-    retryMaxDelayMs: 10,
-    executor: async (job, ctx) => {
-      if ('echo' in job) {
-        ran.push(job.echo)
-        const cost = Object.entries((job.cost ?? {}) as Record<string, number>)
-        for (const [r, units] of cost) {
-          using[r] = (using[r] ?? 0) + units
-          peak[r] = Math.max(peak[r] ?? 0, using[r])
-        }
-        ctx.emit(`chunk of ${job.echo}`)
-        // Long enough that runs overlap.
-        await new Promise((resolve) => setTimeout(resolve, 5))
-        for (const [r, units] of cost) using[r]! -= units
-        return job.echo
-      }
-      if ('fail' in job) {
-        const seen = (failures.get(job.fail) ?? 0) + 1
-        failures.set(job.fail, seen)
-        ran.push(`fail ${job.fail} attempt ${ctx.attempt}`)
-        if (seen <= job.fail) throw new Error(`failure ${seen}`)
-        return job.then
-      }
-      ran.push(job.hold)
-      ctx.emit(`holding ${job.hold}`)
-      if (!released.has(job.hold) && !released.has('*')) {
-        await new Promise<void>((resolve, reject) => {
-          held.set(job.hold, resolve)
-          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))
-        })
-      }
-      return job.hold
-    },
-  })
-  if (options.paused === true) pool.pause()
-  const made: Member = {
-    pool,
-    pg: connections,
-    ran,
-    peak,
-    release(tag) {
-      released.add(tag)
-      if (tag === '*') for (const resolve of held.values()) resolve()
-      held.get(tag)?.()
-    },
-  }
+  const made = sharedMember(new PostgresQueue<Job>(connections, { name, pollMs: 200 }), name, capacity, options, () => connections.end())
   members.push(made)
   return made
-}
-
-const progressOf = async (handle: TaskHandle<string, string>): Promise<string[]> => {
-  const chunks: string[] = []
-  for await (const chunk of handle.progress) chunks.push(chunk)
-  return chunks
 }
 
 describe('PostgresQueue: pools sharing one queue', () => {

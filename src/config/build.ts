@@ -16,6 +16,7 @@ import { HttpNotifier } from '../mailbox/http.js'
 import { MemoryMailboxStore } from '../mailbox/memory.js'
 import type * as PGliteModule from '../pglite/index.js'
 import type * as PostgresModule from '../postgres/index.js'
+import type * as PgmqModule from '../pgmq/index.js'
 import type { PgPool } from '../postgres/client.js'
 import { ResourcePool } from '../pool.js'
 import { MemoryQueue } from '../queue/memory.js'
@@ -31,6 +32,7 @@ export interface BackendModules {
   readonly indexeddb?: typeof IndexedDBModule
   readonly pglite?: typeof PGliteModule
   readonly postgres?: typeof PostgresModule
+  readonly pgmq?: typeof PgmqModule
 }
 
 export interface BuildPoolsOptions<P, R> {
@@ -50,8 +52,9 @@ export interface BuildPoolsOptions<P, R> {
    */
   readonly webhookSecrets?: Readonly<Record<string, string>>
   /**
-   * The `pg.Pool` the `postgres` queue and storage types use (connection settings come from code,
-   * not from the config file). A queue's or store's `table` names it within the shared tables.
+   * The `pg.Pool` the `postgres` and `postgres_pgmq` queues and the `postgres` storage use
+   * (connection settings come from code, not from the config file). A queue's or store's `table`
+   * names it within the shared tables; a pgmq queue's `queue_name` names its pgmq queues.
    */
   readonly postgres?: PgPool
   readonly clock?: Clock
@@ -80,7 +83,6 @@ function missing(kind: Kind, type: string, environment: Environment): string | u
   const inBrowser = environment === 'browser' || environment === 'worker'
   if (type.startsWith('postgres')) {
     if (inBrowser) return 'Postgres needs a Node server with the `pg` package; a browser cannot open a Postgres connection'
-    if (type === 'postgres_pgmq') return 'the pgmq queue (`prometheus-parking-lot/pgmq`) is not in this build yet'
   }
   if (type === 'indexeddb' && !inBrowser) return 'IndexedDB exists only in browsers (in Node, use `pglite` with a `data_dir`, or `yaque`)'
   if (type === 'yaque' && !inBrowser && environment !== 'node') {
@@ -96,6 +98,7 @@ function moduleOf(type: string, environment: Environment): keyof BackendModules 
   if (type === 'pglite') return 'pglite'
   if (type === 'yaque') return environment === 'node' ? 'pglite' : 'indexeddb'
   if (type === 'postgres' || type === 'postgres_custom') return 'postgres'
+  if (type === 'postgres_pgmq') return 'pgmq'
   return undefined
 }
 
@@ -163,7 +166,7 @@ export async function buildPools<P = unknown, R = unknown>(
         return
       }
       const module = moduleOf(type, environment)
-      if (module === 'postgres' && (typeof options.postgres?.query !== 'function' || typeof options.postgres.connect !== 'function')) {
+      if ((module === 'postgres' || module === 'pgmq') && (typeof options.postgres?.query !== 'function' || typeof options.postgres.connect !== 'function')) {
         issues.push({
           path,
           message: `pool '${name}' needs ${kind} backend '${type}': pass its connections as \`postgres: new pg.Pool(...)\``,
@@ -282,6 +285,9 @@ async function makeQueue(
     case 'postgres_custom':
       // The seed's table per queue is a queue name in the shared tables (pl_queue_jobs).
       return new modules.postgres!.PostgresQueue(postgres!, { name: config.table })
+    case 'postgres_pgmq':
+      // pgmq queues `<queue_name>_<priority>` on the same connections (the extension is created if missing).
+      return new modules.pgmq!.PgmqQueue(postgres!, { name: config.queue_name })
     case 'in_memory':
       return new MemoryQueue()
     case 'indexeddb':
@@ -304,8 +310,6 @@ async function makeQueue(
           },
         )
       return new modules.indexeddb!.IndexedDBQueue({ name: config.stream })
-    default:
-      throw new ConfigError(`No queue backend '${config.type}' here`, [{ path: 'queue.type', message: 'unsupported' }])
   }
 }
 

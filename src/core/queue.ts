@@ -94,6 +94,8 @@ export interface TaskQueue<P = unknown> {
 export interface SharedHost {
   /** Leases last this long (database time), renewed every third of it. */
   readonly leaseMs: number
+  /** The pool's `maxQueueDepth`: a store that can count every submitter's waiting tasks may bound them all by it. */
+  readonly maxQueueDepth: number
   /** Tasks may be claimable (new work, an expired lease, an ended backoff): claim again. */
   wake(): void
   /**

@@ -202,6 +202,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       this.#opening = undefined
       this.#shared?.attach({
         leaseMs: resolved.leaseMs,
+        maxQueueDepth: this.#options.maxQueueDepth,
         wake: () => this.#pump(),
         stopRun: (id, why) => this.#stopRequested(id, why),
       })

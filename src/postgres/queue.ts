@@ -11,7 +11,7 @@
  *   submitters in other processes (shared-outcomes.ts);
  * - wake: LISTEN/NOTIFY, debounced, with a jittered poll (work-signal.ts).
  */
-import { BackendError, TaskCancelledError, TaskDroppedError, TaskExpiredError, TaskFailedError, errorFromCode } from '../core/errors.js'
+import { BackendError } from '../core/errors.js'
 import type { MailboxStore } from '../core/mailbox.js'
 import type {
   KeyRecord,
@@ -52,11 +52,13 @@ import {
   takeOutcomes,
   type SharedOutcome,
 } from '../sql/shared-outcomes.js'
-import { noop, type TerminalStatus } from '../core/types.js'
+import { noop } from '../core/types.js'
 import { wrap } from '../sql/wrap.js'
 import { migratePostgres, pgClient, type PgPool } from './client.js'
 import { PostgresMailboxStore } from './mailbox.js'
 import { WorkSignal } from './work-signal.js'
+import { decodeOutcome, toldOf } from '../sql/outcome-codec.js'
+import { Batcher, type Gathered } from '../sql/batcher.js'
 
 export interface PostgresQueueOptions {
   /** The queue's name; many queues share one database. @default 'default' */
@@ -89,68 +91,10 @@ const KEYS: Record<keyof PostgresQueueOptions, 1> = {
   onError: 1,
 }
 
-/** The classes an end's error code names, as a submitter rebuilds them. */
-const ENDINGS = {
-  TASK_FAILED: TaskFailedError,
-  TASK_EXPIRED: TaskExpiredError,
-  TASK_CANCELLED: TaskCancelledError,
-  TASK_DROPPED: TaskDroppedError,
-}
-
 /** What this queue knows of a run it claimed. */
 interface Held {
   readonly attempt: number
   readonly submitter: string | null
-}
-
-interface Gathered<T, V> {
-  readonly item: T
-  resolve(value: V): void
-  reject(error: unknown): void
-}
-
-/** Gathers work while a write is in flight and writes it together next (group commit). */
-class Batcher<T, V> {
-  #waiting: Gathered<T, V>[] = []
-  #writing = false
-  readonly #idle: (() => void)[] = []
-  readonly #write: (batch: readonly Gathered<T, V>[]) => Promise<void>
-
-  constructor(write: (batch: readonly Gathered<T, V>[]) => Promise<void>) {
-    this.#write = write
-  }
-
-  add(item: T): Promise<V> {
-    return new Promise<V>((resolve, reject) => {
-      this.#waiting.push({ item, resolve, reject })
-      if (!this.#writing) queueMicrotask(() => this.#next())
-    })
-  }
-
-  /** Resolves once nothing is gathered or being written. */
-  whenIdle(): Promise<void> {
-    if (!this.#writing && this.#waiting.length === 0) return Promise.resolve()
-    return new Promise((resolve) => this.#idle.push(resolve))
-  }
-
-  #next(): void {
-    if (this.#writing) return
-    if (this.#waiting.length === 0) {
-      for (const resolve of this.#idle.splice(0)) resolve()
-      return
-    }
-    const batch = this.#waiting
-    this.#waiting = []
-    this.#writing = true
-    this.#write(batch)
-      .catch((error: unknown) => {
-        for (const entry of batch) entry.reject(error)
-      })
-      .finally(() => {
-        this.#writing = false
-        this.#next()
-      })
-  }
 }
 
 /**
@@ -505,52 +449,5 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     } catch (thrown) {
       console.error('prometheus-parking-lot: PostgresQueue onError threw', thrown, 'while reporting', error)
     }
-  }
-}
-
-interface ErrorFields {
-  readonly code?: string
-  readonly message?: string
-  readonly reason?: string
-  readonly attempts?: number
-}
-
-function errorFields(error: Error): ErrorFields {
-  const { code, reason, attempts } = error as Error & { code?: unknown; reason?: unknown; attempts?: unknown }
-  return {
-    code: typeof code === 'string' ? code : error.name,
-    message: error.message,
-    reason: typeof reason === 'string' ? reason : undefined,
-    attempts: typeof attempts === 'number' ? attempts : undefined,
-  }
-}
-
-/** An end as its submitter's row carries it; a result that is not JSON fails the task there (it cannot travel). */
-function toldOf(record: TaskRecord<unknown>, settlement: Settlement): { status: TerminalStatus; outcome: string } {
-  const { outcome } = settlement
-  try {
-    return {
-      status: settlement.status,
-      outcome: JSON.stringify(outcome.ok ? { value: outcome.value } : { error: errorFields(outcome.error) }),
-    }
-  } catch (error) {
-    const message = `Task ${record.id}'s result does not serialize as JSON for its submitter: ${describeError(error)}`
-    return {
-      status: 'failed',
-      outcome: JSON.stringify({ error: { code: 'TASK_FAILED', message, reason: 'error', attempts: record.attempt } }),
-    }
-  }
-}
-
-function decodeOutcome(outcome: SharedOutcome): { value: unknown; error: Error | undefined } {
-  const parsed = JSON.parse(outcome.outcome) as { value?: unknown; error?: ErrorFields }
-  if (outcome.status === 'completed') return { value: parsed.value, error: undefined }
-  const e = parsed.error ?? {}
-  const fields: Record<string, unknown> = {}
-  if (e.reason !== undefined) fields['reason'] = e.reason
-  if (e.attempts !== undefined) fields['attempts'] = e.attempts
-  return {
-    value: undefined,
-    error: errorFromCode(ENDINGS, e.code, e.message ?? `Task ${outcome.taskId} ended as ${outcome.status}`, fields),
   }
 }

@@ -5,7 +5,9 @@ export async function wrap<T>(what: string, operation: () => Promise<T>): Promis
   try {
     return await operation()
   } catch (error) {
-    if (error instanceof BackendError || (error as { code?: unknown })?.code === 'INVALID_OPTION') throw error
+    // Our own refusals (a bad option, a full queue) pass as they are.
+    const code = (error as { code?: unknown } | null)?.code
+    if (error instanceof BackendError || code === 'INVALID_OPTION' || code === 'QUEUE_FULL') throw error
     throw new BackendError(`Storage failed while ${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
   }
 }

@@ -5,13 +5,16 @@
  * command (scripts/test.mjs) installs it when missing and root.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, appendFileSync, chmodSync, constants, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 export interface Cluster {
   readonly url: string
+  /** Why pgmq could not be installed into this server, or undefined when `CREATE EXTENSION pgmq` works. */
+  readonly pgmqMissing: string | undefined
   readonly dataDir: string
   /** `pg_ctl restart -m immediate`: a crash and recovery, as after a power cut. */
   restart(): void
@@ -32,6 +35,32 @@ export function postgresBinDir(): string | undefined {
     .filter((version) => version >= 13 && existsSync(join(root, String(version), 'bin/initdb')))
     .sort((a, b) => b - a)
   return versions.length === 0 ? undefined : join(root, String(versions[0]), 'bin')
+}
+
+/**
+ * Installs pgmq into the server's extension directory (`pg_config --sharedir`/extension) from
+ * `@electric-sql/pglite-pgmq`'s tarball (pgmq is SQL only: its control file and scripts are the
+ * whole extension). Answers why it could not, or undefined once it is there.
+ */
+export function installPgmq(bin: string): string | undefined {
+  const extension = join(execFileSync(join(bin, 'pg_config'), ['--sharedir'], { encoding: 'utf8' }).trim(), 'extension')
+  const tarball = join(dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite-pgmq')), 'pgmq.tar.gz')
+  const unpacked = mkdtempSync(join(tmpdir(), 'ppl-pgmq-'))
+  try {
+    execFileSync('tar', ['-xzf', tarball, '-C', unpacked])
+    const from = join(unpacked, 'share/postgresql/extension')
+    const files = readdirSync(from).filter((file) => file === 'pgmq.control' || /^pgmq--[0-9.]+(--[0-9.]+)?\.sql$/.test(file))
+    if (files.every((file) => existsSync(join(extension, file)))) return undefined
+    try {
+      accessSync(extension, constants.W_OK)
+    } catch {
+      return `pgmq is not installed in ${extension} and this user cannot write there: run the tests as root, or copy pgmq.control and pgmq--*.sql from ${tarball} there`
+    }
+    for (const file of files) copyFileSync(join(from, file), join(extension, file))
+    return undefined
+  } finally {
+    rmSync(unpacked, { recursive: true, force: true })
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -67,6 +96,7 @@ export async function startCluster(): Promise<Cluster> {
   }
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true })
   const port = await freePort()
+  const pgmqMissing = installPgmq(bin)
   try {
     run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8'])
     const conf = [
@@ -94,6 +124,7 @@ export async function startCluster(): Promise<Cluster> {
   }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    pgmqMissing,
     dataDir,
     restart: () => run('pg_ctl', ['-D', dataDir, '-l', log, '-w', '-t', '60', '-m', 'immediate', 'restart']),
     stop: () => {

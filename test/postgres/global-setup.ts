@@ -5,6 +5,8 @@ import { startCluster } from './cluster.js'
 declare module 'vitest' {
   export interface ProvidedContext {
     postgresUrl: string
+    /** Why the cluster has no pgmq extension, or '' when it has. */
+    pgmqMissing: string
   }
 }
 
@@ -12,9 +14,11 @@ export default async function setup(project: TestProject): Promise<() => void> {
   const given = process.env['PPL_POSTGRES_URL']
   if (given !== undefined) {
     project.provide('postgresUrl', given)
+    project.provide('pgmqMissing', '')
     return () => undefined
   }
   const cluster = await startCluster()
   project.provide('postgresUrl', cluster.url)
+  project.provide('pgmqMissing', cluster.pgmqMissing ?? '')
   return () => cluster.stop()
 }

@@ -1,0 +1,138 @@
+/*
+ * One function per operation of the pgmq queue, on pgmq's own functions (`send_batch`, `read`,
+ * `set_vt`, `delete`, `archive`, `metrics`, `pop`). Two writes go to a queue table directly,
+ * because pgmq has no function for them: giving back a message that was read but never started
+ * (its read must not count as an attempt), and withdrawing a message only if nobody reads it.
+ * Queue names are checked lower-case identifiers (queue.ts), so the table name is safe to quote.
+ */
+import type { SqlTransaction } from '../sql/migrations.js'
+
+/** The channel a batch of submits notifies on, as the Postgres queue does (payload: `pgmq:<name>`). */
+export { WORK_CHANNEL } from '../sql/shared-jobs.js'
+/** The channel that tells a submitter its reply queue has news (payload: the reply queue's name). */
+export const REPLY_CHANNEL = 'pl_pgmq_reply'
+
+/** A message as `read` answers it. */
+export interface ReadMessage {
+  readonly msg_id: string | number
+  readonly read_ct: number
+  readonly vt: Date | string
+  readonly message: Record<string, unknown>
+  readonly headers: Record<string, unknown> | null
+}
+
+const table = (queue: string): string => `pgmq."q_${queue}"`
+
+/**
+ * Installs the extension if it is not (that needs the right to) and creates the queues, in a
+ * transaction: claimers opening together would race on `create extension` (it is not safe to
+ * run concurrently), so they take turns on an advisory lock.
+ */
+export async function createQueues(tx: SqlTransaction, queues: readonly string[]): Promise<void> {
+  await tx.query("select pg_advisory_xact_lock(hashtext('pl_pgmq:create'))")
+  await tx.query('create extension if not exists pgmq')
+  for (const queue of queues) await tx.query('select pgmq.create($1)', [queue])
+}
+
+export async function dropQueue(tx: SqlTransaction, queue: string): Promise<void> {
+  await tx.query('select pgmq.drop_queue($1)', [queue])
+}
+
+/** Sends messages (JSON text) with their headers; answers their ids, in order. */
+export async function sendBatch(
+  tx: SqlTransaction,
+  queue: string,
+  messages: readonly string[],
+  headers: readonly string[],
+): Promise<string[]> {
+  const { rows } = await tx.query<{ id: string | number }>('select id from pgmq.send_batch($1, $2::jsonb[], $3::jsonb[]) as id', [
+    queue,
+    [...messages],
+    [...headers],
+  ])
+  return rows.map((row) => String(row.id))
+}
+
+/** Messages any claimer could read now, over these queues (pgmq's `metrics`). */
+export async function visibleDepth(tx: SqlTransaction, queues: readonly string[]): Promise<number> {
+  const { rows } = await tx.query<{ n: number }>(
+    'select coalesce(sum((pgmq.metrics(q)).queue_visible_length), 0)::int as n from unnest($1::text[]) as q',
+    [[...queues]],
+  )
+  return rows[0]?.n ?? 0
+}
+
+/** Serializes the depth check and send of submitters of one queue (until the transaction ends). */
+export async function lockForDepth(tx: SqlTransaction, name: string): Promise<void> {
+  await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`pl_pgmq:${name}`])
+}
+
+export async function notify(tx: SqlTransaction, channel: string, payload: string): Promise<void> {
+  await tx.query('select pg_notify($1, $2)', [channel, payload])
+}
+
+/** Reads up to `qty` messages, hidden for `vtSeconds` (the lease), oldest first. */
+export async function readMessages(tx: SqlTransaction, queue: string, vtSeconds: number, qty: number): Promise<ReadMessage[]> {
+  const { rows } = await tx.query<ReadMessage>('select msg_id, read_ct, vt, message, headers from pgmq.read($1, $2::int, $3::int)', [
+    queue,
+    vtSeconds,
+    qty,
+  ])
+  return rows
+}
+
+/** Gives back messages read and never started: visible again, their read not counted. */
+export async function unread(tx: SqlTransaction, queue: string, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return
+  await tx.query(`update ${table(queue)} set vt = clock_timestamp(), read_ct = greatest(read_ct - 1, 0) where msg_id = any($1::bigint[])`, [
+    [...ids],
+  ])
+}
+
+/** Hides messages for `ms` more (renews their leases); answers those still there, with their read count. */
+export async function extend(
+  tx: SqlTransaction,
+  queue: string,
+  ids: readonly string[],
+  ms: number,
+): Promise<{ id: string; readCount: number }[]> {
+  const { rows } = await tx.query<{ msg_id: string | number; read_ct: number }>(
+    `select msg_id, read_ct from pgmq.set_vt($1, $2::bigint[], clock_timestamp() + $3 * interval '1 millisecond')`,
+    [queue, [...ids], ms],
+  )
+  return rows.map((row) => ({ id: String(row.msg_id), readCount: row.read_ct }))
+}
+
+/** Acks: deletes (or archives) messages; answers the ids that were still there. */
+export async function ack(tx: SqlTransaction, queue: string, ids: readonly string[], archive: boolean): Promise<Set<string>> {
+  const { rows } = await tx.query<{ id: string | number }>(
+    `select id from pgmq.${archive ? 'archive' : 'delete'}($1, $2::bigint[]) as id`,
+    [queue, [...ids]],
+  )
+  return new Set(rows.map((row) => String(row.id)))
+}
+
+/** Removes a message that nobody reads now (or, `evenIfRead`, whoever does); true if it was there. */
+export async function withdraw(tx: SqlTransaction, queue: string, id: string, evenIfRead: boolean): Promise<boolean> {
+  if (evenIfRead) {
+    const { rows } = await tx.query<{ deleted: boolean }>('select pgmq.delete($1, $2::bigint) as deleted', [queue, id])
+    return rows[0]?.deleted === true
+  }
+  const { rows } = await tx.query(`delete from ${table(queue)} where msg_id = $1::bigint and vt <= clock_timestamp() returning msg_id`, [
+    id,
+  ])
+  return rows.length > 0
+}
+
+/** Sends to a submitter's reply queue if it still exists (a submitter that closed dropped it). */
+export async function reply(tx: SqlTransaction, queue: string, messages: readonly string[]): Promise<void> {
+  if (messages.length === 0) return
+  await tx.query('select pgmq.send_batch(m.queue_name, $2::jsonb[]) from pgmq.meta m where m.queue_name = $1', [queue, [...messages]])
+  await notify(tx, REPLY_CHANNEL, queue)
+}
+
+/** Takes (deletes) up to `qty` replies, oldest first. */
+export async function takeReplies(tx: SqlTransaction, queue: string, qty: number): Promise<Record<string, unknown>[]> {
+  const { rows } = await tx.query<{ message: Record<string, unknown> }>('select message from pgmq.pop($1, $2::int)', [queue, qty])
+  return rows.map((row) => row.message)
+}
