@@ -166,7 +166,10 @@ export async function buildPools<P = unknown, R = unknown>(
         return
       }
       const module = moduleOf(type, environment)
-      if ((module === 'postgres' || module === 'pgmq') && (typeof options.postgres?.query !== 'function' || typeof options.postgres.connect !== 'function')) {
+      if (
+        (module === 'postgres' || module === 'pgmq') &&
+        (typeof options.postgres?.query !== 'function' || typeof options.postgres.connect !== 'function')
+      ) {
         issues.push({
           path,
           message: `pool '${name}' needs ${kind} backend '${type}': pass its connections as \`postgres: new pg.Pool(...)\``,

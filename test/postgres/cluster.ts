@@ -5,7 +5,18 @@
  * command (scripts/test.mjs) installs it when missing and root.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { accessSync, appendFileSync, chmodSync, constants, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  accessSync,
+  appendFileSync,
+  chmodSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
