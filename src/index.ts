@@ -32,6 +32,8 @@ export {
   type TaskRecord,
 } from './core/queue.js'
 export type { DurationStats } from './core/stats.js'
+export { HISTOGRAM_BOUNDS_MS } from './core/stats.js'
+export { metricsText, type Measurable } from './core/metrics.js'
 export type { ModelEventMap, ModelInstanceSnapshot, ModelLoadContext, ModelSpec, ModelStats, UnloadReason } from './core/models.js'
 export { MemoryQueue } from './queue/memory.js'
 export { MemoryMailboxStore } from './mailbox/memory.js'

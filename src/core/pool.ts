@@ -112,6 +112,12 @@ export interface Pool<P = unknown, R = unknown, C = unknown> {
   get(id: string): MaybePromise<TaskHandle<R, C> | undefined>
   snapshot(): MaybePromise<PoolSnapshot>
   stats(): MaybePromise<PoolStats>
+  /**
+   * The snapshot and stats in the Prometheus text format, for a `/metrics` endpoint: parked tasks
+   * by priority, running, capacity and used units per resource, wait and run time histograms,
+   * ends by status. For several pools on one page, `metricsText(pools)`.
+   */
+  metrics(): Promise<string>
   /** Resolves when nothing is parked, retrying, running or stopping, and every outcome is written. */
   onIdle(): Promise<void>
   /** Resolves once fewer than `limit` tasks are parked (at once if already so): backpressure for producers. */

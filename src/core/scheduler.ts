@@ -50,6 +50,7 @@ import type { CloseOptions, Pool, PoolEventMap, PoolSnapshot, PoolStats } from '
 import type { SharedQueue, TaskQueue } from './queue.js'
 import type { TaskRecord } from './record.js'
 import { Backoffs, RetryPolicy, failureOf } from './retry.js'
+import { metricsText } from './metrics.js'
 import { PoolCounters } from './stats.js'
 import { describeValue, optionalBoolean, optionsObject } from './validate.js'
 import type { CostVector } from './capacity.js'
@@ -257,6 +258,10 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
 
   stats(): PoolStats {
     return { ...this.#counters.summary(), models: this.#models?.stats() }
+  }
+
+  metrics(): Promise<string> {
+    return metricsText([this])
   }
 
   /**

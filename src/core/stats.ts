@@ -8,9 +8,16 @@ export interface DurationStats {
   readonly p50: number
   readonly p95: number
   readonly p99: number
+  /** The sum of all samples, in ms. */
+  readonly sum: number
+  /** Samples at most each of `HISTOGRAM_BOUNDS_MS`, cumulative (as a Prometheus histogram). */
+  readonly buckets: readonly number[]
 }
 
 const WINDOW = 1024
+
+/** Upper bounds, in ms, of the duration histograms (`pool.metrics()`), from 5 ms to 5 minutes. */
+export const HISTOGRAM_BOUNDS_MS: readonly number[] = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 300_000]
 
 /** Count, mean and extremes over all samples; percentiles over a window of recent ones. */
 export class DurationSeries {
@@ -19,8 +26,12 @@ export class DurationSeries {
   #min = Infinity
   #max = -Infinity
   readonly #window = new Float64Array(WINDOW)
+  readonly #buckets = HISTOGRAM_BOUNDS_MS.map(() => 0)
 
   add(ms: number): void {
+    // Counted in its own bucket; the cumulative counts are summed when asked.
+    const bucket = HISTOGRAM_BOUNDS_MS.findIndex((bound) => ms <= bound)
+    if (bucket >= 0) this.#buckets[bucket]!++
     this.#window[this.#count % WINDOW] = ms
     this.#count++
     this.#sum += ms
@@ -30,6 +41,7 @@ export class DurationSeries {
 
   summary(): DurationStats {
     const count = this.#count
+    let cumulative = 0
     const recent = this.#window.slice(0, Math.min(count, WINDOW)).sort()
     // With no samples yet, every figure is 0.
     const at = (q: number): number => recent[Math.min(recent.length - 1, Math.floor(q * recent.length))] ?? 0
@@ -41,6 +53,8 @@ export class DurationSeries {
       p50: at(0.5),
       p95: at(0.95),
       p99: at(0.99),
+      sum: this.#sum,
+      buckets: this.#buckets.map((n) => (cumulative += n)),
     }
   }
 }

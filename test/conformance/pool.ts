@@ -81,6 +81,8 @@ export function describePoolConformance(name: string, make: () => Promise<PoolUn
         expect(chunks).toEqual(['chunk of hi'])
         expect(task.status).toBe('completed')
         expect(await completed).toEqual({ id: task.id, result: 'hi' })
+        await pool.onIdle()
+        expect(await pool.metrics()).toMatch(/^parking_lot_tasks_total\{pool="p",status="completed"\} 1$/m)
       }),
     )
 

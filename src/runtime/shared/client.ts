@@ -27,6 +27,7 @@ import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from
 import type { SubmitItem, SubmitOptions } from '../../core/options.js'
 import type { CloseOptions, Pool, PoolEventMap, PoolMailbox, PoolSnapshot, PoolStats } from '../../core/pool.js'
 import type { TaskInfo } from '../../core/record.js'
+import { metricsText } from '../../core/metrics.js'
 import { isTerminal, type MailboxKey, type Priority, type TaskStatus } from '../../core/types.js'
 import type { WorkerPool } from '../worker-pool.js'
 import { decodeWireError, fromWire, toWire } from '../wire-errors.js'
@@ -213,6 +214,10 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
 
   stats(): Promise<PoolStats> {
     return this.#request({ t: 'stats', rid: 0, pool: this.name }, decodeStats)
+  }
+
+  metrics(): Promise<string> {
+    return metricsText([this])
   }
 
   /** Resolves when the hosted pool is idle. */

@@ -53,7 +53,17 @@ export const decodeSnapshot = d.object({
   ),
 })
 
-const durations = d.object({ count: d.integer, mean: d.number, min: d.number, max: d.number, p50: d.number, p95: d.number, p99: d.number })
+const durations = d.object({
+  count: d.integer,
+  mean: d.number,
+  min: d.number,
+  max: d.number,
+  p50: d.number,
+  p95: d.number,
+  p99: d.number,
+  sum: d.number,
+  buckets: d.array(d.integer),
+})
 
 export const decodeStats = d.object({
   wait: durations,
