@@ -138,6 +138,14 @@ export interface SharedRun {
 }
 
 /**
+ * The rows of these runs ($2: their ids, $3: `id:attempt` pairs): found through the primary key
+ * (`id = any`), never a join the planner could turn into a scan of the whole queue when its
+ * statistics lag (a queue that grew from empty); the pair is a filter pg hashes.
+ */
+const THESE_RUNS = "id = any($2::text[]) and (id || ':' || attempt) = any($3::text[])"
+const runKey = (run: SharedRun): string => `${run.id}:${run.attempt}`
+
+/**
  * Extends the leases of these runs, in database time; answers the runs still held, each with
  * whether its submitter asked it to stop. A run whose lease expired and whose task was claimed
  * again (by anyone, this owner too) is not extended.
@@ -151,10 +159,9 @@ export async function renewSharedLeases(
 ): Promise<{ id: string; cancel_requested: boolean }[]> {
   const { rows } = await tx.query<{ id: string; cancel_requested: boolean }>(
     `update pl_queue_jobs set lease_expires_at = ${DB_NOW} + $5
-     where queue_name = $1 and lease_owner = $4
-       and (id, attempt) in (select * from unnest($2::text[], $3::int[]))
+     where queue_name = $1 and lease_owner = $4 and ${THESE_RUNS}
      returning id, cancel_requested`,
-    [queue, runs.map((run) => run.id), runs.map((run) => run.attempt), owner, leaseMs],
+    [queue, runs.map((run) => run.id), runs.map(runKey), owner, leaseMs],
   )
   return rows
 }
@@ -178,8 +185,8 @@ export async function releaseUnstarted(tx: SqlTransaction, queue: string, owner:
   if (runs.length === 0) return
   await tx.query(
     `update pl_queue_jobs set lease_owner = null, lease_expires_at = null, attempt = attempt - 1
-     where queue_name = $1 and lease_owner = $4 and (id, attempt) in (select * from unnest($2::text[], $3::int[]))`,
-    [queue, runs.map((run) => run.id), runs.map((run) => run.attempt), owner],
+     where queue_name = $1 and lease_owner = $4 and ${THESE_RUNS}`,
+    [queue, runs.map((run) => run.id), runs.map(runKey), owner],
   )
   await tx.query('select pg_notify($1, $2)', [WORK_CHANNEL, queue])
 }

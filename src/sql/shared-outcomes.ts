@@ -68,10 +68,8 @@ export async function ackAndTell(client: SqlTransaction, queue: string, owner: s
   const { rows } = await client.query<{ id: string }>(
     `with ends as (
        select * from unnest($2::text[], $3::int[], $5::text[], $6::text[], $7::float8[]) as e(id, attempt, status, outcome, ended_at)),
-     done as (
-       delete from pl_queue_jobs as j using ends as e
-       where j.queue_name = $1 and j.lease_owner = $4 and j.id = e.id and j.attempt = e.attempt
-       returning j.id, j.submitter),
+     -- Row by row through the primary key (pl_ack_runs, migration 6), whatever the statistics say.
+     done as (select * from pl_ack_runs($1, $2::text[], $3::int[], $4)),
      told as (
        insert into pl_queue_outcomes (queue_name, task_id, submitter, status, outcome, ended_at)
        select $1, d.id, d.submitter, e.status, e.outcome, e.ended_at
