@@ -130,7 +130,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   /** Acks since ended keys were last pruned. */
   #acksSincePrune = 0
   #fetchAgain = false
-  readonly #puts = new Batcher<readonly TaskRecord<P>[], void>((batch) => this.#writePuts(batch))
+  readonly #puts = new Batcher<readonly TaskRecord<P>[], void>((batch) => this.#writePuts(batch), 2)
   readonly #acks = new Batcher<SharedEnd, void | 'kept'>((batch) => this.#writeAcks(batch))
 
   constructor(pool: PgPool, options: PostgresQueueOptions = {}) {

@@ -6,45 +6,52 @@ export interface Gathered<T, V> {
   reject(error: unknown): void
 }
 
-/** Gathers work while a write is in flight and writes it together next (group commit). */
+/**
+ * Gathers work while writes are in flight and writes it together next (group commit). Up to
+ * `concurrency` writes run at once (each on its own connection): Postgres commits them in
+ * parallel, so a second write need not wait for the first one's round trip.
+ */
 export class Batcher<T, V> {
   #waiting: Gathered<T, V>[] = []
-  #writing = false
+  #writing = 0
+  readonly #concurrency: number
   readonly #idle: (() => void)[] = []
   readonly #write: (batch: readonly Gathered<T, V>[]) => Promise<void>
 
-  constructor(write: (batch: readonly Gathered<T, V>[]) => Promise<void>) {
+  constructor(write: (batch: readonly Gathered<T, V>[]) => Promise<void>, concurrency = 1) {
     this.#write = write
+    this.#concurrency = concurrency
   }
 
   add(item: T): Promise<V> {
     return new Promise<V>((resolve, reject) => {
       this.#waiting.push({ item, resolve, reject })
-      if (!this.#writing) queueMicrotask(() => this.#next())
+      // A microtask later: what is added in the same turn goes in the same write.
+      if (this.#waiting.length === 1 && this.#writing < this.#concurrency) queueMicrotask(() => this.#next())
     })
   }
 
   /** Resolves once nothing is gathered or being written. */
   whenIdle(): Promise<void> {
-    if (!this.#writing && this.#waiting.length === 0) return Promise.resolve()
+    if (this.#writing === 0 && this.#waiting.length === 0) return Promise.resolve()
     return new Promise((resolve) => this.#idle.push(resolve))
   }
 
   #next(): void {
-    if (this.#writing) return
+    if (this.#writing >= this.#concurrency) return
     if (this.#waiting.length === 0) {
-      for (const resolve of this.#idle.splice(0)) resolve()
+      if (this.#writing === 0) for (const resolve of this.#idle.splice(0)) resolve()
       return
     }
     const batch = this.#waiting
     this.#waiting = []
-    this.#writing = true
+    this.#writing++
     this.#write(batch)
       .catch((error: unknown) => {
         for (const entry of batch) entry.reject(error)
       })
       .finally(() => {
-        this.#writing = false
+        this.#writing--
         this.#next()
       })
   }

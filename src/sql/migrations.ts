@@ -226,7 +226,9 @@ export const MIGRATIONS: readonly string[] = [
     waiting refcursor;
     costs jsonb;
     need float8[];
-    usable boolean;
+    usable boolean := false;
+    -- The last cost text read and what it meant: most tasks of a queue share a few costs.
+    last_cost text;
     fits boolean;
     fits_here boolean;
     i integer;
@@ -248,23 +250,26 @@ export const MIGRATIONS: readonly string[] = [
       -- resource the claimer does not have, never fits here: passed over, never stopped at.
       -- (Text that is not JSON at all fails the claim, as a column of the wrong type would: the
       -- library writes JSON; an exception block here would cost a subtransaction per row.)
-      costs := r.cost::jsonb;
-      -- Simple expressions only on the common path (plpgsql evaluates them without a query).
-      usable := jsonb_typeof(costs) = 'object';
-      if usable then
-        need := array_fill(0::float8, array[cardinality(resources)]);
-        for i in 1 .. cardinality(resources) loop
-          if costs ? resources[i] then
-            if jsonb_typeof(costs -> resources[i]) <> 'number' then usable := false; exit; end if;
-            need[i] := (costs ->> resources[i])::float8;
+      if r.cost is distinct from last_cost then
+        last_cost := r.cost;
+        costs := r.cost::jsonb;
+        -- Simple expressions only on the common path (plpgsql evaluates them without a query).
+        usable := jsonb_typeof(costs) = 'object';
+        if usable then
+          need := array_fill(0::float8, array[cardinality(resources)]);
+          for i in 1 .. cardinality(resources) loop
+            if costs ? resources[i] then
+              if jsonb_typeof(costs -> resources[i]) <> 'number' then usable := false; exit; end if;
+              need[i] := (costs ->> resources[i])::float8;
+            end if;
+          end loop;
+          -- Keys beyond the claimer's resources: fine if zero, else it never fits here.
+          if usable and costs - resources <> '{}'::jsonb then
+            usable := not exists (
+              select 1 from jsonb_each(costs - resources) as e
+              -- CASE: SQL does not promise to evaluate OR from the left, and the cast needs a number.
+              where case when jsonb_typeof(e.value) <> 'number' then true else e.value::text::float8 <> 0 end);
           end if;
-        end loop;
-        -- Keys beyond the claimer's resources: fine if zero, else it never fits here.
-        if usable and costs - resources <> '{}'::jsonb then
-          usable := not exists (
-            select 1 from jsonb_each(costs - resources) as e
-            -- CASE: SQL does not promise to evaluate OR from the left, and the cast needs a number.
-            where case when jsonb_typeof(e.value) <> 'number' then true else e.value::text::float8 <> 0 end);
         end if;
       end if;
       continue when not usable;
