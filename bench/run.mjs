@@ -544,8 +544,10 @@ const ENVIRONMENT = {
   SOAK_TASKS: 'tasks the soak group pushes through (default 1000000)',
   CHROMIUM_PATH: 'the Chromium the browser groups drive (default: `chromium` on PATH)',
   BENCH_PG_DRAIN: 'jobs the postgres group prefills and drains (default 50000)',
-  BENCH_PG_E2E: 'jobs the postgres group adds one at a time (default 5000)',
-  BENCH_PG_PREFETCH: "our PostgresQueue's prefetch in the postgres group (default 500, graphile-worker's localQueue.size)",
+  BENCH_PG_E2E: 'jobs the postgres group adds one at a time (default 20000)',
+  BENCH_PG_PRODUCERS: 'producers adding them at once, each waiting for its add (default 64)',
+  BENCH_PG_PREFETCH:
+    "our PostgresQueue's prefetch in the postgres group (default 1000: claims of about 500, the size graphile-worker's localQueue fetches)",
   BENCH_PG_ONLY: 'run one contender of the postgres group (ours, graphile-worker, pg-boss)',
 }
 const group = process.argv[2]

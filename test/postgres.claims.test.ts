@@ -9,6 +9,7 @@ import { pgClient, type SqlClient } from '../src/postgres/index.js'
 import { migratePostgres } from '../src/postgres/client.js'
 import {
   claimFitting,
+  type ClaimedRow,
   insertSharedJobs,
   renewSharedLeases,
   settleSharedJobs,
@@ -53,9 +54,19 @@ async function queueWith(records: TaskRecord<{ n: number }>[]): Promise<string> 
 const ids = (records: readonly TaskRecord<unknown>[]): number[] => records.map((r) => (r.payload as { n: number }).n)
 
 /** A completed end of `r` with its mailbox message, as a batch of completions carries it. */
+/** The rid of each row claimed through `claimRows` (the latest claim's), as a claimer keeps it. */
+const rids = new Map<string, string>()
+async function claimRows(queue: string, request: Parameters<typeof claimFitting>[2]): Promise<TaskRecord<unknown>[]> {
+  const claimed = new Map<string, ClaimedRow>()
+  const records = await claimFitting(db, queue, request, claimed)
+  for (const [id, row] of claimed) rids.set(id, row.rid)
+  return records
+}
+
 function endWithMessage(queue: string, r: TaskRecord<unknown>, result: number, endedAt: number, retainKeyUntil: number) {
   return {
     record: r,
+    rid: rids.get(r.id)!,
     settlement: {
       status: 'completed' as const,
       endedAt,
@@ -189,14 +200,27 @@ describe('a claim on a shared Postgres queue', () => {
     // Held: nobody else takes it.
     expect(await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'other' }))).toEqual([])
     await pool.query('update pl_queue_jobs set lease_expires_at = lease_expires_at - 60000 where queue_name = $1', [queue])
-    const again = await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'other', leaseMs: 50 }))
+    const claimed = new Map<string, ClaimedRow>()
+    const again = await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'other', leaseMs: 50 }), claimed)
     expect(again.map((r) => [r.attempt, r.lease?.owner])).toEqual([[2, 'other']])
+    const { id } = again[0]!
+    const { rid } = claimed.get(id)!
     // The first owner's renewal finds it gone; the new owner's holds.
-    expect((await renewSharedLeases(db, queue, 'claimer-1', [{ id: again[0]!.id, attempt: 1 }], 60_000)).map((r) => r.id)).toEqual([])
-    expect((await renewSharedLeases(db, queue, 'other', [{ id: again[0]!.id, attempt: 1 }], 50)).map((r) => r.id)).toEqual([]) // attempt 1 is over
-    expect((await renewSharedLeases(db, queue, 'other', [again[0]!, { id: 'none', attempt: 1 }], 50)).map((r) => r.id)).toEqual([
-      again[0]!.id,
-    ])
+    expect((await renewSharedLeases(db, 'claimer-1', [{ id, attempt: 1, rid }], 60_000)).map((r) => r.id)).toEqual([])
+    expect((await renewSharedLeases(db, 'other', [{ id, attempt: 1, rid }], 50)).map((r) => r.id)).toEqual([]) // attempt 1 is over
+    expect(
+      (
+        await renewSharedLeases(
+          db,
+          'other',
+          [
+            { id, attempt: 2, rid },
+            { id: 'none', attempt: 1, rid: '0' },
+          ],
+          50,
+        )
+      ).map((r) => r.id),
+    ).toEqual([id])
     await pool.query('update pl_queue_jobs set lease_expires_at = lease_expires_at - 60000 where queue_name = $1', [queue])
     // Attempt 2 of 2 died too: no claim takes it, takePoisoned does, once.
     expect(await claimFitting(db, queue, ask({ cpu: 1 }, { owner: 'third' }))).toEqual([])
@@ -243,7 +267,7 @@ describe('a claim on a shared Postgres queue', () => {
   it('acks a batch of ends in one transaction: rows gone, keys remembered, mailbox messages written with them', async () => {
     const records = Array.from({ length: 100 }, (_, i) => record(i + 1, { cost: { cpu: 1 }, key: i < 10 ? `k${i}` : undefined }))
     const queue = await queueWith(records)
-    const taken = await claimFitting(db, queue, ask({ cpu: 100 }))
+    const taken = await claimRows(queue, ask({ cpu: 100 }))
     const ends = taken.map((r) => endWithMessage(queue, r, (r.payload as { n: number }).n * 2, 10_000, 99_000))
     const acked = await db.transaction((tx) => settleSharedJobs(tx, queue, 'claimer-1', ends))
     expect(acked.size).toBe(100)
@@ -255,7 +279,7 @@ describe('a claim on a shared Postgres queue', () => {
 
   it('does not ack (nor write the message of) a task whose lease another owner took', async () => {
     const queue = await queueWith([record(1, { cost: { cpu: 1 } }), record(2, { cost: { cpu: 1 } })])
-    const mine = await claimFitting(db, queue, ask({ cpu: 2 }, { leaseMs: 60_000 }))
+    const mine = await claimRows(queue, ask({ cpu: 2 }, { leaseMs: 60_000 }))
     // Task 1's lease ran out and another owner took it.
     await pool.query('update pl_queue_jobs set lease_expires_at = 0 where queue_name = $1 and id = $2', [queue, mine[0]!.id])
     const theirs = await claimFitting(db, queue, ask({ cpu: 2 }, { owner: 'claimer-2' }))
@@ -298,12 +322,13 @@ describe('a claim on a shared Postgres queue', () => {
 
   it('a run that ended after its own owner claimed the task again does not ack the new run', async () => {
     const queue = await queueWith([record(1, { cost: { cpu: 1 } })])
-    const [firstRun] = await claimFitting(db, queue, ask({ cpu: 1 }))
+    const [firstRun] = await claimRows(queue, ask({ cpu: 1 }))
     await pool.query('update pl_queue_jobs set lease_expires_at = 0 where queue_name = $1', [queue])
-    const [secondRun] = await claimFitting(db, queue, ask({ cpu: 1 })) // the same owner, attempt 2
+    const [secondRun] = await claimRows(queue, ask({ cpu: 1 })) // the same owner, attempt 2
     expect(secondRun!.attempt).toBe(2)
     const end = (r: TaskRecord<unknown>) => ({
       record: r,
+      rid: rids.get(r.id)!,
       settlement: {
         status: 'completed' as const,
         endedAt: 1,

@@ -39,6 +39,8 @@ import {
   settleSharedJobs,
   takePoisoned,
   withdrawShared,
+  type AckedEnd,
+  type ClaimedRow,
   type SharedEnd,
 } from '../sql/shared-jobs.js'
 import {
@@ -95,6 +97,8 @@ const KEYS: Record<keyof PostgresQueueOptions, 1> = {
 interface Held {
   readonly attempt: number
   readonly submitter: string | null
+  /** Its row's rid: acks, renewals and releases find the row by it. */
+  readonly rid: string
 }
 
 /**
@@ -131,7 +135,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   #acksSincePrune = 0
   #fetchAgain = false
   readonly #puts = new Batcher<readonly TaskRecord<P>[], void>((batch) => this.#writePuts(batch), 2)
-  readonly #acks = new Batcher<SharedEnd, void | 'kept'>((batch) => this.#writeAcks(batch))
+  readonly #acks = new Batcher<AckedEnd, void | 'kept'>((batch) => this.#writeAcks(batch))
 
   constructor(pool: PgPool, options: PostgresQueueOptions = {}) {
     if (typeof pool?.query !== 'function' || typeof pool.connect !== 'function') refuse('pool', 'a pg.Pool', pool)
@@ -207,8 +211,12 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
 
   async renew(records: readonly TaskRecord<P>[]): Promise<void> {
     const host = this.#attached()
-    const runs = records.map((record) => ({ id: record.id, attempt: record.attempt }))
-    const rows = await wrap('renewing leases', () => renewSharedLeases(this.#db, this.name, this.#owner, runs, host.leaseMs))
+    const runs = records.flatMap((record) => {
+      const held = this.#held.get(record.id)
+      return held === undefined ? [] : [{ id: record.id, attempt: record.attempt, rid: held.rid }]
+    })
+    if (runs.length === 0) return
+    const rows = await wrap('renewing leases', () => renewSharedLeases(this.#db, this.#owner, runs, host.leaseMs))
     const held = new Set<string>()
     for (const row of rows) {
       held.add(row.id)
@@ -216,16 +224,19 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     }
     // Another claimer runs it now: this run's work would only be thrown away.
     for (const run of runs) {
-      if (held.has(run.id) || !this.#held.has(run.id)) continue
+      if (held.has(run.id)) continue
       this.#held.delete(run.id)
       host.stopRun(run.id, 'lease-lost')
     }
   }
 
   async release(record: TaskRecord<P>, notBefore: number | undefined): Promise<void> {
+    const held = this.#held.get(record.id)
+    if (held === undefined) return // its lease was lost: not ours to release
     this.#held.delete(record.id)
     const delayMs = notBefore === undefined ? 0 : notBefore - Date.now()
-    await wrap('releasing a task for retry', () => releaseShared(this.#db, this.name, this.#owner, record, delayMs))
+    const run = { id: record.id, attempt: record.attempt, rid: held.rid }
+    await wrap('releasing a task for retry', () => releaseShared(this.#db, this.#owner, run, delayMs))
   }
 
   /**
@@ -244,7 +255,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
       this.#held.delete(record.id)
       // A submitter in another process waits for the end; one here has the task object itself.
       const waits = held.submitter !== null && held.submitter !== this.#owner
-      return this.#acks.add(waits ? { ...end, told: toldOf(record, settlement) } : end)
+      return this.#acks.add({ ...end, rid: held.rid, ...(waits ? { told: toldOf(record, settlement) } : {}) })
     }
     const answer = await wrap('withdrawing a task', () =>
       this.#db.transaction((tx) => withdrawShared(tx, this.name, end, settlement.status === 'cancelled')),
@@ -269,7 +280,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     await this.#claimInFlight
     await Promise.all([this.#acks.whenIdle(), this.#puts.whenIdle()])
     await this.#progressSending
-    const unstarted = [...this.#held].map(([id, held]) => ({ id, attempt: held.attempt }))
+    const unstarted = [...this.#held].map(([id, held]) => ({ id, attempt: held.attempt, rid: held.rid }))
     this.#held.clear()
     this.#followers.clear()
     this.#early.clear()
@@ -309,7 +320,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     const { free, capacity, backfill, reserveAfterMs } = request
     const prefetch = Math.max(0, this.#options.prefetch - request.waiting)
     const limit = request.limit + prefetch
-    const submitters = new Map<string, string | null>()
+    const claimed = new Map<string, ClaimedRow>()
     const resources = Object.keys(free)
     // Spent tasks are rare (an owner died on the last attempt): looked for once per poll, not per claim.
     const lookForSpent = Date.now() - this.#spentCheckedAt >= this.#options.pollMs
@@ -317,11 +328,14 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     // Each is one statement, atomic alone; what each leased is held at once, so a failure of the
     // second loses nothing the first took.
     const hold = (records: readonly TaskRecord<P>[]): void => {
-      for (const record of records) this.#held.set(record.id, { attempt: record.attempt, submitter: submitters.get(record.id) ?? null })
+      for (const record of records) {
+        const row = claimed.get(record.id)!
+        this.#held.set(record.id, { attempt: record.attempt, submitter: row.submitter, rid: row.rid })
+      }
     }
     const cancelledIds = new Set<string>()
     const claiming = wrap('claiming tasks', async (): Promise<SharedClaim<P>> => {
-      const abandoned = lookForSpent ? await takePoisoned<P>(this.#db, this.name, this.#owner, leaseMs, 16, submitters, cancelledIds) : []
+      const abandoned = lookForSpent ? await takePoisoned<P>(this.#db, this.name, this.#owner, leaseMs, 16, claimed, cancelledIds) : []
       hold(abandoned)
       const runs = await claimFitting<P>(
         this.#db,
@@ -338,7 +352,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
           reserveAfterMs,
           prefetch,
         },
-        submitters,
+        claimed,
       )
       hold(runs)
       return {
@@ -351,7 +365,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     return claiming
   }
 
-  async #writeAcks(batch: readonly Gathered<SharedEnd, void | 'kept'>[]): Promise<void> {
+  async #writeAcks(batch: readonly Gathered<AckedEnd, void | 'kept'>[]): Promise<void> {
     await this.#progressSending // a submitter hears the last chunks before the end
     const ends = batch.map(({ item }) => item)
     // Ends with a key to keep or a message to write take a transaction; the rest one statement.

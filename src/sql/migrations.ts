@@ -207,15 +207,24 @@ export const MIGRATIONS: readonly string[] = [
   );
   create index if not exists pl_queue_outcomes_submitter on pl_queue_outcomes (queue_name, submitter);
   `,
-  // 6 (release 0.4): claims and acks write each row where they found it (the claim's cursor, the
-  // ack's primary key), so no plan ever scans the whole queue: right after a bulk submit the
-  // table's statistics still say it is small, and a statement over an id list was planned as
-  // a scan of every row of the queue.
+  // 6 (release 0.4): claims and acks write each row where they found it (the claim's cursor; a
+  // row id of its own for acks, renewals and releases), so no plan ever walks the whole queue.
+  // Right after a bulk submit, while rows churn faster than autovacuum runs, or after the queue
+  // was analyzed empty, the statistics say nothing of its size: every equality then looks as
+  // selective as any other, and a lookup by (queue_name, id) was planned on the claim index
+  // (queue_name leads it too), or as a sequential scan: a walk over every row, once per row acked.
   `
+  -- Only one index leads with rid, so a lookup by rid has one plan, whatever the statistics say.
+  alter table pl_queue_jobs add column if not exists rid bigserial;
+  create unique index if not exists pl_queue_jobs_rid on pl_queue_jobs (rid);
   create or replace function pl_claim_fitting(
     q text, resources text[], free float8[], whole float8[], claimer text, lease_ms float8,
     lim integer, scan integer, backfill boolean, reserve_after_ms float8, prefetch integer
-  ) returns setof pl_queue_jobs language plpgsql as $$
+  ) returns setof pl_queue_jobs language plpgsql
+  -- Statistics that call a churning queue tiny make a sequential scan look cheapest: over
+  -- every dead row of the churn. The claim index is always the way (it gives the order).
+  set enable_seqscan = off
+  as $$
   declare
     now_ms float8 := extract(epoch from clock_timestamp()) * 1000;
     room float8[] := free;
@@ -305,15 +314,17 @@ export const MIGRATIONS: readonly string[] = [
     close waiting;
   end;
   $$;
-  create or replace function pl_ack_runs(q text, ids text[], attempts integer[], owner text)
-  returns table (id text, submitter text) language plpgsql as $$
+  create or replace function pl_ack_runs(rids bigint[], ids text[], attempts integer[], owner text)
+  returns table (id text, submitter text) language plpgsql
+  set enable_seqscan = off -- as in pl_claim_fitting: the rid index is always the way
+  as $$
   declare
     i integer;
   begin
-    for i in 1 .. coalesce(cardinality(ids), 0) loop
+    for i in 1 .. coalesce(cardinality(rids), 0) loop
       return query
         delete from pl_queue_jobs as j
-        where j.queue_name = q and j.id = ids[i] and j.attempt = attempts[i] and j.lease_owner = owner
+        where j.rid = rids[i] and j.id = ids[i] and j.attempt = attempts[i] and j.lease_owner = owner
         returning j.id, j.submitter;
     end loop;
   end;

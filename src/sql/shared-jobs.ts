@@ -5,7 +5,7 @@
  * never wait on each other, and leases them in database time. An expired lease makes its task
  * claimable again (attempt + 1); a task whose attempts are spent is left for `takePoisoned`.
  */
-import { InvalidOptionError } from '../core/errors.js'
+import { BackendError, InvalidOptionError } from '../core/errors.js'
 import { TASK_COLUMNS, recordToSql } from '../core/fields.js'
 import { PRIORITIES, type Priority } from '../core/types.js'
 import { keyedInfo, type TaskRecord } from '../core/record.js'
@@ -100,13 +100,13 @@ const CLAIM = 'select * from pl_claim_fitting($1, $2, $3, $9, $4, $8, $5, $6, $7
 
 /**
  * Claims and leases the best waiting tasks that fit, in start order (priority, then age).
- * `submitters`, if given, learns who submitted each (null for a row with no submitter).
+ * `claimed`, if given, learns who submitted each (null for a row with no submitter) and its rid.
  */
 export async function claimFitting<P>(
   tx: SqlTransaction,
   queue: string,
   request: ClaimRequest,
-  submitters?: Map<string, string | null>,
+  claimed?: Map<string, ClaimedRow>,
 ): Promise<TaskRecord<P>[]> {
   if (request.resources.length !== request.free.length || !request.free.every((units) => Number.isFinite(units) && units >= 0)) {
     throw new InvalidOptionError(
@@ -127,22 +127,25 @@ export async function claimFitting<P>(
     request.reserveAfterMs ?? null,
     request.prefetch ?? 0,
   ])
-  const records = decodeRows<P>(rows, queue, submitters)
+  const records = decodeRows<P>(rows, queue, claimed)
   return records.sort((a, b) => rankOf(b.priority) - rankOf(a.priority) || a.seq - b.seq)
 }
 
-/** A run of a task: its id and attempt (a lease is the run's, not only the owner's). */
+/** A run of a task: its id and attempt (a lease is the run's, not only the owner's), and its row's rid. */
 export interface SharedRun {
   readonly id: string
   readonly attempt: number
+  /** The row's own id (migration 6), as the claim answered it. */
+  readonly rid: string
 }
 
 /**
- * The rows of these runs ($2: their ids, $3: `id:attempt` pairs): found through the primary key
- * (`id = any`), never a join the planner could turn into a scan of the whole queue when its
- * statistics lag (a queue that grew from empty); the pair is a filter pg hashes.
+ * The rows of these runs ($1: their rids, $2: `id:attempt` pairs, a filter pg hashes): found
+ * by rid, the one index a lookup by rid can use, never by `queue_name` (which leads the other
+ * indexes too, and which stale statistics make look as selective as an id). A rid is unique in
+ * the table, so the queue needs no check; the run's id and attempt and the owner are checked.
  */
-const THESE_RUNS = "id = any($2::text[]) and (id || ':' || attempt) = any($3::text[])"
+const THESE_RUNS = "rid = any($1::bigint[]) and (id || ':' || attempt) = any($2::text[])"
 const runKey = (run: SharedRun): string => `${run.id}:${run.attempt}`
 
 /**
@@ -152,27 +155,26 @@ const runKey = (run: SharedRun): string => `${run.id}:${run.attempt}`
  */
 export async function renewSharedLeases(
   tx: SqlTransaction,
-  queue: string,
   owner: string,
   runs: readonly SharedRun[],
   leaseMs: number,
 ): Promise<{ id: string; cancel_requested: boolean }[]> {
   const { rows } = await tx.query<{ id: string; cancel_requested: boolean }>(
-    `update pl_queue_jobs set lease_expires_at = ${DB_NOW} + $5
-     where queue_name = $1 and lease_owner = $4 and ${THESE_RUNS}
+    `update pl_queue_jobs set lease_expires_at = ${DB_NOW} + $4
+     where lease_owner = $3 and ${THESE_RUNS}
      returning id, cancel_requested`,
-    [queue, runs.map((run) => run.id), runs.map(runKey), owner, leaseMs],
+    [runs.map((run) => run.rid), runs.map(runKey), owner, leaseMs],
   )
   return rows
 }
 
 /** Puts a run's task back to waiting after `delayMs` (database time): any claimer may take it then. Answers whether the run still held it. */
-export async function releaseShared(tx: SqlTransaction, queue: string, owner: string, run: SharedRun, delayMs: number): Promise<boolean> {
+export async function releaseShared(tx: SqlTransaction, owner: string, run: SharedRun, delayMs: number): Promise<boolean> {
   const { rows } = await tx.query<{ id: string }>(
-    `update pl_queue_jobs set lease_owner = null, lease_expires_at = null, not_before = ${DB_NOW} + $5
-     where queue_name = $1 and id = $2 and attempt = $3 and lease_owner = $4
+    `update pl_queue_jobs set lease_owner = null, lease_expires_at = null, not_before = ${DB_NOW} + $4
+     where lease_owner = $3 and ${THESE_RUNS}
      returning id`,
-    [queue, run.id, run.attempt, owner, Math.max(0, delayMs)],
+    [[run.rid], [runKey(run)], owner, Math.max(0, delayMs)],
   )
   return rows.length === 1
 }
@@ -185,8 +187,8 @@ export async function releaseUnstarted(tx: SqlTransaction, queue: string, owner:
   if (runs.length === 0) return
   await tx.query(
     `update pl_queue_jobs set lease_owner = null, lease_expires_at = null, attempt = attempt - 1
-     where queue_name = $1 and lease_owner = $4 and ${THESE_RUNS}`,
-    [queue, runs.map((run) => run.id), runs.map(runKey), owner],
+     where lease_owner = $3 and ${THESE_RUNS}`,
+    [runs.map((run) => run.rid), runs.map(runKey), owner],
   )
   await tx.query('select pg_notify($1, $2)', [WORK_CHANNEL, queue])
 }
@@ -231,13 +233,13 @@ export async function takePoisoned<P>(
   owner: string,
   leaseMs: number,
   limit: number,
-  submitters?: Map<string, string | null>,
+  claimed?: Map<string, ClaimedRow>,
   cancelled?: Set<string>,
 ): Promise<TaskRecord<P>[]> {
   const { rows } = await tx.query<Record<string, unknown>>(
     `update pl_queue_jobs set lease_owner = $2, lease_expires_at = ${DB_NOW} + $3
-     where queue_name = $1 and id in (
-       select id from pl_queue_jobs
+     where rid in (
+       select rid from pl_queue_jobs
        where queue_name = $1 and (lease_owner is null or lease_expires_at < ${DB_NOW})
          and (attempt >= max_attempts or cancel_requested)
        order by seq limit $4 for update skip locked)
@@ -246,13 +248,22 @@ export async function takePoisoned<P>(
   )
   // A task its submitter asked to stop, whose runner died first: the caller ends it as cancelled.
   for (const row of rows) if (row['cancel_requested'] === true && typeof row['id'] === 'string') cancelled?.add(row['id'])
-  return decodeRows<P>(rows, queue, submitters)
+  return decodeRows<P>(rows, queue, claimed)
 }
 
-function decodeRows<P>(rows: readonly Record<string, unknown>[], queue: string, submitters?: Map<string, string | null>): TaskRecord<P>[] {
+/** What a claimer keeps of a claimed row beyond its record: who submitted it, and its rid. */
+export interface ClaimedRow {
+  readonly submitter: string | null
+  readonly rid: string
+}
+
+function decodeRows<P>(rows: readonly Record<string, unknown>[], queue: string, claimed?: Map<string, ClaimedRow>): TaskRecord<P>[] {
   return rows.map((row) => {
     const record = decodeJob<P>(row, queue)
-    submitters?.set(record.id, typeof row['submitter'] === 'string' ? row['submitter'] : null)
+    const rid = row['rid']
+    if (typeof rid !== 'string' && typeof rid !== 'number')
+      throw new BackendError(`Claimed task ${record.id} of queue '${queue}' has no rid`)
+    claimed?.set(record.id, { submitter: typeof row['submitter'] === 'string' ? row['submitter'] : null, rid: String(rid) })
     return record
   })
 }
@@ -267,10 +278,14 @@ export interface SharedEnd {
   readonly told?: { readonly status: TerminalStatus; readonly outcome: string }
 }
 
+/** The end of a run this owner holds: acked by its row's rid. */
+export type AckedEnd = SharedEnd & { readonly rid: string }
+
 /** An end as `ackAndTell` takes it. */
-export function plainEnd(end: SharedEnd): PlainEnd {
+export function plainEnd(end: AckedEnd): PlainEnd {
   return {
     id: end.record.id,
+    rid: end.rid,
     attempt: end.record.attempt,
     status: end.told?.status ?? end.settlement.status,
     outcome: end.told?.outcome ?? null,
@@ -285,7 +300,7 @@ export function plainEnd(end: SharedEnd): PlainEnd {
  * whose lease expired and was claimed again is not acked (its new run decides its end), nor is its
  * message written. Answers the ids acked.
  */
-export async function settleSharedJobs(tx: SqlTransaction, queue: string, owner: string, ends: readonly SharedEnd[]): Promise<Set<string>> {
+export async function settleSharedJobs(tx: SqlTransaction, queue: string, owner: string, ends: readonly AckedEnd[]): Promise<Set<string>> {
   const acked = await ackAndTell(tx, queue, owner, ends.map(plainEnd))
   await rememberEnds(
     tx,

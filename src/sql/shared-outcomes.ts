@@ -51,6 +51,8 @@ export async function notifyProgress(tx: SqlTransaction, payloads: readonly stri
 /** A run's end, for `ackAndTell`. */
 export interface PlainEnd {
   readonly id: string
+  /** The row's own id (rid), as the claim answered it. */
+  readonly rid: string
   readonly attempt: number
   readonly status: TerminalStatus
   /** The end for a submitter in another process (JSON text), or null when none waits for it. */
@@ -68,8 +70,8 @@ export async function ackAndTell(client: SqlTransaction, queue: string, owner: s
   const { rows } = await client.query<{ id: string }>(
     `with ends as (
        select * from unnest($2::text[], $3::int[], $5::text[], $6::text[], $7::float8[]) as e(id, attempt, status, outcome, ended_at)),
-     -- Row by row through the primary key (pl_ack_runs, migration 6), whatever the statistics say.
-     done as (select * from pl_ack_runs($1, $2::text[], $3::int[], $4)),
+     -- Row by row by rid (pl_ack_runs, migration 6), whatever the statistics say.
+     done as (select * from pl_ack_runs($9::bigint[], $2::text[], $3::int[], $4)),
      told as (
        insert into pl_queue_outcomes (queue_name, task_id, submitter, status, outcome, ended_at)
        select $1, d.id, d.submitter, e.status, e.outcome, e.ended_at
@@ -88,6 +90,7 @@ export async function ackAndTell(client: SqlTransaction, queue: string, owner: s
       ends.map((e) => e.outcome),
       ends.map((e) => e.endedAt),
       OUTCOME_CHANNEL,
+      ends.map((e) => e.rid),
     ],
   )
   return new Set(rows.map((row) => row.id))
