@@ -128,6 +128,19 @@ describe.skipIf(pgmqMissing !== '')('PgmqQueue on Postgres: pools sharing one qu
     expect(await count(`${name}_normal`)).toBe(3)
   })
 
+  it('maxQueueDepth holds when submitters race for the last places', async () => {
+    for (let round = 0; round < 5; round++) {
+      const name = `race${++queueNo}`
+      const pools = [0, 1].map(() => member(name, { slots: 1 }, { paused: true, maxQueueDepth: 3 }).pool)
+      await Promise.all(pools.map((pool) => pool.ready))
+      const results = await Promise.allSettled(pools.flatMap((pool, p) => [0, 1].map((i) => pool.submit({ echo: `${p}${i}` }))))
+      const refused = results.filter((result) => result.status === 'rejected')
+      expect(refused).toHaveLength(1)
+      expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(QueueFullError)
+      expect(await count(`${name}_normal`)).toBe(3)
+    }
+  })
+
   it('refuses an idempotency key with a typed error, accepting nothing', async () => {
     const name = `keys${++queueNo}`
     const { pool } = member(name, { slots: 1 }, { paused: true })

@@ -15,8 +15,8 @@
  *   the progress through its own reply queue (`<name>_r<id>`), with a NOTIFY.
  *
  * What pgmq does not have, this queue does not pretend to: no idempotency keys (refused with a
- * typed error), no head-of-line reservation or fair share across machines (PostgresQueue has
- * them), and an ack is by message id, so a run whose lease lapsed stops at its next renewal.
+ * typed error), no head-of-line reservation across machines (PostgresQueue has it), and an
+ * ack is by message id, so a run whose lease lapsed stops at its next renewal.
  */
 import { BackendError, InvalidOptionError, QueueFullError, describeError } from '../core/errors.js'
 import { compactRecord, copyRecord, expandRecord } from '../core/fields.js'
@@ -32,7 +32,7 @@ import type {
   TaskRecord,
 } from '../core/queue.js'
 import { checkJson } from '../core/storable.js'
-import { noop, type Priority, type TerminalStatus } from '../core/types.js'
+import { TERMINAL_STATUSES, noop, type Priority, type TerminalStatus } from '../core/types.js'
 import { optionalBoolean, optionalFunction, optionalNumber, optionsObject, refuse } from '../core/validate.js'
 import { pgClient, type PgPool } from '../postgres/client.js'
 import { Batcher, type Gathered } from '../sql/batcher.js'
@@ -129,6 +129,8 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
   #claimInFlight: Promise<void> = Promise.resolve()
   #fetching = false
   #fetchAgain = false
+  /** Settles when the reply fetch in flight has (close waits for it before dropping the queue). */
+  #replies: Promise<void> = Promise.resolve()
   readonly #puts = new Batcher<readonly TaskRecord<P>[], void>((batch) => this.#writePuts(batch))
   readonly #acks = new Batcher<Ack, void | 'kept'>((batch) => this.#writeAcks(batch))
 
@@ -211,10 +213,16 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
       for (const entry of group) {
         const readCount = readCounts.get(entry.msgId)
         if (readCount === entry.readCount) continue
-        if (readCount === undefined) {
-          // Its message is gone: its submitter withdrew it (a cancel).
+        if (readCount === undefined && entry.reply !== this.#reply) {
+          // Its message is gone: its submitter withdrew it (a cancel), or, if this run's lease
+          // lapsed, another claimer ended it; pgmq keeps nothing to tell the two apart.
           this.#withdrawn.add(entry.id)
           host.stopRun(entry.id, 'cancelled')
+        } else if (readCount === undefined) {
+          // Submitted here, so not withdrawn (a cancel here stops the run itself): another
+          // claimer took it after this lease lapsed and ended it; its end comes as a reply.
+          this.#held.delete(entry.id)
+          host.stopRun(entry.id, 'lease-lost')
         } else {
           // Read again since: another claimer runs it now.
           this.#held.delete(entry.id)
@@ -230,7 +238,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
     if (held === undefined) return
     this.#held.delete(record.id)
     const delayMs = notBefore === undefined ? 0 : Math.max(0, notBefore - Date.now())
-    await wrap('releasing a task for retry', () => sql.extend(this.#db, held.queue, [held.msgId], delayMs))
+    await wrap('releasing a task for retry', () => sql.hideFor(this.#db, held.queue, held, delayMs))
   }
 
   /**
@@ -271,6 +279,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
     await this.#claimInFlight
     await Promise.all([this.#acks.whenIdle(), this.#puts.whenIdle()])
     await this.#progressSending
+    await this.#replies
     const unstarted = [...this.#held.values()]
     this.#held.clear()
     this.#followers.clear()
@@ -278,19 +287,16 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
     this.#submitted.clear()
     if (!this.#opened) return
     this.#opened = false
-    await wrap('giving back claimed tasks', () =>
-      this.#db.transaction(async (tx) => {
-        for (const [queue, group] of groupBy(unstarted, (held) => held.queue)) {
-          await sql.unread(
-            tx,
-            queue,
-            group.map((held) => held.msgId),
-          )
-        }
-      }),
-    )
-    // Nobody here waits for the ends of the tasks put here any more: runners stop sending them.
-    await wrap('dropping the reply queue', () => sql.dropQueue(this.#db, this.#reply))
+    try {
+      await wrap('giving back claimed tasks', () =>
+        this.#db.transaction(async (tx) => {
+          for (const [queue, group] of groupBy(unstarted, (held) => held.queue)) await sql.unread(tx, queue, group)
+        }),
+      )
+    } finally {
+      // Nobody here waits for the ends of the tasks put here any more: runners stop sending them.
+      await wrap('dropping the reply queue', () => sql.dropQueue(this.#db, this.#reply))
+    }
   }
 
   // ─── Inside ────────────────────────────────────────────────────────────────
@@ -327,8 +333,10 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
     const { maxQueueDepth } = this.#attached()
     if (Number.isFinite(maxQueueDepth)) {
       await sql.lockForDepth(tx, this.name)
-      const depth = await sql.visibleDepth(tx, Object.values(this.#queues))
-      if (depth + records.length > maxQueueDepth) {
+      // Counted only as far as it takes to say whether these fit.
+      const room = maxQueueDepth - records.length
+      const depth = room < 0 ? 0 : await sql.visibleDepth(tx, Object.values(this.#queues), room + 1)
+      if (room < 0 || depth > room) {
         throw new QueueFullError(
           `Queue '${this.name}' has ${depth} tasks waiting from all its submitters (maxQueueDepth ${maxQueueDepth}); ${records.length === 1 ? 'the task was' : `none of ${records.length} tasks were`} accepted`,
         )
@@ -384,11 +392,12 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
         // Head-of-line (no backfill): once a task does not fit, the ones after it wait too.
         let blocked = false
         for (const level of LEVELS) {
-          if (want <= 0) break
+          // Nothing more to take: enough read, or a task that does not fit holds the line.
+          if (want <= 0 || (blocked && prefetch === 0)) break
           const queue = this.#queues[level]
           const rows = await sql.readMessages(tx, queue, vtSeconds, want)
           want -= rows.length
-          const giveBack: string[] = []
+          const giveBack: sql.Read[] = []
           const broken: string[] = []
           for (const row of rows) {
             const msgId = String(row.msg_id)
@@ -411,7 +420,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
             }
             const cost = Object.entries(record.cost)
             if (cost.some(([resource, units]) => units > (request.capacity[resource] ?? 0))) {
-              giveBack.push(msgId) // never runs here; another claimer may have more
+              giveBack.push(held) // never runs here; another claimer may have more
               continue
             }
             const fits = !blocked && cost.every(([resource, units]) => units <= (free[resource] ?? 0))
@@ -419,7 +428,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
             else if (!blocked && prefetch > 0) prefetch--
             else {
               if (!request.backfill) blocked = true
-              giveBack.push(msgId)
+              giveBack.push(held)
               continue
             }
             this.#learnCost(record.cost)
@@ -487,7 +496,10 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
     for (const entry of batch) {
       const { id } = entry.item.record
       const withdrawn = this.#withdrawn.delete(id)
-      entry.resolve(acked.has(id) || withdrawn ? undefined : 'kept')
+      const ended = acked.has(id) || withdrawn
+      // A task put here and run here ended: its message's place is not needed any more.
+      if (ended) this.#submitted.delete(id)
+      entry.resolve(ended ? undefined : 'kept')
     }
   }
 
@@ -557,11 +569,11 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
         if (replies.length < REPLY_BATCH) return
       }
     }
-    take()
+    this.#replies = take()
       .catch((error: unknown) => this.#report(error))
       .finally(() => {
         this.#fetching = false
-        if (this.#fetchAgain) this.#fetchReplies()
+        if (this.#fetchAgain && this.#opened) this.#fetchReplies()
       })
   }
 
@@ -593,7 +605,11 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
 function isReply(message: Record<string, unknown>): message is Reply {
   if (typeof message['id'] !== 'string') return false
   if (message['k'] === 'p') return 'c' in message
-  return message['k'] === 'end' && typeof message['status'] === 'string' && typeof message['outcome'] === 'string'
+  return (
+    message['k'] === 'end' &&
+    (TERMINAL_STATUSES as readonly unknown[]).includes(message['status']) &&
+    typeof message['outcome'] === 'string'
+  )
 }
 
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {

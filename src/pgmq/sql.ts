@@ -53,13 +53,23 @@ export async function sendBatch(
   return rows.map((row) => String(row.id))
 }
 
-/** Messages any claimer could read now, over these queues (pgmq's `metrics`). */
-export async function visibleDepth(tx: SqlTransaction, queues: readonly string[]): Promise<number> {
-  const { rows } = await tx.query<{ n: number }>(
-    'select coalesce(sum((pgmq.metrics(q)).queue_visible_length), 0)::int as n from unnest($1::text[]) as q',
-    [[...queues]],
-  )
-  return rows[0]?.n ?? 0
+/**
+ * Messages any claimer could read now over these queues, counted up to `atMost` (enough to say
+ * whether there is room). Counted here rather than by pgmq's `metrics`, which counts visible
+ * messages as of the transaction's start: a submitter that waited for the depth lock would not
+ * count what the one before it just sent.
+ */
+export async function visibleDepth(tx: SqlTransaction, queues: readonly string[], atMost: number): Promise<number> {
+  let depth = 0
+  for (const queue of queues) {
+    if (depth >= atMost) break
+    const { rows } = await tx.query<{ n: number }>(
+      `select count(*)::int as n from (select 1 from ${table(queue)} where vt <= clock_timestamp() limit $1) as visible`,
+      [atMost - depth],
+    )
+    depth += rows[0]?.n ?? 0
+  }
+  return depth
 }
 
 /** Serializes the depth check and send of submitters of one queue (until the transaction ends). */
@@ -81,12 +91,36 @@ export async function readMessages(tx: SqlTransaction, queue: string, vtSeconds:
   return rows
 }
 
-/** Gives back messages read and never started: visible again, their read not counted. */
-export async function unread(tx: SqlTransaction, queue: string, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return
-  await tx.query(`update ${table(queue)} set vt = clock_timestamp(), read_ct = greatest(read_ct - 1, 0) where msg_id = any($1::bigint[])`, [
-    [...ids],
-  ])
+/** A message as this reader read it: its id and its read count then (which says whether the read is still the latest). */
+export interface Read {
+  readonly msgId: string
+  readonly readCount: number
+}
+
+const THESE_READS = "(msg_id::text || ':' || read_ct::text) = any($1::text[])"
+const readKeys = (reads: readonly Read[]): string[] => reads.map((read) => `${read.msgId}:${read.readCount}`)
+
+/**
+ * Gives back messages read and never started: visible again, their read not counted. Only
+ * reads that are still the latest (a message read again by someone else is theirs).
+ */
+export async function unread(tx: SqlTransaction, queue: string, reads: readonly Read[]): Promise<void> {
+  if (reads.length === 0) return
+  await tx.query(
+    `update ${table(queue)} set vt = clock_timestamp(), read_ct = greatest(read_ct - 1, 0)
+     where msg_id = any($2::bigint[]) and ${THESE_READS}`,
+    [readKeys(reads), reads.map((read) => read.msgId)],
+  )
+}
+
+/** A retry: the message hides for `ms` (its backoff), if this read is still the latest; true if it was. */
+export async function hideFor(tx: SqlTransaction, queue: string, read: Read, ms: number): Promise<boolean> {
+  const { rows } = await tx.query(
+    `update ${table(queue)} set vt = clock_timestamp() + $3 * interval '1 millisecond'
+     where msg_id = $2::bigint and ${THESE_READS} returning msg_id`,
+    [readKeys([read]), read.msgId, ms],
+  )
+  return rows.length > 0
 }
 
 /** Hides messages for `ms` more (renews their leases); answers those still there, with their read count. */
@@ -124,9 +158,14 @@ export async function withdraw(tx: SqlTransaction, queue: string, id: string, ev
   return rows.length > 0
 }
 
-/** Sends to a submitter's reply queue if it still exists (a submitter that closed dropped it). */
+/**
+ * Sends to a submitter's reply queue if it still exists (a submitter that closed dropped it).
+ * The shared lock is the one pgmq's `drop_queue` takes exclusively (`acquire_queue_lock`), so
+ * a drop cannot come between the check and the send (which would fail the whole ack).
+ */
 export async function reply(tx: SqlTransaction, queue: string, messages: readonly string[]): Promise<void> {
   if (messages.length === 0) return
+  await tx.query("select pg_advisory_xact_lock_shared(hashtext('pgmq.queue_' || $1))", [queue])
   await tx.query('select pgmq.send_batch(m.queue_name, $2::jsonb[]) from pgmq.meta m where m.queue_name = $1', [queue, [...messages]])
   await notify(tx, REPLY_CHANNEL, queue)
 }
