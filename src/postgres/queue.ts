@@ -134,6 +134,8 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   /** Acks since ended keys were last pruned. */
   #acksSincePrune = 0
   #fetchAgain = false
+  // Two submit writes at once: a second batch need not wait out the first one's round trip.
+  // Submits not awaited one after another may then take `seq` (their age order) out of turn.
   readonly #puts = new Batcher<readonly TaskRecord<P>[], void>((batch) => this.#writePuts(batch), 2)
   readonly #acks = new Batcher<AckedEnd, void | 'kept'>((batch) => this.#writeAcks(batch))
 
