@@ -24,9 +24,15 @@ export interface Gateway {
 
 class BadRequest extends Error {}
 
+/** Requests are small JSON objects; a bigger body is refused before it is all read. */
+const MAX_BODY_BYTES = 64 * 1024
+
 async function bodyOf(request: IncomingMessage): Promise<Record<string, unknown>> {
   let text = ''
-  for await (const chunk of request) text += String(chunk)
+  for await (const chunk of request) {
+    text += String(chunk)
+    if (text.length > MAX_BODY_BYTES) throw new BadRequest(`the body is over ${MAX_BODY_BYTES} bytes`)
+  }
   try {
     const body: unknown = JSON.parse(text)
     if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as Record<string, unknown>
@@ -65,7 +71,9 @@ export async function startGateway(connections: pg.Pool, options: { port?: numbe
     const body = await bodyOf(request)
     const key = keyOf(body)
     if (typeof body['prompt'] !== 'string') throw new BadRequest('`prompt` must be a string')
-    const tokenMs = typeof body['tokenMs'] === 'number' ? body['tokenMs'] : 50
+    const tokenMs = body['tokenMs'] ?? 50
+    if (typeof tokenMs !== 'number' || !(tokenMs >= 0 && tokenMs <= 10_000))
+      throw new BadRequest('`tokenMs` must be a number from 0 to 10000')
     const task = await pool.submit({ prompt: body['prompt'], tokenMs }, { mailbox: key, cost: { gpu: 1 } })
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' })
     streams.add(response)

@@ -38,7 +38,10 @@ const stop = (): void => {
     await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('exit', resolve))))
     cluster?.stop()
     process.exit(0)
-  })()
+  })().catch((error: unknown) => {
+    console.error('stopping the gateway failed:', error)
+    process.exit(1)
+  })
 }
 process.once('SIGINT', stop)
 process.once('SIGTERM', stop)
