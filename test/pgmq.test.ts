@@ -5,10 +5,11 @@ import { PGlite } from '@electric-sql/pglite'
 import { pgmq } from '@electric-sql/pglite-pgmq'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
-import { InvalidOptionError, QueueFullError, ResourcePool, TaskCancelledError, TaskFailedError, type CostInput } from '../src/index.js'
+import { InvalidOptionError, QueueFullError, ResourcePool, TaskFailedError } from '../src/index.js'
 import { PgmqQueue } from '../src/pgmq/index.js'
 import { describePoolConformance, jobRunner, type Job as ConformanceJob } from './conformance/pool.js'
 import { freshDatabase } from './postgres/database.js'
+import { sharedQueueBodies } from './shared-queue/bodies.js'
 import { progressOf, sharedMember, type Job, type Member, type MemberOptions } from './shared-queue/members.js'
 
 const pgmqMissing = inject('pgmqMissing')
@@ -41,27 +42,13 @@ const count = async (queue: string): Promise<number> => {
 }
 
 describe.skipIf(pgmqMissing !== '')('PgmqQueue on Postgres: pools sharing one queue', () => {
-  it('runs what one pool submits; the queue is empty after', async () => {
-    const name = `solo${++queueNo}`
-    const { pool, ran } = member(name, { slots: 2 })
-    const handles = await pool.submitAll(['a', 'b', 'c'].map((echo) => ({ payload: { echo } })))
-    expect(await Promise.all(handles.map((h) => h.result))).toEqual(['a', 'b', 'c'])
-    expect(ran.sort()).toEqual(['a', 'b', 'c'])
-    await pool.onIdle()
-    expect(await count(`${name}_normal`)).toBe(0)
-  })
-
-  it('a task submitted by one pool runs on another; the submitter gets progress and the result through its reply queue', async () => {
-    const name = `pair${++queueNo}`
-    const submitter = member(name, { slots: 2 }, { paused: true })
-    const runner = member(name, { slots: 2 })
-    const handle = await submitter.pool.submit({ hold: 'remote' })
-    const chunks = progressOf(handle)
-    await expect.poll(() => runner.ran).toEqual(['remote'])
-    runner.release('remote')
-    expect(await handle.result).toBe('remote')
-    expect(await chunks).toEqual(['holding remote'])
-    expect(submitter.ran).toEqual([])
+  sharedQueueBodies({
+    member,
+    name: (label) => `${label}${++queueNo}`,
+    stored: async (name) => {
+      const levels = ['critical', 'high', 'normal', 'low'].map((level) => `${name}_${level}`)
+      return (await Promise.all(levels.map(count))).reduce((a, b) => a + b, 0)
+    },
   })
 
   it('reads the priority queues highest first', async () => {
@@ -74,32 +61,6 @@ describe.skipIf(pgmqMissing !== '')('PgmqQueue on Postgres: pools sharing one qu
     const runner = member(name, { slots: 1 })
     await Promise.all(handles.map((h) => h.result))
     expect(runner.ran).toEqual(['critical2', 'critical5', 'high3', 'normal1', 'low0', 'low4'])
-  })
-
-  it('each pool takes only what fits its free units, per resource; a task over a pool’s capacity runs on one it fits', async () => {
-    const name = `fit${++queueNo}`
-    const submitter = member(name, { gpu: 8, cpu: 8 }, { paused: true })
-    const small = member(name, { gpu: 2, cpu: 4 })
-    const big = member(name, { gpu: 8, cpu: 1 })
-    const costs: CostInput[] = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? { gpu: 5, cpu: 1 } : { gpu: 1, cpu: 2 }))
-    const handles = await submitter.pool.submitAll(costs.map((cost, i) => ({ payload: { echo: `t${i}`, cost }, options: { cost } })))
-    expect((await Promise.all(handles.map((h) => h.result))).sort()).toEqual(costs.map((_, i) => `t${i}`).sort())
-    expect(small.peak['gpu']).toBeLessThanOrEqual(2)
-    expect(small.peak['cpu']).toBeLessThanOrEqual(4)
-    expect(big.peak['gpu']).toBeLessThanOrEqual(8)
-    expect(big.peak['cpu']).toBeLessThanOrEqual(1)
-    const gpu5 = costs.flatMap((cost, i) => ((cost as { gpu: number }).gpu === 5 ? [`t${i}`] : []))
-    expect(small.ran.filter((t) => gpu5.includes(t))).toEqual([])
-    // Each ran once: a message given back (it did not fit) was not counted as an attempt.
-    expect([...small.ran, ...big.ran].sort()).toEqual(costs.map((_, i) => `t${i}`).sort())
-  })
-
-  it('a failed attempt waits out its backoff in pgmq (set_vt) and runs again as attempt 2', async () => {
-    const name = `retry${++queueNo}`
-    const runner = member(name, { slots: 1 })
-    const handle = await runner.pool.submit({ fail: 1, then: 'second time' }, { maxAttempts: 3 })
-    expect(await handle.result).toBe('second time')
-    expect(runner.ran).toEqual(['fail 1 attempt 1', 'fail 1 attempt 2'])
   })
 
   it('a message whose reader died runs again when its visibility timeout ends, as the next attempt; past maxAttempts it fails', async () => {
@@ -148,28 +109,6 @@ describe.skipIf(pgmqMissing !== '')('PgmqQueue on Postgres: pools sharing one qu
     expect(error).toBeInstanceOf(InvalidOptionError)
     expect((error as InvalidOptionError).path).toBe('key')
     expect(await count(`${name}_normal`)).toBe(0)
-  })
-
-  it('cancelling a task nobody runs deletes its message', async () => {
-    const name = `cancel${++queueNo}`
-    const submitter = member(name, { slots: 1 }, { paused: true })
-    const handle = await submitter.pool.submit({ echo: 'never' })
-    expect(handle.cancel()).toBe(true)
-    await expect(handle.result).rejects.toBeInstanceOf(TaskCancelledError)
-    expect(await count(`${name}_normal`)).toBe(0)
-  })
-
-  it('cancelling a task another pool runs stops it there at its next renewal', async () => {
-    const name = `stop${++queueNo}`
-    const submitter = member(name, { slots: 1 }, { paused: true })
-    const runner = member(name, { slots: 1 }, { leaseMs: 1_500 })
-    const handle = await submitter.pool.submit({ hold: 'long' })
-    await expect.poll(() => runner.ran).toEqual(['long'])
-    const cancelled = new Promise((resolve) => runner.pool.once('cancelled', resolve))
-    handle.cancel()
-    await expect(handle.result).rejects.toBeInstanceOf(TaskCancelledError)
-    await cancelled
-    expect((await runner.pool.stats()).outcomes.cancelled).toBe(1)
   })
 
   it('a closing pool gives back what it claimed and never started, its read not counted', async () => {

@@ -3,12 +3,13 @@
 // process with a pg.Pool each, as processes would be; postgres.processes.test.ts runs real ones.
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ResourcePool, TaskCancelledError, TaskFailedError, type CostInput } from '../src/index.js'
+import { ResourcePool, TaskFailedError } from '../src/index.js'
 import { PostgresQueue } from '../src/postgres/index.js'
 import { migratePostgres } from '../src/postgres/client.js'
 import { describePoolConformance, jobRunner, type Job as ConformanceJob } from './conformance/pool.js'
 import { freshDatabase } from './postgres/database.js'
-import { progressOf, sharedMember, type Job, type Member, type MemberOptions } from './shared-queue/members.js'
+import { sharedQueueBodies } from './shared-queue/bodies.js'
+import { sharedMember, type Job, type Member, type MemberOptions } from './shared-queue/members.js'
 
 let url: string
 let admin: pg.Pool
@@ -34,91 +35,11 @@ function member(name: string, capacity: Record<string, number>, options: MemberO
 }
 
 describe('PostgresQueue: pools sharing one queue', () => {
-  it('runs what one pool submits; its handle resolves with the result and streams progress', async () => {
-    const name = `solo${++queueNo}`
-    const { pool, ran } = member(name, { slots: 2 })
-    const handles = await pool.submitAll(['a', 'b', 'c'].map((echo) => ({ payload: { echo } })))
-    expect(await Promise.all(handles.map((h) => h.result))).toEqual(['a', 'b', 'c'])
-    expect(await progressOf(handles[0]!)).toEqual(['chunk of a'])
-    expect(ran.sort()).toEqual(['a', 'b', 'c'])
-    await pool.onIdle()
-    const { rows } = await admin.query('select count(*)::int as n from pl_queue_jobs where queue_name = $1', [name])
-    expect(rows[0].n).toBe(0)
-  })
-
-  it('a task submitted by one pool runs on another; the submitter gets progress and the result through the database', async () => {
-    const name = `pair${++queueNo}`
-    const submitter = member(name, { slots: 2 }, { paused: true })
-    const runner = member(name, { slots: 2 })
-    const handle = await submitter.pool.submit({ hold: 'remote' })
-    const chunks = progressOf(handle)
-    await expect.poll(() => runner.ran).toEqual(['remote'])
-    runner.release('remote')
-    expect(await handle.result).toBe('remote')
-    expect(await chunks).toEqual(['holding remote'])
-    expect(submitter.ran).toEqual([])
-    await submitter.pool.onIdle()
-  })
-
-  it('each pool takes only what fits its free units, per resource', async () => {
-    const name = `fit${++queueNo}`
-    const submitter = member(name, { gpu: 8, cpu: 8 }, { paused: true })
-    const small = member(name, { gpu: 2, cpu: 4 })
-    const big = member(name, { gpu: 8, cpu: 1 })
-    const costs: CostInput[] = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? { gpu: 5, cpu: 1 } : { gpu: 1, cpu: 2 }))
-    const handles = await submitter.pool.submitAll(costs.map((cost, i) => ({ payload: { echo: `t${i}`, cost }, options: { cost } })))
-    expect((await Promise.all(handles.map((h) => h.result))).sort()).toEqual(costs.map((_, i) => `t${i}`).sort())
-    expect(small.peak['gpu']).toBeLessThanOrEqual(2)
-    expect(small.peak['cpu']).toBeLessThanOrEqual(4)
-    expect(big.peak['gpu']).toBeLessThanOrEqual(8)
-    expect(big.peak['cpu']).toBeLessThanOrEqual(1)
-
-    // gpu 5 tasks fit only the big pool; each ran once somewhere.
-    const gpu5 = costs.flatMap((cost, i) => ((cost as { gpu: number }).gpu === 5 ? [`t${i}`] : []))
-    expect(small.ran.filter((t) => gpu5.includes(t))).toEqual([])
-    expect([...small.ran, ...big.ran].sort()).toEqual(costs.map((_, i) => `t${i}`).sort())
-  })
-
-  it('a failed attempt waits out its backoff in the store and runs again (attempt 2), anywhere', async () => {
-    const name = `retry${++queueNo}`
-    const runner = member(name, { slots: 1 })
-    const handle = await runner.pool.submit({ fail: 1, then: 'second time' }, { maxAttempts: 3 })
-    expect(await handle.result).toBe('second time')
-    expect(runner.ran).toEqual(['fail 1 attempt 1', 'fail 1 attempt 2'])
-  })
-
-  it('the last failed attempt fails the task, and the submitter in another pool gets a TaskFailedError', async () => {
-    const name = `fails${++queueNo}`
-    const submitter = member(name, { slots: 1 }, { paused: true })
-    member(name, { slots: 1 })
-    const handle = await submitter.pool.submit({ fail: 5, then: 'never' }, { maxAttempts: 2 })
-    const error = await handle.result.catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(TaskFailedError)
-    expect(error).toMatchObject({ reason: 'error', attempts: 2, message: expect.stringMatching(/failure 2/) })
-  })
-
-  it('cancelling a task nobody runs yet removes it from the store', async () => {
-    const name = `cancel${++queueNo}`
-    const submitter = member(name, { slots: 1 }, { paused: true })
-    const handle = await submitter.pool.submit({ echo: 'never' })
-    expect(handle.cancel()).toBe(true)
-    await expect(handle.result).rejects.toBeInstanceOf(TaskCancelledError)
-    const { rows } = await admin.query('select count(*)::int as n from pl_queue_jobs where queue_name = $1', [name])
-    expect(rows[0].n).toBe(0)
-    member(name, { slots: 1 })
-    await submitter.pool.onIdle()
-  })
-
-  it('cancelling a task another pool runs stops it there (at its next renewal); the submitter gets the cancel', async () => {
-    const name = `stop${++queueNo}`
-    const submitter = member(name, { slots: 1 }, { paused: true })
-    const runner = member(name, { slots: 1 }, { leaseMs: 600 })
-    const handle = await submitter.pool.submit({ hold: 'long' })
-    await expect.poll(() => runner.ran).toEqual(['long'])
-    const cancelled = new Promise((resolve) => runner.pool.once('cancelled', resolve))
-    handle.cancel()
-    await cancelled
-    await expect(handle.result).rejects.toBeInstanceOf(TaskCancelledError)
+  sharedQueueBodies({
+    member,
+    name: (label) => `${label}${++queueNo}`,
+    stored: async (name) =>
+      Number((await admin.query('select count(*)::int as n from pl_queue_jobs where queue_name = $1', [name])).rows[0].n),
   })
 
   it('a task whose owner died on its last attempt ends as failed (crashed) when a claimer finds it', async () => {
