@@ -5,9 +5,9 @@ import { PGlite } from '@electric-sql/pglite'
 import { pgmq } from '@electric-sql/pglite-pgmq'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
-import { InvalidOptionError, QueueFullError, ResourcePool, TaskFailedError } from '../src/index.js'
+import { InvalidOptionError, QueueFullError, TaskFailedError } from '../src/index.js'
 import { PgmqQueue } from '../src/pgmq/index.js'
-import { describePoolConformance, jobRunner, type Job as ConformanceJob } from './conformance/pool.js'
+import { conformancePoolOn, describePoolConformance, type Job as ConformanceJob } from './conformance/pool.js'
 import { freshDatabase } from './postgres/database.js'
 import { sharedQueueBodies } from './shared-queue/bodies.js'
 import { progressOf, sharedMember, type Job, type Member, type MemberOptions } from './shared-queue/members.js'
@@ -137,46 +137,14 @@ describe.skipIf(pgmqMissing !== '')('PgmqQueue on Postgres: pools sharing one qu
 
 if (pgmqMissing === '') {
   describePoolConformance('ResourcePool on a PgmqQueue on Postgres', async () => {
-    const runner = jobRunner()
     const connections = new pg.Pool({ connectionString: url, max: 4 })
-    const pool = new ResourcePool<ConformanceJob, string, string>({
-      name: 'p',
-      capacity: 2,
-      maxQueueDepth: 2,
-      executor: runner.execute,
-      queue: new PgmqQueue<ConformanceJob>(connections, { name: `conformance${++queueNo}` }),
-    })
-    return {
-      pool,
-      release: runner.release,
-      dispose: async () => {
-        runner.releaseAll()
-        await pool.close()
-        await connections.end()
-      },
-    }
+    return conformancePoolOn(new PgmqQueue<ConformanceJob>(connections, { name: `conformance${++queueNo}` }), () => connections.end())
   })
 }
 
 describePoolConformance('ResourcePool on a PgmqQueue on PGlite (@electric-sql/pglite-pgmq)', async () => {
-  const runner = jobRunner()
   const db = await PGlite.create({ extensions: { pgmq } })
-  const pool = new ResourcePool<ConformanceJob, string, string>({
-    name: 'p',
-    capacity: 2,
-    maxQueueDepth: 2,
-    executor: runner.execute,
-    queue: new PgmqQueue<ConformanceJob>(db, { name: 'conformance' }),
-  })
-  return {
-    pool,
-    release: runner.release,
-    dispose: async () => {
-      runner.releaseAll()
-      await pool.close()
-      await db.close()
-    },
-  }
+  return conformancePoolOn(new PgmqQueue<ConformanceJob>(db, { name: 'conformance' }), () => db.close())
 })
 
 describe('PgmqQueue on PGlite', () => {

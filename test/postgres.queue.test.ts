@@ -3,10 +3,10 @@
 // process with a pg.Pool each, as processes would be; postgres.processes.test.ts runs real ones.
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ResourcePool, TaskFailedError } from '../src/index.js'
+import { TaskFailedError } from '../src/index.js'
 import { PostgresQueue } from '../src/postgres/index.js'
 import { migratePostgres } from '../src/postgres/client.js'
-import { describePoolConformance, jobRunner, type Job as ConformanceJob } from './conformance/pool.js'
+import { conformancePoolOn, describePoolConformance, type Job as ConformanceJob } from './conformance/pool.js'
 import { freshDatabase } from './postgres/database.js'
 import { sharedQueueBodies } from './shared-queue/bodies.js'
 import { sharedMember, type Job, type Member, type MemberOptions } from './shared-queue/members.js'
@@ -101,22 +101,6 @@ describe('PostgresQueue: pools sharing one queue', () => {
 })
 
 describePoolConformance('ResourcePool on a PostgresQueue (one pool on the queue)', async () => {
-  const runner = jobRunner()
   const connections = new pg.Pool({ connectionString: url, max: 4 })
-  const pool = new ResourcePool<ConformanceJob, string, string>({
-    name: 'p',
-    capacity: 2,
-    maxQueueDepth: 2,
-    executor: runner.execute,
-    queue: new PostgresQueue<ConformanceJob>(connections, { name: `conformance${++queueNo}` }),
-  })
-  return {
-    pool,
-    release: runner.release,
-    dispose: async () => {
-      runner.releaseAll()
-      await pool.close()
-      await connections.end()
-    },
-  }
+  return conformancePoolOn(new PostgresQueue<ConformanceJob>(connections, { name: `conformance${++queueNo}` }), () => connections.end())
 })

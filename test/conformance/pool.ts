@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import {
+  ResourcePool,
   CostExceedsCapacityError,
   InvalidCostError,
   PoolClosedError,
@@ -13,6 +14,7 @@ import {
   TaskCancelledError,
   type Pool,
   type TaskHandle,
+  type TaskQueue,
 } from '../../src/index.js'
 
 /** What the pool's executor does: `echo` returns its value; `hold` waits for `release(tag)`; `fail` throws. */
@@ -53,6 +55,21 @@ export function jobRunner(): {
     releaseAll() {
       all = true
       for (const resolve of waiting.values()) resolve()
+    },
+  }
+}
+
+/** The body's pool (`p`, capacity 2, maxQueueDepth 2) on `queue`; `close` closes what the queue runs on, after the pool. */
+export function conformancePoolOn(queue: TaskQueue<Job>, close: () => Promise<void>): PoolUnderTest {
+  const runner = jobRunner()
+  const pool = new ResourcePool<Job, string, string>({ name: 'p', capacity: 2, maxQueueDepth: 2, executor: runner.execute, queue })
+  return {
+    pool,
+    release: runner.release,
+    dispose: async () => {
+      runner.releaseAll()
+      await pool.close()
+      await close()
     },
   }
 }
