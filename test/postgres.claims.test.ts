@@ -54,19 +54,24 @@ async function queueWith(records: TaskRecord<{ n: number }>[]): Promise<string> 
 const ids = (records: readonly TaskRecord<unknown>[]): number[] => records.map((r) => (r.payload as { n: number }).n)
 
 /** A completed end of `r` with its mailbox message, as a batch of completions carries it. */
-/** The rid of each row claimed through `claimRows` (the latest claim's), as a claimer keeps it. */
+/** The rid of each row claimed through `claimRows`, by queue and task id, as a claimer keeps it. */
 const rids = new Map<string, string>()
+const ridOf = (queue: string, id: string): string => {
+  const rid = rids.get(`${queue}/${id}`)
+  if (rid === undefined) throw new Error(`task ${id} of queue ${queue} was not claimed through claimRows`)
+  return rid
+}
 async function claimRows(queue: string, request: Parameters<typeof claimFitting>[2]): Promise<TaskRecord<unknown>[]> {
   const claimed = new Map<string, ClaimedRow>()
   const records = await claimFitting(db, queue, request, claimed)
-  for (const [id, row] of claimed) rids.set(id, row.rid)
+  for (const [id, row] of claimed) rids.set(`${queue}/${id}`, row.rid)
   return records
 }
 
 function endWithMessage(queue: string, r: TaskRecord<unknown>, result: number, endedAt: number, retainKeyUntil: number) {
   return {
     record: r,
-    rid: rids.get(r.id)!,
+    rid: ridOf(queue, r.id),
     settlement: {
       status: 'completed' as const,
       endedAt,
@@ -328,7 +333,7 @@ describe('a claim on a shared Postgres queue', () => {
     expect(secondRun!.attempt).toBe(2)
     const end = (r: TaskRecord<unknown>) => ({
       record: r,
-      rid: rids.get(r.id)!,
+      rid: ridOf(queue, r.id),
       settlement: {
         status: 'completed' as const,
         endedAt: 1,

@@ -28,11 +28,17 @@ class BadRequest extends Error {}
 const MAX_BODY_BYTES = 64 * 1024
 
 async function bodyOf(request: IncomingMessage): Promise<Record<string, unknown>> {
-  let text = ''
-  for await (const chunk of request) {
-    text += String(chunk)
-    if (text.length > MAX_BODY_BYTES) throw new BadRequest(`the body is over ${MAX_BODY_BYTES} bytes`)
+  const chunks: Buffer[] = []
+  let bytes = 0
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    bytes += chunk.length
+    if (bytes > MAX_BODY_BYTES) {
+      request.destroy() // the rest is not read
+      throw new BadRequest(`the body is over ${MAX_BODY_BYTES} bytes`)
+    }
+    chunks.push(chunk)
   }
+  const text = Buffer.concat(chunks).toString('utf8')
   try {
     const body: unknown = JSON.parse(text)
     if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as Record<string, unknown>

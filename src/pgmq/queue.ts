@@ -166,6 +166,13 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
 
   /** Creates the queues (and the extension) if missing and starts listening; nothing to recover: an expired lease is any claimer's. */
   async open(): Promise<readonly TaskRecord<P>[]> {
+    const version = await wrap('reading the pgmq version', () => sql.extensionVersion(this.#db))
+    if (version !== undefined && olderThan(version, [1, 6])) {
+      // Before 1.6 drop_queue takes no lock, so a submitter closing can fail a runner's ack.
+      this.#report(
+        new BackendError(`pgmq ${version} is older than 1.6: a submitter that closes while runners answer it can fail their acks`),
+      )
+    }
     await wrap('creating the pgmq queues', () =>
       this.#db.transaction((tx) => sql.createQueues(tx, [...Object.values(this.#queues), this.#reply])),
     )
@@ -337,8 +344,12 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
       const room = maxQueueDepth - records.length
       const depth = room < 0 ? 0 : await sql.visibleDepth(tx, Object.values(this.#queues), room + 1)
       if (room < 0 || depth > room) {
+        const why =
+          room < 0
+            ? `${records.length} tasks are more than maxQueueDepth ${maxQueueDepth}`
+            : `it has ${depth} or more tasks waiting from all its submitters (maxQueueDepth ${maxQueueDepth})`
         throw new QueueFullError(
-          `Queue '${this.name}' has ${depth} tasks waiting from all its submitters (maxQueueDepth ${maxQueueDepth}); ${records.length === 1 ? 'the task was' : `none of ${records.length} tasks were`} accepted`,
+          `Queue '${this.name}': ${why}; ${records.length === 1 ? 'the task was' : `none of ${records.length} tasks were`} accepted`,
         )
       }
     }
@@ -393,7 +404,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
         let blocked = false
         for (const level of LEVELS) {
           // Nothing more to take: enough read, or a task that does not fit holds the line.
-          if (want <= 0 || (blocked && prefetch === 0)) break
+          if (want <= 0 || blocked) break
           const queue = this.#queues[level]
           const rows = await sql.readMessages(tx, queue, vtSeconds, want)
           want -= rows.length
@@ -600,6 +611,12 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
       console.error('prometheus-parking-lot: PgmqQueue onError threw', thrown, 'while reporting', error)
     }
   }
+}
+
+/** Whether a dotted version is below `[major, minor]`. */
+function olderThan(version: string, [major, minor]: readonly [number, number]): boolean {
+  const [m = 0, n = 0] = version.split('.').map(Number)
+  return m < major || (m === major && n < minor)
 }
 
 function isReply(message: Record<string, unknown>): message is Reply {

@@ -34,6 +34,12 @@ export async function createQueues(tx: SqlTransaction, queues: readonly string[]
   for (const queue of queues) await tx.query('select pgmq.create($1)', [queue])
 }
 
+/** The installed pgmq's version, or undefined when the extension is not installed yet. */
+export async function extensionVersion(tx: SqlTransaction): Promise<string | undefined> {
+  const { rows } = await tx.query<{ extversion: string }>("select extversion from pg_extension where extname = 'pgmq'")
+  return rows[0]?.extversion
+}
+
 export async function dropQueue(tx: SqlTransaction, queue: string): Promise<void> {
   await tx.query('select pgmq.drop_queue($1)', [queue])
 }

@@ -226,7 +226,8 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     }
     // Another claimer runs it now: this run's work would only be thrown away.
     for (const run of runs) {
-      if (held.has(run.id)) continue
+      // Still held, or ended (or claimed again) while the renewal was in flight: not lost.
+      if (held.has(run.id) || this.#held.get(run.id)?.attempt !== run.attempt) continue
       this.#held.delete(run.id)
       host.stopRun(run.id, 'lease-lost')
     }

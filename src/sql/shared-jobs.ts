@@ -135,7 +135,7 @@ export async function claimFitting<P>(
 export interface SharedRun {
   readonly id: string
   readonly attempt: number
-  /** The row's own id (migration 6), as the claim answered it. */
+  /** The row's own id (migration 7), as the claim answered it. */
   readonly rid: string
 }
 

@@ -70,7 +70,7 @@ export async function ackAndTell(client: SqlTransaction, queue: string, owner: s
   const { rows } = await client.query<{ id: string }>(
     `with ends as (
        select * from unnest($2::text[], $3::int[], $5::text[], $6::text[], $7::float8[]) as e(id, attempt, status, outcome, ended_at)),
-     -- Row by row by rid (pl_ack_runs, migration 6), whatever the statistics say.
+     -- Row by row by rid (pl_ack_runs, migration 7), whatever the statistics say.
      done as (select * from pl_ack_runs($9::bigint[], $2::text[], $3::int[], $4)),
      told as (
        insert into pl_queue_outcomes (queue_name, task_id, submitter, status, outcome, ended_at)
