@@ -53,7 +53,6 @@ async function queueWith(records: TaskRecord<{ n: number }>[]): Promise<string> 
 
 const ids = (records: readonly TaskRecord<unknown>[]): number[] => records.map((r) => (r.payload as { n: number }).n)
 
-/** A completed end of `r` with its mailbox message, as a batch of completions carries it. */
 /** The rid of each row claimed through `claimRows`, by queue and task id, as a claimer keeps it. */
 const rids = new Map<string, string>()
 const ridOf = (queue: string, id: string): string => {
@@ -68,6 +67,7 @@ async function claimRows(queue: string, request: Parameters<typeof claimFitting>
   return records
 }
 
+/** A completed end of `r` with its mailbox message, as a batch of completions carries it. */
 function endWithMessage(queue: string, r: TaskRecord<unknown>, result: number, endedAt: number, retainKeyUntil: number) {
   return {
     record: r,
