@@ -189,7 +189,7 @@ describe('a claim on a shared Postgres queue', () => {
     const queue = `q${++n}`
     const a = await insertSharedJobs(db, queue, [record(1, { seq: 0 }), record(2, { seq: 0 })])
     const b = await insertSharedJobs(db, queue, [record(3, { seq: 0 })])
-    const [first, second, third] = [a.get(record(1).id)!, a.get(record(2).id)!, b.get(record(3).id)!]
+    const [first, second, third] = [a.get(record(1).id)!.seq, a.get(record(2).id)!.seq, b.get(record(3).id)!.seq]
     expect(second).toBeGreaterThan(first)
     expect(third).toBeGreaterThan(second)
     const { rows } = await pool.query<{ seq: string }>('select seq from pl_queue_jobs where queue_name = $1 order by seq', [queue])

@@ -1,5 +1,5 @@
 // The plans of the shared queue's per-row writes when the statistics say nothing of the queue's
-// size (analyzed while empty, then filled): renewals, releases, give-backs and acks go by the
+// size (analyzed while empty, then filled): renewals, releases, give-backs, acks and withdrawals go by the
 // row's rid index, never by a scan bounded only by queue_name (a walk over the whole queue per
 // row). The plans are read with auto_explain, inner statements of pl_ack_runs too.
 import pg from 'pg'
@@ -11,6 +11,7 @@ import {
   releaseShared,
   releaseUnstarted,
   renewSharedLeases,
+  withdrawShared,
   type ClaimedRow,
 } from '../src/sql/shared-jobs.js'
 import { ackAndTell } from '../src/sql/shared-outcomes.js'
@@ -90,5 +91,22 @@ describe('shared queue writes on a queue the statistics know nothing of', () => 
     expect([...acked].sort()).toEqual([a!.id, b!.id].sort())
     expect(ackPlans.length).toBeGreaterThan(0)
     expect(ackPlans.filter((plan) => !byRid(plan))).toEqual([])
+  })
+
+  it('a submitter withdraws a task (a cancel, a wait limit) by the rid its insert answered', async () => {
+    const task = record(30_001, { cost: { cpu: 1 }, seq: 0 })
+    const { rid } = (await insertSharedJobs(tx, 'big', [task])).get(task.id)!
+    const settlement = {
+      status: 'cancelled' as const,
+      endedAt: 1,
+      retainKeyUntil: 2,
+      message: undefined,
+      outcome: { ok: false as const, error: new Error('cancelled') },
+    }
+    let answer = ''
+    const withdrawn = await plansOf(async () => (answer = await withdrawShared(tx, 'big', { record: task, settlement }, true, rid)))
+    expect(answer).toBe('ended')
+    expect(withdrawn.length).toBeGreaterThan(0)
+    expect(withdrawn.filter((plan) => !byRid(plan))).toEqual([])
   })
 })

@@ -120,6 +120,8 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   #signal: WorkSignal | undefined
   #sharedMailbox: PostgresMailboxStore<unknown> | undefined
   readonly #held = new Map<string, Held>()
+  /** The rids of the tasks put here, until their end: a withdrawal finds the row by it. */
+  readonly #placed = new Map<string, string>()
   readonly #followers = new Map<string, SharedFollower<unknown>>()
   /** Ends that came before their task was followed (its submit was still being answered). */
   readonly #early = new Map<string, SharedOutcome>()
@@ -192,12 +194,14 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   /** The batch in one transaction; if it fails, each submit alone, so one bad submit (a key already live) fails alone. */
   async #writePuts(batch: readonly Gathered<readonly TaskRecord<P>[], void>[]): Promise<void> {
     // Up to ROWS_PER_INSERT rows are one statement, atomic alone; more need a transaction.
-    const write = (records: readonly TaskRecord<P>[]): Promise<unknown> =>
-      wrap('storing accepted tasks', () =>
+    const write = async (records: readonly TaskRecord<P>[]): Promise<void> => {
+      const placed = await wrap('storing accepted tasks', () =>
         records.length <= ROWS_PER_INSERT
           ? insertSharedJobs(this.#db, this.name, records, this.#owner)
           : this.#db.transaction((tx) => insertSharedJobs(tx, this.name, records, this.#owner)),
       )
+      for (const [id, { rid }] of placed) this.#placed.set(id, rid)
+    }
     try {
       await write(batch.flatMap((entry) => entry.item))
       for (const entry of batch) entry.resolve(undefined)
@@ -260,10 +264,12 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
       const waits = held.submitter !== null && held.submitter !== this.#owner
       return this.#acks.add({ ...end, rid: held.rid, ...(waits ? { told: toldOf(record, settlement) } : {}) })
     }
+    const rid = this.#placed.get(record.id)
     const answer = await wrap('withdrawing a task', () =>
-      this.#db.transaction((tx) => withdrawShared(tx, this.name, end, settlement.status === 'cancelled')),
+      this.#db.transaction((tx) => withdrawShared(tx, this.name, end, settlement.status === 'cancelled', rid)),
     )
-    return answer === 'ended' ? undefined : 'kept'
+    if (answer !== 'ended') return 'kept'
+    this.#placed.delete(record.id)
   }
 
   async findKey(key: string, now: number): Promise<KeyRecord | undefined> {
@@ -285,6 +291,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     await this.#progressSending
     const unstarted = [...this.#held].map(([id, held]) => ({ id, attempt: held.attempt, rid: held.rid }))
     this.#held.clear()
+    this.#placed.clear()
     this.#followers.clear()
     this.#early.clear()
     if (this.#owner === '') return
@@ -378,7 +385,11 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
         ? ackAndTell(this.#db, this.name, this.#owner, ends.map(plainEnd))
         : this.#db.transaction((tx) => settleSharedJobs(tx, this.name, this.#owner, ends)),
     )
-    for (const entry of batch) entry.resolve(acked.has(entry.item.record.id) ? undefined : 'kept')
+    for (const entry of batch) {
+      const { id } = entry.item.record
+      if (acked.has(id)) this.#placed.delete(id) // ended: nothing to withdraw any more
+      entry.resolve(acked.has(id) ? undefined : 'kept')
+    }
     // Ends nobody took (their submitter went away) are forgotten after a while, now and then.
     if ((this.#acksSincePrune += batch.length) >= 1000) {
       this.#acksSincePrune = 0
@@ -425,6 +436,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
       return
     }
     this.#followers.delete(outcome.taskId)
+    this.#placed.delete(outcome.taskId)
     const { value, error } = decodeOutcome(outcome)
     follower.ended(outcome.status, value, error)
   }

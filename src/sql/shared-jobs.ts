@@ -60,15 +60,16 @@ const SEQ_COLUMN = TASK_COLUMNS.indexOf('seq')
 
 /**
  * Inserts tasks in statements of up to `ROWS_PER_INSERT` rows and answers each id's `seq`, which
- * comes from the database's sequence (many submitters share one order), not from the record.
+ * comes from the database's sequence (many submitters share one order), not from the record,
+ * and its row's `rid` (the submitter withdraws by it).
  */
 export async function insertSharedJobs(
   tx: SqlTransaction,
   queue: string,
   records: readonly TaskRecord<unknown>[],
   submitter: string | null = null,
-): Promise<Map<string, number>> {
-  const seqs = new Map<string, number>()
+): Promise<Map<string, { readonly seq: number; readonly rid: string }>> {
+  const placed = new Map<string, { readonly seq: number; readonly rid: string }>()
   for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
     const slice = records.slice(i, i + ROWS_PER_INSERT)
     const params: unknown[] = []
@@ -81,16 +82,16 @@ export async function insertSharedJobs(
     // One notification per statement, not per row, in the statement itself (no round trip of
     // its own); Postgres delivers it at commit, and a transaction's duplicates once.
     params.push(WORK_CHANNEL)
-    const { rows } = await tx.query<{ id: string; seq: string | number }>(
+    const { rows } = await tx.query<{ id: string; seq: string | number; rid: string | number }>(
       `with added as (
-         insert into pl_queue_jobs (queue_name, submitter, ${TASK_COLUMNS.join(', ')}) values ${tuples.join(', ')} returning id, seq),
+         insert into pl_queue_jobs (queue_name, submitter, ${TASK_COLUMNS.join(', ')}) values ${tuples.join(', ')} returning id, seq, rid),
        woken as (select pg_notify($${params.length}, $1))
-       select id, seq from added, woken`,
+       select id, seq, rid from added, woken`,
       params,
     )
-    for (const row of rows) seqs.set(row.id, Number(row.seq))
+    for (const row of rows) placed.set(row.id, { seq: Number(row.seq), rid: String(row.rid) })
   }
-  return seqs
+  return placed
 }
 
 /** The channel every shared queue notifies on when work arrives; the payload is the queue's name. */
@@ -204,20 +205,23 @@ export async function withdrawShared(
   queue: string,
   end: SharedEnd,
   askToStop: boolean,
+  rid: string | undefined,
 ): Promise<'ended' | 'running' | 'gone'> {
+  // By rid when the submitter kept it (unique in the table, and the one plan, as for acks:
+  // no queue_name, which would let stale statistics pick the claim index); else by queue and id.
+  const row = rid === undefined ? 'queue_name = $1 and id = $2' : 'rid = $1::bigint and id = $2'
+  const params = [rid ?? queue, end.record.id]
   const { rows } = await tx.query<{ id: string }>(
-    `delete from pl_queue_jobs
-     where queue_name = $1 and id = $2 and (lease_owner is null or lease_expires_at < ${DB_NOW})
-     returning id`,
-    [queue, end.record.id],
+    `delete from pl_queue_jobs where ${row} and (lease_owner is null or lease_expires_at < ${DB_NOW}) returning id`,
+    params,
   )
   if (rows.length === 1) {
     await rememberEnds(tx, queue, [end])
     return 'ended'
   }
   const { rows: running } = await tx.query<{ id: string }>(
-    `update pl_queue_jobs set cancel_requested = cancel_requested or $3 where queue_name = $1 and id = $2 returning id`,
-    [queue, end.record.id, askToStop],
+    `update pl_queue_jobs set cancel_requested = cancel_requested or $${params.length + 1} where ${row} returning id`,
+    [...params, askToStop],
   )
   return running.length === 1 ? 'running' : 'gone'
 }
