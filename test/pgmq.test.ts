@@ -4,13 +4,13 @@
 import { PGlite } from '@electric-sql/pglite'
 import { pgmq } from '@electric-sql/pglite-pgmq'
 import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { InvalidOptionError, QueueFullError, TaskFailedError } from '../src/index.js'
 import { PgmqQueue } from '../src/pgmq/index.js'
 import { conformancePoolOn, describePoolConformance, type Job as ConformanceJob } from './conformance/pool.js'
 import { freshDatabase } from './postgres/database.js'
 import { sharedQueueBodies } from './shared-queue/bodies.js'
-import { progressOf, sharedMember, type Job, type Member, type MemberOptions } from './shared-queue/members.js'
+import { membersOn, progressOf, sharedMember, type Job } from './shared-queue/members.js'
 
 const pgmqMissing = inject('pgmqMissing')
 if (pgmqMissing !== '') console.warn(`Skipping the PgmqQueue tests on Postgres: ${pgmqMissing}`)
@@ -23,18 +23,11 @@ beforeAll(async () => {
 })
 afterAll(() => admin.end())
 
-const members: Member[] = []
 let queueNo = 0
-afterEach(async () => {
-  for (const member of members.splice(0)) await member.dispose()
-})
-
-function member(name: string, capacity: Record<string, number>, options: MemberOptions = {}): Member {
-  const connections = new pg.Pool({ connectionString: url, max: 4 })
-  const made = sharedMember(new PgmqQueue<Job>(connections, { name, pollMs: 200 }), name, capacity, options, () => connections.end())
-  members.push(made)
-  return made
-}
+const member = membersOn(
+  () => url,
+  (connections, name) => new PgmqQueue<Job>(connections, { name, pollMs: 200 }),
+)
 
 const count = async (queue: string): Promise<number> => {
   const { rows } = await admin.query<{ n: number }>(`select count(*)::int as n from pgmq."q_${queue}"`)

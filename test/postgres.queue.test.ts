@@ -2,14 +2,14 @@
 // and a submitter hears of its task (progress, end) wherever it ran. Pools here are in one
 // process with a pg.Pool each, as processes would be; postgres.processes.test.ts runs real ones.
 import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TaskFailedError } from '../src/index.js'
 import { PostgresQueue } from '../src/postgres/index.js'
 import { migratePostgres } from '../src/postgres/client.js'
 import { conformancePoolOn, describePoolConformance, type Job as ConformanceJob } from './conformance/pool.js'
 import { freshDatabase } from './postgres/database.js'
 import { sharedQueueBodies } from './shared-queue/bodies.js'
-import { sharedMember, type Job, type Member, type MemberOptions } from './shared-queue/members.js'
+import { membersOn, type Job } from './shared-queue/members.js'
 
 let url: string
 let admin: pg.Pool
@@ -20,19 +20,12 @@ beforeAll(async () => {
 })
 afterAll(() => admin.end())
 
-const members: Member[] = []
 let queueNo = 0
-afterEach(async () => {
-  for (const member of members.splice(0)) await member.dispose()
-})
-
 /** A pool on the shared queue `name`, with its own connections (as another process would have). */
-function member(name: string, capacity: Record<string, number>, options: MemberOptions = {}): Member {
-  const connections = new pg.Pool({ connectionString: url, max: 4 })
-  const made = sharedMember(new PostgresQueue<Job>(connections, { name, pollMs: 200 }), name, capacity, options, () => connections.end())
-  members.push(made)
-  return made
-}
+const member = membersOn(
+  () => url,
+  (connections, name) => new PostgresQueue<Job>(connections, { name, pollMs: 200 }),
+)
 
 describe('PostgresQueue: pools sharing one queue', () => {
   sharedQueueBodies({

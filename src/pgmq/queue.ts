@@ -35,10 +35,10 @@ import { checkJson } from '../core/storable.js'
 import { TERMINAL_STATUSES, noop, type Priority, type TerminalStatus } from '../core/types.js'
 import { optionalBoolean, optionalFunction, optionalNumber, optionsObject, refuse } from '../core/validate.js'
 import { pgClient, type PgPool } from '../postgres/client.js'
-import { Batcher, type Gathered } from '../sql/batcher.js'
+import { Batcher, writeTogetherOrEach, type Gathered } from '../sql/batcher.js'
 import type { SqlClient, SqlTransaction } from '../sql/migrations.js'
 import { decodeOutcome, toldOf } from '../sql/outcome-codec.js'
-import { wrap } from '../sql/wrap.js'
+import { reportTo, wrap } from '../sql/wrap.js'
 import { hasListen, poolSignal, PollSignal, type Signal, type SignalOptions } from './signal.js'
 import * as sql from './sql.js'
 
@@ -326,14 +326,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
       const located = await wrap('storing accepted tasks', () => this.#db.transaction((tx) => this.#send(tx, records)))
       for (const [id, where] of located) this.#submitted.set(id, where)
     }
-    try {
-      await write(batch.flatMap((entry) => entry.item))
-      for (const entry of batch) entry.resolve(undefined)
-      return
-    } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error)
-    }
-    for (const entry of batch) await write(entry.item).then(() => entry.resolve(), entry.reject)
+    return writeTogetherOrEach(batch, write)
   }
 
   async #send(tx: SqlTransaction, records: readonly TaskRecord<P>[]): Promise<Map<string, Located>> {
@@ -605,11 +598,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
   }
 
   #report(error: unknown): void {
-    try {
-      this.#onError(error)
-    } catch (thrown) {
-      console.error('prometheus-parking-lot: PgmqQueue onError threw', thrown, 'while reporting', error)
-    }
+    reportTo(this.#onError, 'PgmqQueue', error)
   }
 }
 

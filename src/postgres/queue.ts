@@ -55,12 +55,12 @@ import {
   type SharedOutcome,
 } from '../sql/shared-outcomes.js'
 import { noop } from '../core/types.js'
-import { wrap } from '../sql/wrap.js'
+import { reportTo, wrap } from '../sql/wrap.js'
 import { migratePostgres, pgClient, type PgPool } from './client.js'
 import { PostgresMailboxStore } from './mailbox.js'
 import { WorkSignal } from './work-signal.js'
 import { decodeOutcome, toldOf } from '../sql/outcome-codec.js'
-import { Batcher, type Gathered } from '../sql/batcher.js'
+import { Batcher, writeTogetherOrEach, type Gathered } from '../sql/batcher.js'
 
 export interface PostgresQueueOptions {
   /** The queue's name; many queues share one database. @default 'default' */
@@ -202,14 +202,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
       )
       for (const [id, { rid }] of placed) this.#placed.set(id, rid)
     }
-    try {
-      await write(batch.flatMap((entry) => entry.item))
-      for (const entry of batch) entry.resolve(undefined)
-      return
-    } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error)
-    }
-    for (const entry of batch) await write(entry.item).then(() => entry.resolve(), entry.reject)
+    return writeTogetherOrEach(batch, write)
   }
 
   /** Nothing to write: the shared claim (`shared.claim`) leased it already. */
@@ -473,10 +466,6 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   }
 
   #report(error: unknown): void {
-    try {
-      this.#onError(error)
-    } catch (thrown) {
-      console.error('prometheus-parking-lot: PostgresQueue onError threw', thrown, 'while reporting', error)
-    }
+    reportTo(this.#onError, 'PostgresQueue', error)
   }
 }

@@ -10,6 +10,7 @@ import { describeError } from '../core/errors.js'
 import { optionsObject, refuse } from '../core/validate.js'
 import type { PgPool } from './client.js'
 import { WORK_CHANNEL } from '../sql/shared-jobs.js'
+import { reportTo } from '../sql/wrap.js'
 
 export interface WorkSignalOptions {
   /** Wakes that arrive within this many ms become one. @default 2 */
@@ -193,11 +194,7 @@ export class WorkSignal {
 
   /** `onError`; one that throws must not take the process down, so its throw goes to the console. */
   #report(error: unknown): void {
-    try {
-      this.#onError(error)
-    } catch (thrown) {
-      console.error('prometheus-parking-lot: WorkSignal onError threw', thrown, 'while reporting', error)
-    }
+    reportTo(this.#onError, 'WorkSignal', error)
   }
 
   #armPoll(): void {

@@ -56,3 +56,21 @@ export class Batcher<T, V> {
       })
   }
 }
+
+/**
+ * Writes a batch of submits (each a list of records) together, all or none; if that fails,
+ * each submit alone, so one refused submit (a key already live, a full queue) fails alone.
+ */
+export async function writeTogetherOrEach<T>(
+  batch: readonly Gathered<readonly T[], void>[],
+  write: (items: readonly T[]) => Promise<void>,
+): Promise<void> {
+  try {
+    await write(batch.flatMap((entry) => entry.item))
+    for (const entry of batch) entry.resolve(undefined)
+    return
+  } catch (error) {
+    if (batch.length === 1) return batch[0]!.reject(error)
+  }
+  for (const entry of batch) await write(entry.item).then(() => entry.resolve(), entry.reject)
+}

@@ -11,3 +11,12 @@ export async function wrap<T>(what: string, operation: () => Promise<T>): Promis
     throw new BackendError(`Storage failed while ${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
   }
 }
+
+/** Hands a background error to `onError`; one that throws must not take the process down, so its throw goes to the console. */
+export function reportTo(onError: (error: unknown) => void, who: string, error: unknown): void {
+  try {
+    onError(error)
+  } catch (thrown) {
+    console.error(`prometheus-parking-lot: ${who} onError threw`, thrown, 'while reporting', error)
+  }
+}

@@ -3,6 +3,8 @@
  * process, each with its own connections, as processes would be. Its executor records what ran
  * and, from inside, the most units of each resource its running echo jobs held at once.
  */
+import pg from 'pg'
+import { afterEach } from 'vitest'
 import { ResourcePool, type CostInput, type TaskHandle, type TaskQueue } from '../../src/index.js'
 
 export type Job =
@@ -102,4 +104,24 @@ export const progressOf = async (handle: TaskHandle<string, string>): Promise<st
   const chunks: string[] = []
   for await (const chunk of handle.progress) chunks.push(chunk)
   return chunks
+}
+
+/**
+ * `member(name, capacity, options)` for a test file: each pool on `queueOf(connections, name)`
+ * with a pg.Pool of its own on `url()` (as another process would have), all closed after each test.
+ */
+export function membersOn(
+  url: () => string,
+  queueOf: (connections: pg.Pool, name: string) => TaskQueue<Job>,
+): (name: string, capacity: Record<string, number>, options?: MemberOptions) => Member {
+  const members: Member[] = []
+  afterEach(async () => {
+    for (const member of members.splice(0)) await member.dispose()
+  })
+  return (name, capacity, options = {}) => {
+    const connections = new pg.Pool({ connectionString: url(), max: 4 })
+    const made = sharedMember(queueOf(connections, name), name, capacity, options, () => connections.end())
+    members.push(made)
+    return made
+  }
 }
