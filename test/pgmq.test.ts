@@ -26,7 +26,7 @@ afterAll(() => admin.end())
 let queueNo = 0
 const member = membersOn(
   () => url,
-  (connections, name) => new PgmqQueue<Job>(connections, { name, pollMs: 200 }),
+  (connections, name, pollMs) => new PgmqQueue<Job>(connections, { name, pollMs }),
 )
 
 const count = async (queue: string): Promise<number> => {

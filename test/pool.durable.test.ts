@@ -101,6 +101,52 @@ describe('a pool on a durable queue (PGlite on a data directory)', () => {
     await second.close()
   }, 60_000)
 
+  it('a delayed task (delayMs) and a stored retry backoff still wait for their time after a restart, then run once', async () => {
+    const db = await PGlite.create(join(dir, 'delayed'))
+    const clock = new ManualClock(1_000_000)
+    const made = (executor: (n: number, ctx: TaskContext) => Promise<string>): ResourcePool<number, string> =>
+      new ResourcePool<number, string>({
+        name: 'later',
+        capacity: 2,
+        executor,
+        clock,
+        maxAttempts: 2,
+        retryBaseDelayMs: 8_000,
+        random: () => 0.5, // backoff = 8_000 / 2 + 0.5 * 8_000 / 2 = 6_000
+        queue: new PGliteQueue<number>(db, { name: 'later' }),
+      })
+    let retrying!: () => void
+    const failedOnce = new Promise<void>((resolve) => (retrying = resolve))
+    const poolA = made(() => Promise.reject(new Error('first try fails')))
+    poolA.on('retrying', () => retrying())
+    const delayed = await poolA.submit(1, { delayMs: 10_000 })
+    await poolA.submit(2)
+    await failedOnce
+    await poolA.close()
+    await expect(delayed.result).rejects.toBeInstanceOf(TaskDetachedError)
+
+    const ran: [number, number, number][] = []
+    const poolB = made(async (n, ctx) => {
+      ran.push([n, ctx.attempt, clock.now() - 1_000_000])
+      return `done ${n}`
+    })
+    await poolB.ready
+    expect(poolB.snapshot()).toMatchObject({ parkedTotal: 2, delayed: 2 })
+    await clock.advanceAsync(5_999)
+    await flushPromises()
+    expect(ran).toEqual([])
+    await clock.advanceAsync(1)
+    await expect.poll(() => ran).toEqual([[2, 2, 6_000]])
+    await clock.advanceAsync(4_000)
+    await poolB.onIdle()
+    expect(ran).toEqual([
+      [2, 2, 6_000],
+      [1, 1, 10_000],
+    ])
+    await poolB.close()
+    await db.close()
+  })
+
   it('ends a poison task as failed when its owner died on the last attempt', async () => {
     const dataDir = join(dir, 'poison')
     const first = await PGlite.create(dataDir)

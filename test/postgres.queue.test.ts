@@ -24,7 +24,7 @@ let queueNo = 0
 /** A pool on the shared queue `name`, with its own connections (as another process would have). */
 const member = membersOn(
   () => url,
-  (connections, name) => new PostgresQueue<Job>(connections, { name, pollMs: 200 }),
+  (connections, name, pollMs) => new PostgresQueue<Job>(connections, { name, pollMs }),
 )
 
 describe('PostgresQueue: pools sharing one queue', () => {

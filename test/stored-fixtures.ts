@@ -15,6 +15,9 @@ export interface FixtureTasks {
 
 type Payload = { readonly n: number }
 
+/** When the fixtures' retrying task may run again. */
+const RETRY_NOT_BEFORE = 1_764_633_622_500
+
 export async function checkRecovered(
   queue: TaskQueue<Payload>,
   store: MailboxStore<{ echo: number }>,
@@ -43,6 +46,9 @@ export async function checkRecovered(
   await expect(done.result).resolves.toEqual({ echo: 1 })
   // The live keys are known too.
   expect((await pool.submit({ n: 11 }, { cost: { vram: 8 }, key: 'park-key' })).id).toBe(tasks.parked)
+  // The stored retry waits out the rest of its backoff (its notBefore), then runs.
+  expect(pool.snapshot().delayed).toBe(1)
+  await clock.advanceAsync(RETRY_NOT_BEFORE - clockMs)
   await pool.onIdle()
   // Every stored task ran to its end: the one a dead owner ran goes again with attempt 2.
   expect(runs.sort((a, b) => a[0] - b[0])).toEqual([
@@ -86,6 +92,6 @@ export async function checkFields(queue: TaskQueue<Payload>, tasks: FixtureTasks
     key: 'park-key',
   })
   expect(byId.get(tasks.parked2)).toMatchObject({ priority: 'low', maxAttempts: 5, tenant: '', mailbox: undefined, lease: undefined })
-  expect(byId.get(tasks.retry)).toMatchObject({ attempt: 1, notBefore: 1_764_633_622_500, tenant: 't2', lease: undefined })
+  expect(byId.get(tasks.retry)).toMatchObject({ attempt: 1, notBefore: RETRY_NOT_BEFORE, tenant: 't2', lease: undefined })
   await queue.close()
 }

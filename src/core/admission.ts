@@ -109,7 +109,8 @@ export class Admission<P, R, C> {
     const now = this.#parts.options.clock.now()
     const plan = this.#check(payload, options, now, stored)
     if (!isPlan(plan)) return Promise.resolve(plan)
-    makeRoom(this.#parts, this.admitting, plan.parsed.rank, plan.cost.vector)
+    // A delayed task parks whatever is free, so it needs room.
+    makeRoom(this.#parts, this.admitting, plan.parsed.rank, plan.parsed.notBefore === undefined ? plan.cost.vector : undefined)
     const task = this.#create(plan, now)
     return this.#write([task], () => task.handle)
   }
@@ -185,11 +186,13 @@ export class Admission<P, R, C> {
 
   /**
    * The ranks of the batch's tasks that will park: all, but those that start at once (the lot is
-   * empty and not paused: in start order, while each fits beside those before it).
+   * empty and not paused: in start order, while each fits beside those before it; never a
+   * delayed one).
    */
   #parking(plans: readonly Plan<P, R, C>[]): number[] {
     const host = this.#parts
-    const inOrder = plans.slice().sort((a, b) => b.parsed.rank - a.parsed.rank)
+    const delayed = plans.filter((plan) => plan.parsed.notBefore !== undefined).map((plan) => plan.parsed.rank)
+    const inOrder = plans.filter((plan) => plan.parsed.notBefore === undefined).sort((a, b) => b.parsed.rank - a.parsed.rank)
     let starting = 0
     if (host.lot.size + host.waitingElsewhere() + this.admitting === 0 && !host.isPaused()) {
       let taken: number[] = []
@@ -200,7 +203,7 @@ export class Admission<P, R, C> {
         starting++
       }
     }
-    return inOrder.slice(starting).map((plan) => plan.parsed.rank)
+    return [...inOrder.slice(starting).map((plan) => plan.parsed.rank), ...delayed]
   }
 
   /**
@@ -248,6 +251,7 @@ export class Admission<P, R, C> {
     const { rank, tenant, signal } = parsed
     const rare = rareOptions({ ...parsed, key, fingerprint: print }, host.options.submit.maxAttempts)
     const task = new Task<P, R, C>(host.tasks, undefined, ++this.seq, payload, cost.object, cost.vector, rank, now, 0, rare)
+    if (parsed.notBefore !== undefined) task.notBefore = parsed.notBefore
     if (key !== undefined) this.keys.set(key, task as Keyed<R, C>)
     host.fair?.activate(tenant, now)
     this.admitting++

@@ -111,10 +111,20 @@ export interface SubmitOptions {
   readonly cost?: CostInput
   /** @default 'normal' */
   readonly priority?: Priority
-  /** Longest wait in the lot, counted from submit; a retry must also start within it. */
+  /**
+   * Longest wait in the lot, counted from submit (from `runAt` for a delayed task); a retry must
+   * also start within it.
+   */
   readonly waitTimeoutMs?: number
   /** Latest start time, ms since the epoch (Clock time). The earlier of this and `waitTimeoutMs` wins. */
   readonly waitDeadline?: number
+  /**
+   * Start no earlier than this many ms from now. The task is parked meanwhile (counted in `size`
+   * and `maxQueueDepth`); once due it takes its place by submit order. Give this or `runAt`.
+   */
+  readonly delayMs?: number
+  /** Start no earlier than this time, ms since the epoch (Clock time); one in the past starts at once. */
+  readonly runAt?: number
   /** Longest run, counted from each start; at the timeout the task's signal aborts. */
   readonly runTimeoutMs?: number
   /** Attempts for this task. @default the pool's `maxAttempts` */

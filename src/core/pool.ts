@@ -43,6 +43,8 @@ export interface PoolSnapshot {
   readonly stopping: number
   readonly parked: Readonly<Record<Priority, number>>
   readonly parkedTotal: number
+  /** Of the parked tasks, those not due yet (`delayMs` / `runAt`). */
+  readonly delayed: number
   /** Tasks waiting out a retry backoff. */
   readonly retrying: number
   readonly isPaused: boolean

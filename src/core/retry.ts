@@ -68,6 +68,10 @@ export class Backoffs<T> {
     return this.#timers.keys()
   }
 
+  has(task: T): boolean {
+    return this.#timers.has(task)
+  }
+
   /** `task` waits `delayMs`, then `done` runs (it re-enters the lot). */
   wait(task: T, delayMs: number, done: () => void): void {
     const timer = this.clock.setTimeout(() => {

@@ -14,6 +14,8 @@ export interface RoomRules<T extends LotEntry> {
   readonly ledger: CapacityLedger
   /** Tasks submitted here that wait outside the lot (in a shared queue), which count as parked. */
   waitingElsewhere(): number
+  /** Parked tasks not due yet (outside the lot, so never ahead of a newcomer). */
+  delayed(): number
   isPaused(): boolean
   /** Ends a parked task as dropped (it was removed from the lot). */
   drop(victim: T, error: TaskDroppedError): void
@@ -24,19 +26,20 @@ const dropped = (victim: LotEntry & { readonly id: string }): TaskDroppedError =
 
 /**
  * Makes room for one task of `rank` and `cost`, or refuses it. `admitting`: tasks accepted but not
- * yet in the lot (their writes are in flight), which will park too.
+ * yet in the lot (their writes are in flight), which will park too. No `cost`: the task parks
+ * even if it fits (it is delayed).
  */
 export function makeRoom<T extends LotEntry & { readonly id: string }>(
   rules: RoomRules<T>,
   admitting: number,
   rank: number,
-  cost: CostVector,
+  cost: CostVector | undefined,
 ): void {
   const { maxQueueDepth, onFull, name } = rules.options
-  const parked = rules.lot.size + rules.waitingElsewhere() + admitting
-  if (parked < maxQueueDepth) return
-  // A task that starts at once (it fits, the pool is not paused) with nothing waiting never parks, so it needs no room.
-  if (parked === 0 && !rules.isPaused() && rules.ledger.fits(cost)) return
+  const ahead = rules.lot.size + rules.waitingElsewhere() + admitting
+  if (ahead + rules.delayed() < maxQueueDepth) return
+  // A task that starts at once (it fits, the pool is not paused) with nothing ahead of it never parks, so it needs no room.
+  if (ahead === 0 && cost !== undefined && !rules.isPaused() && rules.ledger.fits(cost)) return
   if (onFull === 'drop-lowest') {
     const victim = rules.lot.lowestNewest()
     if (victim !== undefined && victim.rank < rank) {
@@ -58,7 +61,7 @@ export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(
   admitting: number,
   ranks: readonly number[],
 ): void {
-  const free = rules.options.maxQueueDepth - rules.lot.size - rules.waitingElsewhere() - admitting
+  const free = rules.options.maxQueueDepth - rules.lot.size - rules.waitingElsewhere() - rules.delayed() - admitting
   if (ranks.length <= free) return
   const victims: T[] = []
   if (rules.options.onFull === 'drop-lowest') {

@@ -104,6 +104,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   // path, and `get(id)` is rare (re-attaching after a reload), so it scans.
   readonly #running = new RunningTasks<AnyTask<P, R, C>>()
   readonly #retrying: Backoffs<AnyTask<P, R, C>>
+  /** Parked tasks not due yet (`delayMs` / `runAt`, or a stored retry's backoff): they enter the lot when due. */
+  readonly #delayed: Backoffs<AnyTask<P, R, C>>
   /** Tasks whose end is being written: reported once it is. */
   readonly #ending = new Set<AnyTask<P, R, C>>()
   /** The queue many pools share, when it is one (see `#follow`, `#claim`). */
@@ -143,6 +145,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#ledger = new CapacityLedger(resolved.capacity, resolved.elastic)
     this.#retry = new RetryPolicy(resolved.retry)
     this.#retrying = new Backoffs(this.#clock)
+    this.#delayed = new Backoffs(this.#clock)
     this.#fair = resolved.fairShare ? new FairShareLedger() : undefined
     if (options.models !== undefined && parts.models === undefined) {
       throw new InvalidOptionError(
@@ -196,6 +199,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       isClosed: () => this.#closed,
       isPaused: () => this.#paused,
       waitingElsewhere: () => this.#remote.size,
+      delayed: () => this.#delayed.size,
       drop: (task, error) => this.#finish(task, 'dropped', error),
       admit: (tasks, now) => this.#admitAll(tasks, now),
     })
@@ -217,9 +221,9 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     return this.#journal.mailbox
   }
 
-  /** Tasks waiting to start: in the lot, and (a shared queue) submitted here and not started anywhere we know of. */
+  /** Tasks waiting to start: in the lot, delayed, and (a shared queue) submitted here and not started anywhere we know of. */
   get size(): number {
-    return this.#lot.size + this.#remote.size
+    return this.#lot.size + this.#delayed.size + this.#remote.size
   }
 
   get pending(): number {
@@ -240,7 +244,13 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
 
   snapshot(): PoolSnapshot {
     const counts = [...this.#lot.countByRank()]
-    for (const task of this.#remote.values()) counts[task.rank]!++
+    const now = this.#clock.now()
+    let delayed = this.#delayed.size
+    for (const task of this.#delayed) counts[task.rank]!++
+    for (const task of this.#remote.values()) {
+      counts[task.rank]!++
+      if (task.notBefore !== undefined && task.notBefore > now) delayed++
+    }
     return {
       name: this.name,
       capacity: this.#ledger.capacityObject(),
@@ -249,6 +259,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       stopping: this.#stopping,
       parked: { low: counts[0]!, normal: counts[1]!, high: counts[2]!, critical: counts[3]! },
       parkedTotal: this.size,
+      delayed,
       retrying: this.#retrying.size,
       isPaused: this.#paused,
       isClosed: this.#closed,
@@ -388,7 +399,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       else this.#follow(task, true)
     this.#pump(now)
     if (this.hasListeners('parked'))
-      for (const task of tasks) if (task.inLot || this.#remote.has(task.id)) this.emit('parked', { task: task.handle })
+      for (const task of tasks)
+        if (task.inLot || this.#delayed.has(task) || this.#remote.has(task.id)) this.emit('parked', { task: task.handle })
   }
 
   /** A task accepted (or recovered: no event) enters the lot. */
@@ -401,7 +413,18 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     }
     this.#wasBusy = true
     if (task.waitDeadline !== undefined) this.#deadlines.watch(task)
-    this.#lot.add(task)
+    const now = this.#clock.now()
+    const due = task.notBefore
+    if (due !== undefined && due > now) {
+      // Parked but not startable yet: it waits on the clock, then takes its place by seq.
+      this.#delayed.wait(task, due - now, () => {
+        task.parkedAt = due
+        this.#lot.add(task)
+        this.#pump()
+      })
+    } else {
+      this.#lot.add(task)
+    }
     if (fresh && this.hasListeners('submitted')) this.emit('submitted', { task: task.handle })
   }
 
@@ -551,6 +574,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       }
       this.#claimedRuns.add(task)
       task.status = 'parked'
+      task.notBefore = undefined // the store handed it out: it is due by the database's clock
       this.#enter(task, false)
     }
     if (records.length > 0) this.#journal.armRenewal()
@@ -857,9 +881,10 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#letGo(task, 'detached', { ok: false, error })
   }
 
-  /** Out of the lot, or out of its backoff (each leaves alone a task it does not hold). */
+  /** Out of the lot, its delay or its backoff (each leaves alone a task it does not hold). */
   #unpark(task: AnyTask<P, R, C>): void {
     this.#lot.remove(task)
+    this.#delayed.end(task)
     this.#retrying.end(task)
   }
 
@@ -900,6 +925,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   *#liveTasks(): IterableIterator<AnyTask<P, R, C>> {
     yield* this.#running
     yield* this.#retrying
+    yield* this.#delayed
     yield* this.#lot.all()
     yield* this.#remote.values()
   }
@@ -908,6 +934,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   #isIdle(): boolean {
     return (
       this.#lot.size === 0 &&
+      this.#delayed.size === 0 &&
       this.#retrying.size === 0 &&
       this.#holding === 0 &&
       this.#remote.size === 0 &&

@@ -27,6 +27,8 @@ export const SUBMIT_KEYS: Record<keyof SubmitOptions, 1> = {
   priority: 1,
   waitTimeoutMs: 1,
   waitDeadline: 1,
+  delayMs: 1,
+  runAt: 1,
   runTimeoutMs: 1,
   maxAttempts: 1,
   tenant: 1,
@@ -47,6 +49,8 @@ export interface ParsedSubmit {
   readonly maxAttempts: number
   readonly runTimeoutMs: number | undefined
   readonly waitDeadline: number | undefined
+  /** Earliest start (`delayMs` / `runAt`); undefined when it may start at once. */
+  readonly notBefore: number | undefined
   readonly signal: AbortSignal | undefined
 }
 
@@ -58,7 +62,8 @@ export function parseSubmit(payload: unknown, options: SubmitOptions, defaults: 
   const handler = handlerOf(options.handler, defaults.checkHandler)
   const maxAttempts = optionalNumber(options.maxAttempts, 'maxAttempts', { min: 1, integer: true }) ?? defaults.maxAttempts
   const runTimeoutMs = optionalNumber(options.runTimeoutMs, 'runTimeoutMs', { positive: true }) ?? defaults.defaultRunTimeoutMs
-  const waitDeadline = waitDeadlineOf(options, defaults, now)
+  const notBefore = notBeforeOf(options, now)
+  const waitDeadline = waitDeadlineOf(options, defaults, now, notBefore)
   for (const check of defaults.checks) {
     const problem = check(payload, 'payload')
     if (problem !== undefined)
@@ -72,18 +77,36 @@ export function parseSubmit(payload: unknown, options: SubmitOptions, defaults: 
     throw new TaskCancelledError('The signal was already aborted; the task was not accepted', { cause: signal.reason })
   }
   const model = optionalString(options.model, 'model')
-  return { rank: PRIORITIES.indexOf(priority), mailbox, tenant, handler, model, maxAttempts, runTimeoutMs, waitDeadline, signal }
+  return { rank: PRIORITIES.indexOf(priority), mailbox, tenant, handler, model, maxAttempts, runTimeoutMs, waitDeadline, notBefore, signal }
 }
 
-/** The earlier of `now + waitTimeoutMs` (or the pool's default) and `waitDeadline`. */
-function waitDeadlineOf(options: SubmitOptions, defaults: SubmitDefaults, now: number): number | undefined {
+/** When a delayed task may start (`delayMs` from now, or `runAt`); undefined for at once. */
+function notBeforeOf(options: SubmitOptions, now: number): number | undefined {
+  const delayMs = optionalNumber(options.delayMs, 'delayMs')
+  const runAt = optionalNumber(options.runAt, 'runAt', { min: -Infinity })
+  if (delayMs !== undefined && runAt !== undefined)
+    throw new InvalidOptionError('Give `delayMs` or `runAt`, not both; the task was not accepted', 'runAt')
+  const at = delayMs === undefined ? runAt : now + delayMs
+  return at !== undefined && at > now ? at : undefined
+}
+
+/**
+ * The earlier of `waitTimeoutMs` (or the pool's default), counted from when the task may start,
+ * and `waitDeadline`.
+ */
+function waitDeadlineOf(options: SubmitOptions, defaults: SubmitDefaults, now: number, notBefore: number | undefined): number | undefined {
   const timeout = optionalNumber(options.waitTimeoutMs, 'waitTimeoutMs', { positive: true }) ?? defaults.defaultWaitTimeoutMs
   const absolute = optionalNumber(options.waitDeadline, 'waitDeadline', { min: -Infinity })
   if (absolute !== undefined && absolute <= now) {
     throw new TaskExpiredError(`\`waitDeadline\` passed ${now - absolute} ms ago; the task was not accepted`)
   }
+  if (absolute !== undefined && notBefore !== undefined && absolute <= notBefore) {
+    const message = `\`waitDeadline\` comes ${notBefore - absolute} ms before the task may start (\`delayMs\` / \`runAt\`); the task was not accepted`
+    throw new InvalidOptionError(message, 'waitDeadline')
+  }
+  const from = notBefore ?? now
   if (timeout === undefined) return absolute
-  return absolute === undefined ? now + timeout : Math.min(now + timeout, absolute)
+  return absolute === undefined ? from + timeout : Math.min(from + timeout, absolute)
 }
 
 /**

@@ -36,6 +36,8 @@ import { TERMINAL_STATUSES, noop, type Priority, type TerminalStatus } from '../
 import { optionalBoolean, optionalFunction, optionalNumber, optionsObject, refuse } from '../core/validate.js'
 import { pgClient, type PgPool } from '../postgres/client.js'
 import { Batcher, writeTogetherOrEach, type Gathered } from '../sql/batcher.js'
+import { DueAlarm } from '../sql/due-alarm.js'
+import { delayOf } from '../sql/shared-jobs.js'
 import type { SqlClient, SqlTransaction } from '../sql/migrations.js'
 import { decodeOutcome, toldOf } from '../sql/outcome-codec.js'
 import { reportTo, wrap } from '../sql/wrap.js'
@@ -132,6 +134,10 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
   /** Settles when the reply fetch in flight has (close waits for it before dropping the queue). */
   #replies: Promise<void> = Promise.resolve()
   readonly #puts = new Batcher<readonly TaskRecord<P>[], void>((batch) => this.#writePuts(batch))
+  readonly #due = new DueAlarm(
+    () => sql.notify(this.#db, sql.WORK_CHANNEL, `pgmq:${this.name}`),
+    (error) => this.#report(error),
+  )
   readonly #acks = new Batcher<Ack, void | 'kept'>((batch) => this.#writeAcks(batch))
 
   constructor(client: PgmqClient, options: PgmqQueueOptions = {}) {
@@ -285,6 +291,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
     this.#signal = undefined
     await this.#claimInFlight
     await Promise.all([this.#acks.whenIdle(), this.#puts.whenIdle()])
+    this.#due.stop()
     await this.#progressSending
     await this.#replies
     const unstarted = [...this.#held.values()]
@@ -325,6 +332,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
     const write = async (records: readonly TaskRecord<P>[]): Promise<void> => {
       const located = await wrap('storing accepted tasks', () => this.#db.transaction((tx) => this.#send(tx, records)))
       for (const [id, where] of located) this.#submitted.set(id, where)
+      this.#due.after(records.map(delayOf))
     }
     return writeTogetherOrEach(batch, write)
   }
@@ -335,7 +343,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
       await sql.lockForDepth(tx, this.name)
       // Counted only as far as it takes to say whether these fit.
       const room = maxQueueDepth - records.length
-      const depth = room < 0 ? 0 : await sql.visibleDepth(tx, Object.values(this.#queues), room + 1)
+      const depth = room < 0 ? 0 : await sql.waitingDepth(tx, Object.values(this.#queues), room + 1)
       if (room < 0 || depth > room) {
         const why =
           room < 0
@@ -353,11 +361,14 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
       const messages = group.map((record) =>
         JSON.stringify(compactRecord(copyRecord(record, { attempt: 0, lease: undefined, notBefore: undefined }))),
       )
+      // Delays are kept in database time: their length by the submitter's clock.
+      const delays = group.map(delayOf)
       const ids = await sql.sendBatch(
         tx,
         queue,
         messages,
         group.map(() => headers),
+        delays,
       )
       group.forEach((record, i) => located.set(record.id, { queue, msgId: ids[i]! }))
     }

@@ -44,33 +44,47 @@ export async function dropQueue(tx: SqlTransaction, queue: string): Promise<void
   await tx.query('select pgmq.drop_queue($1)', [queue])
 }
 
-/** Sends messages (JSON text) with their headers; answers their ids, in order. */
+/**
+ * Sends messages (JSON text) with their headers, each hidden for its delay (ms, database time:
+ * `delayMs` / `runAt`); answers their ids, in order. One `send_batch` per distinct delay, since
+ * pgmq gives a batch one.
+ */
 export async function sendBatch(
   tx: SqlTransaction,
   queue: string,
   messages: readonly string[],
   headers: readonly string[],
+  delaysMs: readonly number[],
 ): Promise<string[]> {
-  const { rows } = await tx.query<{ id: string | number }>('select id from pgmq.send_batch($1, $2::jsonb[], $3::jsonb[]) as id', [
-    queue,
-    [...messages],
-    [...headers],
-  ])
-  return rows.map((row) => String(row.id))
+  const byDelay = new Map<number, number[]>()
+  delaysMs.forEach((ms, index) => {
+    const indexes = byDelay.get(ms)
+    if (indexes === undefined) byDelay.set(ms, [index])
+    else indexes.push(index)
+  })
+  const ids: string[] = []
+  for (const [ms, indexes] of byDelay) {
+    const { rows } = await tx.query<{ id: string | number }>(
+      `select id from pgmq.send_batch($1, $2::jsonb[], $3::jsonb[], clock_timestamp() + $4 * interval '1 millisecond') as id`,
+      [queue, indexes.map((i) => messages[i]!), indexes.map((i) => headers[i]!), ms],
+    )
+    rows.forEach((row, j) => (ids[indexes[j]!] = String(row.id)))
+  }
+  return ids
 }
 
 /**
- * Messages any claimer could read now over these queues, counted up to `atMost` (enough to say
- * whether there is room). Counted here rather than by pgmq's `metrics`, which counts visible
+ * Messages waiting over these queues (any claimer could read them now, or they were never read
+ * and wait for their delay), counted up to `atMost` (enough to say whether there is room). Counted here rather than by pgmq's `metrics`, which counts visible
  * messages as of the transaction's start: a submitter that waited for the depth lock would not
  * count what the one before it just sent.
  */
-export async function visibleDepth(tx: SqlTransaction, queues: readonly string[], atMost: number): Promise<number> {
+export async function waitingDepth(tx: SqlTransaction, queues: readonly string[], atMost: number): Promise<number> {
   let depth = 0
   for (const queue of queues) {
     if (depth >= atMost) break
     const { rows } = await tx.query<{ n: number }>(
-      `select count(*)::int as n from (select 1 from ${table(queue)} where vt <= clock_timestamp() limit $1) as visible`,
+      `select count(*)::int as n from (select 1 from ${table(queue)} where vt <= clock_timestamp() or read_ct = 0 limit $1) as waiting`,
       [atMost - depth],
     )
     depth += rows[0]?.n ?? 0

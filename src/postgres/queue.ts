@@ -31,7 +31,9 @@ import { ROWS_PER_INSERT, findKey } from '../sql/jobs.js'
 import { checkName, type SqlClient } from '../sql/migrations.js'
 import {
   claimFitting,
+  delayOf,
   insertSharedJobs,
+  notifyWork,
   plainEnd,
   releaseShared,
   releaseUnstarted,
@@ -61,6 +63,7 @@ import { PostgresMailboxStore } from './mailbox.js'
 import { WorkSignal } from './work-signal.js'
 import { decodeOutcome, toldOf } from '../sql/outcome-codec.js'
 import { Batcher, writeTogetherOrEach, type Gathered } from '../sql/batcher.js'
+import { DueAlarm } from '../sql/due-alarm.js'
 
 export interface PostgresQueueOptions {
   /** The queue's name; many queues share one database. @default 'default' */
@@ -139,6 +142,10 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   // Two submit writes at once: a second batch need not wait out the first one's round trip.
   // Submits not awaited one after another may then take `seq` (their age order) out of turn.
   readonly #puts = new Batcher<readonly TaskRecord<P>[], void>((batch) => this.#writePuts(batch), 2)
+  readonly #due = new DueAlarm(
+    () => notifyWork(this.#db, this.name),
+    (error) => this.#report(error),
+  )
   readonly #acks = new Batcher<AckedEnd, void | 'kept'>((batch) => this.#writeAcks(batch))
 
   constructor(pool: PgPool, options: PostgresQueueOptions = {}) {
@@ -201,6 +208,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
           : this.#db.transaction((tx) => insertSharedJobs(tx, this.name, records, this.#owner)),
       )
       for (const [id, { rid }] of placed) this.#placed.set(id, rid)
+      this.#due.after(records.map(delayOf))
     }
     return writeTogetherOrEach(batch, write)
   }
@@ -281,6 +289,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     this.#signal = undefined
     await this.#claimInFlight
     await Promise.all([this.#acks.whenIdle(), this.#puts.whenIdle()])
+    this.#due.stop()
     await this.#progressSending
     const unstarted = [...this.#held].map(([id, held]) => ({ id, attempt: held.attempt, rid: held.rid }))
     this.#held.clear()

@@ -57,6 +57,7 @@ export interface ClaimRequest {
 }
 
 const SEQ_COLUMN = TASK_COLUMNS.indexOf('seq')
+const NOT_BEFORE_COLUMN = TASK_COLUMNS.indexOf('not_before')
 
 /**
  * Inserts tasks in statements of up to `ROWS_PER_INSERT` rows and answers each id's `seq`, which
@@ -74,9 +75,13 @@ export async function insertSharedJobs(
     const slice = records.slice(i, i + ROWS_PER_INSERT)
     const params: unknown[] = []
     const tuples = slice.map((record) => {
-      const values = [queue, submitter, ...recordToSql(record)].map((value, column) =>
-        column === SEQ_COLUMN + 2 ? "nextval('pl_queue_seq')" : `$${params.push(value)}`,
-      )
+      const values = [queue, submitter, ...recordToSql(record)].map((value, column) => {
+        if (column === SEQ_COLUMN + 2) return "nextval('pl_queue_seq')"
+        // A delay is kept in database time, as leases are: its length by the submitter's clock.
+        if (column === NOT_BEFORE_COLUMN + 2 && record.notBefore !== undefined)
+          return `${DB_NOW} + $${params.push(delayOf(record))}::double precision`
+        return `$${params.push(value)}`
+      })
       return `(${values.join(', ')})`
     })
     // One notification per statement, not per row, in the statement itself (no round trip of
@@ -191,8 +196,16 @@ export async function releaseUnstarted(tx: SqlTransaction, queue: string, owner:
      where lease_owner = $3 and ${THESE_RUNS}`,
     [runs.map((run) => run.rid), runs.map(runKey), owner],
   )
+  await notifyWork(tx, queue)
+}
+
+/** Wakes every claimer of the queue (their work notification). */
+export async function notifyWork(tx: SqlTransaction, queue: string): Promise<void> {
   await tx.query('select pg_notify($1, $2)', [WORK_CHANNEL, queue])
 }
+
+/** How long after its submit a record may start (`delayMs` / `runAt`), by the submitter's clock; 0 for at once. */
+export const delayOf = (record: TaskRecord<unknown>): number => (record.notBefore === undefined ? 0 : record.notBefore - record.submittedAt)
 
 /**
  * Ends a task nobody runs (its submitter cancelled it, or its wait limit came): deletes its row

@@ -53,11 +53,12 @@ export function describeTaskQueueConformance(
       const queue = await makeQueue()
       expect(await queue.open('owner-1')).toEqual([])
       await queue.put([record(2), record(1, { priority: 'high', key: 'k1', fingerprint: '"x"' })])
-      await queue.put([record(3, { waitDeadline: 9_000, handler: 'gen' })])
+      await queue.put([record(3, { waitDeadline: 9_000, handler: 'gen' }), record(4, { notBefore: 7_000 })])
       const stored = await reopen(queue)
-      expect(stored.map((r) => r.seq)).toEqual([1, 2, 3])
+      expect(stored.map((r) => r.seq)).toEqual([1, 2, 3, 4])
       expect(stored[0]).toEqual(record(1, { priority: 'high', key: 'k1', fingerprint: '"x"' }))
       expect(stored[2]).toEqual(record(3, { waitDeadline: 9_000, handler: 'gen' }))
+      expect(stored[3]).toEqual(record(4, { notBefore: 7_000 })) // a delayed task (`delayMs` / `runAt`) keeps its time
       await queue.close()
     })
 

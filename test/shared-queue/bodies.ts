@@ -58,6 +58,28 @@ export function sharedQueueBodies({ member, stored, name: fresh }: SharedQueueUn
     expect([...small.ran, ...big.ran].sort()).toEqual(costs.map((_, i) => `t${i}`).sort())
   })
 
+  it('a delayed task (delayMs) waits in the store until its time by the database clock, while later tasks run; then it runs once, woken at its time (not by a poll)', async () => {
+    const name = fresh('delay')
+    const submitter = member(name, { slots: 1 }, { paused: true, pollMs: 60_000 })
+    const runner = member(name, { slots: 1 }, { pollMs: 60_000 })
+    const startedAt = new Map<string, number>()
+    runner.pool.on('started', ({ task }) => startedAt.set(task.id, Date.now()))
+    const submittedAt = Date.now()
+    const later = await submitter.pool.submit({ echo: 'later' }, { delayMs: 400 })
+    expect(submitter.pool.snapshot()).toMatchObject({ parkedTotal: 1, delayed: 1 })
+    const now = await submitter.pool.submit({ echo: 'now' })
+    expect(await now.result).toBe('now')
+    expect(await later.result).toBe('later')
+    // Had it been claimable early, the runner would have taken it first (same priority, older).
+    expect(runner.ran).toEqual(['now', 'later'])
+    const waited = startedAt.get(later.id)! - submittedAt
+    expect(waited).toBeGreaterThanOrEqual(400)
+    // A poll comes 30 s or more apart here: only the submitter's wake at the due time starts it this soon.
+    expect(waited).toBeLessThan(20_000)
+    await submitter.pool.onIdle()
+    expect(await stored(name)).toBe(0)
+  })
+
   it('a failed attempt waits out its backoff in the store and runs again as attempt 2', async () => {
     const runner = member(fresh('retry'), { slots: 1 })
     const handle = await runner.pool.submit({ fail: 1, then: 'second time' }, { maxAttempts: 3 })

@@ -26,6 +26,8 @@ export interface MemberOptions {
   readonly paused?: boolean
   readonly leaseMs?: number
   readonly maxQueueDepth?: number
+  /** The queue's fallback poll. @default 200 */
+  readonly pollMs?: number
 }
 
 export function sharedMember(
@@ -112,7 +114,7 @@ export const progressOf = async (handle: TaskHandle<string, string>): Promise<st
  */
 export function membersOn(
   url: () => string,
-  queueOf: (connections: pg.Pool, name: string) => TaskQueue<Job>,
+  queueOf: (connections: pg.Pool, name: string, pollMs: number) => TaskQueue<Job>,
 ): (name: string, capacity: Record<string, number>, options?: MemberOptions) => Member {
   const members: Member[] = []
   afterEach(async () => {
@@ -120,7 +122,7 @@ export function membersOn(
   })
   return (name, capacity, options = {}) => {
     const connections = new pg.Pool({ connectionString: url(), max: 4 })
-    const made = sharedMember(queueOf(connections, name), name, capacity, options, () => connections.end())
+    const made = sharedMember(queueOf(connections, name, options.pollMs ?? 200), name, capacity, options, () => connections.end())
     members.push(made)
     return made
   }

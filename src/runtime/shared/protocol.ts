@@ -37,6 +37,7 @@ export const decodeSnapshot = d.object({
   stopping: d.integer,
   parked: d.object({ low: d.integer, normal: d.integer, high: d.integer, critical: d.integer }),
   parkedTotal: d.integer,
+  delayed: d.integer,
   retrying: d.integer,
   isPaused: d.boolean,
   isClosed: d.boolean,
