@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pgClient, type SqlClient } from '../src/postgres/index.js'
 import { migratePostgres } from '../src/postgres/client.js'
 import {
+  chargeTenants,
   claimFitting,
   type ClaimedRow,
+  enrollTenants,
   insertSharedJobs,
   renewSharedLeases,
   settleSharedJobs,
@@ -236,6 +238,82 @@ describe('a claim on a shared Postgres queue', () => {
   it('a task waiting out its backoff (not_before) is not claimed until then', async () => {
     const queue = await queueWith([record(1, { cost: { cpu: 1 }, notBefore: Date.now() + 3_600_000 }), record(2, { cost: { cpu: 1 } })])
     expect(ids(await claimFitting(db, queue, ask({ cpu: 5 })))).toEqual([2])
+  })
+
+  it('aging (agingMs): a task raised one level per agingMs since its insert, in database time, is taken before newer higher ones', async () => {
+    const records = [record(1, { cost: { cpu: 1 }, priority: 'low' }), record(2, { cost: { cpu: 1 }, priority: 'high' })]
+    const aged = await queueWith(records)
+    // Inserted 10 s ago by the database's clock (no waiting in the test): low + 10 levels is critical.
+    await pool.query(
+      `update pl_queue_jobs set enqueued_at = enqueued_at - 10000 where queue_name = $1 and seq = (select min(seq) from pl_queue_jobs where queue_name = $1)`,
+      [aged],
+    )
+    expect(ids(await claimFitting(db, aged, ask({ cpu: 1 }, { limit: 1, agingMs: 1_000 })))).toEqual([1])
+    // Aged less (7 s at one level per 5 s is one level: low to normal, still below 2, high).
+    const tied = await queueWith(records)
+    await pool.query(
+      `update pl_queue_jobs set enqueued_at = enqueued_at - 7000 where queue_name = $1 and seq = (select min(seq) from pl_queue_jobs where queue_name = $1)`,
+      [tied],
+    )
+    expect(ids(await claimFitting(db, tied, ask({ cpu: 1 }, { limit: 1, agingMs: 5_000 })))).toEqual([2])
+    // Without aging the high one goes first, however old the low one is.
+    const plain = await queueWith(records)
+    await pool.query(`update pl_queue_jobs set enqueued_at = enqueued_at - 10000 where queue_name = $1`, [plain])
+    expect(ids(await claimFitting(db, plain, ask({ cpu: 1 }, { limit: 1 })))).toEqual([2])
+    // A row of before migration 8 (no enqueued_at) ages by its submit time.
+    const old = await queueWith([record(1, { cost: { cpu: 1 }, priority: 'low', submittedAt: Date.now() - 10_000 }), records[1]!])
+    await pool.query(`update pl_queue_jobs set enqueued_at = null where queue_name = $1`, [old])
+    expect(ids(await claimFitting(db, old, ask({ cpu: 1 }, { limit: 1, agingMs: 1_000 })))).toEqual([1])
+  })
+
+  it('fair share: within a level the tenant with least usage in pl_tenant_usage is taken first, then age; levels still come first', async () => {
+    const queue = await queueWith([
+      record(1, { cost: { cpu: 1 }, tenant: 'flood' }),
+      record(2, { cost: { cpu: 1 }, tenant: 'flood' }),
+      record(3, { cost: { cpu: 1 }, tenant: 'few' }),
+      record(4, { cost: { cpu: 1 }, tenant: 'flood', priority: 'high' }),
+    ])
+    await chargeTenants(
+      db,
+      queue,
+      new Map([
+        ['flood', 500],
+        ['few', 20],
+      ]),
+    )
+    expect(ids(await claimFitting(db, queue, ask({ cpu: 1 }, { limit: 1, fairShare: true })))).toEqual([4])
+    expect(ids(await claimFitting(db, queue, ask({ cpu: 1 }, { limit: 1, fairShare: true })))).toEqual([3])
+    expect(ids(await claimFitting(db, queue, ask({ cpu: 1 }, { limit: 1, fairShare: true })))).toEqual([1])
+    // Without fair share: age alone.
+    const plain = await queueWith([record(1, { cost: { cpu: 1 }, tenant: 'flood' }), record(3, { cost: { cpu: 1 }, tenant: 'few' })])
+    await chargeTenants(db, plain, new Map([['flood', 500]]))
+    expect(ids(await claimFitting(db, plain, ask({ cpu: 1 }, { limit: 1 })))).toEqual([1])
+  })
+
+  it('usage: a new tenant enrolls at the least usage of the queue, a known one keeps its own; charges add; a drained queue forgets all', async () => {
+    const queue = await queueWith([record(1, { cost: { cpu: 1 } })])
+    const usage = async (): Promise<Record<string, number>> =>
+      Object.fromEntries(
+        (
+          await pool.query<{ tenant: string; usage: number }>('select tenant, usage from pl_tenant_usage where queue_name = $1', [queue])
+        ).rows.map((row) => [row.tenant, row.usage]),
+      )
+    await enrollTenants(db, queue, ['a', 'a'])
+    expect(await usage()).toEqual({ a: 0 })
+    await chargeTenants(
+      db,
+      queue,
+      new Map([
+        ['a', 300],
+        ['b', 200],
+      ]),
+    )
+    expect(await usage()).toEqual({ a: 300, b: 200 })
+    await enrollTenants(db, queue, ['a', 'c'])
+    expect(await usage()).toEqual({ a: 300, b: 200, c: 200 })
+    await pool.query('delete from pl_queue_jobs where queue_name = $1', [queue])
+    await chargeTenants(db, queue, new Map([['a', 1]]))
+    expect(await usage()).toEqual({})
   })
 
   it('claimers that race take disjoint tasks, each within what it asked for', async () => {

@@ -35,6 +35,47 @@ describe('PostgresQueue: pools sharing one queue', () => {
       Number((await admin.query('select count(*)::int as n from pl_queue_jobs where queue_name = $1', [name])).rows[0].n),
   })
 
+  it("fair share across machines: one tenant's flood does not make another's few tasks wait behind all of it", async () => {
+    const name = `fair${++queueNo}`
+    const policy = { fairShare: true }
+    const submitter = member(name, { slots: 1 }, { paused: true, policy })
+    const flood = await submitter.pool.submitAll(
+      Array.from({ length: 40 }, (_, i) => ({ payload: { echo: `a${i}` }, options: { tenant: 'a' } })),
+    )
+    const few = await submitter.pool.submitAll(
+      Array.from({ length: 4 }, (_, i) => ({ payload: { echo: `b${i}` }, options: { tenant: 'b' } })),
+    )
+    const ended: string[] = []
+    const runners = [member(name, { slots: 1 }, { policy }), member(name, { slots: 1 }, { policy })]
+    await Promise.all([...flood, ...few].map((h) => h.result.then((value) => ended.push(value))))
+    // Plain order would end b's four last (41st to 44th); by usage they alternate with a's.
+    const lastOfFew = Math.max(...['b0', 'b1', 'b2', 'b3'].map((b) => ended.indexOf(b)))
+    expect(lastOfFew).toBeLessThan(20)
+    expect(runners[0]!.ran.length + runners[1]!.ran.length).toBe(44)
+    // The queue drained: usage is forgotten (by the charge after the last ack, which may follow its end's notification).
+    const kept = async (): Promise<number> =>
+      Number((await admin.query('select count(*)::int as n from pl_tenant_usage where queue_name = $1', [name])).rows[0].n)
+    await expect.poll(kept).toBe(0)
+  })
+
+  it('aging across machines: a low task waiting longer than agingMs per level is claimed before newer high ones', async () => {
+    const name = `aging${++queueNo}`
+    const policy = { agingMs: 1_000 }
+    const submitter = member(name, { slots: 1 }, { paused: true, policy })
+    const old = await submitter.pool.submit({ echo: 'old low' }, { priority: 'low' })
+    // As if inserted 5 s ago by the database's clock (and submitted then, for the runner's own lot).
+    await admin.query(
+      `update pl_queue_jobs set enqueued_at = enqueued_at - 5000, submitted_at = submitted_at - 5000 where queue_name = $1`,
+      [name],
+    )
+    const fresh = await submitter.pool.submitAll(
+      ['h1', 'h2'].map((echo) => ({ payload: { echo }, options: { priority: 'high' as const } })),
+    )
+    const runner = member(name, { slots: 1 }, { policy })
+    await Promise.all([old.result, ...fresh.map((h) => h.result)])
+    expect(runner.ran).toEqual(['old low', 'h1', 'h2'])
+  })
+
   it('a task whose owner died on its last attempt ends as failed (crashed) when a claimer finds it', async () => {
     const name = `spent${++queueNo}`
     const submitter = member(name, { slots: 1 }, { paused: true })

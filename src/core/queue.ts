@@ -96,6 +96,10 @@ export interface SharedHost {
   readonly leaseMs: number
   /** The pool's `maxQueueDepth`: a store that can count every submitter's waiting tasks may bound them all by it. */
   readonly maxQueueDepth: number
+  /** The pool's `policy.agingMs`: a store that orders claims may age waiting tasks by it (in its own time). */
+  readonly agingMs: number | undefined
+  /** The pool's `policy.fairShare`: a store that orders claims may keep usage per tenant and order by it. */
+  readonly fairShare: boolean
   /** Tasks may be claimable (new work, an expired lease, an ended backoff): claim again. */
   wake(): void
   /**

@@ -208,6 +208,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       this.#shared?.attach({
         leaseMs: resolved.leaseMs,
         maxQueueDepth: this.#options.maxQueueDepth,
+        agingMs: resolved.agingMs,
+        fairShare: resolved.fairShare,
         wake: () => this.#pump(),
         stopRun: (id, why) => this.#stopRequested(id, why),
       })

@@ -30,8 +30,10 @@ import { describeError } from '../core/errors.js'
 import { ROWS_PER_INSERT, findKey } from '../sql/jobs.js'
 import { checkName, type SqlClient } from '../sql/migrations.js'
 import {
+  chargeTenants,
   claimFitting,
   delayOf,
+  enrollTenants,
   insertSharedJobs,
   notifyWork,
   plainEnd,
@@ -102,6 +104,8 @@ interface Held {
   readonly submitter: string | null
   /** Its row's rid: acks, renewals and releases find the row by it. */
   readonly rid: string
+  /** When its run started here (Date.now), for its tenant's usage under fair share. */
+  readonly startedAt?: number
 }
 
 /**
@@ -123,6 +127,10 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   #signal: WorkSignal | undefined
   #sharedMailbox: PostgresMailboxStore<unknown> | undefined
   readonly #held = new Map<string, Held>()
+  /** Fair share: usage per tenant of runs ended here, added to the table after their acks. */
+  #usage = new Map<string, number>()
+  /** The pool's capacity at its last claim, for a run's dominant share. */
+  #capacity: Readonly<Record<string, number>> = {}
   /** The rids of the tasks put here, until their end: a withdrawal finds the row by it. */
   readonly #placed = new Map<string, string>()
   readonly #followers = new Map<string, SharedFollower<unknown>>()
@@ -202,6 +210,15 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   async #writePuts(batch: readonly Gathered<readonly TaskRecord<P>[], void>[]): Promise<void> {
     // Up to ROWS_PER_INSERT rows are one statement, atomic alone; more need a transaction.
     const write = async (records: readonly TaskRecord<P>[]): Promise<void> => {
+      // Before the rows: a claim in between would take a new tenant for one with no usage at all.
+      if (this.#host?.fairShare === true)
+        await wrap('enrolling tenants', () =>
+          enrollTenants(
+            this.#db,
+            this.name,
+            records.map((record) => record.tenant),
+          ),
+        )
       const placed = await wrap('storing accepted tasks', () =>
         records.length <= ROWS_PER_INSERT
           ? insertSharedJobs(this.#db, this.name, records, this.#owner)
@@ -213,8 +230,11 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     return writeTogetherOrEach(batch, write)
   }
 
-  /** Nothing to write: the shared claim (`shared.claim`) leased it already. */
-  claim(): void {}
+  /** Nothing to write: the shared claim (`shared.claim`) leased it already. Under fair share the run's start is noted, for its usage. */
+  claim(record: TaskRecord<P>): void {
+    const held = this.#held.get(record.id)
+    if (held !== undefined && this.#host?.fairShare === true) this.#held.set(record.id, { ...held, startedAt: Date.now() })
+  }
 
   async renew(records: readonly TaskRecord<P>[]): Promise<void> {
     const host = this.#attached()
@@ -261,6 +281,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     const held = this.#held.get(record.id)
     if (held !== undefined && held.attempt === record.attempt) {
       this.#held.delete(record.id)
+      if (held.startedAt !== undefined) this.#charge(record, Date.now() - held.startedAt)
       // A submitter in another process waits for the end; one here has the task object itself.
       const waits = held.submitter !== null && held.submitter !== this.#owner
       return this.#acks.add({ ...end, rid: held.rid, ...(waits ? { told: toldOf(record, settlement) } : {}) })
@@ -328,8 +349,9 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   }
 
   async #claimFitting(request: SharedClaimRequest): Promise<SharedClaim<P>> {
-    const { leaseMs } = this.#attached()
+    const { leaseMs, agingMs, fairShare } = this.#attached()
     const { free, capacity, backfill, reserveAfterMs } = request
+    this.#capacity = capacity
     const prefetch = Math.max(0, this.#options.prefetch - request.waiting)
     const limit = request.limit + prefetch
     const claimed = new Map<string, ClaimedRow>()
@@ -363,6 +385,8 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
           backfill,
           reserveAfterMs,
           prefetch,
+          ...(agingMs === undefined ? {} : { agingMs }),
+          fairShare,
         },
         claimed,
       )
@@ -391,6 +415,12 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
       const { id } = entry.item.record
       if (acked.has(id)) this.#placed.delete(id) // ended: nothing to withdraw any more
       entry.resolve(acked.has(id) ? undefined : 'kept')
+    }
+    if (this.#usage.size > 0) {
+      const usage = this.#usage
+      this.#usage = new Map()
+      // Usage orders later claims; a charge that failed is reported, the acks stand.
+      await wrap('charging tenants', () => chargeTenants(this.#db, this.name, usage)).catch((error: unknown) => this.#report(error))
     }
     // Ends nobody took (their submitter went away) are forgotten after a while, now and then.
     if ((this.#acksSincePrune += batch.length) >= 1000) {
@@ -472,6 +502,16 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     const message = JSON.parse(payload) as { s?: unknown; q?: unknown; id?: unknown; c?: unknown }
     if (message.s !== this.#owner || message.q !== this.name || typeof message.id !== 'string') return
     this.#followers.get(message.id)?.progress(message.c)
+  }
+
+  /** Fair share: a run's usage, its dominant share of the pool's capacity x its run time. */
+  #charge(record: TaskRecord<P>, runMs: number): void {
+    let share = 0
+    for (const [resource, units] of Object.entries(record.cost)) {
+      const capacity = this.#capacity[resource] ?? 0
+      if (units > 0 && capacity > 0) share = Math.max(share, units / capacity)
+    }
+    this.#usage.set(record.tenant, (this.#usage.get(record.tenant) ?? 0) + share * runMs)
   }
 
   #report(error: unknown): void {

@@ -54,6 +54,10 @@ export interface ClaimRequest {
    * @default 0
    */
   readonly prefetch?: number
+  /** Raise a waiting task one priority level per this many ms since its insert (database time). Absent: no aging. */
+  readonly agingMs?: number
+  /** Within a level, the tenant with least usage (`pl_tenant_usage`) first. @default false */
+  readonly fairShare?: boolean
 }
 
 const SEQ_COLUMN = TASK_COLUMNS.indexOf('seq')
@@ -102,7 +106,7 @@ export async function insertSharedJobs(
 /** The channel every shared queue notifies on when work arrives; the payload is the queue's name. */
 export const WORK_CHANNEL = 'pl_queue_work'
 
-const CLAIM = 'select * from pl_claim_fitting($1, $2, $3, $9, $4, $8, $5, $6, $7, $10, $11)'
+const CLAIM = 'select * from pl_claim_fitting($1, $2, $3, $9, $4, $8, $5, $6, $7, $10, $11, $12, $13)'
 
 /**
  * Claims and leases the best waiting tasks that fit, in start order (priority, then age).
@@ -132,6 +136,8 @@ export async function claimFitting<P>(
     request.capacity === undefined ? null : [...request.capacity],
     request.reserveAfterMs ?? null,
     request.prefetch ?? 0,
+    request.agingMs ?? null,
+    request.fairShare ?? false,
   ])
   const records = decodeRows<P>(rows, queue, claimed)
   return records.sort((a, b) => rankOf(b.priority) - rankOf(a.priority) || a.seq - b.seq)
@@ -197,6 +203,36 @@ export async function releaseUnstarted(tx: SqlTransaction, queue: string, owner:
     [runs.map((run) => run.rid), runs.map(runKey), owner],
   )
   await notifyWork(tx, queue)
+}
+
+/**
+ * Fair share across machines: a tenant new to the queue's usage table starts at the least usage
+ * in it (so it neither waits behind a flood nor, with 0, runs ahead of everyone until it caught
+ * up); a tenant already there keeps its usage.
+ */
+export async function enrollTenants(tx: SqlTransaction, queue: string, tenants: readonly string[]): Promise<void> {
+  await tx.query(
+    `insert into pl_tenant_usage (queue_name, tenant, usage)
+     select $1, t, coalesce((select min(usage) from pl_tenant_usage where queue_name = $1), 0) from unnest($2::text[]) as t
+     on conflict do nothing`,
+    [queue, [...new Set(tenants)]],
+  )
+}
+
+/**
+ * Adds runs' usage (dominant share x run ms) to their tenants; once the queue holds no task at
+ * all, forgets every tenant's (the next busy period starts at 0, as a pool's own ledger does).
+ */
+export async function chargeTenants(tx: SqlTransaction, queue: string, usage: ReadonlyMap<string, number>): Promise<void> {
+  await tx.query(
+    `insert into pl_tenant_usage (queue_name, tenant, usage)
+     select $1, * from unnest($2::text[], $3::float8[])
+     on conflict (queue_name, tenant) do update set usage = pl_tenant_usage.usage + excluded.usage`,
+    [queue, [...usage.keys()], [...usage.values()]],
+  )
+  await tx.query('delete from pl_tenant_usage where queue_name = $1 and not exists (select 1 from pl_queue_jobs where queue_name = $1)', [
+    queue,
+  ])
 }
 
 /** Wakes every claimer of the queue (their work notification). */

@@ -5,7 +5,7 @@
  */
 import pg from 'pg'
 import { afterEach } from 'vitest'
-import { ResourcePool, type CostInput, type TaskHandle, type TaskQueue } from '../../src/index.js'
+import { ResourcePool, type CostInput, type PolicyOptions, type TaskHandle, type TaskQueue } from '../../src/index.js'
 
 export type Job =
   { readonly echo: string; readonly cost?: CostInput } | { readonly hold: string } | { readonly fail: number; readonly then: string }
@@ -28,6 +28,7 @@ export interface MemberOptions {
   readonly maxQueueDepth?: number
   /** The queue's fallback poll. @default 200 */
   readonly pollMs?: number
+  readonly policy?: PolicyOptions
 }
 
 export function sharedMember(
@@ -49,6 +50,7 @@ export function sharedMember(
     queue,
     leaseMs: options.leaseMs ?? 3_000,
     ...(options.maxQueueDepth === undefined ? {} : { maxQueueDepth: options.maxQueueDepth }),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
     retryBaseDelayMs: 10,
     retryMaxDelayMs: 10,
     executor: async (job, ctx) => {
