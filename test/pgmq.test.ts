@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { pgmq } from '@electric-sql/pglite-pgmq'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { InvalidOptionError, QueueFullError, TaskFailedError } from '../src/index.js'
+import { InvalidOptionError, ManualClock, QueueFullError, ResourcePool, TaskFailedError } from '../src/index.js'
 import { PgmqQueue } from '../src/pgmq/index.js'
 import { conformancePoolOn, describePoolConformance, type Job as ConformanceJob } from './conformance/pool.js'
 import { freshDatabase } from './postgres/database.js'
@@ -102,6 +102,39 @@ describe.skipIf(pgmqMissing !== '')('PgmqQueue on Postgres: pools sharing one qu
     expect(error).toBeInstanceOf(InvalidOptionError)
     expect((error as InvalidOptionError).path).toBe('key')
     expect(await count(`${name}_normal`)).toBe(0)
+  })
+
+  it("a delay is kept in database time (pgmq's visibility), its length by the submitter's clock however far that clock is off", async () => {
+    const name = `delayclock${++queueNo}`
+    const connections = new pg.Pool({ connectionString: url, max: 2 })
+    // A submitter whose clock says 1970: by it, `runAt` an hour on is long past for the database.
+    const pool = new ResourcePool<Job, string>({
+      name,
+      capacity: 1,
+      clock: new ManualClock(0),
+      queue: new PgmqQueue<Job>(connections, { name }),
+      executor: () => 'never',
+    })
+    pool.pause()
+    try {
+      await pool.submitAll([
+        { payload: { echo: 'later' }, options: { runAt: 3_600_000 } },
+        { payload: { echo: 'now' } },
+        { payload: { echo: 'soon' }, options: { delayMs: 60_000 } },
+      ])
+      const { rows } = await admin.query<{ hidden_for: number }>(
+        `select (extract(epoch from vt - clock_timestamp()) * 1000)::float8 as hidden_for from pgmq."q_${name}_normal" order by msg_id`,
+      )
+      const hidden = rows.map((row) => row.hidden_for)
+      expect(hidden).toHaveLength(3)
+      expect(hidden[0]).toBeGreaterThan(3_500_000)
+      expect(hidden[1]).toBeLessThanOrEqual(0)
+      expect(hidden[2]).toBeGreaterThan(50_000)
+      expect(hidden[2]).toBeLessThanOrEqual(60_000)
+    } finally {
+      await pool.close()
+      await connections.end()
+    }
   })
 
   it('a closing pool gives back what it claimed and never started, its read not counted', async () => {

@@ -64,18 +64,47 @@ describe('delayed tasks (delayMs / runAt)', () => {
     await pool.submit('z', { delayMs: 50 })
   })
 
-  it('under drop-lowest, a delayed task is not dropped before it is due (it is not in the lot yet)', async () => {
+  it('under drop-lowest, a delayed task may be dropped for a higher one, like any parked task; one that starts at once needs no room', async () => {
     const { pool } = controlledPool({ capacity: 1, maxQueueDepth: 1, policy: { onFull: 'drop-lowest' } })
-    const { pool: other } = controlledPool({ capacity: 1, maxQueueDepth: 1, policy: { onFull: 'drop-lowest' } })
     const low = await pool.submit('low', { delayMs: 100, priority: 'low' })
     await pool.submit('starts', { priority: 'normal' }) // it starts at once: no room needed, none taken
-    await expect(pool.submit('high', { priority: 'critical' })).rejects.toBeInstanceOf(QueueFullError)
     expect(low.status).toBe('parked')
-    // A parked task in the lot is dropped for it, as ever.
-    await other.submit('runs')
-    const dropped = await other.submit('low', { priority: 'low' })
-    await other.submit('high', { priority: 'critical' })
-    expect(dropped.status).toBe('dropped')
+    const critical = await pool.submit('critical', { priority: 'critical' })
+    expect(low.status).toBe('dropped')
+    expect(critical.status).toBe('parked')
+    expect(pool.snapshot()).toMatchObject({ parkedTotal: 1, delayed: 0 })
+    // A batch, too: the newest of the lowest goes first, delayed or not.
+    const { pool: batch } = controlledPool({ capacity: 1, maxQueueDepth: 2, policy: { onFull: 'drop-lowest' } })
+    await batch.submit('runs')
+    const older = await batch.submit('older low', { priority: 'low' })
+    const newer = await batch.submit('newer low', { priority: 'low', delayMs: 50 })
+    await batch.submitAll([{ payload: 'high', options: { priority: 'high' } }])
+    expect([older.status, newer.status]).toEqual(['parked', 'dropped'])
+  })
+
+  it('aging counts from the end of the delay, not from the submit', async () => {
+    const { pool, jobs, clock } = controlledPool({ capacity: 1, policy: { agingMs: 1_000 } })
+    await pool.submit('running')
+    await pool.submit('low, delayed', { priority: 'low', delayMs: 5_000 })
+    await clock.advanceAsync(5_000)
+    await pool.submit('high')
+    await jobs.finish('running')
+    expect(jobs.order).toEqual(['running', 'high'])
+  })
+
+  it("under fair share, a tenant whose only task is delayed banks no credit: it becomes active when the task is due, at the others' usage", async () => {
+    const { pool, jobs, clock } = controlledPool({ capacity: 1, policy: { fairShare: true } })
+    await pool.submit('a late', { tenant: 'a', delayMs: 100_000 })
+    for (let i = 0; i < 6; i++) await pool.submit(`b${i}`, { tenant: 'b' })
+    const runFor = async (ms: number): Promise<void> => {
+      await clock.advanceAsync(ms)
+      await jobs.finish(jobs.order.at(-1)!)
+    }
+    for (let i = 0; i < 3; i++) await runFor(1_000)
+    for (let i = 0; i < 3; i++) await pool.submit(`a${i}`, { tenant: 'a' })
+    while (jobs.order.length < 9) await runFor(1_000)
+    // a joins at b's usage: the two alternate instead of a's three running back to back.
+    expect(jobs.order).toEqual(['b0', 'b1', 'b2', 'b3', 'a0', 'b4', 'a1', 'b5', 'a2'])
   })
 
   it('the wait limit counts from when the task may start; a waitDeadline before that is refused', async () => {
@@ -97,7 +126,7 @@ describe('delayed tasks (delayMs / runAt)', () => {
     expect(jobs.order).toEqual(['running'])
   })
 
-  it('a delayed task cancelled, cleared or expired never starts; its timer goes with it', async () => {
+  it('a delayed task cancelled or cleared never starts; its timer goes with it', async () => {
     const { pool, jobs, clock } = controlledPool({ capacity: 3 })
     const cancelled = await pool.submit('c', { delayMs: 100 })
     const cleared = await pool.submit('k', { delayMs: 100 })
@@ -122,7 +151,8 @@ describe('delayed tasks (delayMs / runAt)', () => {
     for (const delayMs of [-1, Number.NaN, Infinity, '10']) {
       await expect(pool.submit('x', { delayMs: delayMs as number })).rejects.toMatchObject({ name: 'InvalidOptionError', path: 'delayMs' })
     }
-    for (const runAt of [Infinity, Number.NaN, '2026-01-01']) {
+    await expect(pool.submit('x', { delayMs: 8.64e15 })).rejects.toMatchObject({ name: 'InvalidOptionError', path: 'delayMs' })
+    for (const runAt of [Infinity, Number.NaN, '2026-01-01', 8.64e15 + 1]) {
       await expect(pool.submit('x', { runAt: runAt as number })).rejects.toMatchObject({ name: 'InvalidOptionError', path: 'runAt' })
     }
     const both = pool.submit('x', { delayMs: 5, runAt: clock.now() + 5 })

@@ -290,7 +290,7 @@ describe('a claim on a shared Postgres queue', () => {
     expect(ids(await claimFitting(db, plain, ask({ cpu: 1 }, { limit: 1 })))).toEqual([1])
   })
 
-  it('usage: a new tenant enrolls at the least usage of the queue, a known one keeps its own; charges add; a drained queue forgets all', async () => {
+  it('usage: a new tenant, or one idle past activeMs, enrolls at the least usage of the active ones; an active one keeps its own; charges add; a drained queue forgets all', async () => {
     const queue = await queueWith([record(1, { cost: { cpu: 1 } })])
     const usage = async (): Promise<Record<string, number>> =>
       Object.fromEntries(
@@ -298,22 +298,58 @@ describe('a claim on a shared Postgres queue', () => {
           await pool.query<{ tenant: string; usage: number }>('select tenant, usage from pl_tenant_usage where queue_name = $1', [queue])
         ).rows.map((row) => [row.tenant, row.usage]),
       )
-    await enrollTenants(db, queue, ['a', 'a'])
+    const activeMs = 60_000
+    await enrollTenants(db, queue, ['a', 'a'], activeMs)
     expect(await usage()).toEqual({ a: 0 })
     await chargeTenants(
       db,
       queue,
       new Map([
-        ['a', 300],
         ['b', 200],
+        ['a', 300],
       ]),
     )
     expect(await usage()).toEqual({ a: 300, b: 200 })
-    await enrollTenants(db, queue, ['a', 'c'])
+    await enrollTenants(db, queue, ['a', 'c'], activeMs)
     expect(await usage()).toEqual({ a: 300, b: 200, c: 200 })
+    // 'a' idle for longer than activeMs, with less usage than the active ones: lifted to their least.
+    await pool.query(`update pl_tenant_usage set usage = 50, touched_at = touched_at - 100000 where queue_name = $1 and tenant = 'a'`, [
+      queue,
+    ])
+    await enrollTenants(db, queue, ['a'], activeMs)
+    expect(await usage()).toEqual({ a: 200, b: 200, c: 200 })
+    // Nothing active at all: a newcomer starts at 0.
+    await pool.query('update pl_tenant_usage set touched_at = touched_at - 100000 where queue_name = $1', [queue])
+    await enrollTenants(db, queue, ['d'], activeMs)
+    expect((await usage())['d']).toBe(0)
     await pool.query('delete from pl_queue_jobs where queue_name = $1', [queue])
     await chargeTenants(db, queue, new Map([['a', 1]]))
     expect(await usage()).toEqual({})
+    // A submit to a drained queue starts the busy period afresh, too.
+    await chargeTenants(db, queue, new Map([['a', 1]]))
+    await pool.query(`insert into pl_tenant_usage values ($1, 'old', 999, 0)`, [queue])
+    await enrollTenants(db, queue, ['e'], activeMs)
+    expect(await usage()).toEqual({ e: 0 })
+  })
+
+  it("a delay (delayMs / runAt) is kept in database time: its length by the submitter's clock, however far that clock is off", async () => {
+    // The submitter's clock is 11 days behind: by it the task was due long ago, but it asked for an hour.
+    const behind = Date.now() - 1e9
+    const queue = await queueWith([
+      record(1, { cost: { cpu: 1 }, submittedAt: behind, notBefore: behind + 3_600_000 }),
+      record(2, { cost: { cpu: 1 } }),
+    ])
+    expect(ids(await claimFitting(db, queue, ask({ cpu: 5 })))).toEqual([2])
+    const { rows } = await pool.query<{ due_in: number; ages_in: number }>(
+      `select not_before - extract(epoch from clock_timestamp()) * 1000 as due_in,
+              enqueued_at - extract(epoch from clock_timestamp()) * 1000 as ages_in
+       from pl_queue_jobs where queue_name = $1`,
+      [queue],
+    )
+    // Due in an hour by the database's clock; it ages from then, not from its insert.
+    expect(rows[0]!.due_in).toBeGreaterThan(3_500_000)
+    expect(rows[0]!.due_in).toBeLessThanOrEqual(3_600_000)
+    expect(rows[0]!.ages_in).toBeCloseTo(rows[0]!.due_in, -1)
   })
 
   it('claimers that race take disjoint tasks, each within what it asked for', async () => {

@@ -58,6 +58,30 @@ describe('PostgresQueue: pools sharing one queue', () => {
     await expect.poll(kept).toBe(0)
   })
 
+  it('fair share across machines counts a run while it runs (charged at each renewal), not only once it ended', async () => {
+    const name = `fairlong${++queueNo}`
+    const policy = { fairShare: true }
+    const usageOf = async (tenant: string): Promise<number> =>
+      Number(
+        (await admin.query('select usage from pl_tenant_usage where queue_name = $1 and tenant = $2', [name, tenant])).rows[0]?.usage ?? 0,
+      )
+    const submitter = member(name, { slots: 1 }, { paused: true, policy })
+    const first = member(name, { slots: 1 }, { policy, leaseMs: 300 })
+    const long = await submitter.pool.submit({ hold: 'a long' }, { tenant: 'a' })
+    await expect.poll(() => first.ran).toEqual(['a long'])
+    await expect.poll(() => usageOf('a')).toBeGreaterThan(0)
+    const a2 = await submitter.pool.submit({ echo: 'a2' }, { tenant: 'a' })
+    const b1 = await submitter.pool.submit({ echo: 'b1' }, { tenant: 'b' })
+    // b enrolled at the least usage of the active tenants (a's); a's keeps growing while it runs.
+    const enrolled = await usageOf('b')
+    await expect.poll(() => usageOf('a')).toBeGreaterThan(enrolled)
+    const second = member(name, { slots: 1 }, { policy })
+    await Promise.all([a2.result, b1.result])
+    expect(second.ran).toEqual(['b1', 'a2'])
+    first.release('a long')
+    expect(await long.result).toBe('a long')
+  })
+
   it('aging across machines: a low task waiting longer than agingMs per level is claimed before newer high ones', async () => {
     const name = `aging${++queueNo}`
     const policy = { agingMs: 1_000 }

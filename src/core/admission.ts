@@ -61,6 +61,11 @@ export class Admission<P, R, C> {
   admitting = 0
   /** The last arrival number given (a recovered queue raises it). */
   seq = 0
+  /**
+   * Under fair share, tasks not due yet whose tenant is not active for them: a tenant becomes
+   * active when its task is due (`wake`), so a delay cannot bank it credit at its old usage.
+   */
+  readonly dormant = new WeakSet<Task<P, R, C>>()
   readonly keys = new IdempotencyKeys<Keyed<R, C>>()
   readonly #parts: AdmissionParts<P, R, C>
 
@@ -76,8 +81,27 @@ export class Admission<P, R, C> {
     const task = Task.fromRecord<P, R, C>(this.#parts.tasks, record, vector)
     task.parkedAt = now
     if (record.key !== undefined) this.keys.set(record.key, task as Keyed<R, C>)
-    this.#parts.fair?.activate(task.tenant, now)
+    this.#activate(task, now)
     return task
+  }
+
+  /** Its tenant is active from now, or (a delayed task under fair share) from when it is due. */
+  #activate(task: Task<P, R, C>, now: number): void {
+    const fair = this.#parts.fair
+    if (fair === undefined) return
+    if (task.notBefore !== undefined && task.notBefore > now) this.dormant.add(task)
+    else fair.activate(task.tenant, now)
+  }
+
+  /** A dormant task is due (or runs elsewhere): its tenant is active from now. */
+  wake(task: Task<P, R, C>, now: number): void {
+    if (this.dormant.delete(task)) this.#parts.fair?.activate(task.tenant, now)
+  }
+
+  /** A task ended or left: its tenant is no longer active for it. */
+  deactivate(task: Task<P, R, C>): void {
+    const fair = this.#parts.fair
+    if (fair !== undefined && !this.dormant.delete(task)) fair.deactivate(task.tenant)
   }
 
   /**
@@ -203,7 +227,8 @@ export class Admission<P, R, C> {
         starting++
       }
     }
-    return [...inOrder.slice(starting).map((plan) => plan.parsed.rank), ...delayed]
+    // Highest first, as makeRoomForAll pairs the last ones with victims.
+    return [...inOrder.slice(starting).map((plan) => plan.parsed.rank), ...delayed].sort((a, b) => b - a)
   }
 
   /**
@@ -248,12 +273,12 @@ export class Admission<P, R, C> {
   #create(plan: Plan<P, R, C>, now: number): Task<P, R, C> {
     const { payload, parsed, cost, key, print } = plan
     const host = this.#parts
-    const { rank, tenant, signal } = parsed
+    const { rank, signal } = parsed
     const rare = rareOptions({ ...parsed, key, fingerprint: print }, host.options.submit.maxAttempts)
     const task = new Task<P, R, C>(host.tasks, undefined, ++this.seq, payload, cost.object, cost.vector, rank, now, 0, rare)
-    if (parsed.notBefore !== undefined) task.notBefore = parsed.notBefore
+    if (parsed.notBefore !== undefined) task.notBefore = task.delayedUntil = parsed.notBefore
     if (key !== undefined) this.keys.set(key, task as Keyed<R, C>)
-    host.fair?.activate(tenant, now)
+    this.#activate(task, now)
     this.admitting++
     if (signal !== undefined) {
       // A cancel while the task's write is in flight waits for it: ending a task not yet stored
@@ -279,7 +304,7 @@ export class Admission<P, R, C> {
       this.admitting--
       if (task.key !== undefined) this.keys.delete(task.key, task as Keyed<R, C>)
       task.detachSignal?.()
-      this.#parts.fair?.deactivate(task.tenant)
+      this.deactivate(task)
       task.status = 'cancelled'
     }
   }

@@ -76,7 +76,7 @@ export class TaskHandle<R = unknown, C = unknown> {
     }
   }
 
-  /** 0-based place in the start order while parked; undefined otherwise. O(parked). */
+  /** 0-based place in the start order while parked and due; undefined otherwise (a delayed task not due yet, too). O(parked). */
   get position(): number | undefined {
     return this[CONTROL].position()
   }

@@ -28,7 +28,10 @@ type Lane<T extends LotEntry> = OrderedQueue<T>
  * Order: effective priority (base rank, raised one level per `agingMs` waited) high to low; with
  * fair share, the tenant with less usage first; then arrival (`seq`). Each lane (one per rank, and
  * per tenant under fair share) is a FIFO that is already in this order, because within a lane an
- * older task has waited longer; so the global order is a merge of lane heads.
+ * older task has waited longer; so the global order is a merge of lane heads. (A delayed task is
+ * the exception: it ages from the end of its delay but keeps its place by `seq`, so under aging it
+ * may stand in its lane, younger, ahead of tasks of its base priority that waited longer, until it
+ * starts.)
  */
 export class ParkingLot<T extends LotEntry> {
   readonly #policy: LotPolicy
@@ -162,11 +165,6 @@ export class ParkingLot<T extends LotEntry> {
       if (newest !== undefined) return newest
     }
     return undefined
-  }
-
-  /** Every parked task in `drop-lowest` order: lowest base priority first, newest first within it. O(n log n). */
-  lowestFirst(): T[] {
-    return [...this.all()].sort((a, b) => a.rank - b.rank || b.seq - a.seq)
   }
 
   /** 0-based place of `entry` in start order at `now`; undefined if it is not parked. O(parked). */

@@ -120,7 +120,8 @@ export interface SubmitOptions {
   readonly waitDeadline?: number
   /**
    * Start no earlier than this many ms from now. The task is parked meanwhile (counted in `size`
-   * and `maxQueueDepth`); once due it takes its place by submit order. Give this or `runAt`.
+   * and `maxQueueDepth`); once due it takes its place by priority, then submit order, and ages
+   * from then. Give this or `runAt`.
    */
   readonly delayMs?: number
   /** Start no earlier than this time, ms since the epoch (Clock time); one in the past starts at once. */

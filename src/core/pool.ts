@@ -43,7 +43,7 @@ export interface PoolSnapshot {
   readonly stopping: number
   readonly parked: Readonly<Record<Priority, number>>
   readonly parkedTotal: number
-  /** Of the parked tasks, those not due yet (`delayMs` / `runAt`). */
+  /** Of the parked tasks, those not due yet (`delayMs` / `runAt`, or a stored retry's backoff after a restart). */
   readonly delayed: number
   /** Tasks waiting out a retry backoff. */
   readonly retrying: number

@@ -16,10 +16,15 @@ export interface RoomRules<T extends LotEntry> {
   waitingElsewhere(): number
   /** Parked tasks not due yet (outside the lot, so never ahead of a newcomer). */
   delayed(): number
+  /** Those tasks: `drop-lowest` may drop one of them as well as one in the lot. */
+  delayedTasks(): Iterable<T>
   isPaused(): boolean
-  /** Ends a parked task as dropped (it was removed from the lot). */
+  /** Takes a parked task out (of the lot or its delay) and ends it as dropped. */
   drop(victim: T, error: TaskDroppedError): void
 }
+
+/** `drop-lowest` order: lowest base priority first, newest first within it. */
+const dropsBefore = (a: LotEntry, b: LotEntry): boolean => a.rank < b.rank || (a.rank === b.rank && a.seq > b.seq)
 
 const dropped = (victim: LotEntry & { readonly id: string }): TaskDroppedError =>
   new TaskDroppedError(`Task ${victim.id} was dropped for a higher-priority task; it never ran`)
@@ -41,9 +46,9 @@ export function makeRoom<T extends LotEntry & { readonly id: string }>(
   // A task that starts at once (it fits, the pool is not paused) with nothing ahead of it never parks, so it needs no room.
   if (ahead === 0 && cost !== undefined && !rules.isPaused() && rules.ledger.fits(cost)) return
   if (onFull === 'drop-lowest') {
-    const victim = rules.lot.lowestNewest()
+    let victim = rules.lot.lowestNewest()
+    for (const task of rules.delayedTasks()) if (victim === undefined || dropsBefore(task, victim)) victim = task
     if (victim !== undefined && victim.rank < rank) {
-      rules.lot.remove(victim)
       rules.drop(victim, dropped(victim))
       return
     }
@@ -65,7 +70,7 @@ export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(
   if (ranks.length <= free) return
   const victims: T[] = []
   if (rules.options.onFull === 'drop-lowest') {
-    const candidates = rules.lot.lowestFirst()
+    const candidates = [...rules.lot.all(), ...rules.delayedTasks()].sort((a, b) => a.rank - b.rank || b.seq - a.seq)
     for (const rank of ranks.slice(Math.max(0, free))) {
       const next = candidates[victims.length]
       if (next === undefined || next.rank >= rank) break
@@ -77,8 +82,5 @@ export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(
       `Pool '${rules.options.name}' has room for ${Math.max(0, free)} more parked tasks (maxQueueDepth); none of ${ranks.length} accepted`,
     )
   }
-  for (const victim of victims) {
-    rules.lot.remove(victim)
-    rules.drop(victim, dropped(victim))
-  }
+  for (const victim of victims) rules.drop(victim, dropped(victim))
 }

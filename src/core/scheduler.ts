@@ -200,7 +200,11 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       isPaused: () => this.#paused,
       waitingElsewhere: () => this.#remote.size,
       delayed: () => this.#delayed.size,
-      drop: (task, error) => this.#finish(task, 'dropped', error),
+      delayedTasks: () => this.#delayed,
+      drop: (task, error) => {
+        this.#unpark(task)
+        this.#finish(task, 'dropped', error)
+      },
       admit: (tasks, now) => this.#admitAll(tasks, now),
     })
     this.#opening = this.#journal.open((records) => {
@@ -421,10 +425,12 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       // Parked but not startable yet: it waits on the clock, then takes its place by seq.
       this.#delayed.wait(task, due - now, () => {
         task.parkedAt = due
+        this.#admission.wake(task, this.#clock.now())
         this.#lot.add(task)
         this.#pump()
       })
     } else {
+      this.#admission.wake(task, now)
       this.#lot.add(task)
     }
     if (fresh && this.hasListeners('submitted')) this.emit('submitted', { task: task.handle })
@@ -442,6 +448,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
       return
     }
     this.#wasBusy = true
+    this.#admission.wake(task, this.#clock.now()) // its delay is the store's to keep
     this.#submittedHere.add(task)
     this.#remote.set(task.id, task)
     task.status = started ? 'running' : 'parked'
@@ -816,7 +823,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   #expire(task: AnyTask<P, R, C>, now: number): void {
     if (this.#ending.has(task)) return // its end (a cancel, say) is being written
     this.#unpark(task)
-    const message = `Task ${task.id} waited ${now - task.submittedAt} ms, past its wait limit; it will not run`
+    const message = `Task ${task.id} waited ${now - task.enqueuedAt} ms, past its wait limit; it will not run`
     this.#finish(task, 'expired', new TaskExpiredError(message, { cause: task.lastError }))
   }
 
@@ -893,7 +900,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   #letGo(task: AnyTask<P, R, C>, status: TaskStatus, outcome: Outcome<R>): void {
     task.status = status
     task.detachSignal?.()
-    this.#fair?.deactivate(task.tenant)
+    this.#admission.deactivate(task)
     task.settle(outcome)
   }
 

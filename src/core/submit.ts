@@ -80,6 +80,8 @@ export function parseSubmit(payload: unknown, options: SubmitOptions, defaults: 
   return { rank: PRIORITIES.indexOf(priority), mailbox, tenant, handler, model, maxAttempts, runTimeoutMs, waitDeadline, notBefore, signal }
 }
 
+const LATEST_TIME = 8.64e15
+
 /** When a delayed task may start (`delayMs` from now, or `runAt`); undefined for at once. */
 function notBeforeOf(options: SubmitOptions, now: number): number | undefined {
   const delayMs = optionalNumber(options.delayMs, 'delayMs')
@@ -87,6 +89,12 @@ function notBeforeOf(options: SubmitOptions, now: number): number | undefined {
   if (delayMs !== undefined && runAt !== undefined)
     throw new InvalidOptionError('Give `delayMs` or `runAt`, not both; the task was not accepted', 'runAt')
   const at = delayMs === undefined ? runAt : now + delayMs
+  // The latest time a Date can hold (and every store can keep).
+  if (at !== undefined && at > LATEST_TIME)
+    throw new InvalidOptionError(
+      `The task would start after the year 275760 (ms ${at}); the task was not accepted`,
+      delayMs === undefined ? 'runAt' : 'delayMs',
+    )
   return at !== undefined && at > now ? at : undefined
 }
 

@@ -78,6 +78,8 @@ interface TaskLife<R, C> {
   costObject: ResourceVector | undefined
   parkedAt: number | undefined
   notBefore: number | undefined
+  /** The end of its delay (`delayMs` / `runAt`): it ages from then. */
+  delayedUntil: number | undefined
   lease: Lease | undefined
   lastError: unknown
   deferred: Deferred<R> | undefined
@@ -192,6 +194,8 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
       rareOptions(record, host.defaultMaxAttempts),
     )
     if (record.notBefore !== undefined) task.notBefore = record.notBefore
+    // Never run, yet a time to wait for: a delay (a retry's backoff comes after an attempt).
+    if (record.notBefore !== undefined && record.attempt === 0) task.delayedUntil = record.notBefore
     if (record.lease !== undefined) task.lease = record.lease
     return task
   }
@@ -214,8 +218,9 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
     this.#lifeState().parkedAt = value
   }
 
+  /** When it began to wait (for aging): its submit, or the end of its delay. */
   get enqueuedAt(): number {
-    return this.submittedAt
+    return this.#life?.delayedUntil ?? this.submittedAt
   }
   get tenant(): string {
     return this.rare.tenant ?? ''
@@ -234,6 +239,7 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
 
   // Rarely set, so kept in the side object: each is an accessor over it, defined below.
   declare notBefore: number | undefined
+  declare delayedUntil: number | undefined
   declare lease: Lease | undefined
   declare lastError: unknown
   declare detachSignal: (() => void) | undefined
@@ -251,7 +257,7 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
         },
       })
     }
-    for (const name of ['notBefore', 'lease', 'lastError', 'detachSignal', 'onAdmitted'] as const) sideField(name)
+    for (const name of ['notBefore', 'delayedUntil', 'lease', 'lastError', 'detachSignal', 'onAdmitted'] as const) sideField(name)
     for (const name of ['mailbox', 'key', 'fingerprint', 'handler', 'model', 'waitDeadline', 'runTimeoutMs'] as const) {
       Object.defineProperty(this.prototype, name, {
         get(this: Task<unknown, unknown>): RareOptions[typeof name] {
@@ -332,6 +338,7 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
       costObject: undefined,
       parkedAt: undefined,
       notBefore: undefined,
+      delayedUntil: undefined,
       lease: undefined,
       lastError: undefined,
       deferred: undefined,

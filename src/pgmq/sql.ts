@@ -46,8 +46,8 @@ export async function dropQueue(tx: SqlTransaction, queue: string): Promise<void
 
 /**
  * Sends messages (JSON text) with their headers, each hidden for its delay (ms, database time:
- * `delayMs` / `runAt`); answers their ids, in order. One `send_batch` per distinct delay, since
- * pgmq gives a batch one.
+ * `delayMs` / `runAt`); answers their ids, in order. One `send_batch` when they share a delay (pgmq
+ * gives a batch one), else one `send` per message, in one statement.
  */
 export async function sendBatch(
   tx: SqlTransaction,
@@ -56,21 +56,15 @@ export async function sendBatch(
   headers: readonly string[],
   delaysMs: readonly number[],
 ): Promise<string[]> {
-  const byDelay = new Map<number, number[]>()
-  delaysMs.forEach((ms, index) => {
-    const indexes = byDelay.get(ms)
-    if (indexes === undefined) byDelay.set(ms, [index])
-    else indexes.push(index)
-  })
-  const ids: string[] = []
-  for (const [ms, indexes] of byDelay) {
-    const { rows } = await tx.query<{ id: string | number }>(
-      `select id from pgmq.send_batch($1, $2::jsonb[], $3::jsonb[], clock_timestamp() + $4 * interval '1 millisecond') as id`,
-      [queue, indexes.map((i) => messages[i]!), indexes.map((i) => headers[i]!), ms],
-    )
-    rows.forEach((row, j) => (ids[indexes[j]!] = String(row.id)))
-  }
-  return ids
+  const oneDelay = delaysMs.every((ms) => ms === delaysMs[0])
+  const { rows } = await tx.query<{ id: string | number }>(
+    oneDelay
+      ? `select id from pgmq.send_batch($1, $2::jsonb[], $3::jsonb[], clock_timestamp() + $4::float8 * interval '1 millisecond') as id`
+      : `select (select pgmq.send($1, m.msg, m.headers, clock_timestamp() + m.ms * interval '1 millisecond')) as id
+         from unnest($2::jsonb[], $3::jsonb[], $4::float8[]) with ordinality as m(msg, headers, ms, n) order by m.n`,
+    [queue, [...messages], [...headers], oneDelay ? (delaysMs[0] ?? 0) : [...delaysMs]],
+  )
+  return rows.map((row) => String(row.id))
 }
 
 /**

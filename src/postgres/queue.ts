@@ -104,8 +104,8 @@ interface Held {
   readonly submitter: string | null
   /** Its row's rid: acks, renewals and releases find the row by it. */
   readonly rid: string
-  /** When its run started here (Date.now), for its tenant's usage under fair share. */
-  readonly startedAt?: number
+  /** Under fair share, once its run started here: the time (Date.now) its usage is charged up to. */
+  readonly chargedUntil?: number
 }
 
 /**
@@ -211,14 +211,12 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     // Up to ROWS_PER_INSERT rows are one statement, atomic alone; more need a transaction.
     const write = async (records: readonly TaskRecord<P>[]): Promise<void> => {
       // Before the rows: a claim in between would take a new tenant for one with no usage at all.
-      if (this.#host?.fairShare === true)
-        await wrap('enrolling tenants', () =>
-          enrollTenants(
-            this.#db,
-            this.name,
-            records.map((record) => record.tenant),
-          ),
-        )
+      const host = this.#attached()
+      if (host.fairShare) {
+        const tenants = records.map((record) => record.tenant)
+        // A tenant untouched for a few leases (no run renewed or ended, no submit) is idle.
+        await wrap('enrolling tenants', () => enrollTenants(this.#db, this.name, tenants, 3 * host.leaseMs))
+      }
       const placed = await wrap('storing accepted tasks', () =>
         records.length <= ROWS_PER_INSERT
           ? insertSharedJobs(this.#db, this.name, records, this.#owner)
@@ -233,14 +231,16 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   /** Nothing to write: the shared claim (`shared.claim`) leased it already. Under fair share the run's start is noted, for its usage. */
   claim(record: TaskRecord<P>): void {
     const held = this.#held.get(record.id)
-    if (held !== undefined && this.#host?.fairShare === true) this.#held.set(record.id, { ...held, startedAt: Date.now() })
+    if (held !== undefined && this.#host?.fairShare === true) this.#held.set(record.id, { ...held, chargedUntil: Date.now() })
   }
 
   async renew(records: readonly TaskRecord<P>[]): Promise<void> {
     const host = this.#attached()
     const runs = records.flatMap((record) => {
       const held = this.#held.get(record.id)
-      return held === undefined ? [] : [{ id: record.id, attempt: record.attempt, rid: held.rid }]
+      if (held === undefined) return []
+      this.#held.set(record.id, this.#charge(record, held)) // fair share: what it ran so far
+      return [{ id: record.id, attempt: record.attempt, rid: held.rid }]
     })
     if (runs.length === 0) return
     const rows = await wrap('renewing leases', () => renewSharedLeases(this.#db, this.#owner, runs, host.leaseMs))
@@ -256,12 +256,14 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
       this.#held.delete(run.id)
       host.stopRun(run.id, 'lease-lost')
     }
+    await this.#chargeTenants()
   }
 
   async release(record: TaskRecord<P>, notBefore: number | undefined): Promise<void> {
     const held = this.#held.get(record.id)
     if (held === undefined) return // its lease was lost: not ours to release
     this.#held.delete(record.id)
+    this.#charge(record, held)
     const delayMs = notBefore === undefined ? 0 : notBefore - Date.now()
     const run = { id: record.id, attempt: record.attempt, rid: held.rid }
     await wrap('releasing a task for retry', () => releaseShared(this.#db, this.#owner, run, delayMs))
@@ -281,7 +283,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     const held = this.#held.get(record.id)
     if (held !== undefined && held.attempt === record.attempt) {
       this.#held.delete(record.id)
-      if (held.startedAt !== undefined) this.#charge(record, Date.now() - held.startedAt)
+      this.#charge(record, held)
       // A submitter in another process waits for the end; one here has the task object itself.
       const waits = held.submitter !== null && held.submitter !== this.#owner
       return this.#acks.add({ ...end, rid: held.rid, ...(waits ? { told: toldOf(record, settlement) } : {}) })
@@ -416,12 +418,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
       if (acked.has(id)) this.#placed.delete(id) // ended: nothing to withdraw any more
       entry.resolve(acked.has(id) ? undefined : 'kept')
     }
-    if (this.#usage.size > 0) {
-      const usage = this.#usage
-      this.#usage = new Map()
-      // Usage orders later claims; a charge that failed is reported, the acks stand.
-      await wrap('charging tenants', () => chargeTenants(this.#db, this.name, usage)).catch((error: unknown) => this.#report(error))
-    }
+    await this.#chargeTenants()
     // Ends nobody took (their submitter went away) are forgotten after a while, now and then.
     if ((this.#acksSincePrune += batch.length) >= 1000) {
       this.#acksSincePrune = 0
@@ -504,14 +501,34 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     this.#followers.get(message.id)?.progress(message.c)
   }
 
-  /** Fair share: a run's usage, its dominant share of the pool's capacity x its run time. */
-  #charge(record: TaskRecord<P>, runMs: number): void {
+  /**
+   * Fair share: a run's usage since it was last charged (its dominant share of the pool's capacity
+   * x that time), for its tenant. Charged at each renewal as well as at its end, so long runs
+   * count while they run; answers the run's hold with the time charged up to.
+   */
+  #charge(record: TaskRecord<P>, held: Held): Held {
+    if (held.chargedUntil === undefined) return held
+    const now = Date.now()
     let share = 0
     for (const [resource, units] of Object.entries(record.cost)) {
       const capacity = this.#capacity[resource] ?? 0
       if (units > 0 && capacity > 0) share = Math.max(share, units / capacity)
     }
-    this.#usage.set(record.tenant, (this.#usage.get(record.tenant) ?? 0) + share * runMs)
+    this.#usage.set(record.tenant, (this.#usage.get(record.tenant) ?? 0) + share * (now - held.chargedUntil))
+    return { ...held, chargedUntil: now }
+  }
+
+  /** Adds the usage gathered to the table; a charge that failed is reported and kept for the next. */
+  async #chargeTenants(): Promise<void> {
+    if (this.#usage.size === 0) return
+    const usage = this.#usage
+    this.#usage = new Map()
+    try {
+      await wrap('charging tenants', () => chargeTenants(this.#db, this.name, usage))
+    } catch (error) {
+      for (const [tenant, amount] of usage) this.#usage.set(tenant, (this.#usage.get(tenant) ?? 0) + amount)
+      this.#report(error)
+    }
   }
 
   #report(error: unknown): void {

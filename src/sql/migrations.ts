@@ -222,7 +222,7 @@ export const MIGRATIONS: readonly string[] = [
   drop function if exists pl_ack_runs(text, text[], integer[], text);
   alter table pl_queue_jobs add column if not exists rid bigserial;
   create unique index if not exists pl_queue_jobs_rid on pl_queue_jobs (rid);
-  ${claimFunction('plain')}
+${claimFunction('plain')}
   create or replace function pl_ack_runs(rids bigint[], ids text[], attempts integer[], owner text)
   returns table (id text, submitter text) language plpgsql
   set enable_seqscan = off -- as in pl_claim_fitting: the rid index is always the way
@@ -249,10 +249,12 @@ export const MIGRATIONS: readonly string[] = [
     queue_name text not null,
     tenant text not null,
     usage double precision not null,
+    -- Database time of its last charge or submit: a tenant touched lately is active.
+    touched_at double precision not null,
     primary key (queue_name, tenant)
   );
   drop function if exists pl_claim_fitting(text, text[], float8[], float8[], text, float8, integer, integer, boolean, float8, integer);
-  ${claimFunction('policy')}
+${claimFunction('policy')}
   `,
 ]
 

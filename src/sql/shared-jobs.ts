@@ -79,6 +79,7 @@ export async function insertSharedJobs(
     const slice = records.slice(i, i + ROWS_PER_INSERT)
     const params: unknown[] = []
     const tuples = slice.map((record) => {
+      // $1 is the first row's queue name (the notification's payload below).
       const values = [queue, submitter, ...recordToSql(record)].map((value, column) => {
         if (column === SEQ_COLUMN + 2) return "nextval('pl_queue_seq')"
         // A delay is kept in database time, as leases are: its length by the submitter's clock.
@@ -86,14 +87,16 @@ export async function insertSharedJobs(
           return `${DB_NOW} + $${params.push(delayOf(record))}::double precision`
         return `$${params.push(value)}`
       })
-      return `(${values.join(', ')})`
+      // A delayed task is enqueued (it ages) from the end of its delay; the others from the insert.
+      const enqueued = record.notBefore === undefined ? 'default' : `${DB_NOW} + $${params.push(delayOf(record))}::double precision`
+      return `(${enqueued}, ${values.join(', ')})`
     })
     // One notification per statement, not per row, in the statement itself (no round trip of
     // its own); Postgres delivers it at commit, and a transaction's duplicates once.
     params.push(WORK_CHANNEL)
     const { rows } = await tx.query<{ id: string; seq: string | number; rid: string | number }>(
       `with added as (
-         insert into pl_queue_jobs (queue_name, submitter, ${TASK_COLUMNS.join(', ')}) values ${tuples.join(', ')} returning id, seq, rid),
+         insert into pl_queue_jobs (enqueued_at, queue_name, submitter, ${TASK_COLUMNS.join(', ')}) values ${tuples.join(', ')} returning id, seq, rid),
        woken as (select pg_notify($${params.length}, $1))
        select id, seq, rid from added, woken`,
       params,
@@ -206,30 +209,45 @@ export async function releaseUnstarted(tx: SqlTransaction, queue: string, owner:
 }
 
 /**
- * Fair share across machines: a tenant new to the queue's usage table starts at the least usage
- * in it (so it neither waits behind a flood nor, with 0, runs ahead of everyone until it caught
- * up); a tenant already there keeps its usage.
+ * Fair share across machines, at submit. A queue that holds no task forgets every tenant's usage
+ * (a new busy period starts at 0, as a pool's own ledger does). A tenant new to the table, or
+ * back after `activeMs` untouched (no charge, no submit), starts at no less than the least usage
+ * of the tenants touched within `activeMs`: so it neither waits behind a flood nor, with old
+ * credit, runs ahead of everyone. An active tenant keeps its usage.
  */
-export async function enrollTenants(tx: SqlTransaction, queue: string, tenants: readonly string[]): Promise<void> {
+export async function enrollTenants(tx: SqlTransaction, queue: string, tenants: readonly string[], activeMs: number): Promise<void> {
+  await forgetIfDrained(tx, queue)
   await tx.query(
-    `insert into pl_tenant_usage (queue_name, tenant, usage)
-     select $1, t, coalesce((select min(usage) from pl_tenant_usage where queue_name = $1), 0) from unnest($2::text[]) as t
-     on conflict do nothing`,
-    [queue, [...new Set(tenants)]],
+    `with now as (select ${DB_NOW} as ms),
+     floor as (
+       select coalesce(min(usage), 0) as usage from pl_tenant_usage, now where queue_name = $1 and touched_at >= now.ms - $3)
+     insert into pl_tenant_usage as u (queue_name, tenant, usage, touched_at)
+     select $1, t, floor.usage, now.ms from unnest($2::text[]) as t, floor, now
+     on conflict (queue_name, tenant) do update
+       set usage = case when u.touched_at < excluded.touched_at - $3 then greatest(u.usage, excluded.usage) else u.usage end,
+           touched_at = excluded.touched_at`,
+    [queue, [...new Set(tenants)].sort(), activeMs],
   )
 }
 
 /**
- * Adds runs' usage (dominant share x run ms) to their tenants; once the queue holds no task at
- * all, forgets every tenant's (the next busy period starts at 0, as a pool's own ledger does).
+ * Adds runs' usage (dominant share x run ms) to their tenants, in tenant order (charges of two
+ * runners never wait on each other in a cycle); once the queue holds no task at all, forgets
+ * every tenant's.
  */
 export async function chargeTenants(tx: SqlTransaction, queue: string, usage: ReadonlyMap<string, number>): Promise<void> {
+  const tenants = [...usage.keys()].sort()
   await tx.query(
-    `insert into pl_tenant_usage (queue_name, tenant, usage)
-     select $1, * from unnest($2::text[], $3::float8[])
-     on conflict (queue_name, tenant) do update set usage = pl_tenant_usage.usage + excluded.usage`,
-    [queue, [...usage.keys()], [...usage.values()]],
+    `insert into pl_tenant_usage as u (queue_name, tenant, usage, touched_at)
+     select $1, t, amount, ${DB_NOW} from unnest($2::text[], $3::float8[]) as x(t, amount)
+     on conflict (queue_name, tenant) do update set usage = u.usage + excluded.usage, touched_at = excluded.touched_at`,
+    [queue, tenants, tenants.map((tenant) => usage.get(tenant)!)],
   )
+  await forgetIfDrained(tx, queue)
+}
+
+/** A queue that holds no task forgets its tenants' usage. */
+async function forgetIfDrained(tx: SqlTransaction, queue: string): Promise<void> {
   await tx.query('delete from pl_tenant_usage where queue_name = $1 and not exists (select 1 from pl_queue_jobs where queue_name = $1)', [
     queue,
   ])
