@@ -63,7 +63,19 @@ export interface PromptJob {
   readonly label: string
 }
 
-export type Job = ComputeJob | PromptJob
+/** A network task: send one mailbox result to the demo's server (`POST /api/sync`). */
+export interface SyncJob {
+  readonly kind: 'sync'
+  /** The mailbox message it sends (its id: the server counts arrivals by it). */
+  readonly id: string
+  readonly priority: string
+  readonly label: string
+}
+
+export type Job = ComputeJob | PromptJob | SyncJob
+
+/** Network tasks run at most this many at once while online. */
+export const NETWORK_UNITS = 4
 
 export interface ComputeResult {
   readonly label: string

@@ -2,8 +2,9 @@
 // and shows the budget (what loaded models hold apart from what requests hold), a timeline of
 // used units, model loads and evictions, this tab's jobs with their streamed text, and the mailbox.
 import { BroadcastNotifier, type MailboxMessage, type PoolSnapshot, type Priority, type TaskHandle } from '../src/index.js'
-import { connectSharedPool, detectCapacity, type SharedPool } from '../src/worker.js'
-import { COSTS, MODELS, POOL, USER, VRAM_UNITS, type Job, type JobResult, type ModelId, type PromptJob } from './config.js'
+import { connectSharedPool, detectCapacity, trackConnectivity, type SharedPool } from '../src/worker.js'
+import { COSTS, MODELS, NETWORK_UNITS, POOL, USER, VRAM_UNITS, type Job, type JobResult, type ModelId, type PromptJob } from './config.js'
+import { demoHost } from './hosting.js'
 import { Timeline } from './timeline.js'
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
@@ -17,7 +18,16 @@ $('device').textContent =
     ? `GPU: ${device.gpu.info.architecture || device.gpu.info.vendor || 'WebGPU adapter'}${device.gpu.isFallbackAdapter ? ' (software fallback)' : ''}, largest buffer ${Math.round(device.gpu.maxBufferSize / 2 ** 20)} MiB`
     : device.gpu.reason)
 
+// A build (`npm start`) works offline after one visit: its service worker precaches the app.
+if (__PPL_SERVICE_WORKER__ && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').catch((error: unknown) => console.error('The service worker did not register', error))
+}
+
+// `?mode=leader`: the tabs elect one of them to host the pool (as where SharedWorker is missing).
+const mode = new URLSearchParams(location.search).get('mode') === 'leader' ? 'leader' : 'auto'
 const pool: SharedPool<Job, JobResult> = await connectSharedPool<Job, JobResult>('demo/host.ts', POOL, {
+  mode,
+  createHost: demoHost,
   // Written out so that Vite bundles the SharedWorker in `npm run demo:build`.
   createWorker: () => new SharedWorker(new URL('./host.ts', import.meta.url), { type: 'module', name: 'prometheus-parking-lot-demo' }),
   user: USER,
@@ -297,6 +307,53 @@ function mailboxItem(message: MailboxMessage<JobResult>): HTMLLIElement {
 BroadcastNotifier.listen({ tenant: location.origin, user: USER }, () => void refreshMailbox())
 $('mailbox-refresh').addEventListener('click', () => void refreshMailbox())
 await refreshMailbox()
+
+// ─── Network tasks: sync results to the server, parked while offline ──────
+
+const syncTasks = new Map<string, TaskHandle<JobResult>>()
+let network: number | undefined
+
+function showNetwork(capacity = network): void {
+  network = capacity
+  $('network-state').textContent = capacity === undefined ? 'unknown' : capacity > 0 ? `online (${capacity} at once)` : 'offline'
+  const counts = { parked: 0, running: 0, completed: 0, other: 0 }
+  for (const task of syncTasks.values()) {
+    if (task.status === 'parked' || task.status === 'running' || task.status === 'completed') counts[task.status]++
+    else counts.other++
+  }
+  $('sync-state').textContent =
+    syncTasks.size === 0
+      ? 'no sync tasks yet'
+      : `${counts.parked} parked · ${counts.running} sending · ${counts.completed} synced` +
+        (counts.other > 0 ? ` · ${counts.other} ended otherwise` : '')
+}
+pool.on('snapshot', (snapshot) => showNetwork(snapshot.capacity['network']))
+
+trackConnectivity(pool, {
+  units: NETWORK_UNITS,
+  probeUrl: '/api/health',
+  onError: (error) => console.error('Connectivity tracking failed', error),
+})
+
+$('sync-all').addEventListener('click', () => {
+  void (async () => {
+    const { messages } = await pool.mailbox.fetch({ tenant: location.origin, user: USER }, { limit: 1000 })
+    for (const message of messages) {
+      if (typeof message.result === 'string' && message.result.startsWith('synced ')) continue // a sync's own result
+      const priority: Priority = message.status === 'completed' ? 'normal' : 'high'
+      const job: Job = { kind: 'sync', id: message.id, priority, label: nextLabel('sync') }
+      // The key makes a second click send nothing twice.
+      const task = await pool.submit(job, { handler: 'sync', cost: { network: 1 }, priority, key: `sync:${message.id}` })
+      syncTasks.set(task.id, task)
+      // How each ended shows in the counts (and in the mailbox).
+      task.result.then(
+        () => showNetwork(),
+        () => showNetwork(),
+      )
+    }
+    showNetwork((await pool.snapshot()).capacity['network'])
+  })()
+})
 
 // For the end-to-end tests (and curious users in devtools).
 ;(window as unknown as { demo: unknown }).demo = { pool, rows }

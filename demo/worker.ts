@@ -5,7 +5,7 @@
 import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
 import { buildTinyModel, wllamaGenerate, wllamaLoader } from '../src/wllama/index.js'
 import { defineHandlers, type HandlerContext } from '../src/worker.js'
-import { CONTEXT, MODELS, UNIT_BYTES, type ComputeJob, type ComputeResult } from './config.js'
+import { CONTEXT, MODELS, UNIT_BYTES, type ComputeJob, type ComputeResult, type SyncJob } from './config.js'
 
 /* Minimal WebGPU shapes used here (the DOM lib has no WebGPU types). */
 interface GpuBuffer {
@@ -117,6 +117,17 @@ defineHandlers(
       const gpu = await gpuDevice()
       const checksum = gpu === undefined ? await onCpu(job, ctx) : await onGpu(gpu, job, ctx)
       return { label: job.label, backend: gpu === undefined ? 'cpu' : 'webgpu', checksum, attempt: ctx.attempt }
+    },
+    /** A network task: its request fails while offline, and its retry policy decides. */
+    async sync(job: SyncJob, ctx): Promise<string> {
+      const response = await fetch('/api/sync', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: job.id, priority: job.priority }),
+        signal: ctx.signal,
+      })
+      if (!response.ok) throw new Error(`POST /api/sync answered ${response.status}`)
+      return `synced ${job.id}`
     },
   },
   { models: loaders },

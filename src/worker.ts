@@ -25,6 +25,7 @@ export {
   type GpuCapacity,
   type NoGpu,
 } from './runtime/device.js'
+export { trackConnectivity, type TrackConnectivityOptions } from './runtime/connectivity.js'
 export { LlmCostModel, type LlmCostModelOptions, type LlmRequest } from './runtime/llm-cost.js'
 export {
   SharedPoolHost,

@@ -22,4 +22,11 @@ host.addPool('models', {
   retryBaseDelayMs: 1,
   models: Object.fromEntries(Object.entries(MODEL_UNITS).map(([id, units]) => [id, { cost: { vram: units } }])),
 })
+// Network tasks (trackConnectivity): capacity 0 until a tab says it is online; runs in the host, answering its start number.
+let started = 0
+host.addPool('net', {
+  capacity: { network: 0 },
+  elasticResources: ['network'],
+  executor: async (label: unknown) => `${String(label)} started ${++started}`,
+})
 host.listen()
