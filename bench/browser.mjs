@@ -25,10 +25,31 @@ const ARGS = [
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (x) => (x >= 10_000 ? `${(x / 1000).toFixed(1)}k` : x >= 100 ? x.toFixed(0) : x.toFixed(1))
 
+/** What the replay endpoint received, by run: ids in arrival order (their priority with each). */
+const arrivals = new Map()
+const replayEndpoint = {
+  name: 'bench-replay-endpoint',
+  configureServer(server) {
+    server.middlewares.use('/replay/', (request, response) => {
+      let body = ''
+      request.on('data', (part) => (body += part))
+      request.on('end', () => {
+        const run = request.url.slice(1)
+        const { id, priority } = JSON.parse(body)
+        if (!arrivals.has(run)) arrivals.set(run, [])
+        arrivals.get(run).push({ id, priority })
+        response.statusCode = 200
+        response.end('ok')
+      })
+    })
+  },
+}
+
 const server = await createServer({
   configFile: false,
   root,
   logLevel: 'error',
+  plugins: [replayEndpoint],
   server: { host: '127.0.0.1', port: 0, hmr: false, watch: { ignored: ['**/*'] } },
   optimizeDeps: { exclude: ['@electric-sql/pglite'] },
   cacheDir: 'node_modules/.vite-bench-browser',
@@ -63,6 +84,71 @@ async function group(title, contenders, reps = REPS) {
     )
   }
   return samples
+}
+
+if (process.argv[2] === 'offline') {
+  await offlineReplay()
+  await browser.close()
+  await server.close()
+  rmSync(profile, { recursive: true, force: true })
+  process.exit(0)
+}
+
+/**
+ * Network tasks queued while offline, replayed per second once the network is back: ours (a pool
+ * on IndexedDB whose network capacity goes from 0 to UNITS) against workbox-background-sync's
+ * Queue (`replayRequests()` in a service worker), the same POSTs of a mix of four priorities to
+ * the same local endpoint, interleaved rounds. The endpoint's log shows exactly-once and order.
+ */
+async function offlineReplay() {
+  const n = Number(process.env.BENCH_REPLAY_N ?? 500)
+  const units = Number(process.env.BENCH_REPLAY_UNITS ?? 4)
+  const order = ['low', 'normal', 'high', 'critical']
+  const priorities = Array.from({ length: n }, (_, i) => order[(i * 7 + 3) % 4])
+  const contenders = {
+    [`ours: ResourcePool + IndexedDBQueue, network 0 -> ${units}`]: 'ourReplay',
+    'workbox-background-sync Queue.replayRequests()': 'workboxReplay',
+  }
+  const rates = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]))
+  const checks = Object.fromEntries(Object.keys(contenders).map((k) => [k, { exactlyOnce: true, inversions: [] }]))
+  let runs = 0
+  for (let round = 0; round <= REPS; round++) {
+    for (const [label, name] of Object.entries(contenders)) {
+      const run = `r${++runs}`
+      const { seconds } = await page.evaluate(([f, o]) => globalThis.bench[f](o), [name, { n, units, run, priorities }])
+      const got = arrivals.get(run) ?? []
+      const ids = new Set(got.map((a) => a.id))
+      const once = got.length === n && ids.size === n
+      // Pairs that arrived in the wrong priority order (a higher one after a lower one).
+      let inversions = 0
+      const seen = [0, 0, 0, 0]
+      for (const { priority } of got) {
+        const rank = order.indexOf(priority)
+        for (let lower = 0; lower < rank; lower++) inversions += seen[lower]
+        seen[rank]++
+      }
+      if (round === 0) continue
+      rates[label].push(n / seconds)
+      checks[label].exactlyOnce &&= once
+      checks[label].inversions.push(inversions)
+    }
+  }
+  const pairs = (n * (n - 1)) / 2
+  console.log(
+    `\nOffline-queued network tasks replayed on reconnect (Chromium ${browser.version()}, ${n} POSTs to a local endpoint, priorities mixed, ${REPS} rounds after a warm-up)`,
+  )
+  const base = median(Object.values(rates)[0])
+  for (const [label, values] of Object.entries(rates)) {
+    const m = median(values)
+    const { exactlyOnce, inversions } = checks[label]
+    console.log(
+      `  ${label.padEnd(52)} median ${fmt(m).padStart(7)}/s  range ${fmt(Math.min(...values))}-${fmt(Math.max(...values))}  each once at the endpoint: ${exactlyOnce ? 'yes' : 'NO'}  priority inversions ${median(inversions)} of ${pairs} pairs`,
+    )
+  }
+  const [, theirs] = Object.values(rates).map(median)
+  console.log(
+    `  ratio ours / workbox: ${(base / theirs).toFixed(1)}x (workbox replays one at a time, oldest first; ours ${units} at once, highest priority first)`,
+  )
 }
 
 console.log(`\nBrowser storage benchmarks (Chromium ${browser.version()}, profile on disk at ${profile}, ${REPS} rounds after a warm-up)`)

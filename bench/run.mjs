@@ -417,6 +417,12 @@ async function browserBenchmark() {
   if (child.status !== 0) throw new Error('the browser benchmarks failed')
 }
 
+/** Offline-queued network tasks replayed on reconnect, vs workbox-background-sync (bench/browser.mjs offline). */
+async function offlineBenchmark() {
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./browser.mjs', import.meta.url)), 'offline'], { stdio: 'inherit' })
+  if (child.status !== 0) throw new Error('the offline replay benchmark failed')
+}
+
 /** The browser runtime benchmarks: workers and the SharedWorker host (bench/runtime.mjs). */
 async function runtimeBenchmark() {
   const child = spawnSync(process.execPath, [fileURLToPath(new URL('./runtime.mjs', import.meta.url))], { stdio: 'inherit' })
@@ -533,6 +539,7 @@ const GROUPS = {
   models: [modelsTrace, 'a multi-model trace: ModelPool vs one-model-at-a-time, Ollama-like and load-per-request'],
   'pglite-node': [pgliteNodeBenchmark, 'PGlite on a data directory in Node: accept and complete rates'],
   browser: [browserBenchmark, 'IndexedDB and PGlite (OPFS) in Chromium (needs CHROMIUM_PATH or Debian chromium)'],
+  offline: [offlineBenchmark, 'network tasks queued offline, replayed per second on reconnect, vs workbox-background-sync in Chromium'],
   postgres: [postgresBenchmark, 'shared Postgres queue: drain, end-to-end and start latency vs graphile-worker 0.17.3 and pg-boss 10'],
   runtime: [
     runtimeBenchmark,

@@ -9,6 +9,8 @@ export interface SyncLog {
   /** Arrivals by id, in arrival order. */
   readonly arrivals: { readonly id: string; readonly priority: string }[]
   readonly counts: Map<string, number>
+  /** False: `/api/health` answers 503 (the server says it cannot take syncs now; pages hold them). */
+  healthy: boolean
 }
 
 /**
@@ -17,7 +19,7 @@ export interface SyncLog {
  */
 const SHARED = Symbol.for('prometheus-parking-lot demo sync log')
 const registry = globalThis as { [SHARED]?: SyncLog }
-export const syncLog: SyncLog = (registry[SHARED] ??= { arrivals: [], counts: new Map() })
+export const syncLog: SyncLog = (registry[SHARED] ??= { arrivals: [], counts: new Map(), healthy: true })
 
 const MAX_BODY = 16 * 1024
 
@@ -40,7 +42,7 @@ function answer(response: ServerResponse, status: number, body: unknown): void {
 }
 
 async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-  if (request.url === '/api/health') return answer(response, 200, { ok: true })
+  if (request.url === '/api/health') return answer(response, syncLog.healthy ? 200 : 503, { ok: syncLog.healthy })
   if (request.url !== '/api/sync') return answer(response, 404, { error: 'no such endpoint' })
   if (request.method === 'GET') return answer(response, 200, { arrivals: syncLog.arrivals, counts: Object.fromEntries(syncLog.counts) })
   if (request.method !== 'POST') return answer(response, 405, { error: 'GET or POST' })

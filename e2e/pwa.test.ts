@@ -8,7 +8,7 @@
  * origin, `network: 4`) they start in priority order and reach the server exactly once each.
  * Through the SharedWorker host and in leader mode. Screenshots go to test-results/screenshots.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -264,6 +264,35 @@ describe('the demo as an offline-first PWA (production build, service worker, CS
   )
 
   it('in leader mode: the same', { timeout: 120_000 }, () => networkTasksOffline('leader'))
+
+  it(
+    'a service-worker update while network tasks wait loses none of them: the new version takes over, each task reaches the server once',
+    { timeout: 120_000 },
+    async () => {
+      const context = await newContext()
+      const page = await visitThenGoOffline(context, '')
+      const cachesNow = (): Promise<string[]> => page.evaluate(() => caches.keys())
+      const [before] = await cachesNow()
+      const submitted = await submitSyncTasks(page, 'update', 20)
+      // A new release: the same app under a new service-worker version. The server is back but says
+      // it cannot take syncs yet (its probe answers 503): the tasks stay parked through the update.
+      const file = join(outDir, 'sw.js')
+      writeFileSync(file, readFileSync(file, 'utf8').replace(before!, `${before!}-next`))
+      syncLog.healthy = false
+      await goOnline(context)
+      await reload(page) // the navigation finds the new service worker; it installs, takes over, drops the old cache
+      await expect.poll(cachesNow, { timeout: 30_000 }).toEqual([`${before!}-next`])
+      expect(await network(page)).toBe(0)
+      const parked = await page.evaluate(async () => (await (window as unknown as DemoWindow).demo.pool.snapshot()).parkedTotal)
+      expect(parked).toBe(20)
+      syncLog.healthy = true
+      await reload(page) // its probe now answers: the network opens
+      const arrived = (): number => syncLog.arrivals.filter((a) => a.id.startsWith('update-')).length
+      await expect.poll(arrived, { timeout: 60_000 }).toBe(20)
+      for (const { id } of submitted) expect(syncLog.counts.get(id)).toBe(1)
+      await context.close()
+    },
+  )
 
   it('ran under its Content-Security-Policy with no violation, no console error and no page error', () => {
     expect(problems).toEqual([])

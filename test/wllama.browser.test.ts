@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ModelLoadError, ModelPool, TaskFailedError, type TaskHandle } from '../src/index.js'
 import { buildTinyModel } from '../src/wllama/index.js'
 import { WorkerPool } from '../src/worker.js'
-import { TINY_OPTIONS } from './workers/llm-fixtures.js'
+import { commands } from 'vitest/browser'
+import { MODEL_CACHE } from '../src/wllama/index.js'
+import { MODEL_FILE_URL, TINY_OPTIONS } from './workers/llm-fixtures.js'
 
 const url = new URL('./workers/llm-handlers.ts', import.meta.url)
 const model = buildTinyModel(TINY_OPTIONS)
@@ -20,7 +22,7 @@ function setup() {
     capacity: { vram: 8 },
     executor: workers,
     maxAttempts: 1,
-    models: { tiny: cost, other: cost, brief: cost, garbage: cost, truncated: cost, noWasm: cost },
+    models: { tiny: cost, other: cost, brief: cost, garbage: cost, truncated: cost, noWasm: cost, fromUrl: cost },
   })
   opened.push({ close: () => pool.close() }, { close: () => workers.terminate() })
   return { pool, workers }
@@ -37,6 +39,25 @@ async function chunksOf(task: TaskHandle<string, unknown>): Promise<string[]> {
 }
 
 describe('wllama in a WorkerPool', () => {
+  it('a model file the loader downloads is kept in the Cache API: the next load reads it from there, with the file gone', async () => {
+    const { pool } = setup()
+    await caches.delete(MODEL_CACHE)
+    const file = MODEL_FILE_URL.slice(1) // a path from the project root
+    let binary = ''
+    for (const byte of model.bytes) binary += String.fromCharCode(byte)
+    await commands.writeFile(file, btoa(binary), { encoding: 'base64' })
+    const ask = async (): Promise<unknown> =>
+      (await pool.submit({ prompt: 'the', maxTokens: 8 }, { handler: 'generate', model: 'fromUrl', cost: { vram: 1 } })).result
+    const expected = model.expectedCompletion('the', 8)
+    expect(await ask()).toBe(expected)
+    const kept = await (await caches.open(MODEL_CACHE)).match(new URL(MODEL_FILE_URL, location.href))
+    expect((await kept!.arrayBuffer()).byteLength).toBe(model.bytes.byteLength)
+    await commands.removeFile(file)
+    expect((await fetch(MODEL_FILE_URL, { cache: 'no-store' })).ok).toBe(false)
+    await pool.unload('fromUrl')
+    expect(await ask()).toBe(expected) // loaded anew, from the cache
+  })
+
   it('generates the text the tiny model follows, streaming each piece through progress', async () => {
     const { pool } = setup()
     const prompt = 'the quick'

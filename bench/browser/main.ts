@@ -174,6 +174,59 @@ const bench = {
     const { seconds, latencies } = await done
     return { rate: n / seconds, p99: p99(latencies) }
   },
+  /**
+   * Offline-queued network tasks replayed on reconnect: `n` tasks (the mix of priorities given)
+   * submitted to a pool whose network capacity is 0, on IndexedDB (so they would survive a
+   * reload), then the network comes back with `units` at once; timed until the last ends.
+   */
+  async ourReplay({
+    n,
+    units,
+    run,
+    priorities,
+  }: {
+    n: number
+    units: number
+    run: string
+    priorities: string[]
+  }): Promise<{ seconds: number }> {
+    const pool = new ResourcePool<{ id: string; priority: string }, void>({
+      capacity: { network: 0 },
+      elasticResources: ['network'],
+      queue: new IndexedDBQueue({ database: fresh('replay'), name: 'sync' }),
+      maxAttempts: 3,
+      executor: async (body) => {
+        const response = await fetch(`/replay/${run}`, {
+          method: 'POST',
+          body: JSON.stringify(body),
+          headers: { 'content-type': 'application/json' },
+        })
+        if (!response.ok) throw new Error(`answered ${response.status}`)
+      },
+    })
+    const priority = (i: number) => priorities[i] as 'low' | 'normal' | 'high' | 'critical'
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        pool.submit({ id: `${run}-${i}`, priority: priority(i) }, { cost: { network: 1 }, priority: priority(i) }),
+      ),
+    )
+    const t0 = performance.now()
+    pool.setCapacity({ network: units })
+    await pool.onIdle()
+    const seconds = (performance.now() - t0) / 1000
+    await pool.close()
+    return { seconds }
+  },
+  /** The same requests through workbox-background-sync's Queue, in a service worker. */
+  async workboxReplay({ n, run, priorities }: { n: number; run: string; priorities: string[] }): Promise<{ seconds: number }> {
+    const registration = await navigator.serviceWorker.register(new URL('./sw.ts', import.meta.url), { type: 'module', scope: './' })
+    await navigator.serviceWorker.ready
+    const worker = registration.active ?? (await navigator.serviceWorker.ready).active!
+    const channel = new MessageChannel()
+    const done = new Promise<{ seconds: number }>((resolve) => (channel.port1.onmessage = (e) => resolve(e.data)))
+    worker.postMessage({ n, name: fresh('workbox-replay'), replay: run, priorities }, [channel.port2])
+    return done
+  },
   /** Our queue's claim + ack, one task at a time, at a backlog of `backlog` tasks on a fresh store. */
   async idbClaimAck({ backlog, n }: { backlog: number; n: number }): Promise<Result> {
     const queue = new IndexedDBQueue<unknown>({ database: fresh('claim'), name: 'q' })

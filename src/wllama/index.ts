@@ -34,7 +34,16 @@ export interface WllamaLoaderOptions {
    * and the instance is reported lost, so its units are freed once it is gone. @default Infinity
    */
   readonly generateTimeoutMs?: number
+  /**
+   * Where a model file fetched from an http(s) URL is kept (a Cache API cache of that name), so a
+   * later load, offline too, reads it from there instead of downloading it again; `false` for
+   * none. @default 'prometheus-parking-lot-models'
+   */
+  readonly cache?: string | false
 }
+
+/** The Cache API cache model files go to unless `cache` says otherwise. */
+export const MODEL_CACHE = 'prometheus-parking-lot-models'
 
 /** A loaded model: what `wllamaGenerate` gets as `ctx.model`. */
 export class WllamaInstance {
@@ -91,7 +100,7 @@ async function loadInstance(model: string, ctx: ModelLoaderContext, options: Wll
   let loading: Promise<void> | undefined
   try {
     await Promise.race([checkReachable(model, wasmUrl, fetches.signal), timedOut])
-    const blob = await Promise.race([toBlob(model, options.source, fetches.signal), timedOut])
+    const blob = await Promise.race([toBlob(model, options.source, fetches.signal, options.cache ?? MODEL_CACHE), timedOut])
     engine = new Wllama({ default: wasmUrl }, { logger })
     loading = engine.loadModel([blob], { n_ctx: options.nCtx ?? 256, n_threads: options.nThreads ?? 1, n_gpu_layers: 0 })
     await Promise.race([loading, timedOut])
@@ -128,14 +137,22 @@ async function checkReachable(model: string, url: string, signal: AbortSignal): 
   }
 }
 
-async function toBlob(model: string, source: WllamaLoaderOptions['source'], signal: AbortSignal): Promise<Blob> {
+async function toBlob(model: string, source: WllamaLoaderOptions['source'], signal: AbortSignal, cacheName: string | false): Promise<Blob> {
   const resolved = typeof source === 'function' ? await source() : source
   if (resolved instanceof Blob) return resolved
   if (resolved instanceof Uint8Array || resolved instanceof ArrayBuffer) return new Blob([resolved])
-  const response = await fetch(resolved, { signal })
+  const url = new URL(String(resolved), globalThis.location?.href)
+  // Only http(s) responses can be kept (the Cache API refuses others), and only where it exists.
+  const cache = cacheName !== false && /^https?:$/.test(url.protocol) && 'caches' in globalThis ? await caches.open(cacheName) : undefined
+  const kept = await cache?.match(url)
+  if (kept !== undefined) return kept.blob()
+  const response = await fetch(url, { signal })
   if (!response.ok) {
     throw new ModelLoadError(`Model '${model}': ${String(resolved)} answered ${response.status} ${response.statusText}`, model)
   }
+  if (cache === undefined) return response.blob()
+  // Kept whole before it is used: a download cut short is not kept (put rejects), and the load fails as it would.
+  await cache.put(url, response.clone())
   return response.blob()
 }
 

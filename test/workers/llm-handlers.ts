@@ -3,7 +3,7 @@
 import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
 import { buildTinyModel, wllamaGenerate, wllamaLoader } from '../../src/wllama/index.js'
 import { defineHandlers } from '../../src/worker.js'
-import { TINY_OPTIONS } from './llm-fixtures.js'
+import { MODEL_FILE_URL, TINY_OPTIONS } from './llm-fixtures.js'
 
 const tiny = () => buildTinyModel(TINY_OPTIONS).bytes
 
@@ -23,6 +23,8 @@ defineHandlers(
       // A GGUF cut short: wllama "loads" it with n_vocab 0.
       truncated: wllamaLoader({ wasmUrl, source: () => tiny().slice(0, 200_000), nThreads: 1 }),
       noWasm: wllamaLoader({ wasmUrl: '/no/such/wllama.wasm', source: tiny, nThreads: 1 }),
+      // A model file the loader downloads (the test writes it, then takes it away): kept in the Cache API.
+      fromUrl: wllamaLoader({ wasmUrl, source: MODEL_FILE_URL, nThreads: 1 }),
     },
   },
 )
