@@ -21,6 +21,9 @@ $('device').textContent =
 // A build (`npm start`) works offline after one visit: its service worker precaches the app.
 if (__PPL_SERVICE_WORKER__ && 'serviceWorker' in navigator) {
   navigator.serviceWorker.register('/sw.js').catch((error: unknown) => console.error('The service worker did not register', error))
+} else if ('serviceWorker' in navigator) {
+  // The dev server: a build's service worker left on this origin would serve its stale files.
+  for (const registration of await navigator.serviceWorker.getRegistrations()) await registration.unregister()
 }
 
 // `?mode=leader`: the tabs elect one of them to host the pool (as where SharedWorker is missing).

@@ -2,7 +2,7 @@
 // among them) at install, so after one online visit the demo loads and generates with the network
 // off. Same-origin GETs (and HEADs) come from the cache first (a page load from the cached shell); `/api/`
 // (sync posts, the connectivity probe) always goes to the network. Queued tasks live in IndexedDB,
-// which no service-worker update touches. Built by demo/vite.config.ts, which fills in the list.
+// which no service-worker update touches. A new version takes over once every tab of the old one closed. Built by demo/vite.config.ts, which fills in the list.
 
 export {} // a module: its declarations below stay its own
 
@@ -17,7 +17,6 @@ interface FetchEvent extends ExtendableEvent {
 interface ServiceWorkerScope {
   addEventListener(type: 'install' | 'activate', listener: (event: ExtendableEvent) => void): void
   addEventListener(type: 'fetch', listener: (event: FetchEvent) => void): void
-  skipWaiting(): Promise<void>
   readonly clients: { claim(): Promise<void> }
   readonly location: Location
 }
@@ -27,12 +26,14 @@ declare const self: ServiceWorkerScope
 const PRECACHE: readonly string[] = JSON.parse('__PPL_PRECACHE__') as string[]
 const CACHE = `ppl-demo-__PPL_VERSION__`
 
+// A new version waits until no tab runs the old one (no skipWaiting): tabs of two versions at
+// once would start two hosts (SharedWorker scripts of two builds) on one queue.
 self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE)
-      await cache.addAll(PRECACHE)
-      await self.skipWaiting()
+      // From the server, not from the HTTP cache: a new version must get the new files.
+      await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: 'reload' })))
     })(),
   )
 })

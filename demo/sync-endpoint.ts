@@ -1,5 +1,6 @@
 // The demo server's endpoints for network tasks (dev server and `npm start` alike): `POST /api/sync`
-// takes one synced result `{ id, taskId, priority }` and counts it by id; `GET /api/sync` answers
+// takes one synced result `{ id, priority }` and counts it by id (a request whose answer was lost is
+// sent again by its task's retry: a real server would apply each id once); `GET /api/sync` answers
 // the counts (how many times each arrived: exactly once is the point); `GET /api/health` is the
 // connectivity probe. Kept in this process, so a test that stops and restarts the server keeps them.
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -22,15 +23,19 @@ const registry = globalThis as { [SHARED]?: SyncLog }
 export const syncLog: SyncLog = (registry[SHARED] ??= { arrivals: [], counts: new Map(), healthy: true })
 
 const MAX_BODY = 16 * 1024
+const PRIORITIES = ['low', 'normal', 'high', 'critical']
 
+class BodyTooLarge extends Error {}
+
+/** The body, or BodyTooLarge once it passes MAX_BODY (the rest is read and dropped, so the answer still goes out). */
 async function bodyOf(request: IncomingMessage): Promise<string> {
   let size = 0
   const parts: Buffer[] = []
   for await (const part of request as AsyncIterable<Buffer>) {
     size += part.length
-    if (size > MAX_BODY) throw new Error(`body over ${MAX_BODY} bytes`)
-    parts.push(part)
+    if (size <= MAX_BODY) parts.push(part)
   }
+  if (size > MAX_BODY) throw new BodyTooLarge(`body over ${MAX_BODY} bytes`)
   return Buffer.concat(parts).toString('utf8')
 }
 
@@ -50,10 +55,12 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
   try {
     message = JSON.parse(await bodyOf(request))
   } catch (error) {
+    if (error instanceof BodyTooLarge) return answer(response, 413, { error: error.message })
     return answer(response, 400, { error: `not a JSON body: ${String(error)}` })
   }
   const { id, priority } = (message ?? {}) as { id?: unknown; priority?: unknown }
-  if (typeof id !== 'string' || typeof priority !== 'string') return answer(response, 400, { error: 'expected { id, priority } strings' })
+  if (typeof id !== 'string' || typeof priority !== 'string' || !PRIORITIES.includes(priority))
+    return answer(response, 400, { error: `expected { id, priority } strings, priority one of ${PRIORITIES.join(', ')}` })
   syncLog.arrivals.push({ id, priority })
   syncLog.counts.set(id, (syncLog.counts.get(id) ?? 0) + 1)
   answer(response, 200, { received: syncLog.counts.get(id) })

@@ -2,7 +2,7 @@
 // it and serves the build (`vite preview`) with its service worker and Content-Security-Policy.
 // Cross-origin isolated (COOP/COEP) so timers are fine-grained.
 import { createHash } from 'node:crypto'
-import { readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { defineConfig, type Plugin } from 'vite'
 import { syncEndpoint } from './sync-endpoint.js'
 
@@ -31,7 +31,7 @@ export const CONTENT_SECURITY_POLICY = [
 
 const publicDir = new URL('../public/', import.meta.url)
 
-/** Fills the service worker's precache list (every file of the build and of public/) and its version. */
+/** Fills the service worker's precache list (every file of the build and of public/) and its version (a hash of their contents). */
 function precache(): Plugin {
   return {
     name: 'ppl-demo-precache',
@@ -40,8 +40,14 @@ function precache(): Plugin {
       const worker = bundle['sw.js']
       if (worker?.type !== 'chunk') throw new Error('The build has no service worker chunk sw.js')
       const built = Object.keys(bundle).filter((name) => name !== 'sw.js' && name !== 'index.html' && !name.endsWith('.map'))
-      const urls = ['/', ...[...built, ...readdirSync(publicDir)].map((name) => `/${name}`)].sort()
-      const version = createHash('sha256').update(JSON.stringify(urls)).digest('hex').slice(0, 16)
+      const publicFiles = readdirSync(publicDir)
+      const urls = ['/', ...[...built, ...publicFiles].map((name) => `/${name}`)].sort()
+      // Any change of any file (index.html, the manifest, an icon) makes a new version.
+      const hash = createHash('sha256')
+      for (const [name, item] of Object.entries(bundle).sort(([a], [b]) => a.localeCompare(b)))
+        if (name !== 'sw.js') hash.update(name).update(item.type === 'chunk' ? item.code : item.source)
+      for (const name of publicFiles.sort()) hash.update(name).update(readFileSync(new URL(name, publicDir)))
+      const version = hash.digest('hex').slice(0, 16)
       const list = /(["'`])__PPL_PRECACHE__\1/
       if (!list.test(worker.code) || !worker.code.includes('__PPL_VERSION__')) throw new Error('sw.js lost its precache placeholders')
       worker.code = worker.code.replace(list, JSON.stringify(JSON.stringify(urls))).replaceAll('__PPL_VERSION__', version)

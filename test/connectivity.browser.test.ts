@@ -97,6 +97,30 @@ describe('trackConnectivity', () => {
     await pool.close()
   })
 
+  it('puts the capacity back when something else changed it, and goes on after a change that failed', async () => {
+    const pool = new ResourcePool<number, number>({ capacity: { network: 0, cpu: 1 }, elasticResources: ['network'], executor: (n) => n })
+    stops.push(trackConnectivity(pool, { units: 2, probeIntervalMs: 20 }))
+    await until(() => pool.snapshot().capacity['network'], 2)
+    pool.setCapacity({ cpu: 1 }) // the app's own change leaves the network out: 0
+    expect(pool.snapshot().capacity['network']).toBe(0)
+    await until(() => pool.snapshot().capacity['network'], 2)
+    await pool.close()
+    // A pool that refuses the first change: the error is reported, the next change still applies.
+    let network = 0
+    let calls = 0
+    const refusing = {
+      snapshot: () => ({ capacity: { network } }),
+      setCapacity: (capacity: Record<string, number>) => {
+        if (++calls === 1) throw new InvalidOptionError('refused once', 'capacity')
+        network = capacity['network']!
+      },
+    } as unknown as Parameters<typeof trackConnectivity>[0]
+    const errors: unknown[] = []
+    stops.push(trackConnectivity(refusing, { units: 3, probeIntervalMs: 20, onError: (error) => errors.push(error) }))
+    await until(() => network, 3)
+    expect(errors).toHaveLength(1)
+  })
+
   it('on a SharedPool, the host learns connectivity from the tab: its network tasks park offline and run online in order', async () => {
     const client: SharedPool<string, string> = await connectSharedPool('/test/workers/shared-host.ts', 'net', {
       workerName: `net-${crypto.randomUUID()}`,

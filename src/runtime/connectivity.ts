@@ -9,7 +9,8 @@
  * 2xx) has the last word while the browser thinks it is online.
  */
 import type { Pool } from '../core/pool.js'
-import { optionalFunction, optionalNumber, optionalString, optionsObject } from '../core/validate.js'
+import { MAX_TIMER_DELAY_MS } from '../core/clock.js'
+import { optionalFunction, optionalNumber, optionalString, optionsObject, refuse } from '../core/validate.js'
 
 export interface TrackConnectivityOptions {
   /** The elastic resource that stands for the network (list it in the pool's `elasticResources`). @default 'network' */
@@ -18,7 +19,10 @@ export interface TrackConnectivityOptions {
   readonly units?: number
   /** A URL that answers 2xx when the network (or the app's server) is really reachable. @default none: `navigator.onLine` alone */
   readonly probeUrl?: string
-  /** How often the probe runs while the browser says online. @default 30_000 */
+  /**
+   * How often it checks again (the probe, or `navigator.onLine` without one) and puts the capacity
+   * back if something else changed it (another tab, a new leader's host). @default 30_000
+   */
   readonly probeIntervalMs?: number
   /** How long a probe may take before it counts as offline. @default 5_000 */
   readonly probeTimeoutMs?: number
@@ -47,9 +51,13 @@ export function trackConnectivity(pool: Pool<never, unknown, unknown>, options: 
   const probeUrl = optionalString(options.probeUrl, 'probeUrl')
   const probeIntervalMs = optionalNumber(options.probeIntervalMs, 'probeIntervalMs', { positive: true }) ?? 30_000
   const probeTimeoutMs = optionalNumber(options.probeTimeoutMs, 'probeTimeoutMs', { positive: true }) ?? 5_000
+  for (const [path, ms] of [
+    ['probeIntervalMs', probeIntervalMs],
+    ['probeTimeoutMs', probeTimeoutMs],
+  ] as const)
+    if (ms > MAX_TIMER_DELAY_MS) refuse(path, `a number of ms up to ${MAX_TIMER_DELAY_MS} (a timer's longest)`, ms)
 
   let stopped = false
-  let applied: number | undefined
   // Capacity changes one at a time, in order (a SharedPool's snapshot is a round trip).
   let applying: Promise<void> = Promise.resolve()
   let probing: AbortController | undefined
@@ -57,13 +65,20 @@ export function trackConnectivity(pool: Pool<never, unknown, unknown>, options: 
 
   const apply = (online: boolean): void => {
     const next = online ? units : 0
-    applying = applying.then(async () => {
-      if (stopped || applied === next) return
-      const { capacity } = await pool.snapshot()
-      pool.setCapacity({ ...capacity, [resource]: next })
-      applied = next
-    })
-    applying.catch(report)
+    // Each change reports its own failure; the next one still runs.
+    applying = applying
+      .then(async () => {
+        if (stopped) return
+        // Compared with the pool's own value, not a remembered one: a new host, another tab or the
+        // app may have changed it since.
+        const { capacity } = await pool.snapshot()
+        if (capacity[resource] === next) return
+        // The others as they are; one at 0 is left out (it stays 0), as a resource that is not
+        // elastic may not be set to 0.
+        const others = Object.entries(capacity).filter(([name, held]) => name !== resource && held > 0)
+        pool.setCapacity({ ...Object.fromEntries(others), [resource]: next })
+      })
+      .catch(report)
   }
 
   const probe = async (): Promise<void> => {
@@ -76,6 +91,7 @@ export function trackConnectivity(pool: Pool<never, unknown, unknown>, options: 
     try {
       const response = await fetch(probeUrl, { cache: 'no-store', signal: controller.signal })
       reachable = response.ok
+      void response.body?.cancel() // only the status is wanted
     } catch {
       reachable = false // unreachable or timed out: that is what the probe asks
     } finally {
@@ -91,13 +107,13 @@ export function trackConnectivity(pool: Pool<never, unknown, unknown>, options: 
   }
   globalThis.addEventListener('online', onOnline)
   globalThis.addEventListener('offline', onOffline)
-  const interval = probeUrl === undefined ? undefined : setInterval(() => navigator.onLine && void probe(), probeIntervalMs)
+  const interval = setInterval(() => void probe(), probeIntervalMs)
   void probe()
   return () => {
     stopped = true
     globalThis.removeEventListener('online', onOnline)
     globalThis.removeEventListener('offline', onOffline)
-    if (interval !== undefined) clearInterval(interval)
+    clearInterval(interval)
     probing?.abort()
   }
 }

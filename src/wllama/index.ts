@@ -8,7 +8,8 @@
  * goes only to the logger (checked after the load, with the logged error as the cause).
  */
 import { Wllama, type WllamaLogger } from '@wllama/wllama'
-import { ModelLoadError, describeError } from '../core/errors.js'
+import { InvalidOptionError, ModelLoadError, describeError } from '../core/errors.js'
+import { describeValue } from '../core/validate.js'
 import { noop } from '../core/types.js'
 import type { HandlerContext, ModelLoader, ModelLoaderContext } from '../runtime/handlers.js'
 
@@ -74,6 +75,9 @@ export function wllamaLoader(options: WllamaLoaderOptions): ModelLoader<WllamaIn
   if (typeof options !== 'object' || options === null) throw new TypeError('wllamaLoader expects { wasmUrl, source }')
   if (options.wasmUrl === undefined || options.source === undefined)
     throw new TypeError('wllamaLoader: `wasmUrl` and `source` are required')
+  const { cache } = options
+  if (cache !== undefined && cache !== false && (typeof cache !== 'string' || cache === ''))
+    throw new InvalidOptionError(`wllamaLoader: \`cache\` is a cache's name or false, got ${describeValue(cache)}`, 'cache')
   return {
     load: (model, ctx) => loadInstance(model, ctx, options),
     unload: (instance) => instance.engine.exit(),
@@ -151,9 +155,12 @@ async function toBlob(model: string, source: WllamaLoaderOptions['source'], sign
     throw new ModelLoadError(`Model '${model}': ${String(resolved)} answered ${response.status} ${response.statusText}`, model)
   }
   if (cache === undefined) return response.blob()
-  // Kept whole before it is used: a download cut short is not kept (put rejects), and the load fails as it would.
-  await cache.put(url, response.clone())
-  return response.blob()
+  const blob = await response.blob()
+  // Kept for the next load; one that cannot be kept (storage full) still loads now, and says so.
+  await cache.put(url, new Response(blob, { headers: response.headers })).catch((error: unknown) => {
+    console.warn(`prometheus-parking-lot: model '${model}' (${url.href}) could not be kept in cache '${cacheName}': ${describeError(error)}`)
+  })
+  return blob
 }
 
 export interface GenerateInput {
