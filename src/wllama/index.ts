@@ -158,7 +158,9 @@ async function toBlob(model: string, source: WllamaLoaderOptions['source'], sign
   const blob = await response.blob()
   // Kept for the next load; one that cannot be kept (storage full) still loads now, and says so.
   await cache.put(url, new Response(blob, { headers: response.headers })).catch((error: unknown) => {
-    console.warn(`prometheus-parking-lot: model '${model}' (${url.href}) could not be kept in cache '${cacheName}': ${describeError(error)}`)
+    console.warn(
+      `prometheus-parking-lot: model '${model}' (${url.href}) could not be kept in cache '${cacheName}': ${describeError(error)}`,
+    )
   })
   return blob
 }
