@@ -55,7 +55,7 @@ describe('PostgresQueue: pools sharing one queue', () => {
     // The queue drained: usage is forgotten (by the charge after the last ack, which may follow its end's notification).
     const kept = async (): Promise<number> =>
       Number((await admin.query('select count(*)::int as n from pl_tenant_usage where queue_name = $1', [name])).rows[0].n)
-    await expect.poll(kept).toBe(0)
+    await expect.poll(kept, { timeout: 10_000 }).toBe(0)
   })
 
   it('fair share across machines counts a run while it runs (charged at each renewal), not only once it ended', async () => {
@@ -68,13 +68,13 @@ describe('PostgresQueue: pools sharing one queue', () => {
     const submitter = member(name, { slots: 1 }, { paused: true, policy })
     const first = member(name, { slots: 1 }, { policy, leaseMs: 300 })
     const long = await submitter.pool.submit({ hold: 'a long' }, { tenant: 'a' })
-    await expect.poll(() => first.ran).toEqual(['a long'])
-    await expect.poll(() => usageOf('a')).toBeGreaterThan(0)
+    await expect.poll(() => first.ran, { timeout: 10_000 }).toEqual(['a long'])
+    await expect.poll(() => usageOf('a'), { timeout: 10_000 }).toBeGreaterThan(0)
     const a2 = await submitter.pool.submit({ echo: 'a2' }, { tenant: 'a' })
     const b1 = await submitter.pool.submit({ echo: 'b1' }, { tenant: 'b' })
     // b enrolled at the least usage of the active tenants (a's); a's keeps growing while it runs.
     const enrolled = await usageOf('b')
-    await expect.poll(() => usageOf('a')).toBeGreaterThan(enrolled)
+    await expect.poll(() => usageOf('a'), { timeout: 10_000 }).toBeGreaterThan(enrolled)
     const second = member(name, { slots: 1 }, { policy })
     await Promise.all([a2.result, b1.result])
     expect(second.ran).toEqual(['b1', 'a2'])

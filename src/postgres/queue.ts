@@ -34,6 +34,7 @@ import {
   claimFitting,
   delayOf,
   enrollTenants,
+  forgetIfDrained,
   insertSharedJobs,
   notifyWork,
   plainEnd,
@@ -418,7 +419,7 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
       if (acked.has(id)) this.#placed.delete(id) // ended: nothing to withdraw any more
       entry.resolve(acked.has(id) ? undefined : 'kept')
     }
-    await this.#chargeTenants()
+    await this.#chargeTenants(true)
     // Ends nobody took (their submitter went away) are forgotten after a while, now and then.
     if ((this.#acksSincePrune += batch.length) >= 1000) {
       this.#acksSincePrune = 0
@@ -518,9 +519,17 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
     return { ...held, chargedUntil: now }
   }
 
-  /** Adds the usage gathered to the table; a charge that failed is reported and kept for the next. */
-  async #chargeTenants(): Promise<void> {
-    if (this.#usage.size === 0) return
+  /**
+   * Adds the usage gathered to the table; a charge that failed is reported and kept for the next.
+   * After acks (`acked`), under fair share, also when there is nothing to charge (a renewal may
+   * have charged it before the ack): the queue may be drained now, and then it forgets usage.
+   */
+  async #chargeTenants(acked = false): Promise<void> {
+    if (this.#usage.size === 0) {
+      if (acked && this.#host?.fairShare === true)
+        await wrap('forgetting tenant usage', () => forgetIfDrained(this.#db, this.name)).catch((error: unknown) => this.#report(error))
+      return
+    }
     const usage = this.#usage
     this.#usage = new Map()
     try {

@@ -247,7 +247,7 @@ export async function chargeTenants(tx: SqlTransaction, queue: string, usage: Re
 }
 
 /** A queue that holds no task forgets its tenants' usage. */
-async function forgetIfDrained(tx: SqlTransaction, queue: string): Promise<void> {
+export async function forgetIfDrained(tx: SqlTransaction, queue: string): Promise<void> {
   await tx.query('delete from pl_tenant_usage where queue_name = $1 and not exists (select 1 from pl_queue_jobs where queue_name = $1)', [
     queue,
   ])
