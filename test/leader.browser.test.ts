@@ -49,7 +49,9 @@ it('hands the pool over to the next tab when the leader closes, recovering its q
   // The leader's tab closed at once (500 ms tasks had just started): what it was running, on
   // either tab's worker, was recovered from the queue by the new leader and ran again there,
   // with attempt 2; what was parked ran there first time.
-  expect(results.map((r) => r.worker)).toEqual(['tab-b-1', 'tab-b-1', 'tab-b-1', 'tab-b-1'])
+  // All on tab b's workers: its first, or (when it was running one of the old leader's tasks as
+  // that leader closed, which a loaded machine makes likely) the one that replaced it.
+  expect(results.map((r) => r.worker).filter((worker) => !/^tab-b-\d+$/.test(worker))).toEqual([])
   expect(results.filter((r) => r.attempt === 2).length).toBeGreaterThanOrEqual(1)
   expect(results.every((r) => r.attempt <= 2)).toBe(true)
   const { messages } = await client.mailbox.fetch({ tenant: 'test-origin', user: 'tester' })
