@@ -120,6 +120,12 @@ interface DemoWindow {
 const network = (page: Page): Promise<number | undefined> =>
   page.evaluate(async () => (await (window as unknown as DemoWindow).demo.pool.snapshot()).capacity['network'])
 
+const parkedTotal = (page: Page): Promise<number> =>
+  page.evaluate(async () => (await (window as unknown as DemoWindow).demo.pool.snapshot()).parkedTotal)
+
+/** How many sync posts of ids starting `${prefix}-` reached the endpoint. */
+const arrivedWith = (prefix: string): number => syncLog.arrivals.filter((a) => a.id.startsWith(`${prefix}-`)).length
+
 const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const
 
 /** Submits `count` sync tasks of mixed priorities (a fixed mix); answers their ids and priorities. */
@@ -192,9 +198,8 @@ async function networkTasksOffline(mode: 'shared-worker' | 'leader'): Promise<vo
   const submitted = await submitSyncTasks(page, mode, 50)
   await reload(page) // still offline: the durable queue keeps them
   await page.screenshot({ path: `${screenshots}pwa-offline-parked-${mode}.png`, fullPage: true })
-  const parked = await page.evaluate(async () => (await (window as unknown as DemoWindow).demo.pool.snapshot()).parkedTotal)
-  expect(parked).toBe(50)
-  expect(syncLog.arrivals.filter((a) => a.id.startsWith(`${mode}-`))).toEqual([])
+  expect(await parkedTotal(page)).toBe(50)
+  expect(arrivedWith(mode)).toBe(0)
 
   // The start order, as the pool reports it to this tab.
   await page.evaluate(() => {
@@ -203,8 +208,7 @@ async function networkTasksOffline(mode: 'shared-worker' | 'leader'): Promise<vo
     win.demo.pool.on('started', ({ task }) => win.starts!.push(task.id))
   })
   await goOnline(context)
-  const arrived = (): number => syncLog.arrivals.filter((a) => a.id.startsWith(`${mode}-`)).length
-  await expect.poll(arrived, { timeout: 60_000 }).toBe(50)
+  await expect.poll(() => arrivedWith(mode), { timeout: 60_000 }).toBe(50)
   for (const { id } of submitted) expect(syncLog.counts.get(id)).toBe(1)
   const starts = await page.evaluate(() => (window as unknown as DemoWindow).starts!)
   const priorityOf = new Map(submitted.map((s) => [s.taskId, s.priority]))
@@ -327,12 +331,10 @@ describe('the demo as an offline-first PWA (production build, service worker, CS
       page = await openDemo(context)
       await expect.poll(cachesNow, { timeout: 30_000 }).toEqual([`${before!}-next`])
       expect(await network(page)).toBe(0)
-      const parked = await page.evaluate(async () => (await (window as unknown as DemoWindow).demo.pool.snapshot()).parkedTotal)
-      expect(parked).toBe(20)
+      expect(await parkedTotal(page)).toBe(20)
       syncLog.healthy = true
       await reload(page) // its probe now answers: the network opens
-      const arrived = (): number => syncLog.arrivals.filter((a) => a.id.startsWith('update-')).length
-      await expect.poll(arrived, { timeout: 60_000 }).toBe(20)
+      await expect.poll(() => arrivedWith('update'), { timeout: 60_000 }).toBe(20)
       for (const { id } of submitted) expect(syncLog.counts.get(id)).toBe(1)
       await context.close()
     },

@@ -36,6 +36,16 @@ async function deleteMade(): Promise<void> {
       ),
   )
 }
+/** Runs a benchmark in the service worker (bench/browser/sw.ts, where workbox's Queue lives); its answer. */
+async function askServiceWorker<T>(message: object): Promise<T> {
+  const registration = await navigator.serviceWorker.register(new URL('./sw.ts', import.meta.url), { type: 'module', scope: './' })
+  const worker = registration.active ?? (await navigator.serviceWorker.ready).active!
+  const channel = new MessageChannel()
+  const done = new Promise<T>((resolve) => (channel.port1.onmessage = (e) => resolve(e.data as T)))
+  worker.postMessage(message, [channel.port2])
+  return done
+}
+
 const p99 = (latencies: number[]): number => latencies.sort((a, b) => a - b)[Math.floor(latencies.length * 0.99)] ?? 0
 
 async function timed(n: number, start: (i: number) => Promise<unknown>, concurrent = true): Promise<Result> {
@@ -165,13 +175,7 @@ const bench = {
   },
   /** workbox-background-sync's Queue.pushRequest, in a service worker. */
   async workboxPush({ n }: { n: number }): Promise<Result> {
-    const registration = await navigator.serviceWorker.register(new URL('./sw.ts', import.meta.url), { type: 'module', scope: './' })
-    await navigator.serviceWorker.ready
-    const worker = registration.active ?? (await navigator.serviceWorker.ready).active!
-    const channel = new MessageChannel()
-    const done = new Promise<{ seconds: number; latencies: number[] }>((resolve) => (channel.port1.onmessage = (e) => resolve(e.data)))
-    worker.postMessage({ n, name: fresh('workbox') }, [channel.port2])
-    const { seconds, latencies } = await done
+    const { seconds, latencies } = await askServiceWorker<{ seconds: number; latencies: number[] }>({ n, name: fresh('workbox') })
     return { rate: n / seconds, p99: p99(latencies) }
   },
   /**
@@ -219,13 +223,7 @@ const bench = {
   },
   /** The same requests through workbox-background-sync's Queue, in a service worker. */
   async workboxReplay({ n, run, priorities }: { n: number; run: string; priorities: string[] }): Promise<{ seconds: number }> {
-    const registration = await navigator.serviceWorker.register(new URL('./sw.ts', import.meta.url), { type: 'module', scope: './' })
-    await navigator.serviceWorker.ready
-    const worker = registration.active ?? (await navigator.serviceWorker.ready).active!
-    const channel = new MessageChannel()
-    const done = new Promise<{ seconds: number }>((resolve) => (channel.port1.onmessage = (e) => resolve(e.data)))
-    worker.postMessage({ n, name: fresh('workbox-replay'), replay: run, priorities }, [channel.port2])
-    return done
+    return askServiceWorker<{ seconds: number }>({ n, name: fresh('workbox-replay'), replay: run, priorities })
   },
   /** Our queue's claim + ack, one task at a time, at a backlog of `backlog` tasks on a fresh store. */
   async idbClaimAck({ backlog, n }: { backlog: number; n: number }): Promise<Result> {

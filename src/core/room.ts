@@ -23,8 +23,8 @@ export interface RoomRules<T extends LotEntry> {
   drop(victim: T, error: TaskDroppedError): void
 }
 
-/** `drop-lowest` order: lowest base priority first, newest first within it. */
-const dropsBefore = (a: LotEntry, b: LotEntry): boolean => a.rank < b.rank || (a.rank === b.rank && a.seq > b.seq)
+/** `drop-lowest` order (negative: `a` goes first): lowest base priority first, newest first within it. */
+const dropOrder = (a: LotEntry, b: LotEntry): number => a.rank - b.rank || b.seq - a.seq
 
 const dropped = (victim: LotEntry & { readonly id: string }): TaskDroppedError =>
   new TaskDroppedError(`Task ${victim.id} was dropped for a higher-priority task; it never ran`)
@@ -47,7 +47,7 @@ export function makeRoom<T extends LotEntry & { readonly id: string }>(
   if (ahead === 0 && cost !== undefined && !rules.isPaused() && rules.ledger.fits(cost)) return
   if (onFull === 'drop-lowest') {
     let victim = rules.lot.lowestNewest()
-    for (const task of rules.delayedTasks()) if (victim === undefined || dropsBefore(task, victim)) victim = task
+    for (const task of rules.delayedTasks()) if (victim === undefined || dropOrder(task, victim) < 0) victim = task
     if (victim !== undefined && victim.rank < rank) {
       rules.drop(victim, dropped(victim))
       return
@@ -70,7 +70,7 @@ export function makeRoomForAll<T extends LotEntry & { readonly id: string }>(
   if (ranks.length <= free) return
   const victims: T[] = []
   if (rules.options.onFull === 'drop-lowest') {
-    const candidates = [...rules.lot.all(), ...rules.delayedTasks()].sort((a, b) => a.rank - b.rank || b.seq - a.seq)
+    const candidates = [...rules.lot.all(), ...rules.delayedTasks()].sort(dropOrder)
     for (const rank of ranks.slice(Math.max(0, free))) {
       const next = candidates[victims.length]
       if (next === undefined || next.rank >= rank) break

@@ -419,18 +419,19 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     }
     this.#wasBusy = true
     if (task.waitDeadline !== undefined) this.#deadlines.watch(task)
-    const now = this.#clock.now()
+    // The clock is read only for a task with a time (the common one has none).
     const due = task.notBefore
-    if (due !== undefined && due > now) {
+    const waitMs = due === undefined ? 0 : due - this.#clock.now()
+    if (due !== undefined && waitMs > 0) {
       // Parked but not startable yet: it waits on the clock, then takes its place by seq.
-      this.#delayed.wait(task, due - now, () => {
+      this.#delayed.wait(task, waitMs, () => {
         task.parkedAt = due
         this.#admission.wake(task, this.#clock.now())
         this.#lot.add(task)
         this.#pump()
       })
     } else {
-      this.#admission.wake(task, now)
+      if (this.#fair !== undefined) this.#admission.wake(task, this.#clock.now())
       this.#lot.add(task)
     }
     if (fresh && this.hasListeners('submitted')) this.emit('submitted', { task: task.handle })

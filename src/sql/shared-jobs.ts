@@ -79,17 +79,17 @@ export async function insertSharedJobs(
     const slice = records.slice(i, i + ROWS_PER_INSERT)
     const params: unknown[] = []
     const tuples = slice.map((record) => {
+      // A delay is kept in database time, as leases are: its length by the submitter's clock. A
+      // delayed task is also enqueued (it ages) from then; the others from the insert.
+      let dueAt: string | undefined
       // $1 is the first row's queue name (the notification's payload below).
       const values = [queue, submitter, ...recordToSql(record)].map((value, column) => {
         if (column === SEQ_COLUMN + 2) return "nextval('pl_queue_seq')"
-        // A delay is kept in database time, as leases are: its length by the submitter's clock.
         if (column === NOT_BEFORE_COLUMN + 2 && record.notBefore !== undefined)
-          return `${DB_NOW} + $${params.push(delayOf(record))}::double precision`
+          return (dueAt = `${DB_NOW} + $${params.push(delayOf(record))}::double precision`)
         return `$${params.push(value)}`
       })
-      // A delayed task is enqueued (it ages) from the end of its delay; the others from the insert.
-      const enqueued = record.notBefore === undefined ? 'default' : `${DB_NOW} + $${params.push(delayOf(record))}::double precision`
-      return `(${enqueued}, ${values.join(', ')})`
+      return `(${dueAt ?? 'default'}, ${values.join(', ')})`
     })
     // One notification per statement, not per row, in the statement itself (no round trip of
     // its own); Postgres delivers it at commit, and a transaction's duplicates once.
