@@ -25,6 +25,8 @@ interface Job {
   index: number
   at: number
   cost: { a: number; b: number }
+  /** Units drawn from the workload's rate `r` at each start (0 without one). */
+  draw: number
   rank: number
   tenant: string
   waitTimeoutMs: number | undefined
@@ -40,6 +42,8 @@ interface Workload {
   agingMs: number
   jobs: Job[]
   capacityChanges: { at: number; capacity: { a: number; b: number } }[]
+  /** A rate `r` (draws come back `intervalMs` after each start), in half the workloads. */
+  rate: { limit: number; intervalMs: number } | undefined
 }
 
 function makeWorkload(seed: number): Workload {
@@ -48,6 +52,7 @@ function makeWorkload(seed: number): Workload {
   const jobs: Job[] = []
   let t = 0
   const count = int(8, 24)
+  const rate = rand() < 0.5 ? { limit: int(1, 4), intervalMs: 1 + rand() * 6 } : undefined
   for (let i = 0; i < count; i++) {
     t += rand() * 3
     const cost = { a: int(0, 4), b: int(0, 3) }
@@ -56,6 +61,7 @@ function makeWorkload(seed: number): Workload {
       index: i,
       at: t,
       cost,
+      draw: rate === undefined ? 0 : int(0, rate.limit),
       rank: int(0, 3),
       tenant: `t${int(0, 2)}`,
       waitTimeoutMs: rand() < 0.3 ? 0.5 + rand() * 8 : undefined,
@@ -75,6 +81,7 @@ function makeWorkload(seed: number): Workload {
     agingMs: 1 + rand() * 4,
     jobs,
     capacityChanges,
+    rate,
   }
 }
 
@@ -117,6 +124,9 @@ function runModel(w: Workload, policy: Policy): Outcome {
   let headTask: ModelTask | undefined
   let headSince = 0
   let seq = 0
+  // Draws of the rate still in the window: each comes back at `at`.
+  const draws: { at: number; units: number }[] = []
+  const drawn = (): number => draws.reduce((sum, d) => sum + d.units, 0)
 
   const usage = (tenant: string, now: number): number =>
     (charged.get(tenant) ?? 0) + runs.filter((r) => r.task.job.tenant === tenant).reduce((sum, r) => sum + r.share * (now - r.start), 0)
@@ -138,6 +148,8 @@ function runModel(w: Workload, policy: Policy): Outcome {
       }
       return x.seq - y.seq
     })
+  const fitsRate = (t: ModelTask, reserved = 0): boolean =>
+    w.rate === undefined || drawn() + t.job.draw + reserved <= w.rate.limit + FIT_EPS
   const fits = (cost: { a: number; b: number }, reserved = { a: 0, b: 0 }): boolean =>
     used.a + cost.a + reserved.a <= capacity.a + FIT_EPS && used.b + cost.b + reserved.b <= capacity.b + FIT_EPS
   // While no tenant is active, no idle tenant's usage is remembered (the next busy period starts at 0).
@@ -153,13 +165,15 @@ function runModel(w: Workload, policy: Policy): Outcome {
   }
   const start = (t: ModelTask, now: number): void => {
     parked.splice(parked.indexOf(t), 1)
-    if (!fits(t.job.cost)) out.oversubscribed.push(`model ${t.job.index}`)
+    if (!fits(t.job.cost) || !fitsRate(t)) out.oversubscribed.push(`model ${t.job.index}`)
     used.a += t.job.cost.a
     used.b += t.job.cost.b
+    if (t.job.draw > 0) draws.push({ at: now + w.rate!.intervalMs, units: t.job.draw })
     t.state = 'running'
     let share = 0
     if (t.job.cost.a > 0 && capacity.a > 0) share = Math.max(share, t.job.cost.a / capacity.a)
     if (t.job.cost.b > 0 && capacity.b > 0) share = Math.max(share, t.job.cost.b / capacity.b)
+    if (t.job.draw > 0) share = Math.max(share, t.job.draw / w.rate!.limit)
     runs.push({ task: t, start: now, end: now + t.job.duration, share, live: true })
     out.starts.push(`${t.job.index}@${now.toFixed(9)}`)
   }
@@ -168,7 +182,7 @@ function runModel(w: Workload, policy: Policy): Outcome {
       const ordered = order(now)
       const head = ordered[0]
       if (head === undefined) return
-      if (fits(head.job.cost)) {
+      if (fits(head.job.cost) && fitsRate(head)) {
         start(head, now)
         continue
       }
@@ -177,8 +191,9 @@ function runModel(w: Workload, policy: Policy): Outcome {
         headSince = now
       }
       if (!policy.backfill) return
-      const reserved = now - headSince >= w.headReserveAfterMs ? head.job.cost : { a: 0, b: 0 }
-      const next = ordered.slice(1).find((t) => fits(t.job.cost, reserved))
+      const reserving = now - headSince >= w.headReserveAfterMs
+      const reserved = reserving ? head.job.cost : { a: 0, b: 0 }
+      const next = ordered.slice(1).find((t) => fits(t.job.cost, reserved) && fitsRate(t, reserving ? head.job.draw : 0))
       if (next === undefined) return
       start(next, now)
     }
@@ -191,7 +206,7 @@ function runModel(w: Workload, policy: Policy): Outcome {
       act: (now) => {
         const cost = job.cost
         const depth = parked.length
-        if (depth >= w.maxQueueDepth && !(depth === 0 && fits(cost))) {
+        if (depth >= w.maxQueueDepth && !(depth === 0 && fits(cost) && fitsRate({ job } as ModelTask))) {
           let victim: ModelTask | undefined
           if (policy.onFull === 'drop-lowest') {
             for (const t of parked) {
@@ -255,10 +270,14 @@ function runModel(w: Workload, policy: Policy): Outcome {
     const ext = external[next]
     const firstEnd = runs.reduce<ModelRun | undefined>((best, r) => (best === undefined || r.end < best.end ? r : best), undefined)
     const firstDeadline = parked.reduce<number>((best, t) => (t.deadline !== undefined && t.deadline < best ? t.deadline : best), Infinity)
-    const times = [ext?.at ?? Infinity, firstEnd?.end ?? Infinity, firstDeadline]
+    const firstRefill = draws.reduce<number>((best, d) => Math.min(best, d.at), Infinity)
+    const times = [ext?.at ?? Infinity, firstEnd?.end ?? Infinity, firstDeadline, firstRefill]
     const now = Math.min(...times)
     if (now === Infinity) break
-    if (now === firstDeadline && now <= (firstEnd?.end ?? Infinity) && now <= (ext?.at ?? Infinity)) {
+    if (now === firstRefill && now < Math.min(firstDeadline, firstEnd?.end ?? Infinity, ext?.at ?? Infinity)) {
+      for (const d of [...draws]) if (d.at <= now) draws.splice(draws.indexOf(d), 1)
+      pass(now)
+    } else if (now === firstDeadline && now <= (firstEnd?.end ?? Infinity) && now <= (ext?.at ?? Infinity)) {
       for (const t of [...parked]) {
         if (t.deadline !== undefined && t.deadline <= now) {
           parked.splice(parked.indexOf(t), 1)
@@ -292,6 +311,7 @@ async function runPool(w: Workload, policy: Policy): Promise<Outcome> {
   const clock = new ManualClock(0)
   const pool: ResourcePool<Job, number> = new ResourcePool<Job, number>({
     capacity: w.capacity,
+    ...(w.rate === undefined ? {} : { rates: { r: w.rate } }),
     clock,
     maxQueueDepth: w.maxQueueDepth,
     policy: {
@@ -304,7 +324,8 @@ async function runPool(w: Workload, policy: Policy): Promise<Outcome> {
     // Ignores its signal on purpose: a cancelled run holds its units until it really returns.
     executor: (job) => {
       const snap = pool.snapshot()
-      if (snap.used['a']! > snap.capacity['a']! + FIT_EPS || snap.used['b']! > snap.capacity['b']! + FIT_EPS) {
+      const over = (resource: string): boolean => (snap.used[resource] ?? 0) > (snap.capacity[resource] ?? 0) + FIT_EPS
+      if (over('a') || over('b') || over('r')) {
         out.oversubscribed.push(`pool ${job.index}`)
       }
       out.starts.push(`${job.index}@${clock.now().toFixed(9)}`)
@@ -321,7 +342,7 @@ async function runPool(w: Workload, policy: Policy): Promise<Outcome> {
       act: async () => {
         try {
           const handle = await pool.submit(job, {
-            cost: job.cost,
+            cost: job.draw === 0 ? job.cost : { ...job.cost, r: job.draw },
             priority: RANKS[job.rank]!,
             tenant: job.tenant,
             ...(job.waitTimeoutMs === undefined ? {} : { waitTimeoutMs: job.waitTimeoutMs }),

@@ -36,6 +36,8 @@ export class CapacityLedger {
   #names: string[] = []
   #capacity = new Float64Array(0)
   #used = new Float64Array(0)
+  /** Per resource: 1 for a rate (its units come back with time, see rates.ts, not when a task ends). */
+  #refilling: number[] = []
   /** Validated vectors by a key packing up to four small whole-unit components; read-only. */
   readonly #vectors = new Map<number, CostVector>()
 
@@ -140,10 +142,25 @@ export class CapacityLedger {
 
   release(cost: CostVector): void {
     const used = this.#used
+    const refilling = this.#refilling
     for (let i = 0; i < cost.length; i++) {
+      if (refilling[i] === 1) continue
       const left = used[i]! - cost[i]!
       used[i] = left < EPSILON ? 0 : left
     }
+  }
+
+  /** Makes `resource` a rate: `release` keeps its units, `refill` gives them back. Returns its index. */
+  refills(resource: string): number {
+    const i = this.#indexOf(resource)
+    this.#refilling[i] = 1
+    return i
+  }
+
+  /** A rate's draw leaves the window. */
+  refill(index: number, units: number): void {
+    const left = this.#used[index]! - units
+    this.#used[index] = left < EPSILON ? 0 : left
   }
 
   /** Whether no resource is free at all: then no task (every task costs something) can start. */

@@ -4,6 +4,7 @@ import type { Mailbox } from './mailbox.js'
 import type { TaskQueue } from './queue.js'
 import type { Executor, ExecutorFunction } from './executor.js'
 import type { ModelSpec } from './models.js'
+import type { RateLimits } from './rates.js'
 import type { MailboxKey, Priority } from './types.js'
 
 /** The parking-lot policy: what happens when the lot is full, and who starts first. */
@@ -100,6 +101,14 @@ export interface PoolOptions<P, R, C = unknown> {
    * @example { llama: { cost: { vram: 5 }, keepAliveMs: 60_000 } }
    */
   readonly models?: Readonly<Record<string, ModelSpec>>
+  /**
+   * Resources that refill with time instead of coming back when a task ends: at most `limit`
+   * units drawn in any `intervalMs` (a sliding window). A task draws on them through its cost,
+   * beside what it holds, each time it starts; a cost above a `limit` is refused. They are not
+   * named in `capacity`. See docs/semantics.md, "Rates". @default none
+   * @example { requests: { limit: 60, intervalMs: 60_000 }, tokens: { limit: 90_000, intervalMs: 60_000 } }
+   */
+  readonly rates?: RateLimits
 }
 
 export interface SubmitOptions {

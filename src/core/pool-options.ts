@@ -6,6 +6,7 @@ import { type CapacityInput } from './capacity.js'
 import { SystemClock, type Clock } from './clock.js'
 import type { Executor, ExecutorFunction } from './executor.js'
 import type { PolicyOptions, PoolOptions } from './options.js'
+import { resolveRates, withRateLimits, type RateLimits } from './rates.js'
 import type { RetryOptions } from './retry.js'
 import type { SubmitDefaults } from './submit.js'
 import type { ValueCheck } from './storable.js'
@@ -27,6 +28,7 @@ export interface ResolvedPoolOptions<P, R, C> {
   /** The capacity given, with the runtime's own resources (worker slots) added. */
   readonly capacity: CapacityInput
   readonly elastic: ReadonlySet<string>
+  readonly rates: RateLimits
   readonly maxQueueDepth: number
   readonly retry: RetryOptions
   readonly keyRetentionMs: number
@@ -60,6 +62,7 @@ const POOL_KEYS: Record<keyof PoolOptions<unknown, unknown>, 1> = {
   leaseMs: 1,
   random: 1,
   models: 1,
+  rates: 1,
 }
 const POLICY_KEYS: Record<keyof PolicyOptions, 1> = { onFull: 1, backfill: 1, headReserveAfterMs: 1, agingMs: 1, fairShare: 1 }
 
@@ -90,11 +93,13 @@ export function resolvePoolOptions<P, R, C>(
     rule?: NumberRule,
   ) => optionalNumber(options[name], name, rule)
   const positive = { positive: true }
+  const rates = resolveRates(options.rates)
   return {
     name: optionalString(options.name, 'name') ?? 'pool',
     executor,
     clock: options.clock ?? new SystemClock(),
-    capacity: withRuntimeResources(options.capacity, executor),
+    capacity: withRateLimits(withRuntimeResources(options.capacity, executor), rates),
+    rates,
     elastic: new Set([...elastic, ...(executor.elasticResources ?? [])]),
     maxQueueDepth: number('maxQueueDepth', { integer: true, allowInfinity: true }) ?? Infinity,
     retry: {

@@ -49,6 +49,7 @@ import { resolvePoolOptions, withRuntimeResources, type ResolvedPoolOptions } fr
 import type { CloseOptions, Pool, PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
 import type { SharedQueue, TaskQueue } from './queue.js'
 import type { TaskRecord } from './record.js'
+import { RateWindows, withRateLimits } from './rates.js'
 import { Backoffs, RetryPolicy, failureOf } from './retry.js'
 import { metricsText } from './metrics.js'
 import { PoolCounters } from './stats.js'
@@ -91,6 +92,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   readonly #clock: Clock
   readonly #options: ResolvedPoolOptions<P, R, C>
   readonly #ledger: CapacityLedger
+  /** Gives rates' draws back with time; undefined without `rates`. */
+  readonly #rates: RateWindows | undefined
   readonly #fair: FairShareLedger | undefined
   readonly #models: Models | undefined
   readonly #lot: ParkingLot<AnyTask<P, R, C>>
@@ -143,6 +146,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#options = resolved
     this.#clock = resolved.clock
     this.#ledger = new CapacityLedger(resolved.capacity, resolved.elastic)
+    this.#rates =
+      Object.keys(resolved.rates).length === 0 ? undefined : new RateWindows(this.#ledger, this.#clock, resolved.rates, () => this.#pump())
     this.#retry = new RetryPolicy(resolved.retry)
     this.#retrying = new Backoffs(this.#clock)
     this.#delayed = new Backoffs(this.#clock)
@@ -324,7 +329,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   // ─── Control ───────────────────────────────────────────────────────────────
 
   setCapacity(capacity: CapacityInput): void {
-    this.#ledger.set(withRuntimeResources(capacity, this.#options.executor))
+    this.#ledger.set(withRateLimits(withRuntimeResources(capacity, this.#options.executor), this.#options.rates))
     this.#tasks.costs.reset()
     this.#pump()
   }
@@ -370,6 +375,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     if (opened && this.#holding > 0) await this.#waiters.stopped()
     await modelsGone
     this.#deadlines.stop()
+    this.#rates?.stop()
     await this.#journal.close(opened)
     await runClosers(this)
   }
@@ -695,6 +701,7 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   #start(task: AnyTask<P, R, C>, now: number, instance?: ModelInstance): void {
     this.#lot.remove(task)
     this.#ledger.acquire(task.vector)
+    this.#rates?.drew(task.vector, now)
     this.#holding++
     const attempt = this.#claimedRuns.delete(task) ? task.attempt : ++task.attempt
     const run = new Run<C>(task as AnyTask<unknown, unknown, C>, attempt, now)
