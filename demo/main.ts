@@ -174,7 +174,7 @@ class Row {
       .filter(([name]) => name === 'vram')
       .map(([, units]) => `${units} units`)
     const what = job.kind === 'prompt' ? `${job.model}: “${job.prompt}”` : 'compute'
-    const cells = [job.label, what, cost.join(''), task.priority].map((text) => {
+    const cells = [job.label, what, cost.join(''), String(task.priority)].map((text) => {
       const cell = document.createElement('td')
       cell.textContent = text
       return cell

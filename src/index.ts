@@ -7,7 +7,7 @@ export type { CloseOptions, Pool, PoolEventMap, PoolMailbox, PoolSnapshot, PoolS
 export type { TaskHandle } from './core/handle.js'
 export type { PoolOptions, PolicyOptions, SubmitItem, SubmitOptions } from './core/options.js'
 export type { Executor, ExecutorFunction, TaskContext } from './core/executor.js'
-export type { MailboxKey, Priority, TaskStatus, TerminalStatus } from './core/types.js'
+export type { MailboxKey, Priority, PriorityName, TaskStatus, TerminalStatus } from './core/types.js'
 export { checkCloneable, checkJson, type Unstorable, type ValueCheck } from './core/storable.js'
 export type { TaskInfo } from './core/record.js'
 export type { CapacityInput, CostInput, ResourceVector } from './core/capacity.js'

@@ -63,7 +63,7 @@ describe('refusals at submit', () => {
   it('refuses bad options with the option named', async () => {
     const { pool } = controlledPool({ capacity: 1 })
     await expect(pool.submit('x', { priority: 'urgent' as never })).rejects.toThrow(
-      /`priority` to be one of 'low', 'normal', 'high', 'critical', got "urgent"/,
+      /`priority` to be a finite number or one of 'low', 'normal', 'high', 'critical', got "urgent"/,
     )
     await expect(pool.submit('x', { runTimeoutMs: -5 })).rejects.toBeInstanceOf(InvalidOptionError)
     await expect(pool.submit('x', { mailbox: { tenant: '' } })).rejects.toThrow(/`mailbox.tenant`/)

@@ -83,4 +83,18 @@ describe('retries', () => {
     expect(u.status).toBe('cancelled')
     expect(jobs.order).toEqual(['x', 'y'])
   })
+
+  it('a retry of a task that started by backfill (out of its lane) comes back to one place: positions count it once', async () => {
+    const { pool, jobs, clock } = controlledPool({ capacity: 2, maxAttempts: 2, retryBaseDelayMs: 10, policy: { backfill: true } })
+    await pool.submit('hold', { cost: 1 })
+    const a = await pool.submit('A', { cost: 2 })
+    const x = await pool.submit('X', { cost: 1 })
+    const y = await pool.submit('Y', { cost: 2 })
+    await pool.submit('Z', { cost: 1 })
+    await jobs.fail('X', new Error('once'))
+    expect(jobs.order).toEqual(['hold', 'X', 'Z'])
+    await clock.advanceAsync(10)
+    expect([a.position, x.position, y.position]).toEqual([0, 1, 2])
+    expect(pool.clear()).toBe(3)
+  })
 })

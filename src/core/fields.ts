@@ -82,7 +82,22 @@ export const decodeMailboxKey: d.Decoder<MailboxKey> = d.object({
 
 export const decodeCost: d.Decoder<ResourceVector> = d.record(d.refine(d.number, 'a number >= 0', (n) => n >= 0))
 
-export const decodePriority: d.Decoder<Priority> = d.oneOf(...PRIORITIES)
+const finite = d.refine(d.number, 'a finite number', Number.isFinite)
+const priorityName = d.oneOf(...PRIORITIES)
+
+export const decodePriority: d.Decoder<Priority> = (value, path) =>
+  typeof value === 'number' ? finite(value, path) : priorityName(value, path)
+
+const NUMERIC = /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i
+
+/** A `text` column: a named priority, or a number as its decimal text. */
+const priorityColumn: FieldSpec<Priority> = {
+  decode: decodePriority,
+  empty: undefined,
+  columns: ['priority'],
+  toSql: (priority) => [String(priority)],
+  fromSql: ([value], path) => decodePriority(typeof value === 'string' && NUMERIC.test(value) ? Number(value) : value, path),
+}
 
 export const decodeTerminalStatus: d.Decoder<TerminalStatus> = d.oneOf(...TERMINAL_STATUSES)
 
@@ -116,7 +131,7 @@ export const TASK_FIELDS: { readonly [K in TaskField]-?: FieldSpec<TaskRecord[K]
   seq: bigint('seq'),
   payload: json(d.unknown, 'payload'),
   cost: json(decodeCost, 'cost'),
-  priority: scalar(decodePriority, 'priority'),
+  priority: priorityColumn,
   tenant: scalar(d.string, 'tenant', ''),
   mailbox: mailboxColumns,
   key: scalar(d.nullable(d.string), 'idem_key'),

@@ -1,9 +1,10 @@
 import type { FairShareLedger } from './fair-share.js'
 import { OrderedQueue, type Sequenced } from './ordered-queue.js'
+import { levelOf } from './types.js'
 
 /** What the lot needs of a parked task. */
 export interface LotEntry extends Sequenced {
-  /** Base priority rank, 0 (low) to 3 (critical). */
+  /** Base priority as a number (`rankOf`: low 0 ... critical 3, or any finite number). */
   readonly rank: number
   readonly tenant: string
   /** When the task first entered the lot (its original arrival; a retry keeps it). */
@@ -17,10 +18,18 @@ export interface LotPolicy {
   readonly fairShare: FairShareLedger | undefined
 }
 
+/** Aging raises a task to `critical` (3) at most; a task already above it does not age. */
 const TOP_RANK = 3
 
 /** One rank's tasks of one tenant (of all, without fair share), in arrival order. */
 type Lane<T extends LotEntry> = OrderedQueue<T>
+
+/** The tasks of one base priority: a lane per tenant ('' without fair share). */
+interface Level<T extends LotEntry> {
+  readonly rank: number
+  readonly lanes: Map<string, Lane<T>>
+  size: number
+}
 
 /**
  * The parking lot: parked tasks in the order they may start.
@@ -31,15 +40,13 @@ type Lane<T extends LotEntry> = OrderedQueue<T>
  * older task has waited longer; so the global order is a merge of lane heads. (A delayed task is
  * the exception: it ages from the end of its delay but keeps its place by `seq`, so under aging it
  * may stand in its lane, younger, ahead of tasks of its base priority that waited longer, until it
- * starts.)
+ * starts.) Ranks are any finite numbers; the levels in use are kept sorted, highest first.
  */
 export class ParkingLot<T extends LotEntry> {
   readonly #policy: LotPolicy
-  // lanes[rank] maps tenant ('' without fair share) to its FIFO.
-  readonly #lanes: Map<string, Lane<T>>[] = [new Map(), new Map(), new Map(), new Map()]
-  readonly #counts = [0, 0, 0, 0]
-  /** Without fair share each rank has one lane; kept here too, so `head` needs no Map lookups. */
-  readonly #plain: (Lane<T> | undefined)[] = [undefined, undefined, undefined, undefined]
+  /** Levels with parked tasks, highest rank first (few: an app uses a handful of priorities). */
+  #levels: Level<T>[] = []
+  readonly #byRank = new Map<number, Level<T>>()
   #size = 0
 
   constructor(policy: LotPolicy) {
@@ -50,42 +57,55 @@ export class ParkingLot<T extends LotEntry> {
     return this.#size
   }
 
-  /** Parked tasks per base priority rank. */
-  countByRank(): readonly number[] {
-    return this.#counts
+  /** Parked tasks per named level (a numeric rank counts under `levelOf` it). */
+  countByLevel(): number[] {
+    const counts = [0, 0, 0, 0]
+    for (const level of this.#levels) counts[levelOf(level.rank)]! += level.size
+    return counts
   }
 
   add(entry: T): void {
     const tenant = this.#policy.fairShare === undefined ? '' : entry.tenant
-    const lanes = this.#lanes[entry.rank]!
-    let lane = lanes.get(tenant)
+    let level = this.#byRank.get(entry.rank)
+    if (level === undefined) {
+      level = { rank: entry.rank, lanes: new Map(), size: 0 }
+      this.#byRank.set(entry.rank, level)
+      const at = this.#levels.findIndex((other) => other.rank < entry.rank)
+      if (at === -1) this.#levels.push(level)
+      else this.#levels.splice(at, 0, level)
+    }
+    let lane = level.lanes.get(tenant)
     if (lane === undefined) {
       lane = new OrderedQueue()
-      lanes.set(tenant, lane)
-      if (this.#policy.fairShare === undefined) this.#plain[entry.rank] = lane
+      level.lanes.set(tenant, lane)
     }
     lane.push(entry)
-    this.#counts[entry.rank]!++
+    level.size++
     this.#size++
   }
 
-  remove(entry: T): void {
+  /**
+   * Takes a parked task out. `forGood`: it comes back with another `seq` (a new priority), so
+   * its slot goes too; else the slot stays as a tombstone, for a retry to come back to.
+   */
+  remove(entry: T, forGood = false): void {
     if (!entry.inLot) return
     const tenant = this.#policy.fairShare === undefined ? '' : entry.tenant
-    const lanes = this.#lanes[entry.rank]!
-    const lane = lanes.get(tenant)!
-    lane.remove(entry)
-    if (lane.size === 0) {
-      lanes.delete(tenant)
-      if (this.#plain[entry.rank] === lane) this.#plain[entry.rank] = undefined
+    const level = this.#byRank.get(entry.rank)!
+    const lane = level.lanes.get(tenant)!
+    if (forGood) lane.delete(entry)
+    else lane.remove(entry)
+    if (lane.size === 0) level.lanes.delete(tenant)
+    if (--level.size === 0) {
+      this.#byRank.delete(level.rank)
+      this.#levels = this.#levels.filter((other) => other !== level)
     }
-    this.#counts[entry.rank]!--
     this.#size--
   }
 
   effectiveRank(entry: T, now: number): number {
     const agingMs = this.#policy.agingMs
-    if (agingMs === undefined) return entry.rank
+    if (agingMs === undefined || entry.rank >= TOP_RANK) return entry.rank
     return Math.min(TOP_RANK, entry.rank + Math.floor((now - entry.enqueuedAt) / agingMs))
   }
 
@@ -105,16 +125,12 @@ export class ParkingLot<T extends LotEntry> {
   /** The task that comes first. */
   head(now: number): T | undefined {
     if (this.#policy.agingMs === undefined && this.#policy.fairShare === undefined) {
-      // Plain priority FIFO: the first lane that has anyone.
-      for (let rank = TOP_RANK; rank >= 0; rank--) {
-        const lane = this.#plain[rank]
-        if (lane !== undefined) return lane.peek()
-      }
-      return undefined
+      // Plain priority FIFO: the highest level's one lane (a level in the list has someone).
+      return this.#levels[0]?.lanes.get('')!.peek()
     }
     let best: T | undefined
-    for (const lanes of this.#lanes) {
-      for (const lane of lanes.values()) {
+    for (const level of this.#levels) {
+      for (const lane of level.lanes.values()) {
         const candidate = lane.peek()
         if (candidate !== undefined && (best === undefined || this.compare(candidate, best, now) < 0)) {
           best = candidate
@@ -127,8 +143,8 @@ export class ParkingLot<T extends LotEntry> {
   /** Every parked task in start order at `now` (a merge of lane heads). */
   *ordered(now: number): IterableIterator<T> {
     const cursors: { iterator: Iterator<T>; current: T }[] = []
-    for (const lanes of this.#lanes) {
-      for (const lane of lanes.values()) {
+    for (const level of this.#levels) {
+      for (const lane of level.lanes.values()) {
         const iterator = lane[Symbol.iterator]()
         const first = iterator.next()
         if (!first.done) cursors.push({ iterator, current: first.value })
@@ -151,20 +167,19 @@ export class ParkingLot<T extends LotEntry> {
 
   /** Every parked task, in no particular order (cheaper than `ordered`). */
   *all(): IterableIterator<T> {
-    for (const lanes of this.#lanes) for (const lane of lanes.values()) yield* lane
+    for (const level of this.#levels) for (const lane of level.lanes.values()) yield* lane
   }
 
   /** The newest task of the lowest base priority: what `drop-lowest` removes. */
   lowestNewest(): T | undefined {
-    for (let rank = 0; rank <= TOP_RANK; rank++) {
-      let newest: T | undefined
-      for (const lane of this.#lanes[rank]!.values()) {
-        const last = lane.last()
-        if (last !== undefined && (newest === undefined || last.seq > newest.seq)) newest = last
-      }
-      if (newest !== undefined) return newest
+    const lowest = this.#levels.at(-1)
+    if (lowest === undefined) return undefined
+    let newest: T | undefined
+    for (const lane of lowest.lanes.values()) {
+      const last = lane.last()
+      if (last !== undefined && (newest === undefined || last.seq > newest.seq)) newest = last
     }
-    return undefined
+    return newest
   }
 
   /** 0-based place of `entry` in start order at `now`; undefined if it is not parked. O(parked). */

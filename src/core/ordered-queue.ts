@@ -37,8 +37,10 @@ export class OrderedQueue<T extends Sequenced> {
       items.push(item)
       return
     }
-    // After any item of its `seq` (its own tombstone, if it left and came back): live order is the same.
-    items.splice(firstAfter(items, this.#head, item.seq), 0, item)
+    const at = firstAfter(items, this.#head, item.seq)
+    // Its own tombstone (it left and came back, a retry): the slot is live again; one slot per item.
+    if (at > this.#head && items[at - 1] === item) return
+    items.splice(at, 0, item)
   }
 
   /** The first live item, dropping tombstones in front of it. */
@@ -63,6 +65,16 @@ export class OrderedQueue<T extends Sequenced> {
     } else if (this.#items.length - this.#head > 64 && this.#live * 2 < this.#items.length - this.#head) {
       this.#compact()
     }
+  }
+
+  /** Takes an item out for good (it will come back with another `seq`). The caller guarantees it is in this queue. */
+  delete(item: T): void {
+    const items = this.#items
+    let i = firstAfter(items, this.#head, item.seq) - 1
+    while (items[i] !== item) i--
+    items.splice(i, 1)
+    item.inLot = false
+    this.#live--
   }
 
   /** The last live item (newest). */

@@ -9,7 +9,7 @@ import type { TaskFailedError, TaskExpiredError, TaskDroppedError, TaskCancelled
 import type { TaskHandle } from './handle.js'
 import type { FetchOptions, FetchResult } from './mailbox.js'
 import type { SubmitItem, SubmitOptions } from './options.js'
-import type { MailboxKey, MaybePromise, Priority, TerminalStatus } from './types.js'
+import type { MailboxKey, MaybePromise, Priority, PriorityName, TerminalStatus } from './types.js'
 import type { ModelEventMap, ModelInstanceSnapshot, ModelStats } from './models.js'
 
 /** Events a pool emits, each with what happened. Listeners run synchronously. */
@@ -41,7 +41,7 @@ export interface PoolSnapshot {
   readonly running: number
   /** Attempts whose outcome is decided (timeout, cancel) but whose executor has not returned yet. */
   readonly stopping: number
-  readonly parked: Readonly<Record<Priority, number>>
+  readonly parked: Readonly<Record<PriorityName, number>>
   readonly parkedTotal: number
   /** Of the parked tasks, those not due yet (`delayMs` / `runAt`, or a stored retry's backoff after a restart). */
   readonly delayed: number
@@ -129,6 +129,14 @@ export interface Pool<P = unknown, R = unknown, C = unknown> {
    * holds new starts until used fits again. Resources left out drop to 0.
    */
   setCapacity(capacity: CapacityInput): void
+  /**
+   * Moves a parked task (waiting in the lot, its delay or a retry's backoff) to another priority.
+   * It goes behind the tasks parked at that priority now, as if submitted again (p-queue does the
+   * same). False when no task with this id waits here: it started, it ended, or it is unknown.
+   * A durable queue keeps the submitted priority: after a restart the task has that one again.
+   * A shared queue (Postgres) orders its tasks in the store, so it refuses (`InvalidOptionError`).
+   */
+  setPriority(id: string, priority: Priority): MaybePromise<boolean>
   /** Loads an instance of a model of the pool's `models` now; see `ResourcePool.preload`. */
   preload(id: string): Promise<void>
   /** Unloads every instance of a model (busy ones once idle); resolves once they are gone. */

@@ -53,11 +53,11 @@ import { RateWindows, withRateLimits } from './rates.js'
 import { Backoffs, RetryPolicy, failureOf } from './retry.js'
 import { metricsText } from './metrics.js'
 import { PoolCounters } from './stats.js'
-import { describeValue, optionalBoolean, optionsObject } from './validate.js'
+import { describeValue, optionalBoolean, optionalPriority, optionsObject, refuse } from './validate.js'
 import type { CostVector } from './capacity.js'
 import { Waiters } from './waiters.js'
 import { Run, RunningTasks, Task, type TaskHost } from './task.js'
-import { TERMINAL_STATUSES, isPromiseLike, type TaskStatus, type TerminalStatus } from './types.js'
+import { TERMINAL_STATUSES, isPromiseLike, levelOf, rankOf, type Priority, type TaskStatus, type TerminalStatus } from './types.js'
 
 export type { PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
 
@@ -254,12 +254,12 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   }
 
   snapshot(): PoolSnapshot {
-    const counts = [...this.#lot.countByRank()]
+    const counts = this.#lot.countByLevel()
     const now = this.#clock.now()
     let delayed = this.#delayed.size
-    for (const task of this.#delayed) counts[task.rank]!++
+    for (const task of this.#delayed) counts[levelOf(task.rank)]!++
     for (const task of this.#remote.values()) {
-      counts[task.rank]!++
+      counts[levelOf(task.rank)]!++
       if (task.notBefore !== undefined && task.notBefore > now) delayed++
     }
     return {
@@ -332,6 +332,30 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     this.#ledger.set(withRateLimits(withRuntimeResources(capacity, this.#options.executor), this.#options.rates))
     this.#tasks.costs.reset()
     this.#pump()
+  }
+
+  setPriority(id: string, priority: Priority): boolean {
+    if (priority === undefined) refuse('priority', 'a finite number or a priority name', priority)
+    const rank = rankOf(optionalPriority(priority, 'priority')!)
+    if (this.#remote.has(id)) {
+      throw new InvalidOptionError(
+        `Pool '${this.name}' keeps its tasks in a shared queue, which orders them; setPriority cannot move one`,
+        'id',
+      )
+    }
+    for (const task of [...this.#lot.all(), ...this.#delayed, ...this.#retrying]) {
+      if (task.id !== id) continue
+      const inLot = task.inLot
+      if (inLot) this.#lot.remove(task, true)
+      task.rank = rank
+      task.seq = ++this.#admission.seq
+      if (inLot) {
+        this.#lot.add(task)
+        this.#pump()
+      }
+      return true
+    }
+    return false
   }
 
   pause(): void {

@@ -7,7 +7,7 @@
 import { InvalidOptionError, InvalidPayloadError, TaskCancelledError, TaskExpiredError } from './errors.js'
 import type { SubmitOptions } from './options.js'
 import type { ValueCheck } from './storable.js'
-import { PRIORITIES, type MailboxKey } from './types.js'
+import { rankOf, type MailboxKey } from './types.js'
 import { onlyKnownKeys, refuse, optionalMailboxKey, optionalNumber, optionalPriority, optionalString } from './validate.js'
 
 /** What the pool fills in for options a submit leaves out. */
@@ -77,7 +77,7 @@ export function parseSubmit(payload: unknown, options: SubmitOptions, defaults: 
     throw new TaskCancelledError('The signal was already aborted; the task was not accepted', { cause: signal.reason })
   }
   const model = optionalString(options.model, 'model')
-  return { rank: PRIORITIES.indexOf(priority), mailbox, tenant, handler, model, maxAttempts, runTimeoutMs, waitDeadline, notBefore, signal }
+  return { rank: rankOf(priority), mailbox, tenant, handler, model, maxAttempts, runTimeoutMs, waitDeadline, notBefore, signal }
 }
 
 const LATEST_TIME = 8.64e15

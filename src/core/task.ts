@@ -13,7 +13,7 @@ import { makeHandle, type ProgressStep, type TaskControl, type TaskHandle } from
 import { formatId, stampCounter, stampId, stampMs, stampTail } from './ids.js'
 import type { LotEntry } from './lot.js'
 import type { ModelInstance } from './models.js'
-import { PRIORITIES, noop, type MailboxKey, type Priority, type TaskStatus } from './types.js'
+import { noop, priorityOf, rankOf, type MailboxKey, type Priority, type TaskStatus } from './types.js'
 
 /**
  * What tasks and runs need of their scheduler: an object the scheduler makes for its tasks (not
@@ -155,13 +155,15 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
     readonly host: TaskHost<C>,
     /** A known id (a recovered task), or undefined to take the next one now. */
     id: string | undefined,
-    readonly seq: number,
+    /** Its place among tasks of its priority (a new one when `setPriority` moves it). */
+    public seq: number,
     readonly payload: P,
     /** The cost object, when the submit already has one; else made from `vector` on first read. */
     costObject: ResourceVector | undefined,
     /** The cost as the ledger counts it. */
     readonly vector: CostVector,
-    readonly rank: number,
+    /** Its priority as a number (see `rankOf`); `setPriority` changes it. */
+    public rank: number,
     readonly submittedAt: number,
     public attempt: number,
     /** Options most tasks do not set. */
@@ -188,7 +190,7 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
       record.payload,
       record.cost,
       vector,
-      PRIORITIES.indexOf(record.priority),
+      rankOf(record.priority),
       record.submittedAt,
       record.attempt,
       rareOptions(record, host.defaultMaxAttempts),
@@ -201,7 +203,7 @@ export class Task<P, R, C = unknown> implements LotEntry, TaskControl<R, C>, Tas
   }
 
   get priority(): Priority {
-    return PRIORITIES[this.rank]!
+    return priorityOf(this.rank)
   }
   get cost(): ResourceVector {
     const known = this.#life?.costObject

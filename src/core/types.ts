@@ -1,8 +1,29 @@
-/** Task priority, lowest to highest. Higher starts first; FIFO within one priority. */
-export type Priority = 'low' | 'normal' | 'high' | 'critical'
+/** The named priorities, lowest to highest. */
+export type PriorityName = 'low' | 'normal' | 'high' | 'critical'
 
-/** @internal The priorities by rank: low 0 ... critical 3. */
-export const PRIORITIES: readonly Priority[] = ['low', 'normal', 'high', 'critical']
+/**
+ * Task priority: a name or any finite number; higher starts first, FIFO within one priority. The
+ * names are the numbers 0 (`low`), 1 (`normal`), 2 (`high`) and 3 (`critical`).
+ */
+export type Priority = PriorityName | number
+
+/** @internal The named priorities by their number: low 0 ... critical 3. */
+export const PRIORITIES: readonly PriorityName[] = ['low', 'normal', 'high', 'critical']
+
+/** @internal A priority as the number the pool orders by. */
+export function rankOf(priority: Priority): number {
+  return typeof priority === 'number' ? priority : PRIORITIES.indexOf(priority)
+}
+
+/** @internal The priority a rank shows as: the name when it has one (0 to 3), else the number. */
+export function priorityOf(rank: number): Priority {
+  return PRIORITIES[rank] ?? rank
+}
+
+/** @internal The named level a rank counts under in snapshots: the name at or below it (below 0: `low`). */
+export function levelOf(rank: number): number {
+  return rank <= 0 ? 0 : rank >= 3 ? 3 : Math.floor(rank)
+}
 
 /** Who a task's result is for. Fetching `{ tenant }` sees every user's and session's messages. */
 export interface MailboxKey {

@@ -4,7 +4,7 @@
  * (a typo is an error, not an option silently ignored).
  */
 import { InvalidOptionError } from './errors.js'
-import { PRIORITIES, type MailboxKey, type Priority } from './types.js'
+import { PRIORITIES, type MailboxKey, type Priority, type PriorityName } from './types.js'
 
 /** A value as an error message shows it: `"text"`, `5`, `undefined`, `an array [5]`, `a function`. */
 export function describeValue(value: unknown): string {
@@ -73,9 +73,17 @@ export function optionalString(value: unknown, path: string): string | undefined
   return value as string | undefined
 }
 
+/** A queue that orders in SQL by the named levels cannot store a numeric priority between them. */
+export function namedPrioritiesOnly(queue: string, priority: Priority): InvalidOptionError {
+  return new InvalidOptionError(
+    `${queue} orders by the named priorities only (low, normal, high, critical, or the numbers 0 to 3); got ${describeValue(priority)}, not accepted`,
+    'priority',
+  )
+}
+
 export function optionalPriority(value: unknown, path: string): Priority | undefined {
-  if (value !== undefined && !PRIORITIES.includes(value as Priority)) {
-    refuse(path, `one of ${PRIORITIES.map((p) => `'${p}'`).join(', ')}`, value)
+  if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value)) && !PRIORITIES.includes(value as PriorityName)) {
+    refuse(path, `a finite number or one of ${PRIORITIES.map((p) => `'${p}'`).join(', ')}`, value)
   }
   return value as Priority | undefined
 }

@@ -32,8 +32,8 @@ import type {
   TaskRecord,
 } from '../core/queue.js'
 import { checkJson } from '../core/storable.js'
-import { TERMINAL_STATUSES, noop, type Priority, type TerminalStatus } from '../core/types.js'
-import { optionalBoolean, optionalFunction, optionalNumber, optionsObject, refuse } from '../core/validate.js'
+import { TERMINAL_STATUSES, noop, type PriorityName, type TerminalStatus } from '../core/types.js'
+import { optionalBoolean, optionalFunction, optionalNumber, optionsObject, refuse, namedPrioritiesOnly } from '../core/validate.js'
 import { pgClient, type PgPool } from '../postgres/client.js'
 import { Batcher, writeTogetherOrEach, type Gathered } from '../sql/batcher.js'
 import { DueAlarm } from '../sql/due-alarm.js'
@@ -60,7 +60,7 @@ export interface PgmqQueueOptions {
 const KEYS: Record<keyof PgmqQueueOptions, 1> = { name: 1, pollMs: 1, prefetch: 1, archive: 1, onError: 1 }
 
 /** Highest first: the order claims read the queues in. */
-const LEVELS: readonly Priority[] = ['critical', 'high', 'normal', 'low']
+const LEVELS: readonly PriorityName[] = ['critical', 'high', 'normal', 'low']
 
 /** Replies a submitter takes per statement. */
 const REPLY_BATCH = 100
@@ -110,7 +110,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
   readonly #prefetch: number
   readonly #archive: boolean
   readonly #onError: (error: unknown) => void
-  readonly #queues: Readonly<Record<Priority, string>>
+  readonly #queues: Readonly<Record<PriorityName, string>>
   /** This queue's reply queue: where runners elsewhere send the ends and progress of tasks put here. */
   readonly #reply: string
   #host: SharedHost | undefined
@@ -156,7 +156,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
     this.#onError =
       optionalFunction<(error: unknown) => void>(options.onError, 'onError') ??
       ((error: unknown) => console.warn(`prometheus-parking-lot: pgmq queue '${this.name}': ${describeError(error)}`))
-    this.#queues = Object.fromEntries(LEVELS.map((level) => [level, `${name}_${level}`])) as Record<Priority, string>
+    this.#queues = Object.fromEntries(LEVELS.map((level) => [level, `${name}_${level}`])) as Record<PriorityName, string>
     this.#reply = `${name}_r${Math.random().toString(36).slice(2, 12).padEnd(10, '0')}`
     this.shared = {
       prefetch: this.#prefetch,
@@ -201,6 +201,8 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
   put(records: readonly TaskRecord<P>[]): Promise<void> {
     const keyed = records.find((record) => record.key !== undefined)
     if (keyed !== undefined) return Promise.reject(this.#noKeys())
+    const numbered = records.find((record) => typeof record.priority === 'number')
+    if (numbered !== undefined) return Promise.reject(namedPrioritiesOnly(`PgmqQueue '${this.name}'`, numbered.priority))
     return this.#puts.add(records)
   }
 
@@ -357,7 +359,7 @@ export class PgmqQueue<P = unknown> implements TaskQueue<P> {
     const located = new Map<string, Located>()
     const headers = JSON.stringify({ r: this.#reply })
     for (const [priority, group] of groupBy(records, (record) => record.priority)) {
-      const queue = this.#queues[priority]
+      const queue = this.#queues[priority as PriorityName]
       const messages = group.map((record) =>
         JSON.stringify(compactRecord(copyRecord(record, { attempt: 0, lease: undefined, notBefore: undefined }))),
       )

@@ -25,7 +25,7 @@ import type {
   TaskRecord,
 } from '../core/queue.js'
 import { checkJson } from '../core/storable.js'
-import { optionalFunction, optionalNumber, optionsObject, refuse } from '../core/validate.js'
+import { namedPrioritiesOnly, optionalFunction, optionalNumber, optionsObject, refuse } from '../core/validate.js'
 import { describeError } from '../core/errors.js'
 import { ROWS_PER_INSERT, findKey } from '../sql/jobs.js'
 import { checkName, type SqlClient } from '../sql/migrations.js'
@@ -204,6 +204,8 @@ export class PostgresQueue<P = unknown> implements TaskQueue<P> {
   }
 
   put(records: readonly TaskRecord<P>[]): Promise<void> {
+    const numbered = records.find((record) => typeof record.priority === 'number')
+    if (numbered !== undefined) return Promise.reject(namedPrioritiesOnly(`PostgresQueue '${this.name}'`, numbered.priority))
     return this.#puts.add(records)
   }
 

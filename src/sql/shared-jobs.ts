@@ -7,7 +7,7 @@
  */
 import { BackendError, InvalidOptionError } from '../core/errors.js'
 import { TASK_COLUMNS, recordToSql } from '../core/fields.js'
-import { PRIORITIES, type Priority } from '../core/types.js'
+import { rankOf } from '../core/types.js'
 import { keyedInfo, type TaskRecord } from '../core/record.js'
 import type { MailboxMessage } from '../core/mailbox.js'
 import type { Settlement } from '../core/queue.js'
@@ -407,5 +407,3 @@ async function rememberEnds(tx: SqlTransaction, queue: string, ends: readonly Sh
   await tx.query('delete from pl_queue_keys where queue_name = $1 and retain_until <= $2', [queue, latest])
   for (const end of ends) if (end.message !== undefined) await insertMessage(tx, end.message.mailbox, end.message.message)
 }
-
-const rankOf = (priority: Priority): number => PRIORITIES.indexOf(priority)

@@ -80,6 +80,24 @@ export function sharedQueueBodies({ member, stored, name: fresh }: SharedQueueUn
     expect(await stored(name)).toBe(0)
   })
 
+  it('the store orders by the named priorities: a number between them is refused and nothing of the batch is kept; 0 to 3 are the names; setPriority is refused', async () => {
+    const name = fresh('numeric')
+    const { pool } = member(name, { slots: 1 }, { paused: true })
+    await expect(pool.submit({ echo: 'between' }, { priority: 2.5 })).rejects.toMatchObject({
+      name: 'InvalidOptionError',
+      path: 'priority',
+    })
+    await expect(
+      pool.submitAll([{ payload: { echo: 'ok' } }, { payload: { echo: 'between' }, options: { priority: -1 } }]),
+    ).rejects.toThrow(/named priorities only/)
+    expect(await stored(name)).toBe(0)
+    const named = await pool.submit({ echo: 'two' }, { priority: 2 })
+    expect(named.priority).toBe('high')
+    expect(() => pool.setPriority(named.id, 'low')).toThrow(/shared queue/)
+    pool.resume()
+    expect(await named.result).toBe('two')
+  })
+
   it('a failed attempt waits out its backoff in the store and runs again as attempt 2', async () => {
     const runner = member(fresh('retry'), { slots: 1 })
     const handle = await runner.pool.submit({ fail: 1, then: 'second time' }, { maxAttempts: 3 })

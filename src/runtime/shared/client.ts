@@ -234,6 +234,11 @@ export class SharedPool<P = unknown, R = unknown, C = unknown> implements Pool<P
   }
 
   /** Sets the hosted pool's capacity (the worker slots tabs lend stay as they are). A refusal is an `error` event. */
+  /** Asks the host to move a parked task to another priority; see `Pool.setPriority`. */
+  setPriority(id: string, priority: Priority): Promise<boolean> {
+    return this.#request({ t: 'set-priority', rid: 0, pool: this.name, id, priority }, d.boolean)
+  }
+
   setCapacity(capacity: CapacityInput): void {
     this.#request({ t: 'set-capacity', rid: 0, pool: this.name, capacity }, decodeNothing).catch((error: unknown) =>
       this.#emitter.emit('error', { error, context: 'setCapacity' }),

@@ -14,7 +14,7 @@ import { BackendError, InvalidOptionError, WorkerCrashedError } from '../../core
 import { TypedEmitter } from '../../core/events.js'
 import type { Executor, ModelLoadContext, TaskContext } from '../../core/executor.js'
 import { chunksSoFar, type TaskHandle } from '../../core/handle.js'
-import type { MailboxKey } from '../../core/types.js'
+import type { MailboxKey, Priority } from '../../core/types.js'
 import { isTerminal } from '../../core/types.js'
 import type { PoolOptions, SubmitOptions } from '../../core/options.js'
 import type { PoolEventMap } from '../../core/pool.js'
@@ -663,6 +663,8 @@ class Connection {
         return this.#reply(message.rid, this.host.hosted(message.pool).pool.onSizeLessThan(message.limit))
       case 'set-capacity':
         return this.#reply(message.rid, this.host.hosted(message.pool).setCapacity(message.capacity as CapacityInput))
+      case 'set-priority':
+        return this.#reply(message.rid, this.host.hosted(message.pool).pool.setPriority(message.id, message.priority as Priority))
       case 'pause':
       case 'resume': {
         const hosted = this.host.hosted(message.pool)

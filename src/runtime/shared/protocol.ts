@@ -136,6 +136,7 @@ export const decodeTabMessage = d.tagged('t', {
   pause: d.object({ t: d.literal('pause'), pool }),
   resume: d.object({ t: d.literal('resume'), pool }),
   'set-capacity': d.object({ t: d.literal('set-capacity'), rid, pool, capacity: d.unknown }),
+  'set-priority': d.object({ t: d.literal('set-priority'), rid, pool, id: d.string, priority: d.unknown }),
   on: d.object({ t: d.literal('on'), pool, event: d.string }),
   ran: ((value: unknown, path: string) =>
     (value as { ok?: unknown }).ok === true ? ranOk(value, path) : ranError(value, path)) as d.Decoder<
