@@ -274,7 +274,7 @@ export class Admission<P, R, C> {
     const { payload, parsed, cost, key, print } = plan
     const host = this.#parts
     const { rank, signal } = parsed
-    const rare = rareOptions({ ...parsed, key, fingerprint: print }, host.options.submit.maxAttempts)
+    const rare = rareOptions(parsed, host.options.submit.maxAttempts, key, print)
     const task = new Task<P, R, C>(host.tasks, undefined, ++this.seq, payload, cost.object, cost.vector, rank, now, 0, rare)
     if (parsed.notBefore !== undefined) task.notBefore = task.delayedUntil = parsed.notBefore
     if (key !== undefined) this.keys.set(key, task as Keyed<R, C>)

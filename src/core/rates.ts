@@ -25,18 +25,16 @@ const RATE_KEYS: Record<keyof RateLimit, 1> = { limit: 1, intervalMs: 1 }
 /** The `rates` option checked. */
 export function resolveRates(input: unknown): RateLimits {
   if (input === undefined) return {}
-  if (typeof input !== 'object' || input === null || Array.isArray(input))
-    refuse('rates', 'an object of `{ limit, intervalMs }` by resource', input)
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) refuse('rates', 'an object of rates by resource', input)
   const out: Record<string, RateLimit> = {}
   for (const [name, rate] of Object.entries(input as Record<string, unknown>)) {
     const path = `rates.${name}`
     if (typeof rate !== 'object' || rate === null) refuse(path, 'an object `{ limit, intervalMs }`', rate)
-    const { limit, intervalMs } = optionsObject(rate as Partial<RateLimit>, RATE_KEYS, path)
-    const checkedLimit = optionalNumber(limit, `${path}.limit`, { positive: true })
-    const checkedInterval = optionalNumber(intervalMs, `${path}.intervalMs`, { positive: true })
-    if (checkedLimit === undefined) refuse(`${path}.limit`, 'a finite number > 0', limit)
-    if (checkedInterval === undefined) refuse(`${path}.intervalMs`, 'a finite number > 0', intervalMs)
-    out[name] = { limit: checkedLimit, intervalMs: checkedInterval }
+    const given = optionsObject(rate as Partial<RateLimit>, RATE_KEYS, path)
+    // Both required, above 0.
+    const number = (key: keyof RateLimit): number =>
+      optionalNumber(given[key], `${path}.${key}`, { positive: true }) ?? refuse(`${path}.${key}`, 'a finite number > 0', undefined)
+    out[name] = { limit: number('limit'), intervalMs: number('intervalMs') }
   }
   return out
 }
@@ -48,7 +46,7 @@ export function withRateLimits(capacity: CapacityInput, rates: RateLimits): Capa
   const out: Record<string, number> = typeof capacity === 'number' ? { [SLOTS]: capacity } : { ...capacity }
   for (const name of names) {
     if (Object.hasOwn(out, name)) {
-      throw new InvalidOptionError(`\`${name}\` is both a capacity and a rate: a resource is held or drawn, not both`, `capacity.${name}`)
+      throw new InvalidOptionError(`\`${name}\` is a rate, not a capacity`, `capacity.${name}`)
     }
     out[name] = rates[name]!.limit
   }
@@ -87,20 +85,12 @@ export class RateWindows {
   /** A task started at `now` with this cost (already acquired from the ledger). */
   drew(cost: CostVector, now: number): void {
     for (const window of this.#windows) {
-      const units = window.index < cost.length ? cost[window.index]! : 0
-      if (units === 0) continue
-      window.draws.push(now + window.intervalMs, units)
-      this.#arm(now + window.intervalMs, now)
+      const units = cost[window.index]
+      if (!units) continue // 0, or past the vector's end (a resource named after it was made)
+      const at = now + window.intervalMs
+      window.draws.push(at, units)
+      this.#arm(at, now)
     }
-  }
-
-  /** When the next draw comes back, or undefined when none is out. */
-  nextRefillAt(): number | undefined {
-    let next: number | undefined
-    for (const window of this.#windows) {
-      if (window.head < window.draws.length) next = Math.min(next ?? Infinity, window.draws[window.head]!)
-    }
-    return next
   }
 
   /** Stops the timer (the pool closed); draws still out stay counted. */
@@ -119,8 +109,7 @@ export class RateWindows {
 
   /** The timer set for `at` fired (the clock's `now` may differ from `at` in its last bit). */
   #refill(at: number): void {
-    this.#timer = undefined
-    this.#timerAt = Infinity
+    this.stop()
     const now = Math.max(at, this.clock.now())
     for (const window of this.#windows) {
       const draws = window.draws
@@ -136,8 +125,10 @@ export class RateWindows {
         window.head = 0
       }
     }
-    const next = this.nextRefillAt()
-    if (next !== undefined) this.#arm(next, now)
+    // The next draw to come back, if any is out.
+    let next = Infinity
+    for (const window of this.#windows) if (window.head < window.draws.length) next = Math.min(next, window.draws[window.head]!)
+    if (next !== Infinity) this.#arm(next, now)
     this.refilled()
   }
 }

@@ -335,14 +335,9 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   }
 
   setPriority(id: string, priority: Priority): boolean {
-    if (priority === undefined) refuse('priority', 'a finite number or a priority name', priority)
-    const rank = rankOf(optionalPriority(priority, 'priority')!)
-    if (this.#remote.has(id)) {
-      throw new InvalidOptionError(
-        `Pool '${this.name}' keeps its tasks in a shared queue, which orders them; setPriority cannot move one`,
-        'id',
-      )
-    }
+    const rank = rankOf(optionalPriority(priority, 'priority') ?? refuse('priority', 'given', priority))
+    // A shared queue's store orders its tasks.
+    if (this.#remote.has(id)) throw new InvalidOptionError(`Task ${id} waits in a shared queue, which orders it`, 'id')
     for (const task of [...this.#lot.all(), ...this.#delayed, ...this.#retrying]) {
       if (task.id !== id) continue
       const inLot = task.inLot
@@ -885,7 +880,8 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
     const report = (): void => {
       this.#ending.delete(task)
       this.#lateEnds.delete(task)
-      if (this.#remote.delete(task.id)) this.#shared!.unfollow(task.id)
+      // Only a shared queue follows tasks: reading `id` formats it, which most tasks never need.
+      if (this.#shared !== undefined && this.#remote.delete(task.id)) this.#shared.unfollow(task.id)
       this.#reportEnd(task, status, outcome, now)
     }
     const written = this.#journal.ended(task, task.attempt, status, outcome, now)

@@ -73,14 +73,6 @@ export function optionalString(value: unknown, path: string): string | undefined
   return value as string | undefined
 }
 
-/** A queue that orders in SQL by the named levels cannot store a numeric priority between them. */
-export function namedPrioritiesOnly(queue: string, priority: Priority): InvalidOptionError {
-  return new InvalidOptionError(
-    `${queue} orders by the named priorities only (low, normal, high, critical, or the numbers 0 to 3); got ${describeValue(priority)}, not accepted`,
-    'priority',
-  )
-}
-
 export function optionalPriority(value: unknown, path: string): Priority | undefined {
   if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value)) && !PRIORITIES.includes(value as PriorityName)) {
     refuse(path, `a finite number or one of ${PRIORITIES.map((p) => `'${p}'`).join(', ')}`, value)

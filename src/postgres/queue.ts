@@ -25,7 +25,8 @@ import type {
   TaskRecord,
 } from '../core/queue.js'
 import { checkJson } from '../core/storable.js'
-import { namedPrioritiesOnly, optionalFunction, optionalNumber, optionsObject, refuse } from '../core/validate.js'
+import { optionalFunction, optionalNumber, optionsObject, refuse } from '../core/validate.js'
+import { namedPrioritiesOnly } from '../sql/named-priorities.js'
 import { describeError } from '../core/errors.js'
 import { ROWS_PER_INSERT, findKey } from '../sql/jobs.js'
 import { checkName, type SqlClient } from '../sql/migrations.js'
