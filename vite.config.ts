@@ -15,6 +15,7 @@ const entries = {
   gguf: resolve(import.meta.dirname, 'src/wllama/gguf-entry.ts'),
   postgres: resolve(import.meta.dirname, 'src/postgres/index.ts'),
   pgmq: resolve(import.meta.dirname, 'src/pgmq/index.ts'),
+  'p-queue': resolve(import.meta.dirname, 'src/p-queue/index.ts'),
 }
 
 function chromiumPath(): string | undefined {
@@ -35,7 +36,7 @@ export default defineConfig({
     lib: { entry: entries, formats: ['es'] },
     rollupOptions: {
       // Dependencies stay imports: the app's bundler dedupes them.
-      external: [/^zod/, /^yaml/, /^comlink/, /^idb/, /^@electric-sql\//, /^@wllama\//, /^pg/, /^node:/],
+      external: [/^zod/, /^yaml/, /^comlink/, /^idb/, /^@electric-sql\//, /^@wllama\//, /^pg/, /^eventemitter3/, /^node:/],
       output: { preserveModules: false, chunkFileNames: 'chunks/[name]-[hash].js' },
     },
   },
