@@ -8,6 +8,7 @@ import { build } from 'esbuild'
 import PQueue from 'p-queue'
 import { Mailbox, ManualClock, MemoryMailboxStore, ResourcePool } from '../dist/index.js'
 import { modelsTrace } from './models-trace.mjs'
+import { pqueueBenchmark } from './p-queue.mjs'
 import { mulberry32 } from './random.mjs'
 
 const REPS = Number(process.env.BENCH_REPS ?? 5)
@@ -534,6 +535,7 @@ const GROUPS = {
   priority: [priorityBenchmark, 'throughput with four priorities, vs p-queue'],
   vector: [vectorBenchmark, 'throughput with vector costs, vs a hand-written weighted semaphore'],
   heap: [heapBenchmark, 'heap per parked task, vs p-queue'],
+  'p-queue': [pqueueBenchmark, 'prometheus-parking-lot/p-queue vs p-queue 9: concurrency, priorities, interval cap CPU per task'],
   simulation: [simulationBenchmarks, 'scheduling quality on the ManualClock (waits, utilization, fairness)'],
   adversarial: [adversarial, 'one tenant floods; what the others wait'],
   models: [modelsTrace, 'a multi-model trace: ModelPool vs one-model-at-a-time, Ollama-like and load-per-request'],
