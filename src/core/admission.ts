@@ -115,24 +115,24 @@ export class Admission<P, R, C> {
     this.keys.ended(key, ended, now + this.#parts.options.keyRetentionMs)
   }
 
-  submit(payload: P, options: SubmitOptions): Promise<TaskHandle<R, C>> {
+  /**
+   * A submit: the handle at once when the queue's write answers at once (memory), else a promise
+   * of it. A refusal throws (or rejects, after a lookup in the queue).
+   */
+  accept(payload: P, options: SubmitOptions): MaybePromise<TaskHandle<R, C>> {
     const host = this.#parts
-    try {
-      const key = typeof options === 'object' && options !== null ? options.key : undefined
-      const now = host.options.clock.now()
-      // A key the pool does not know is looked up in the queue first (a task of before a restart).
-      const notKnown = typeof key === 'string' && this.keys.get(key, now) === undefined
-      const stored = notKnown ? host.journal.findKey(key, now) : undefined
-      return Promise.resolve(andThen(stored, (record) => this.#submitOne(payload, options, record)))
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    const key = options?.key
+    if (typeof key !== 'string') return this.#submitOne(payload, options, undefined)
+    // A key the pool does not know is looked up in the queue first (a task of before a restart).
+    const now = host.options.clock.now()
+    const stored = this.keys.get(key, now) === undefined ? host.journal.findKey(key, now) : undefined
+    return andThen(stored, (record) => this.#submitOne(payload, options, record))
   }
 
-  #submitOne(payload: P, options: SubmitOptions, stored: KeyRecord | undefined): Promise<TaskHandle<R, C>> {
+  #submitOne(payload: P, options: SubmitOptions, stored: KeyRecord | undefined): MaybePromise<TaskHandle<R, C>> {
     const now = this.#parts.options.clock.now()
     const plan = this.#check(payload, options, now, stored)
-    if (!isPlan(plan)) return Promise.resolve(plan)
+    if (!isPlan(plan)) return plan
     // A delayed task parks whatever is free, so it needs room.
     makeRoom(this.#parts, this.admitting, plan.parsed.rank, plan.parsed.notBefore === undefined ? plan.cost.vector : undefined)
     const task = this.#create(plan, now)
@@ -215,7 +215,6 @@ export class Admission<P, R, C> {
    */
   #parking(plans: readonly Plan<P, R, C>[]): number[] {
     const host = this.#parts
-    const delayed = plans.filter((plan) => plan.parsed.notBefore !== undefined).map((plan) => plan.parsed.rank)
     const inOrder = plans.filter((plan) => plan.parsed.notBefore === undefined).sort((a, b) => b.parsed.rank - a.parsed.rank)
     let starting = 0
     if (host.lot.size + host.waitingElsewhere() + this.admitting === 0 && !host.isPaused()) {
@@ -228,14 +227,15 @@ export class Admission<P, R, C> {
       }
     }
     // Highest first, as makeRoomForAll pairs the last ones with victims.
-    return [...inOrder.slice(starting).map((plan) => plan.parsed.rank), ...delayed].sort((a, b) => b - a)
+    const delayed = plans.filter((plan) => plan.parsed.notBefore !== undefined)
+    return [...inOrder.slice(starting), ...delayed].map((plan) => plan.parsed.rank).sort((a, b) => b - a)
   }
 
   /**
    * Writes accepted tasks (one durable write), then admits them and answers; rolls every one back
    * if the write fails. A write that answers at once (memory) admits at once: no promise waits.
    */
-  #write<T>(tasks: Task<P, R, C>[], answer: () => T): Promise<T> {
+  #write<T>(tasks: Task<P, R, C>[], answer: () => T): MaybePromise<T> {
     const host = this.#parts
     const admitted = (now: number): T => {
       this.admitting -= tasks.length
@@ -249,9 +249,9 @@ export class Admission<P, R, C> {
       written = host.journal.accept(tasks)
     } catch (error) {
       this.#rollBack(tasks)
-      return Promise.reject(error)
+      throw error
     }
-    if (!isPromiseLike(written)) return Promise.resolve(admitted(tasks[0]!.submittedAt))
+    if (!isPromiseLike(written)) return admitted(tasks[0]!.submittedAt)
     return Promise.resolve(written).then(
       () => admitted(host.options.clock.now()),
       (error: unknown) => {

@@ -57,12 +57,14 @@ import { describeValue, optionalBoolean, optionalPriority, optionsObject, refuse
 import type { CostVector } from './capacity.js'
 import { Waiters } from './waiters.js'
 import { Run, RunningTasks, Task, type TaskHost } from './task.js'
-import { TERMINAL_STATUSES, isPromiseLike, levelOf, rankOf, type Priority, type TaskStatus, type TerminalStatus } from './types.js'
+import { TERMINAL_STATUSES, andThen, isPromiseLike, levelOf, rankOf, type MaybePromise, type Priority, type TaskStatus, type TerminalStatus } from './types.js'
 
 export type { PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
 
 /** @internal Who may make a Scheduler: `ResourcePool`. */
 export const MADE_HERE = Symbol('prometheus-parking-lot.pool')
+/** The key of `Scheduler[submitNow]`, for this package's adapters only (not exported from the root). */
+export const submitNow = Symbol()
 
 /** The pool's collaborators, resolved (the public `ResourcePool` supplies in-memory defaults). */
 export interface SchedulerParts<P, R> {
@@ -414,8 +416,20 @@ export class Scheduler<P, R, C = unknown> extends TypedEmitter<PoolEventMap<R, C
   // ─── Submit ────────────────────────────────────────────────────────────────
 
   submit(payload: P, options: SubmitOptions = {}): Promise<TaskHandle<R, C>> {
-    if (this.#opening !== undefined) return this.#opening.then(() => this.submit(payload, options))
-    return this.#admission.submit(payload, options)
+    try {
+      return Promise.resolve(this[submitNow](payload, options))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * @internal `submit` for this package's adapters (the p-queue class): the handle at once when
+   * the queue answers at once (memory), so a caller can act on it in the same tick, with no
+   * promise made per task. A refusal throws.
+   */
+  [submitNow](payload: P, options: SubmitOptions): MaybePromise<TaskHandle<R, C>> {
+    return andThen(this.#opening, () => this.#admission.accept(payload, options))
   }
 
   async submitAll(items: readonly SubmitItem<P>[]): Promise<TaskHandle<R, C>[]> {

@@ -11,6 +11,8 @@ import { EventEmitter } from 'eventemitter3'
 import type { ResourceVector } from '../core/capacity.js'
 import type { TaskHandle } from '../core/handle.js'
 import type { PolicyOptions, SubmitOptions } from '../core/options.js'
+import { submitNow } from '../core/scheduler.js'
+import { isPromiseLike } from '../core/types.js'
 import { ResourcePool } from '../pool.js'
 import { PriorityQueue, type Queue, type RunFunction } from './priority-queue.js'
 import { Roster, type Listed } from './roster.js'
@@ -82,7 +84,8 @@ export interface RunningTask {
 /** One `add`: what the pool runs (its payload) and the caller's promise. */
 export interface PQueueTask extends Listed<PQueueTask> {
   readonly run: Task<unknown>
-  readonly id: string
+  /** The id given, or the queue's count (spelled out only when asked: most tasks never are). */
+  readonly id: string | number
   readonly priority: number
   readonly timeout: number | undefined
   readonly signal: AbortSignal | undefined
@@ -100,6 +103,13 @@ export interface PQueueTask extends Listed<PQueueTask> {
   forgetAbort: (() => void) | undefined
 }
 
+const RESOLVED = Promise.resolve()
+/** queueMicrotask, minus what Node adds to each call (an async resource): the same microtask queue, in the same order. */
+const soon = (callback: () => void): void => void RESOLVED.then(callback)
+/** What a task without a signal is given (p-queue passes `{ signal: undefined }`): one object for all. */
+const NO_SIGNAL: TaskOptions = Object.freeze({ signal: undefined })
+const idOf = (entry: PQueueTask): string => (typeof entry.id === 'string' ? entry.id : String(entry.id))
+const NO_OPTIONS: Partial<QueueAddOptions> = Object.freeze({})
 const SLOTS_FOR_INFINITY = Number.MAX_SAFE_INTEGER
 const STARTS = 'starts'
 
@@ -129,15 +139,14 @@ export class PQueue<
   readonly #pool: ResourcePool<PQueueTask, unknown>
   readonly #capacity: ResourceVector
   #concurrency: number
-  #idAssigner = 1n
+  /** The next default id: p-queue counts with a bigint; a number counts as far (2^53) at a fraction of the cost. */
+  #idAssigner = 1
   #pending = 0
   #userPaused: boolean
   /** Waiting tasks, in add order. */
   readonly #waiting = new Roster<PQueueTask>()
   readonly #running = new Roster<PQueueTask>()
   readonly #sharedOptions = new Map<number, SubmitOptions>()
-  /** The task whose submit is in progress (the pool names it in its `submitted` event). */
-  #adding: PQueueTask | undefined
 
   // Rate limiting: `strict` is the pool's rate; fixed windows are counted here.
   readonly #interval: number
@@ -195,13 +204,6 @@ export class PQueue<
       // A strict window is a pool rate: at most intervalCap starts in any interval (p-queue lets a fractional cap round up).
       ...(this.#strict && this.#limited ? { rates: { [STARTS]: { limit: Math.ceil(intervalCap), intervalMs: interval } } } : {}),
     })
-    this.#pool.on('submitted', ({ task }) => {
-      const entry = this.#adding
-      if (entry === undefined) return
-      this.#adding = undefined
-      entry.handle = task
-      this.emit('add')
-    })
     this.#syncPause()
   }
 
@@ -228,7 +230,7 @@ export class PQueue<
     }
     let first: PQueueTask | undefined
     for (const entry of this.#waiting) {
-      if (entry.id !== id || entry.handle === undefined) continue
+      if (idOf(entry) !== id || entry.handle === undefined) continue
       // Several waiting tasks may share an id: the one that would start first, as p-queue's queue finds it.
       if (first === undefined || (entry.handle.position ?? Infinity) < (first.handle!.position ?? Infinity)) first = entry
     }
@@ -239,10 +241,11 @@ export class PQueue<
   }
 
   /** Adds a task; resolves with what it returns, rejects with what it throws. */
-  add<TaskResultType>(function_: Task<TaskResultType>, options: Partial<EnqueueOptionsType> = {}): Promise<TaskResultType> {
+  add<TaskResultType>(function_: Task<TaskResultType>, given?: Partial<EnqueueOptionsType>): Promise<TaskResultType> {
+    const options: Partial<QueueAddOptions> = given ?? NO_OPTIONS
     // As p-queue: an explicit `timeout: undefined` turns the queue's default off for this task.
     const timeout = 'timeout' in options ? options.timeout : this.timeout
-    const id = options.id ?? (this.#idAssigner++).toString()
+    const id = options.id ?? this.#idAssigner++
     const priority = options.priority ?? 0
     // Not an async function (one promise less per task), yet it never throws: a bad option rejects.
     try {
@@ -292,18 +295,46 @@ export class PQueue<
         entry.forgetSignal = () => signal.removeEventListener('abort', onAbort)
       }
       this.#beforeStart()
-      this.#adding = entry
-      const submitted = this.#pool.submit(entry, this.#submitOptions(priority, options.cost))
-      // Only a cost can be refused (over the capacity): nothing else a task says is checked by the pool alone.
-      if (options.cost !== undefined)
-        submitted.then(undefined, (error: unknown) => {
-          this.#adding = undefined
-          this.#waiting.delete(entry)
-          entry.forgetSignal?.()
-          reject(error)
-        })
+      if (options.cost === undefined) {
+        // Nothing else a task says can be refused: `add` is heard before the task may start, as in p-queue.
+        this.emit('add')
+        if (!this.#waiting.has(entry)) return // an `add` listener cleared the queue or aborted the task
+        this.#submit(entry, this.#submitOptions(priority, undefined))
+      } else {
+        // A cost can be refused (above the capacity): the pool holds the start until `add` is heard.
+        this.#pool.pause()
+        try {
+          this.#submit(entry, this.#submitOptions(priority, options.cost))
+        } catch (error) {
+          this.#refused(entry, error)
+          return
+        } finally {
+          this.#syncPause()
+        }
+        this.emit('add')
+      }
       if (this.#limited && this.#waiting.has(entry)) this.#scheduleRateLimitUpdate()
     })
+  }
+
+  /** Hands the task to the pool: its handle comes back at once (the pool's queue is in memory). */
+  #submit(entry: PQueueTask, options: SubmitOptions): void {
+    const handle = this.#pool[submitNow](entry, options)
+    if (!isPromiseLike(handle)) {
+      entry.handle = handle
+      return
+    }
+    handle.then(
+      (accepted) => (entry.handle = accepted),
+      (error: unknown) => this.#refused(entry, error),
+    )
+  }
+
+  /** The pool refused the task: its `add` rejects with the pool's error, and the queue forgets it. */
+  #refused(entry: PQueueTask, error: unknown): void {
+    this.#waiting.delete(entry)
+    entry.forgetSignal?.()
+    entry.reject(error)
   }
 
   /** `add` for each function, with the same options; resolves with every result, in order. */
@@ -419,13 +450,16 @@ export class PQueue<
 
   /** The running tasks, in start order. */
   get runningTasks(): readonly RunningTask[] {
-    return [...this.#running].map(({ id, priority, startTime, timeout }) => ({
-      id,
-      priority,
-      startTime,
-      timeout,
-      timeoutRemaining: timeout ? Math.max(0, startTime + timeout - Date.now()) : undefined,
-    }))
+    return [...this.#running].map((entry) => {
+      const { priority, startTime, timeout } = entry
+      return {
+        id: idOf(entry),
+        priority,
+        startTime,
+        timeout,
+        timeoutRemaining: timeout ? Math.max(0, startTime + timeout - Date.now()) : undefined,
+      }
+    })
   }
 
   // ─── Running a task (the pool's executor) ──────────────────────────────────
@@ -444,13 +478,16 @@ export class PQueue<
     let held: Promise<unknown>
     try {
       const { signal, timeout } = entry
-      const operation = Promise.resolve(entry.run({ signal }))
+      const operation = Promise.resolve(entry.run(signal === undefined ? NO_SIGNAL : { signal }))
       if (timeout === undefined && signal === undefined) {
-        // Nothing can end it early: the pool holds the slot until the task's own promise settles.
-        held = operation.then(
-          (value) => this.#settle(entry, true, value),
-          (error: unknown) => this.#settle(entry, false, error),
+        // Nothing can end it early: the pool holds the slot until the task's own promise settles,
+        // and hears of it just after this queue does (its reaction is registered second).
+        entry.release = undefined
+        operation.then(
+          (value) => this.#settleAtOnce(entry, true, value),
+          (error: unknown) => this.#settleAtOnce(entry, false, error),
         )
+        held = operation
       } else {
         held = new Promise<void>((release) => (entry.release = release))
         operation.then(
@@ -464,7 +501,7 @@ export class PQueue<
         if (signal !== undefined) {
           const onAbort = (): void => this.#settle(entry, false, signal.reason)
           // The task may abort its own signal as it starts: a result already there still wins, as in p-queue.
-          if (signal.aborted) queueMicrotask(onAbort)
+          if (signal.aborted) soon(onAbort)
           else {
             signal.addEventListener('abort', onAbort, { once: true })
             entry.forgetAbort = () => signal.removeEventListener('abort', onAbort)
@@ -487,7 +524,26 @@ export class PQueue<
     entry.forgetAbort?.()
     this.#running.delete(entry)
     this.emit(ok ? 'completed' : 'error', value)
-    queueMicrotask(() => this.#next(entry, ok, value))
+    soon(() => this.#next(entry, ok, value))
+  }
+
+  /**
+   * A task without a timeout or signal settled; the pool's own reaction comes next and may start
+   * the next task at once, so the count of running tasks drops here (`pendingZero` before that
+   * task's `active`, as in p-queue).
+   */
+  #settleAtOnce(entry: PQueueTask, ok: boolean, value: unknown): void {
+    entry.settled = true
+    this.#running.delete(entry)
+    this.emit(ok ? 'completed' : 'error', value)
+    if (this.size === 0) {
+      soon(() => this.#next(entry, ok, value))
+      return
+    }
+    this.#pending--
+    if (this.#pending === 0) this.emit('pendingZero')
+    this.#beforeStart()
+    soon(() => this.#done(entry, ok, value))
   }
 
   /** After a task settled: its slot goes back (the pool may start the next), then `next`, then its caller hears. */
@@ -495,22 +551,23 @@ export class PQueue<
     const release = entry.release
     this.#pending--
     if (this.#pending === 0) this.emit('pendingZero')
-    const done = (): void => {
-      this.emit('next')
-      this.#scheduleRateLimitUpdate()
-      if (ok) entry.resolve(value)
-      else entry.reject(value)
-    }
     if (this.size === 0) {
       this.#emptyIfNothingWaits()
       release?.()
-      done()
+      this.#done(entry, ok, value)
       return
     }
     this.#beforeStart()
     release?.()
     // After the pool's own reaction to the release: it starts what now fits (`active` before `next`).
-    queueMicrotask(done)
+    soon(() => this.#done(entry, ok, value))
+  }
+
+  #done(entry: PQueueTask, ok: boolean, value: unknown): void {
+    this.emit('next')
+    this.#scheduleRateLimitUpdate()
+    if (ok) entry.resolve(value)
+    else entry.reject(value)
   }
 
   /** What p-queue does when an attempt to start finds nothing waiting: `empty`, and `idle` if nothing runs either. */
@@ -606,7 +663,7 @@ export class PQueue<
   #scheduleRateLimitUpdate(): void {
     if (this.#rateLimitUpdate || !this.#limited) return
     this.#rateLimitUpdate = true
-    queueMicrotask(() => {
+    soon(() => {
       this.#rateLimitUpdate = false
       this.#updateRateLimitState()
     })
