@@ -208,4 +208,45 @@ describe('a pool on a durable queue (PGlite on a data directory)', () => {
     await next.close()
     await again.close()
   }, 60_000)
+  it('rates on a durable queue: parked tasks start as the window frees room; a stored task keeps its draw after a restart', async () => {
+    const dataDir = join(dir, 'rates')
+    const db = await PGlite.create(dataDir)
+    const ran: number[] = []
+    const ratedPool = (on: PGlite, clock: ManualClock): ResourcePool<number, string> =>
+      new ResourcePool<number, string>({
+        name: 'rated',
+        capacity: 4,
+        rates: { requests: { limit: 2, intervalMs: 1_000 } },
+        clock,
+        executor: async (n) => {
+          ran.push(n)
+          return 'ok'
+        },
+        queue: new PGliteQueue<number>(on, { name: 'rated' }),
+      })
+    const clock = new ManualClock(0)
+    const pool = ratedPool(db, clock)
+    const draw = { cost: { slots: 1, requests: 1 } }
+    const tasks = [await pool.submit(1, draw), await pool.submit(2, draw), await pool.submit(3, draw), await pool.submit(4, draw)]
+    await Promise.all(tasks.slice(0, 2).map((t) => t.result))
+    expect(tasks.map((t) => t.status)).toEqual(['completed', 'completed', 'parked', 'parked'])
+    await clock.advanceAsync(1_000)
+    await Promise.all(tasks.map((t) => t.result))
+    expect(ran).toEqual([1, 2, 3, 4])
+    // A restart: the window starts empty (draws are not stored), the stored tasks keep their draws.
+    const parked = [await pool.submit(5, draw), await pool.submit(6, draw)]
+    await pool.close()
+    await expect(parked[0]!.result).rejects.toThrow(TaskDetachedError)
+    await db.close()
+    const again = await PGlite.create(dataDir)
+    const next = ratedPool(again, new ManualClock(0))
+    await next.ready
+    await next.onIdle()
+    expect(ran).toEqual([1, 2, 3, 4, 5, 6])
+    const third = await next.submit(7, draw)
+    expect(third.status).toBe('parked')
+    expect(next.snapshot().used['requests']).toBe(2)
+    await next.close()
+    await again.close()
+  }, 60_000)
 })

@@ -165,6 +165,22 @@ describe('shared pool', () => {
     await expect(task.result).rejects.toBeInstanceOf(TaskCancelledError)
   })
 
+  it('a rate is shared by every tab: what one tab drew counts against the next tab’s tasks', async () => {
+    const host = hostName()
+    const [a, b] = [await connect(host, 'rated'), await connect(host, 'rated')]
+    expect(
+      await Promise.all([a, a].map(async (tab, i) => (await tab.submit(`a${i}`, { cost: { slots: 1, requests: 1 } })).result)),
+    ).toEqual(['a0', 'a1'])
+    // Both tasks ended; their draws stay out for the minute, in the host, for tab b too.
+    const parked = await b.submit('b0', { cost: { slots: 1, requests: 1 } })
+    expect(parked.status).toBe('parked')
+    expect(await b.snapshot()).toMatchObject({ capacity: { slots: 4, requests: 2 }, used: { slots: 0, requests: 2 }, parkedTotal: 1 })
+    // A higher-priority task that draws nothing starts past it: the rate holds back only draws.
+    expect(await (await b.submit('free', { cost: { slots: 1 }, priority: 'high' })).result).toBe('free')
+    parked.cancel('test done')
+    await expect(parked.result).rejects.toBeInstanceOf(TaskCancelledError)
+  })
+
   it('forwards pool events to the tab with handles', async () => {
     const client = await connect(hostName(), 'inhost')
     const completed = new Promise<{ id: string; result: unknown }>((resolve) =>

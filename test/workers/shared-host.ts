@@ -29,4 +29,10 @@ host.addPool('net', {
   elasticResources: ['network'],
   executor: async (label: unknown) => `${String(label)} started ${++started}`,
 })
+// A rate every tab draws on: 2 requests a minute, whoever asks.
+host.addPool('rated', {
+  capacity: 4,
+  rates: { requests: { limit: 2, intervalMs: 60_000 } },
+  executor: async (value: unknown) => value,
+})
 host.listen()
