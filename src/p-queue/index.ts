@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'eventemitter3'
 import type { ResourceVector } from '../core/capacity.js'
+import { InvalidOptionError } from '../core/errors.js'
 import type { TaskHandle } from '../core/handle.js'
 import type { PolicyOptions, SubmitOptions } from '../core/options.js'
 import { submitNow } from '../core/scheduler.js'
@@ -111,6 +112,7 @@ const NO_SIGNAL: TaskOptions = Object.freeze({ signal: undefined })
 const idOf = (entry: PQueueTask): string => (typeof entry.id === 'string' ? entry.id : String(entry.id))
 const NO_OPTIONS: Partial<QueueAddOptions> = Object.freeze({})
 const SLOTS_FOR_INFINITY = Number.MAX_SAFE_INTEGER
+const SLOTS = 'slots'
 const STARTS = 'starts'
 
 function checkCount(value: unknown, name: 'concurrency' | 'intervalCap'): number {
@@ -125,6 +127,19 @@ function checkCount(value: unknown, name: 'concurrency' | 'intervalCap'): number
 function checkTimeout(timeout: unknown): void {
   if (timeout !== undefined && !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
     throw new TypeError(`Expected \`timeout\` to be a positive finite number, got \`${String(timeout)}\` (${typeof timeout})`)
+  }
+}
+
+/** A capacity or cost may not name the queue's own resources: its slots (the concurrency) and its strict window's starts. */
+function checkOwnResources(units: ResourceVector | undefined, path: 'capacity' | 'cost'): void {
+  if (units === undefined) return
+  for (const name of [SLOTS, STARTS]) {
+    if (typeof units === 'object' && units !== null && Object.hasOwn(units, name)) {
+      throw new InvalidOptionError(
+        `\`${path}.${name}\`: \`${name}\` is the queue's own (its concurrency and its strict window count them; each task takes one); name another resource`,
+        `${path}.${name}`,
+      )
+    }
   }
 }
 
@@ -195,6 +210,7 @@ export class PQueue<
     checkTimeout(given.timeout)
     this.timeout = given.timeout
     this.#userPaused = given.autoStart === false
+    checkOwnResources(given.capacity, 'capacity')
     this.#capacity = given.capacity ?? {}
     this.#pool = new ResourcePool<PQueueTask, unknown>({
       name: given.pool?.name ?? 'p-queue',
@@ -250,6 +266,7 @@ export class PQueue<
     // Not an async function (one promise less per task), yet it never throws: a bad option rejects.
     try {
       checkTimeout(timeout)
+      checkOwnResources(options.cost, 'cost')
       if (typeof priority !== 'number' || !Number.isFinite(priority)) {
         throw new TypeError(`Expected \`priority\` to be a finite number, got \`${String(priority)}\` (${typeof priority})`)
       }
@@ -584,7 +601,7 @@ export class PQueue<
   /** The pool's submit options for a task: one object per priority when the cost is the default (most tasks). */
   #submitOptions(priority: number, cost: ResourceVector | undefined): SubmitOptions {
     const starts = this.#strict && this.#limited
-    if (cost !== undefined) return { priority, cost: { ...cost, slots: 1, ...(starts ? { [STARTS]: 1 } : {}) } }
+    if (cost !== undefined) return { priority, cost: { ...cost, [SLOTS]: 1, ...(starts ? { [STARTS]: 1 } : {}) } }
     let shared = this.#sharedOptions.get(priority)
     if (shared === undefined) {
       shared = Object.freeze(starts ? { priority, cost: { slots: 1, [STARTS]: 1 } } : { priority })
