@@ -2,10 +2,12 @@
  * A drop-in for p-queue 9: change `import PQueue from 'p-queue'` to
  * `import PQueue from 'prometheus-parking-lot/p-queue'` and the program runs as before. The queue
  * is a `ResourcePool` underneath: concurrency is its `slots` capacity, priorities are its numeric
- * priorities (the pool orders the tasks; `setPriority` is the pool's), `strict` rate limits are a
- * pool rate (a sliding window), and p-queue's default fixed windows are counted here, holding the
- * pool's starts while a window is full. Events, ids, timeouts and aborts follow p-queue's source;
- * docs/p-queue.md lists where they differ.
+ * priorities (the pool orders the tasks; `setPriority` is the pool's). The rest is p-queue's
+ * bookkeeping, step for step, so that events, settlements and starts come in the same order and
+ * microtask: where p-queue tries to start a task, the queue lets the pool start one (under a rate
+ * limit the pool is held between attempts); the rate limits (fixed windows and strict's sliding
+ * log) are counted here as p-queue counts them, holding the pool while a window is full. Where
+ * this differs from p-queue, on purpose, docs/p-queue.md says so.
  */
 import { EventEmitter } from 'eventemitter3'
 import type { ResourceVector } from '../core/capacity.js'
@@ -97,13 +99,39 @@ export interface PQueueTask extends Listed<PQueueTask> {
   forgetSignal: (() => void) | undefined
   // While it runs:
   startTime: number
-  /** Frees its slot in the pool; undefined when the pool waits on the task's own promise. */
-  release: (() => void) | undefined
-  settled: boolean
+  /** What the pool waits on: its slot comes back when the queue settles it. */
+  release: Slot | undefined
   timer: ReturnType<typeof setTimeout> | undefined
   forgetAbort: (() => void) | undefined
 }
 
+/**
+ * What the pool waits on for a running task, in place of a promise: the pool calls `then` once as
+ * the task starts, and the queue settles it when p-queue frees the slot (in `#next`), so the pool
+ * starts the next task in that same step, not a microtask later.
+ */
+class Slot implements PromiseLike<unknown> {
+  #fulfil: ((value: unknown) => unknown) | null | undefined
+  #reject: ((reason: unknown) => unknown) | null | undefined
+
+  then<A = unknown, B = never>(
+    onfulfilled?: ((value: unknown) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): PromiseLike<A | B> {
+    this.#fulfil = onfulfilled
+    this.#reject = onrejected
+    return NEVER
+  }
+
+  /** The pool hears how the task ended (a failure counts in its statistics). */
+  settle(ok: boolean, value: unknown): void {
+    if (ok) this.#fulfil?.(value)
+    else this.#reject?.(value)
+  }
+}
+
+/** Returned by `Slot.then`: the pool never chains on it. */
+const NEVER: PromiseLike<never> = new Promise<never>(() => {})
 const RESOLVED = Promise.resolve()
 /** queueMicrotask, minus what Node adds to each call (an async resource): the same microtask queue, in the same order. */
 const soon = (callback: () => void): void => void RESOLVED.then(callback)
@@ -113,7 +141,6 @@ const idOf = (entry: PQueueTask): string => (typeof entry.id === 'string' ? entr
 const NO_OPTIONS: Partial<QueueAddOptions> = Object.freeze({})
 const SLOTS_FOR_INFINITY = Number.MAX_SAFE_INTEGER
 const SLOTS = 'slots'
-const STARTS = 'starts'
 
 function checkCount(value: unknown, name: 'concurrency' | 'intervalCap'): number {
   if (!(typeof value === 'number' && value >= 1)) {
@@ -130,16 +157,13 @@ function checkTimeout(timeout: unknown): void {
   }
 }
 
-/** A capacity or cost may not name the queue's own resources: its slots (the concurrency) and its strict window's starts. */
+/** A capacity or cost may not name the queue's own resource: its slots, which the concurrency counts. */
 function checkOwnResources(units: ResourceVector | undefined, path: 'capacity' | 'cost'): void {
-  if (units === undefined) return
-  for (const name of [SLOTS, STARTS]) {
-    if (typeof units === 'object' && units !== null && Object.hasOwn(units, name)) {
-      throw new InvalidOptionError(
-        `\`${path}.${name}\`: \`${name}\` is the queue's own (its concurrency and its strict window count them; each task takes one); name another resource`,
-        `${path}.${name}`,
-      )
-    }
+  if (typeof units === 'object' && units !== null && Object.hasOwn(units, SLOTS)) {
+    throw new InvalidOptionError(
+      `\`${path}.${SLOTS}\`: \`${SLOTS}\` is the queue's own (its concurrency; each task takes one); name another resource`,
+      `${path}.${SLOTS}`,
+    )
   }
 }
 
@@ -157,13 +181,17 @@ export class PQueue<
   /** The next default id: p-queue counts with a bigint; a number counts as far (2^53) at a fraction of the cost. */
   #idAssigner = 1
   #pending = 0
+  /** Tasks started so far: tells an attempt that started one from one that did not. */
+  #starts = 0
+  /** The pool holds again after its next start (an attempt starts one task). */
+  #oneStart = false
   #userPaused: boolean
   /** Waiting tasks, in add order. */
   readonly #waiting = new Roster<PQueueTask>()
   readonly #running = new Roster<PQueueTask>()
   readonly #sharedOptions = new Map<number, SubmitOptions>()
 
-  // Rate limiting: `strict` is the pool's rate; fixed windows are counted here.
+  // Rate limiting, as p-queue counts it: starts per fixed window, or a log of start times (strict).
   readonly #interval: number
   readonly #intervalCap: number
   readonly #strict: boolean
@@ -175,6 +203,9 @@ export class PQueue<
   #timeoutId: ReturnType<typeof setTimeout> | undefined
   #rateLimited = false
   #rateLimitUpdate = false
+  // Strict: the start times still in the window, oldest first.
+  #strictStarts: number[] = []
+  #strictHead = 0
 
   constructor(options?: Options<QueueType, EnqueueOptionsType>) {
     super()
@@ -217,8 +248,6 @@ export class PQueue<
       capacity: this.#capacityFor(this.#concurrency),
       executor: (entry) => this.#execute(entry),
       ...(given.pool?.policy === undefined ? {} : { policy: given.pool.policy }),
-      // A strict window is a pool rate: at most intervalCap starts in any interval (p-queue lets a fractional cap round up).
-      ...(this.#strict && this.#limited ? { rates: { [STARTS]: { limit: Math.ceil(intervalCap), intervalMs: interval } } } : {}),
     })
     this.#syncPause()
   }
@@ -234,9 +263,9 @@ export class PQueue<
 
   set concurrency(newConcurrency: number) {
     this.#concurrency = checkCount(newConcurrency, 'concurrency')
-    this.#beforeStart()
+    this.#pool.pause()
     this.#pool.setCapacity(this.#capacityFor(newConcurrency))
-    this.#emptyIfNothingWaits()
+    this.#processQueue()
   }
 
   /** Moves a waiting task (the first with this id) behind the tasks already at its new priority. */
@@ -256,23 +285,21 @@ export class PQueue<
     ;(first as { priority: number }).priority = priority
   }
 
-  /** Adds a task; resolves with what it returns, rejects with what it throws. */
-  add<TaskResultType>(function_: Task<TaskResultType>, given?: Partial<EnqueueOptionsType>): Promise<TaskResultType> {
+  /**
+   * Adds a task; resolves with what it returns, rejects with what it throws. An async function
+   * returning the task's promise, as p-queue's, so that callers resume after the same microtasks.
+   */
+  async add<TaskResultType>(function_: Task<TaskResultType>, given?: Partial<EnqueueOptionsType>): Promise<TaskResultType> {
     const options: Partial<QueueAddOptions> = given ?? NO_OPTIONS
     // As p-queue: an explicit `timeout: undefined` turns the queue's default off for this task.
     const timeout = 'timeout' in options ? options.timeout : this.timeout
     const id = options.id ?? this.#idAssigner++
     const priority = options.priority ?? 0
-    // Not an async function (one promise less per task), yet it never throws: a bad option rejects.
-    try {
-      checkTimeout(timeout)
-      checkOwnResources(options.cost, 'cost')
-      if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-        throw new TypeError(`Expected \`priority\` to be a finite number, got \`${String(priority)}\` (${typeof priority})`)
-      }
-    } catch (error) {
-      return Promise.reject(error)
+    checkTimeout(timeout)
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+      throw new TypeError(`Expected \`priority\` to be a finite number, got \`${String(priority)}\` (${typeof priority})`)
     }
+    checkOwnResources(options.cost, 'cost')
     return new Promise<TaskResultType>((resolve, reject) => {
       const entry: PQueueTask = {
         run: function_,
@@ -286,7 +313,6 @@ export class PQueue<
         forgetSignal: undefined,
         startTime: 0,
         release: undefined,
-        settled: false,
         timer: undefined,
         forgetAbort: undefined,
         roster: undefined,
@@ -294,8 +320,8 @@ export class PQueue<
       const signal = entry.signal
       if (signal?.aborted === true) {
         reject(signal.reason)
-        this.#emptyIfNothingWaits()
-        this.emit('next')
+        this.#tryToStart()
+        this.#emitNext()
         return
       }
       this.#waiting.add(entry)
@@ -304,33 +330,25 @@ export class PQueue<
           this.#waiting.delete(entry)
           entry.handle?.cancel(signal.reason)
           reject(signal.reason)
-          this.#beforeStart()
-          this.#emptyIfNothingWaits()
-          this.emit('next')
+          this.#tryToStart()
+          this.#emitNext()
         }
         signal.addEventListener('abort', onAbort, { once: true })
         entry.forgetSignal = () => signal.removeEventListener('abort', onAbort)
       }
-      this.#beforeStart()
-      if (options.cost === undefined) {
-        // Nothing else a task says can be refused: `add` is heard before the task may start, as in p-queue.
-        this.emit('add')
-        if (!this.#waiting.has(entry)) return // an `add` listener cleared the queue or aborted the task
-        this.#submit(entry, this.#submitOptions(priority, undefined))
-      } else {
-        // A cost can be refused (above the capacity): the pool holds the start until `add` is heard.
-        this.#pool.pause()
-        try {
-          this.#submit(entry, this.#submitOptions(priority, options.cost))
-        } catch (error) {
-          this.#refused(entry, error)
-          return
-        } finally {
-          this.#syncPause()
-        }
-        this.emit('add')
+      // Into the pool, held: `add` is heard first, then one attempt to start (as p-queue). A cost
+      // above the capacity is refused here, and then nothing was added.
+      this.#pool.pause()
+      try {
+        this.#submit(entry, this.#submitOptions(priority, options.cost))
+      } catch (error) {
+        // Under a rate limit the pool stays held until the next attempt, as it was.
+        if (!this.#limited) this.#syncPause()
+        this.#refused(entry, error)
+        return
       }
-      if (this.#limited && this.#waiting.has(entry)) this.#scheduleRateLimitUpdate()
+      this.#emitAdd()
+      this.#tryToStart()
     })
   }
 
@@ -366,9 +384,7 @@ export class PQueue<
   start(): this {
     if (!this.#userPaused) return this
     this.#userPaused = false
-    this.#beforeStart()
-    this.#syncPause()
-    this.#emptyIfNothingWaits()
+    this.#processQueue()
     return this
   }
 
@@ -481,113 +497,128 @@ export class PQueue<
 
   // ─── Running a task (the pool's executor) ──────────────────────────────────
 
-  #execute(entry: PQueueTask): Promise<unknown> {
+  #execute(entry: PQueueTask): PromiseLike<unknown> {
     this.#waiting.delete(entry)
     entry.forgetSignal?.()
     entry.forgetSignal = undefined
+    this.#starts++
+    if (this.#oneStart) {
+      this.#oneStart = false
+      this.#pool.pause()
+    }
+    if (this.#limited) {
+      if (this.#strict) this.#consumeStrictSlot(Date.now())
+      else this.#consumeIntervalSlot()
+      this.#scheduleRateLimitUpdate()
+    }
     this.#pending++
     entry.startTime = Date.now()
     this.#running.add(entry)
-    if (this.#limited) {
-      if (!this.#strict) this.#consumeIntervalSlot()
-      this.#scheduleRateLimitUpdate()
-    }
-    let held: Promise<unknown>
+    const slot = new Slot()
+    entry.release = slot
     try {
       const { signal, timeout } = entry
-      const operation = Promise.resolve(entry.run(signal === undefined ? NO_SIGNAL : { signal }))
-      if (timeout === undefined && signal === undefined) {
-        // Nothing can end it early: the pool holds the slot until the task's own promise settles,
-        // and hears of it just after this queue does (its reaction is registered second).
-        entry.release = undefined
-        operation.then(
-          (value) => this.#settleAtOnce(entry, true, value),
-          (error: unknown) => this.#settleAtOnce(entry, false, error),
-        )
-        held = operation
-      } else {
-        held = new Promise<void>((release) => (entry.release = release))
-        operation.then(
-          (value) => this.#settle(entry, true, value),
-          (error: unknown) => this.#settle(entry, false, error),
-        )
-        if (timeout !== undefined) {
-          const message = `Task timed out after ${timeout}ms (queue has ${this.#pending} running, ${this.size} waiting)`
-          entry.timer = setTimeout(() => this.#settle(entry, false, new TimeoutError(message)), timeout)
-        }
-        if (signal !== undefined) {
-          const onAbort = (): void => this.#settle(entry, false, signal.reason)
-          // The task may abort its own signal as it starts: a result already there still wins, as in p-queue.
-          if (signal.aborted) soon(onAbort)
-          else {
-            signal.addEventListener('abort', onAbort, { once: true })
-            entry.forgetAbort = () => signal.removeEventListener('abort', onAbort)
-          }
-        }
-      }
+      // p-queue's chain: the task, p-timeout's wrapper, a race with the abort, awaited.
+      let operation: unknown = entry.run(signal === undefined ? NO_SIGNAL : { signal })
+      if (timeout !== undefined) operation = this.#withTimeout(entry, Promise.resolve(operation), timeout)
+      if (signal !== undefined) operation = Promise.race([operation, this.#abortOf(entry, signal)])
+      Promise.resolve(operation).then(
+        (value) => this.#settle(entry, true, value),
+        (error: unknown) => this.#settle(entry, false, error),
+      )
     } catch (error) {
-      held = new Promise<void>((release) => (entry.release = release))
       this.#settle(entry, false, error)
     }
     this.emit('active')
-    return held
+    return slot
   }
 
-  /** The task's promise settled, or its timeout or abort came first (then what it does later is ignored). */
+  /** Rejects with a \`TimeoutError\` once the task ran \`timeout\` ms, as p-timeout does. */
+  #withTimeout(entry: PQueueTask, operation: Promise<unknown>, timeout: number): Promise<unknown> {
+    const message = `Task timed out after ${timeout}ms (queue has ${this.#pending} running, ${this.size} waiting)`
+    return new Promise((resolve, reject) => {
+      operation.then(resolve, reject)
+      entry.timer = setTimeout(() => reject(new TimeoutError(message)), timeout)
+    }).finally(() => clearTimeout(entry.timer))
+  }
+
+  /** Rejects with the signal's reason once it aborts (the task may abort it itself as it starts). */
+  #abortOf(entry: PQueueTask, signal: AbortSignal): Promise<never> {
+    return new Promise((_resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+      entry.forgetAbort = () => signal.removeEventListener('abort', onAbort)
+      if (signal.aborted) onAbort()
+    })
+  }
+
+  /** The task's chain settled (its result, its error, its timeout or its abort): its caller hears now, its slot frees a microtask later. */
   #settle(entry: PQueueTask, ok: boolean, value: unknown): void {
-    if (entry.settled) return
-    entry.settled = true
-    if (entry.timer !== undefined) clearTimeout(entry.timer)
+    if (ok) entry.resolve(value)
+    else entry.reject(value)
+    this.emit(ok ? 'completed' : 'error', value)
     entry.forgetAbort?.()
     this.#running.delete(entry)
-    this.emit(ok ? 'completed' : 'error', value)
     soon(() => this.#next(entry, ok, value))
   }
 
-  /**
-   * A task without a timeout or signal settled; the pool's own reaction comes next and may start
-   * the next task at once, so the count of running tasks drops here (`pendingZero` before that
-   * task's `active`, as in p-queue).
-   */
-  #settleAtOnce(entry: PQueueTask, ok: boolean, value: unknown): void {
-    entry.settled = true
-    this.#running.delete(entry)
-    this.emit(ok ? 'completed' : 'error', value)
-    if (this.size === 0) {
-      soon(() => this.#next(entry, ok, value))
-      return
-    }
+  /** p-queue's \`#next\`: the slot comes back, one attempt to start, then \`next\`. */
+  #next(entry: PQueueTask, ok: boolean, value: unknown): void {
     this.#pending--
     if (this.#pending === 0) this.emit('pendingZero')
-    this.#beforeStart()
-    soon(() => this.#done(entry, ok, value))
+    const slot = entry.release!
+    entry.release = undefined
+    if (this.#limited) {
+      // The window decides what starts: the pool hears of the free slot while held.
+      this.#pool.pause()
+      slot.settle(ok, value)
+      this.#tryToStart()
+    } else {
+      // Nothing but the slot decides: the pool starts the next task as it hears of it.
+      const nothingWaits = this.size === 0
+      slot.settle(ok, value)
+      if (nothingWaits) this.#emptyIfNothingWaits()
+    }
+    this.#emitNext()
   }
 
-  /** After a task settled: its slot goes back (the pool may start the next), then `next`, then its caller hears. */
-  #next(entry: PQueueTask, ok: boolean, value: unknown): void {
-    const release = entry.release
-    this.#pending--
-    if (this.#pending === 0) this.emit('pendingZero')
+  /**
+   * p-queue's attempt to start a task (after an add, an abort, an end): \`empty\` if nothing
+   * waits, else the window is checked and the pool may start one task (\`all\`: what fits).
+   */
+  #tryToStart(all = false): void {
     if (this.size === 0) {
       this.#emptyIfNothingWaits()
-      release?.()
-      this.#done(entry, ok, value)
+      this.#syncPause()
       return
     }
-    this.#beforeStart()
-    release?.()
-    // After the pool's own reaction to the release: it starts what now fits (`active` before `next`).
-    soon(() => this.#done(entry, ok, value))
+    // Under a rate limit only attempts start tasks (as in p-queue): the pool holds again after one.
+    this.#oneStart = this.#limited && !all
+    const before = this.#starts
+    if (!this.#userPaused) this.#beforeStart()
+    if (this.#starts === before || all) this.#syncPause()
+    this.#oneStart = false
   }
 
-  #done(entry: PQueueTask, ok: boolean, value: unknown): void {
-    this.emit('next')
+  /** p-queue's attempts until none starts a task (\`start()\`, a new concurrency, a window's end). */
+  #processQueue(): void {
+    const before = this.#starts
+    this.#tryToStart(true)
+    // p-queue's last attempt, which started nothing: \`empty\` if nothing waits, else a full window is waited out.
+    if (this.#starts !== before) this.#tryToStart(true)
+  }
+
+  #emitAdd(): void {
+    if (this.#limited && this.size > 0) this.#scheduleRateLimitUpdate()
+    this.emit('add')
+  }
+
+  #emitNext(): void {
     this.#scheduleRateLimitUpdate()
-    if (ok) entry.resolve(value)
-    else entry.reject(value)
+    this.emit('next')
   }
 
-  /** What p-queue does when an attempt to start finds nothing waiting: `empty`, and `idle` if nothing runs either. */
+  /** What p-queue does when an attempt to start finds nothing waiting: \`empty\`, and \`idle\` if nothing runs either. */
   #emptyIfNothingWaits(): void {
     if (this.size > 0) return
     this.#clearIntervalTimer()
@@ -600,11 +631,10 @@ export class PQueue<
 
   /** The pool's submit options for a task: one object per priority when the cost is the default (most tasks). */
   #submitOptions(priority: number, cost: ResourceVector | undefined): SubmitOptions {
-    const starts = this.#strict && this.#limited
-    if (cost !== undefined) return { priority, cost: { ...cost, [SLOTS]: 1, ...(starts ? { [STARTS]: 1 } : {}) } }
+    if (cost !== undefined) return { priority, cost: { ...cost, [SLOTS]: 1 } }
     let shared = this.#sharedOptions.get(priority)
     if (shared === undefined) {
-      shared = Object.freeze(starts ? { priority, cost: { slots: 1, [STARTS]: 1 } } : { priority })
+      shared = Object.freeze({ priority })
       if (this.#sharedOptions.size < 256) this.#sharedOptions.set(priority, shared)
     }
     return shared
@@ -617,7 +647,7 @@ export class PQueue<
 
   /** The pool starts tasks only while the user has not paused it and the window has room. */
   #syncPause(): void {
-    const hold = this.#userPaused || (this.#limited && !this.#strict && this.#intervalCount >= this.#intervalCap)
+    const hold = this.#userPaused || (this.#limited && this.#windowFull())
     if (hold) this.#pool.pause()
     else this.#pool.resume()
   }
@@ -626,7 +656,8 @@ export class PQueue<
 
   /** Before the pool may start: a window that ended while nothing ticked starts over; one not ended yet is waited out. */
   #beforeStart(): void {
-    if (!this.#limited || this.#strict || this.#intervalId !== undefined) return
+    if (!this.#limited || this.#intervalId !== undefined) return
+    if (this.#strict) return this.#strictBeforeStart()
     const delay = this.#intervalEnd - Date.now()
     if (delay < 0) {
       this.#intervalCount = this.#carryover ? this.#pending : 0
@@ -658,8 +689,7 @@ export class PQueue<
       else this.#intervalEnd = Date.now() + this.#interval
     }
     this.#intervalCount = this.#carryover ? this.#pending : 0
-    this.#syncPause()
-    this.#emptyIfNothingWaits()
+    this.#processQueue()
     this.#scheduleRateLimitUpdate()
   }
 
@@ -687,13 +717,56 @@ export class PQueue<
   }
 
   #updateRateLimitState(): void {
-    const full = this.#strict
-      ? (this.#pool.snapshot().used[STARTS] ?? 0) >= Math.ceil(this.#intervalCap)
-      : this.#intervalCount >= this.#intervalCap
-    const limited = this.#limited && this.size > 0 && full
+    const limited = this.#limited && this.size > 0 && this.#windowFull()
     if (limited === this.#rateLimited) return
     this.#rateLimited = limited
     this.emit(limited ? 'rateLimit' : 'rateLimitCleared')
+  }
+
+  /** Whether the window holds `intervalCap` starts: the fixed window's count, or the strict window's starts of the last `interval` ms. */
+  #windowFull(): boolean {
+    return (this.#strict ? this.#strictCount(Date.now()) : this.#intervalCount) >= this.#intervalCap
+  }
+
+  // ─── Strict windows (a sliding log of start times, as p-queue's) ───────────
+
+  #consumeStrictSlot(at: number): void {
+    this.#strictStarts.push(at)
+    if (this.#strictStarts.length - this.#strictHead >= this.#intervalCap) this.#syncPause()
+  }
+
+  /** How many starts the strict window holds now; older ones leave it. */
+  #strictCount(now: number): number {
+    const starts = this.#strictStarts
+    while (this.#strictHead < starts.length && now - starts[this.#strictHead]! >= this.#interval) this.#strictHead++
+    if (this.#strictHead > 1024 && this.#strictHead * 2 > starts.length) {
+      this.#strictStarts = starts.slice(this.#strictHead)
+      this.#strictHead = 0
+    }
+    return this.#strictStarts.length - this.#strictHead
+  }
+
+  /**
+   * Where p-queue tries to start a task: a window with room lets the pool start; a full one holds
+   * it and sets a timer for when its oldest start leaves (then p-queue's interval tick).
+   */
+  #strictBeforeStart(): void {
+    if (this.size === 0 || this.#userPaused) return
+    const now = Date.now()
+    if (this.#strictCount(now) < this.#intervalCap) {
+      this.#syncPause()
+      return
+    }
+    this.#pool.pause()
+    if (this.#timeoutId !== undefined) return
+    this.#timeoutId = setTimeout(
+      () => {
+        this.#timeoutId = undefined
+        this.#processQueue()
+        this.#scheduleRateLimitUpdate()
+      },
+      this.#strictStarts[this.#strictHead]! + this.#interval - now,
+    )
   }
 
   async #onEvent(event: EventName, filter?: () => boolean, alsoOn?: EventName): Promise<void> {

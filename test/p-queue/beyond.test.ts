@@ -1,6 +1,6 @@
 // What the p-queue compatible class does beyond p-queue: a task's cost in units of the queue's
 // capacity, the pool's name and policy, and the pool itself (snapshot, stats, events).
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { CostExceedsCapacityError, InvalidCostError, InvalidOptionError } from '../../src/index.js'
 import PQueue from '../../src/p-queue/index.js'
 
@@ -99,21 +99,29 @@ describe('beyond p-queue', () => {
     expect(queue.pool.stats().outcomes).toMatchObject({ completed: 3, failed: 1 })
   })
 
-  it('refuses a capacity that names its own resources: `slots` (the concurrency) and `starts` (the strict window)', () => {
+  it('refuses a capacity that names `slots` (its concurrency), or a bad one, by path', () => {
     expect(() => new PQueue({ capacity: { slots: 2 } })).toThrow(InvalidOptionError)
     expect(() => new PQueue({ capacity: { slots: 2 } })).toThrow(/`capacity.slots`: `slots` is the queue's own/)
-    expect(() => new PQueue({ capacity: { starts: 2 } })).toThrow(/`capacity.starts`/)
     expect(() => new PQueue({ capacity: { vram: 0 } })).toThrow(InvalidOptionError)
   })
 
-  it('strict windows count starts beside a cost: a task holding vram still takes one start', async () => {
-    const queue = new PQueue({ concurrency: 4, capacity: { vram: 8 }, interval: 60_000, intervalCap: 1, strict: true })
-    const first = deferred('first')
-    const results = [queue.add(first.run, { cost: { vram: 1 } }), queue.add(async () => 'second', { cost: { vram: 1 } })]
-    expect(queue.pool.snapshot()).toMatchObject({ used: { slots: 1, vram: 1, starts: 1 }, parkedTotal: 1 })
-    first.finish()
-    expect(await results[0]).toBe('first')
-    expect(queue.size).toBe(1)
-    queue.clear()
+  it('a rate limit counts starts whatever their cost: a task that fits its units still waits for the window', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+    try {
+      for (const strict of [false, true]) {
+        const queue = new PQueue({ concurrency: 4, capacity: { vram: 8 }, interval: 1_000, intervalCap: 1, strict })
+        const starts: number[] = []
+        const t0 = Date.now()
+        const results = [1, 2].map((vram) => queue.add(() => void starts.push(Date.now() - t0), { cost: { vram } }))
+        await vi.advanceTimersByTimeAsync(999)
+        expect(starts).toEqual([0])
+        expect(queue.isRateLimited).toBe(true)
+        await vi.advanceTimersByTimeAsync(1)
+        await Promise.all(results)
+        expect(starts).toEqual([0, 1_000])
+      }
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

@@ -1285,6 +1285,26 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
       expect(log).toEqual(['rateLimit@0', 'rateLimitCleared@1000', 'rateLimit@1500', 'rateLimitCleared@2000'])
     })
 
+    it('strict: a start that finds the window full lifts the limit when its oldest start leaves, though concurrency holds the task; a window filled by a start waits for the next end', async () => {
+      const queue = new PQueue({ interval: 1000, intervalCap: 1, concurrency: 1, strict: true })
+      const log: string[] = []
+      queue.on('rateLimit', () => log.push(`rateLimit@${now()}`))
+      queue.on('rateLimitCleared', () => log.push(`rateLimitCleared@${now()}`))
+      const starts: number[] = []
+      for (let i = 0; i < 3; i++)
+        void queue.add(async () => {
+          starts.push(now())
+          await new Promise((resolve) => setTimeout(resolve, 1500))
+        })
+      await advance(1200)
+      expect(queue.isRateLimited).toBe(false)
+      await advance(1300)
+      expect(starts).toEqual([0, 1500])
+      await advance(1000)
+      expect(starts).toEqual([0, 1500, 3000])
+      expect(log).toEqual(['rateLimit@0', 'rateLimitCleared@1000', 'rateLimit@1500', 'rateLimitCleared@3000'])
+    })
+
     it('is not rate-limited when the cap is used up but nothing waits', async () => {
       const queue = new PQueue({ interval: 1000, intervalCap: 1 })
       let events = 0
