@@ -185,6 +185,8 @@ export class PQueue<
   #starts = 0
   /** The pool holds again after its next start (an attempt starts one task). */
   #oneStart = false
+  /** No \`capacity\` beyond the slots: p-queue's queue, where an attempt starts one task. */
+  readonly #costless: boolean
   #userPaused: boolean
   /** Waiting tasks, in add order. */
   readonly #waiting = new Roster<PQueueTask>()
@@ -243,6 +245,7 @@ export class PQueue<
     this.#userPaused = given.autoStart === false
     checkOwnResources(given.capacity, 'capacity')
     this.#capacity = given.capacity ?? {}
+    this.#costless = given.capacity === undefined
     this.#pool = new ResourcePool<PQueueTask, unknown>({
       name: given.pool?.name ?? 'p-queue',
       capacity: this.#capacityFor(this.#concurrency),
@@ -342,8 +345,7 @@ export class PQueue<
       try {
         this.#submit(entry, this.#submitOptions(priority, options.cost))
       } catch (error) {
-        // Under a rate limit the pool stays held until the next attempt, as it was.
-        if (!this.#limited) this.#syncPause()
+        this.#syncPause()
         this.#refused(entry, error)
         return
       }
@@ -529,7 +531,14 @@ export class PQueue<
     } catch (error) {
       this.#settle(entry, false, error)
     }
-    this.emit('active')
+    try {
+      this.emit('active')
+    } catch (error) {
+      // The task runs, and the pool must not take it for failed: the listener's error surfaces on its own.
+      soon(() => {
+        throw error
+      })
+    }
     return slot
   }
 
@@ -554,29 +563,49 @@ export class PQueue<
 
   /** The task's chain settled (its result, its error, its timeout or its abort): its caller hears now, its slot frees a microtask later. */
   #settle(entry: PQueueTask, ok: boolean, value: unknown): void {
-    if (ok) entry.resolve(value)
-    else entry.reject(value)
-    this.emit(ok ? 'completed' : 'error', value)
-    entry.forgetAbort?.()
-    this.#running.delete(entry)
-    soon(() => this.#next(entry, ok, value))
+    // p-queue's try, catch and finally: a \`completed\` listener that throws is an \`error\`.
+    try {
+      if (ok) {
+        entry.resolve(value)
+        this.emit('completed', value)
+      } else {
+        entry.reject(value)
+        this.emit('error', value)
+      }
+    } catch (error) {
+      if (!ok) throw error
+      entry.reject(error)
+      this.emit('error', error)
+    } finally {
+      entry.forgetAbort?.()
+      this.#running.delete(entry)
+      soon(() => this.#next(entry, ok, value))
+    }
   }
 
   /** p-queue's \`#next\`: the slot comes back, one attempt to start, then \`next\`. */
   #next(entry: PQueueTask, ok: boolean, value: unknown): void {
     this.#pending--
-    if (this.#pending === 0) this.emit('pendingZero')
     const slot = entry.release!
     entry.release = undefined
     if (this.#limited) {
-      // The window decides what starts: the pool hears of the free slot while held.
+      // The window decides what starts: the pool hears of the free slot while held, then one attempt.
       this.#pool.pause()
       slot.settle(ok, value)
+      if (this.#pending === 0) this.emit('pendingZero')
       this.#tryToStart()
     } else {
       // Nothing but the slot decides: the pool starts the next task as it hears of it.
-      const nothingWaits = this.size === 0
-      slot.settle(ok, value)
+      let nothingWaits: boolean
+      try {
+        if (this.#pending === 0) this.emit('pendingZero')
+      } finally {
+        // A listener that throws never keeps the slot.
+        nothingWaits = this.size === 0
+        slot.settle(ok, value)
+      }
+      // An attempt an \`add\` listener broke off left the pool held: this one goes on.
+      this.#syncPause()
       if (nothingWaits) this.#emptyIfNothingWaits()
     }
     this.#emitNext()
@@ -592,8 +621,9 @@ export class PQueue<
       this.#syncPause()
       return
     }
-    // Under a rate limit only attempts start tasks (as in p-queue): the pool holds again after one.
-    this.#oneStart = this.#limited && !all
+    // Under a rate limit only attempts start tasks (as in p-queue): the pool holds again after one,
+    // unless tasks have costs (with \`capacity\`), which start whenever they fit.
+    this.#oneStart = this.#limited && !all && this.#costless
     const before = this.#starts
     if (!this.#userPaused) this.#beforeStart()
     if (this.#starts === before || all) this.#syncPause()

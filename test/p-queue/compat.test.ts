@@ -1501,6 +1501,63 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
       expect(starts).toEqual(name === 'p-queue' ? [0, 1000, 1001] : [0, 1000, 2000])
     })
 
+    it('a "completed" listener that throws: the add still resolves, the listener\'s error is an "error" event, and the queue goes on', async () => {
+      const queue = new PQueue({ concurrency: 1 })
+      const errors: unknown[] = []
+      queue.on('error', (error: unknown) => errors.push(error))
+      const listenerError = new Error('listener')
+      queue.once('completed', () => {
+        throw listenerError
+      })
+      const results = [queue.add(async () => 'first'), queue.add(async () => 'second')]
+      expect(await Promise.all(results)).toEqual(['first', 'second'])
+      expect(errors).toEqual([listenerError])
+      await queue.onIdle()
+      expect([queue.size, queue.pending]).toEqual([0, 0])
+    })
+
+    it('an "add" listener that throws: that add rejects with its error, its task still runs at the next attempt, and the queue goes on', async () => {
+      const queue = new PQueue({ concurrency: 1 })
+      const runs: string[] = []
+      const first = deferred()
+      const a = queue.add(async () => {
+        runs.push('a')
+        await first.promise
+      })
+      queue.once('add', () => {
+        throw new Error('add listener')
+      })
+      const b = queue.add(() => void runs.push('b'))
+      await expect(b).rejects.toThrow('add listener')
+      expect(runs).toEqual(['a'])
+      first.resolve()
+      await a
+      await flush()
+      expect(runs).toEqual(['a', 'b'])
+      await queue.add(() => void runs.push('c'))
+      expect(runs).toEqual(['a', 'b', 'c'])
+    })
+
+    // Ours differs on purpose in the tests below (docs/p-queue.md, "Differences").
+    it('a priority that is not a finite number: p-queue queues the task (ordered as NaN compares); ours rejects that add with a TypeError', async () => {
+      const queue = new PQueue({ autoStart: false })
+      const added = queue.add(() => 'x', { priority: Number.NaN })
+      if (name === 'p-queue') {
+        expect(queue.size).toBe(1)
+        queue.start()
+        expect(await added).toBe('x')
+      } else {
+        await expect(added).rejects.toThrow(new TypeError('Expected `priority` to be a finite number, got `NaN` (number)'))
+        expect(queue.size).toBe(0)
+      }
+    })
+
+    it('listeners of its own: a rate-limited p-queue listens to its own "add" and "next" (counted by listenerCount, dropped by removeAllListeners); ours listens to nothing', () => {
+      const queue = new PQueue({ interval: 1000, intervalCap: 1 })
+      const counts = [queue.listenerCount('add'), queue.listenerCount('next')]
+      expect(counts).toEqual(name === 'p-queue' ? [1, 1] : [0, 0])
+    })
+
     it('sizeBy({}) is 0: a missing priority matches no task', () => {
       const queue = new PQueue({ autoStart: false })
       void queue.add(() => 'x')
