@@ -6,6 +6,8 @@
 // test advances it and nothing depends on how fast the machine is.
 import PQueue, { TimeoutError } from 'p-queue'
 import OurPQueue, { PriorityQueue as OurPriorityQueue, TimeoutError as OurTimeoutError } from '../../src/p-queue/index.js'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 type Options = NonNullable<ConstructorParameters<typeof PQueue>[0]>
@@ -48,6 +50,7 @@ const EVENTS: readonly EventName[] = [
   'rateLimitCleared',
 ]
 
+const THROWING_ACTIVE = fileURLToPath(new URL('fixtures/throwing-active.ts', import.meta.url))
 const START = new Date('2030-01-01T00:00:00.000Z').getTime()
 
 /** Lets every pending microtask run (setImmediate is not faked). */
@@ -1556,6 +1559,19 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
       const queue = new PQueue({ interval: 1000, intervalCap: 1 })
       const counts = [queue.listenerCount('add'), queue.listenerCount('next')]
       expect(counts).toEqual(name === 'p-queue' ? [1, 1] : [0, 0])
+    })
+
+    it('an "active" listener that throws: p-queue rejects the add that started the task; ours lets the error surface on its own (the task runs, its add resolves)', () => {
+      // In a process of its own, where an unhandled rejection can be watched for.
+      vi.useRealTimers()
+      const child = spawnSync(process.execPath, ['--import', 'tsx', THROWING_ACTIVE, name], { encoding: 'utf8', timeout: 60_000 })
+      expect(child.stderr).toBe('')
+      const seen = JSON.parse(child.stdout) as { outcomes: string[]; surfaced: string[]; size: number; pending: number }
+      expect(seen).toEqual(
+        name === 'p-queue'
+          ? { outcomes: ['rejected active listener', 'resolved b'], surfaced: [], size: 0, pending: 0 }
+          : { outcomes: ['resolved a', 'resolved b'], surfaced: ['unhandled rejection: active listener'], size: 0, pending: 0 },
+      )
     })
 
     it('sizeBy({}) is 0: a missing priority matches no task', () => {
