@@ -339,7 +339,22 @@ export class PQueue<
         signal.addEventListener('abort', onAbort, { once: true })
         entry.forgetSignal = () => signal.removeEventListener('abort', onAbort)
       }
-      // Into the pool, held: `add` is heard first, then one attempt to start (as p-queue). A cost
+      if (options.cost === undefined && !this.#limited) {
+        // Nothing can refuse it and only a slot decides: \`add\` is heard, then handing it to the
+        // pool is p-queue's attempt (no other task waits while a slot is free).
+        let heard = false
+        try {
+          this.#emitAdd()
+          heard = true
+        } finally {
+          // A listener that threw broke off the attempt: the task waits, held, for the next one.
+          if (!heard) this.#pool.pause()
+          if (this.#waiting.has(entry)) this.#submit(entry, this.#submitOptions(priority, undefined))
+          else if (heard) this.#tryToStart() // an \`add\` listener cleared the queue or aborted the task
+        }
+        return
+      }
+      // Into the pool, held: \`add\` is heard first, then one attempt to start (as p-queue). A cost
       // above the capacity is refused here, and then nothing was added.
       this.#pool.pause()
       try {
@@ -624,9 +639,10 @@ export class PQueue<
     // Under a rate limit only attempts start tasks (as in p-queue): the pool holds again after one,
     // unless tasks have costs (with \`capacity\`), which start whenever they fit.
     this.#oneStart = this.#limited && !all && this.#costless
-    const before = this.#starts
     if (!this.#userPaused) this.#beforeStart()
-    if (this.#starts === before || all) this.#syncPause()
+    // p-queue's concurrency check: with every slot taken the held pool need not look.
+    if (this.#oneStart && this.#pending >= this.#concurrency) this.#pool.pause()
+    else this.#syncPause()
     this.#oneStart = false
   }
 
@@ -684,14 +700,17 @@ export class PQueue<
 
   // ─── Fixed windows (p-queue's default rate limit) ──────────────────────────
 
-  /** Before the pool may start: a window that ended while nothing ticked starts over; one not ended yet is waited out. */
+  /**
+   * p-queue's window check before an attempt (it starts nothing itself): a fixed window that ended
+   * while nothing ticked starts over; one not ended yet is waited out; a full strict window waits
+   * for its oldest start to leave.
+   */
   #beforeStart(): void {
     if (!this.#limited || this.#intervalId !== undefined) return
     if (this.#strict) return this.#strictBeforeStart()
     const delay = this.#intervalEnd - Date.now()
     if (delay < 0) {
       this.#intervalCount = this.#carryover ? this.#pending : 0
-      this.#syncPause()
     } else if (this.#timeoutId === undefined) {
       this.#timeoutId = setTimeout(() => {
         this.#timeoutId = undefined
@@ -776,17 +795,11 @@ export class PQueue<
     return this.#strictStarts.length - this.#strictHead
   }
 
-  /**
-   * Where p-queue tries to start a task: a window with room lets the pool start; a full one holds
-   * it and sets a timer for when its oldest start leaves (then p-queue's interval tick).
-   */
+  /** A full strict window holds the pool and sets a timer for when its oldest start leaves (then p-queue's interval tick). */
   #strictBeforeStart(): void {
     if (this.size === 0 || this.#userPaused) return
     const now = Date.now()
-    if (this.#strictCount(now) < this.#intervalCap) {
-      this.#syncPause()
-      return
-    }
+    if (this.#strictCount(now) < this.#intervalCap) return
     this.#pool.pause()
     if (this.#timeoutId !== undefined) return
     this.#timeoutId = setTimeout(
