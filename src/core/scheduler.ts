@@ -57,7 +57,17 @@ import { describeValue, optionalBoolean, optionalPriority, optionsObject, refuse
 import type { CostVector } from './capacity.js'
 import { Waiters } from './waiters.js'
 import { Run, RunningTasks, Task, type TaskHost } from './task.js'
-import { TERMINAL_STATUSES, andThen, isPromiseLike, levelOf, rankOf, type MaybePromise, type Priority, type TaskStatus, type TerminalStatus } from './types.js'
+import {
+  TERMINAL_STATUSES,
+  andThen,
+  isPromiseLike,
+  levelOf,
+  rankOf,
+  type MaybePromise,
+  type Priority,
+  type TaskStatus,
+  type TerminalStatus,
+} from './types.js'
 
 export type { PoolEventMap, PoolSnapshot, PoolStats } from './pool.js'
 

@@ -89,7 +89,10 @@ export interface PQueueTask extends Listed<PQueueTask> {
   readonly run: Task<unknown>
   /** The id given, or the queue's count (spelled out only when asked: most tasks never are). */
   readonly id: string | number
-  readonly priority: number
+  /** Where it waits now (\`setPriority\` moves it): what \`sizeBy\` counts. */
+  priority: number
+  /** The priority it was added with: what \`runningTasks\` shows, as p-queue's. */
+  readonly addedPriority: number
   readonly timeout: number | undefined
   readonly signal: AbortSignal | undefined
   readonly resolve: (value: unknown) => void
@@ -185,6 +188,8 @@ export class PQueue<
   #starts = 0
   /** The pool holds again after its next start (an attempt starts one task). */
   #oneStart = false
+  /** Whether a start in this attempt begins the fixed windows' ticking (not while the last window is waited out). */
+  #mayStartTicking = true
   /** No \`capacity\` beyond the slots: p-queue's queue, where an attempt starts one task. */
   readonly #costless: boolean
   #userPaused: boolean
@@ -285,7 +290,7 @@ export class PQueue<
     if (first === undefined || !this.#pool.setPriority(first.handle!.id, priority)) {
       throw new ReferenceError(`No promise function with the id "${id}" exists in the queue.`)
     }
-    ;(first as { priority: number }).priority = priority
+    first.priority = priority
   }
 
   /**
@@ -308,6 +313,7 @@ export class PQueue<
         run: function_,
         id,
         priority,
+        addedPriority: priority,
         timeout,
         signal: options.signal,
         resolve: resolve as (value: unknown) => void,
@@ -347,8 +353,10 @@ export class PQueue<
           this.#emitAdd()
           heard = true
         } finally {
-          // A listener that threw broke off the attempt: the task waits, held, for the next one.
-          if (!heard) this.#pool.pause()
+          // A listener that threw broke off the attempt: the task waits, held, for the next one;
+          // else this attempt goes on (and lets go a pool that an earlier broken-off one held).
+          if (heard) this.#syncPause()
+          else this.#pool.pause()
           if (this.#waiting.has(entry)) this.#submit(entry, this.#submitOptions(priority, undefined))
           else if (heard) this.#tryToStart() // an \`add\` listener cleared the queue or aborted the task
         }
@@ -501,10 +509,10 @@ export class PQueue<
   /** The running tasks, in start order. */
   get runningTasks(): readonly RunningTask[] {
     return [...this.#running].map((entry) => {
-      const { priority, startTime, timeout } = entry
+      const { addedPriority, startTime, timeout } = entry
       return {
         id: idOf(entry),
-        priority,
+        priority: addedPriority,
         startTime,
         timeout,
         timeoutRemaining: timeout ? Math.max(0, startTime + timeout - Date.now()) : undefined,
@@ -544,7 +552,14 @@ export class PQueue<
         (error: unknown) => this.#settle(entry, false, error),
       )
     } catch (error) {
-      this.#settle(entry, false, error)
+      try {
+        this.#settle(entry, false, error)
+      } catch (listenerError) {
+        // An \`error\` listener threw: the pool must not take the run for failed (its slot is the queue's).
+        soon(() => {
+          throw listenerError
+        })
+      }
     }
     try {
       this.emit('active')
@@ -632,8 +647,9 @@ export class PQueue<
    */
   #tryToStart(all = false): void {
     if (this.size === 0) {
-      this.#emptyIfNothingWaits()
+      // An \`empty\` or \`idle\` listener that throws must not leave the pool held.
       this.#syncPause()
+      this.#emptyIfNothingWaits()
       return
     }
     // Under a rate limit only attempts start tasks (as in p-queue): the pool holds again after one,
@@ -706,23 +722,30 @@ export class PQueue<
    * for its oldest start to leave.
    */
   #beforeStart(): void {
+    this.#mayStartTicking = true
     if (!this.#limited || this.#intervalId !== undefined) return
     if (this.#strict) return this.#strictBeforeStart()
     const delay = this.#intervalEnd - Date.now()
-    if (delay < 0) {
+    // p-queue takes a window that ends this very millisecond (\`delay === 0\`, as when its own timer
+    // fires on time) for one still running, and its timer then opens a second window a
+    // millisecond later: two bursts in one window. Here that window has ended.
+    if (delay <= 0) {
       this.#intervalCount = this.#carryover ? this.#pending : 0
-    } else if (this.#timeoutId === undefined) {
-      this.#timeoutId = setTimeout(() => {
-        this.#timeoutId = undefined
-        this.#startTicking()
-        this.#onInterval()
-      }, delay)
+      return
     }
+    // Still inside the last window: its remaining time is waited out (its count still allows starts).
+    this.#mayStartTicking = false
+    if (this.#timeoutId !== undefined) return
+    this.#timeoutId = setTimeout(() => {
+      this.#timeoutId = undefined
+      this.#onInterval()
+      this.#startTicking()
+    }, delay)
   }
 
   #consumeIntervalSlot(): void {
-    if (this.#intervalId === undefined && this.#timeoutId === undefined) this.#startTicking()
     this.#intervalCount++
+    if (this.#mayStartTicking) this.#startTicking()
     if (this.#intervalCount >= this.#intervalCap) this.#syncPause()
   }
 

@@ -34,15 +34,21 @@ export class PriorityQueue implements Queue<RunFunction, PriorityQueueOptions> {
 
   enqueue(run: RunFunction, options?: Partial<PriorityQueueOptions>): void {
     const element: Element = { priority: options?.priority ?? 0, id: options?.id, run }
-    // After every element of this priority or higher: FIFO among equals.
+    // As p-queue's: at the tail when the tail's priority is not lower (FIFO among equals), else
+    // after every element whose priority is not lower (so a NaN lands where p-queue puts it).
+    const queue = this.#queue
+    if (queue.length === 0 || queue[queue.length - 1]!.priority >= element.priority) {
+      queue.push(element)
+      return
+    }
     let lo = 0
-    let hi = this.#queue.length
+    let hi = queue.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (this.#queue[mid]!.priority >= element.priority) lo = mid + 1
+      if (element.priority - queue[mid]!.priority <= 0) lo = mid + 1
       else hi = mid
     }
-    this.#queue.splice(lo, 0, element)
+    queue.splice(lo, 0, element)
   }
 
   /** Moves the first element with this id behind the others of its new priority. */

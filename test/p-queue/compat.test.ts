@@ -4,11 +4,12 @@
 //
 // All timers, and Date, are fake (setImmediate and microtasks are real), so time only moves when a
 // test advances it and nothing depends on how fast the machine is.
-import PQueue, { TimeoutError } from 'p-queue'
+import PQueue, { PriorityQueue, TimeoutError } from 'p-queue'
 import OurPQueue, { PriorityQueue as OurPriorityQueue, TimeoutError as OurTimeoutError } from '../../src/p-queue/index.js'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { mulberry32 } from '../random.js'
 
 type Options = NonNullable<ConstructorParameters<typeof PQueue>[0]>
 type EventName = Parameters<PQueue['on']>[0]
@@ -50,7 +51,17 @@ const EVENTS: readonly EventName[] = [
   'rateLimitCleared',
 ]
 
-const THROWING_ACTIVE = fileURLToPath(new URL('fixtures/throwing-active.ts', import.meta.url))
+const THROWING_LISTENER = fileURLToPath(new URL('fixtures/throwing-listener.ts', import.meta.url))
+
+/** Runs fixtures/throwing-listener.ts in a process of its own, where an unhandled rejection can be watched for. */
+function throwingListener(implementation: string, scenario: 'active' | 'error'): unknown {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', THROWING_LISTENER, implementation, scenario], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  expect(child.stderr).toBe('')
+  return JSON.parse(child.stdout)
+}
 const START = new Date('2030-01-01T00:00:00.000Z').getTime()
 
 /** Lets every pending microtask run (setImmediate is not faked). */
@@ -711,6 +722,18 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
       expect(queue.runningTasks).toEqual([])
     })
 
+    it('runningTasks shows the priority a task was added with, even after setPriority moved it; sizeBy counts the new one', async () => {
+      const queue = new PQueue({ concurrency: 1 })
+      const gate = deferred()
+      void queue.add(() => gate.promise)
+      void queue.add(() => new Promise(() => {}), { id: 'x', priority: 1 })
+      queue.setPriority('x', 5)
+      expect([queue.sizeBy({ priority: 5 }), queue.sizeBy({ priority: 1 })]).toEqual([1, 0])
+      gate.resolve()
+      await flush()
+      expect(queue.runningTasks.map((task) => [task.id, task.priority])).toEqual([['x', 1]])
+    })
+
     it('runningTasks reports timeout and timeoutRemaining as undefined when there is no timeout', () => {
       const queue = new PQueue()
       void queue.add(() => new Promise(() => {}))
@@ -1114,7 +1137,7 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
       controller.abort()
       await ok
       await expect(bad).rejects.toThrow('x')
-      await expect(removed).rejects.toBeDefined()
+      await expect(removed).rejects.toBe(controller.signal.reason)
       await flush()
       expect(log.filter((e) => e === 'active')).toHaveLength(2)
       expect(log.filter((e) => e === 'next')).toHaveLength(3)
@@ -1373,7 +1396,7 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
       aborted.catch(() => {})
       timed(queue, 2, starts)
       controller.abort()
-      await expect(aborted).rejects.toBeDefined()
+      await expect(aborted).rejects.toBe(controller.signal.reason)
       await advance(1000)
       expect(starts).toEqual([0, 1000])
       await advance(1000)
@@ -1555,6 +1578,23 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
       }
     })
 
+    it("a task that adds a task as it runs: p-queue starts the new one inside that add; ours as soon as the running task's function returns", async () => {
+      const queue = new PQueue({ concurrency: 2 })
+      const log: string[] = []
+      queue.on('active', () => log.push(`active pending=${queue.pending}`))
+      await queue.add(() => {
+        log.push('parent runs')
+        void queue.add(() => void log.push('child runs'))
+        log.push(`after add: pending=${queue.pending} size=${queue.size}`)
+      })
+      await queue.onIdle()
+      expect(log).toEqual(
+        name === 'p-queue'
+          ? ['parent runs', 'child runs', 'active pending=2', 'after add: pending=2 size=0', 'active pending=2']
+          : ['parent runs', 'after add: pending=1 size=1', 'active pending=1', 'child runs', 'active pending=2'],
+      )
+    })
+
     it('listeners of its own: a rate-limited p-queue listens to its own "add" and "next" (counted by listenerCount, dropped by removeAllListeners); ours listens to nothing', () => {
       const queue = new PQueue({ interval: 1000, intervalCap: 1 })
       const counts = [queue.listenerCount('add'), queue.listenerCount('next')]
@@ -1562,16 +1602,51 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
     })
 
     it('an "active" listener that throws: p-queue rejects the add that started the task; ours lets the error surface on its own (the task runs, its add resolves)', () => {
-      // In a process of its own, where an unhandled rejection can be watched for.
       vi.useRealTimers()
-      const child = spawnSync(process.execPath, ['--import', 'tsx', THROWING_ACTIVE, name], { encoding: 'utf8', timeout: 60_000 })
-      expect(child.stderr).toBe('')
-      const seen = JSON.parse(child.stdout) as { outcomes: string[]; surfaced: string[]; size: number; pending: number }
-      expect(seen).toEqual(
+      expect(throwingListener(name, 'active')).toEqual(
         name === 'p-queue'
-          ? { outcomes: ['rejected active listener', 'resolved b'], surfaced: [], size: 0, pending: 0 }
-          : { outcomes: ['resolved a', 'resolved b'], surfaced: ['unhandled rejection: active listener'], size: 0, pending: 0 },
+          ? { outcomes: ['rejected active listener', 'resolved b'], ran: [], surfaced: [], size: 0, pending: 0 }
+          : { outcomes: ['resolved a', 'resolved b'], ran: [], surfaced: ['unhandled rejection: active listener'], size: 0, pending: 0 },
       )
+    })
+
+    it('an "error" listener that throws for a task that threw as it was called: the error surfaces on its own, and the slot comes back once', () => {
+      vi.useRealTimers()
+      expect(throwingListener(name, 'error')).toEqual({
+        outcomes: ['rejected task', 'resolved undefined'],
+        ran: ['b with 1 running'],
+        surfaced: ['unhandled rejection: error listener'],
+        size: 0,
+        pending: 0,
+      })
+    })
+
+    it('an "add" listener that throws on an idle queue: that add rejects, and its task runs at the next attempt', async () => {
+      const queue = new PQueue({ concurrency: 2 })
+      const runs: string[] = []
+      queue.once('add', () => {
+        throw new Error('add listener')
+      })
+      const a = queue.add(() => void runs.push('a'))
+      expect(runs).toEqual([])
+      const b = queue.add(() => void runs.push('b'))
+      await expect(a).rejects.toThrow('add listener')
+      await b
+      await queue.onIdle()
+      expect(runs).toEqual(['a', 'b'])
+      expect([queue.size, queue.pending]).toEqual([0, 0])
+    })
+
+    it('an "empty" listener that throws in start() or a new concurrency: the call throws, and the queue still runs what is added next', async () => {
+      for (const trigger of ['start', 'concurrency'] as const) {
+        const queue = new PQueue({ autoStart: trigger !== 'start' })
+        if (trigger === 'start') queue.pause()
+        queue.once('empty', () => {
+          throw new Error('empty listener')
+        })
+        expect(() => (trigger === 'start' ? queue.start() : (queue.concurrency = 2))).toThrow('empty listener')
+        expect(await queue.add(() => `ran after ${trigger}`)).toBe(`ran after ${trigger}`)
+      }
     })
 
     it('sizeBy({}) is 0: a missing priority matches no task', () => {
@@ -1588,5 +1663,55 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
       void queue.add(() => new Promise(() => {}))
       expect(seen).toEqual(['1/0'])
     })
+  })
+})
+
+describe("PriorityQueue, the exported class: the same as p-queue's over random operations", () => {
+  it('300 random sequences of enqueue (priorities with ties, negatives and NaN; ids), dequeue, setPriority, remove, filter and size', () => {
+    type Run = () => Promise<unknown>
+    /** Both classes, structurally (p-queue's carries a nominal #private brand). */
+    interface Ops {
+      enqueue(run: Run, options?: { priority?: number; id?: string }): void
+      dequeue(): Run | undefined
+      setPriority(id: string, priority: number): void
+      remove(idOrRun: string | Run): void
+      filter(options: { priority?: number }): Run[]
+      readonly size: number
+    }
+    const rand = mulberry32(11)
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
+    for (let seed = 0; seed < 300; seed++) {
+      const queues: Ops[] = [new PriorityQueue(), new OurPriorityQueue()]
+      const logs: string[][] = [[], []]
+      const runs = Array.from({ length: 40 }, (_, i) => Object.assign(async () => i, { label: `r${i}` }))
+      for (let step = 0; step < 60; step++) {
+        const op = pick(['enqueue', 'enqueue', 'enqueue', 'dequeue', 'setPriority', 'remove', 'filter'] as const)
+        const run = pick(runs)
+        const priority = pick([0, 0, 1, 2, -1, Number.NaN, undefined])
+        const id = pick(['a', 'b', 'c', undefined])
+        const byId = rand() < 0.5
+        queues.forEach((queue, q) => {
+          const log = logs[q]!
+          try {
+            if (op === 'enqueue')
+              queue.enqueue(run, { ...(priority === undefined ? {} : { priority }), ...(id === undefined ? {} : { id }) })
+            else if (op === 'dequeue') log.push(`dequeue ${(queue.dequeue() as { label?: string } | undefined)?.label ?? '-'}`)
+            else if (op === 'setPriority') queue.setPriority(id ?? 'a', priority ?? 3)
+            else if (op === 'remove') queue.remove(byId ? (id ?? 'a') : run)
+            else
+              log.push(
+                `filter ${queue
+                  .filter({ priority: priority ?? 0 })
+                  .map((r) => (r as { label?: string }).label)
+                  .join(',')}`,
+              )
+          } catch (error) {
+            log.push(`${op} threw ${(error as Error).message}`)
+          }
+          log.push(`size ${queue.size}`)
+        })
+      }
+      expect(logs[1], `seed ${seed}`).toEqual(logs[0])
+    }
   })
 })
