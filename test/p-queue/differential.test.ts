@@ -1,14 +1,17 @@
 // The same random programs on p-queue 9.3.5 and on ours, under fake timers: every event, start,
 // getter reading and settlement must come out the same, in the same order, at the same fake time.
-// A program mixes adds (priorities, durations, failures, timeouts, abort signals, ids) with pause,
-// start, clear, setPriority and concurrency changes, over random options (no rate limit, or a
-// strict one; timeouts; autoStart). Where a seed differs the test prints the first line that does.
+// A program mixes adds (priorities, durations, failures, timeouts, abort signals, aborts in the
+// same step, thenables, ids), addAll, and waits (onEmpty, onIdle, onPendingZero, onRateLimit,
+// onRateLimitCleared, onSizeLessThan) with pause, start, clear, setPriority, a new timeout and
+// concurrency changes, over random options (no rate limit, fixed windows with or without carryover,
+// or strict; timeouts; autoStart). What the caller of each add sees, and when, is in the log with
+// the rest. Where a seed differs the test prints the first line that does.
 //
 // Programs with fixed windows (p-queue's default rate limit) run against p-queue with its one bug
 // fixed: it takes a window that ends this very millisecond for one still running, so the timer
 // that waits out a window opens a second one a millisecond later (two bursts in one window: the
 // BUG row of docs/p-queue.md, pinned in compat.test.ts). The fix is one character in a copy of
-// p-queue's own file (\`delay < 0\` becomes \`delay <= 0\`); the other programs run on p-queue as it is.
+// p-queue's own file (`delay < 0` becomes `delay <= 0`); the other programs run on p-queue as it is.
 //
 // PQUEUE_DIFF_SEEDS=n runs n seeds; PQUEUE_DIFF_SEED=n runs one and prints both logs side by side.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -27,6 +30,17 @@ interface Queue {
     task: (options: { signal?: AbortSignal | undefined }) => unknown,
     options?: { priority?: number; id?: string; timeout?: number; signal?: AbortSignal },
   ): Promise<unknown>
+  addAll(
+    tasks: ReadonlyArray<(options: { signal?: AbortSignal | undefined }) => unknown>,
+    options?: { priority?: number },
+  ): Promise<unknown[]>
+  onEmpty(): Promise<void>
+  onIdle(): Promise<void>
+  onPendingZero(): Promise<void>
+  onRateLimit(): Promise<void>
+  onRateLimitCleared(): Promise<void>
+  onSizeLessThan(limit: number): Promise<void>
+  timeout?: number | undefined
   on(event: (typeof EVENTS)[number], listener: (...args: unknown[]) => void): unknown
   pause(): void
   start(): unknown
@@ -54,7 +68,19 @@ type Step =
       readonly timeout?: number
       readonly id?: string
       readonly signal: boolean
+      /** Aborted in the same step, right after \`add\` returns. */
+      readonly abortNow: boolean
+      /** The task returns a thenable of its own, not a promise. */
+      readonly thenable: boolean
     }
+  | {
+      readonly at: number
+      readonly op: 'wait'
+      readonly on: 'onEmpty' | 'onIdle' | 'onPendingZero' | 'onRateLimit' | 'onRateLimitCleared' | 'onSizeLessThan'
+      readonly limit: number
+    }
+  | { readonly at: number; readonly op: 'timeout'; readonly value: number | undefined }
+  | { readonly at: number; readonly op: 'addAll'; readonly task: number; readonly count: number }
   | { readonly at: number; readonly op: 'abort'; readonly task: number }
   | { readonly at: number; readonly op: 'pause' | 'start' | 'clear' }
   | { readonly at: number; readonly op: 'setPriority'; readonly id: string; readonly priority: number }
@@ -96,8 +122,18 @@ function program(seed: number): Program {
         ...(rand() < 0.15 ? { timeout: pick([8, 20]) } : {}),
         ...(rand() < 0.3 ? { id: `id${Math.floor(rand() * 4)}` } : {}),
         signal: rand() < 0.2,
+        abortNow: rand() < 0.05,
+        thenable: rand() < 0.1,
       })
-    } else if (r < 0.7 && tasks > 0) steps.push({ at, op: 'abort', task: Math.floor(rand() * tasks) })
+    } else if (r < 0.66) {
+      const on = pick(['onEmpty', 'onIdle', 'onPendingZero', 'onRateLimit', 'onRateLimitCleared', 'onSizeLessThan'] as const)
+      steps.push({ at, op: 'wait', on, limit: pick([1, 2, 3]) })
+    } else if (r < 0.68) {
+      steps.push({ at, op: 'timeout', value: pick([undefined, 10, 30]) })
+    } else if (r < 0.7) {
+      steps.push({ at, op: 'addAll', task: tasks, count: pick([1, 2, 3]) })
+      tasks += 3
+    } else if (r < 0.75 && tasks > 0) steps.push({ at, op: 'abort', task: Math.floor(rand() * tasks) })
     else if (r < 0.76) steps.push({ at, op: 'pause' })
     else if (r < 0.86) steps.push({ at, op: 'start' })
     else if (r < 0.89) steps.push({ at, op: 'clear' })
@@ -114,7 +150,6 @@ const message = (error: unknown): string => (error instanceof Error ? `${error.n
 /** Runs a program on one implementation; returns what it saw, one line per observation. */
 async function run(Queue: new (options?: Options) => Queue, { options, steps }: Program): Promise<string[]> {
   const log: string[] = []
-  const settled: string[] = []
   const say = (line: string): void => void log.push(`${now()} ${line}`)
   const queue = new Queue(options)
   for (const event of EVENTS) {
@@ -134,7 +169,7 @@ async function run(Queue: new (options?: Options) => Queue, { options, steps }: 
           say(`run ${step.task} signal=${signal === undefined ? 'none' : 'given'}`)
           if (step.ms === 'sync') {
             if (step.fails) throw new Error(`t${step.task} threw`)
-            return `t${step.task}`
+            return step.thenable ? { then: (resolve: (value: string) => void) => resolve(`t${step.task}`) } : `t${step.task}`
           }
           return new Promise((resolve, reject) =>
             setTimeout(() => (step.fails ? reject(new Error(`t${step.task} failed`)) : resolve(`t${step.task}`)), step.ms as number),
@@ -147,11 +182,31 @@ async function run(Queue: new (options?: Options) => Queue, { options, steps }: 
           ...(controller === undefined ? {} : { signal: controller.signal }),
         })
         added.then(
-          (value) => settled.push(`${now()} resolved ${step.task} ${String(value)}`),
-          (error: unknown) => settled.push(`${now()} rejected ${step.task} ${message(error)}`),
+          (value) => say(`resolved ${step.task} ${String(value)} ${state()}`),
+          (error: unknown) => say(`rejected ${step.task} ${message(error)} ${state()}`),
+        )
+        if (step.abortNow) controller?.abort(new Error(`abort ${step.task} at once`))
+        break
+      }
+      case 'addAll': {
+        const works = Array.from({ length: step.count }, (_, i) => () => {
+          say(`run ${step.task + i} (addAll)`)
+          return `t${step.task + i}`
+        })
+        queue.addAll(works).then(
+          (values) => say(`addAll ${step.task} resolved ${values.join(',')} ${state()}`),
+          (error: unknown) => say(`addAll ${step.task} rejected ${message(error)}`),
         )
         break
       }
+      case 'wait': {
+        const waited = step.on === 'onSizeLessThan' ? queue.onSizeLessThan(step.limit) : queue[step.on]()
+        void waited.then(() => say(`${step.on}${step.on === 'onSizeLessThan' ? `(${step.limit})` : ''} resolved ${state()}`))
+        break
+      }
+      case 'timeout':
+        queue.timeout = step.value
+        break
       case 'abort':
         controllers.get(step.task)?.abort(new Error(`abort ${step.task}`))
         break
@@ -182,10 +237,8 @@ async function run(Queue: new (options?: Options) => Queue, { options, steps }: 
   await vi.advanceTimersByTimeAsync(2_000)
   await flush()
   say(`end ${state()}`)
-  return [...log, '-- settlements, by task --', ...settled.sort(byTask)]
+  return log
 }
-
-const byTask = (a: string, b: string): number => Number(a.split(' ')[2]) - Number(b.split(' ')[2])
 
 /** The first line where the two logs part, with a little context, or undefined if they agree. */
 function firstDifference(theirs: readonly string[], ours: readonly string[]): string | undefined {
