@@ -345,25 +345,15 @@ export class PQueue<
         signal.addEventListener('abort', onAbort, { once: true })
         entry.forgetSignal = () => signal.removeEventListener('abort', onAbort)
       }
-      if (options.cost === undefined && !this.#limited) {
-        // Nothing can refuse it and only a slot decides: \`add\` is heard, then handing it to the
+      if (options.cost === undefined && !this.#limited && !this.#pool.isPaused && this.listenerCount('add') === 0) {
+        // Nothing can refuse it, only a slot decides, and nobody hears \`add\`: handing it to the
         // pool is p-queue's attempt (no other task waits while a slot is free).
-        let heard = false
-        try {
-          this.#emitAdd()
-          heard = true
-        } finally {
-          // A listener that threw broke off the attempt: the task waits, held, for the next one;
-          // else this attempt goes on (and lets go a pool that an earlier broken-off one held).
-          if (heard) this.#syncPause()
-          else this.#pool.pause()
-          if (this.#waiting.has(entry)) this.#submit(entry, this.#submitOptions(priority, undefined))
-          else if (heard) this.#tryToStart() // an \`add\` listener cleared the queue or aborted the task
-        }
+        this.#submit(entry, this.#submitOptions(priority, undefined))
         return
       }
       // Into the pool, held: \`add\` is heard first, then one attempt to start (as p-queue). A cost
-      // above the capacity is refused here, and then nothing was added.
+      // above the capacity is refused here, and then nothing was added. An \`add\` listener that
+      // throws breaks off the attempt: the task waits, held, for the next one.
       this.#pool.pause()
       try {
         this.#submit(entry, this.#submitOptions(priority, options.cost))
@@ -645,29 +635,30 @@ export class PQueue<
    * p-queue's attempt to start a task (after an add, an abort, an end): \`empty\` if nothing
    * waits, else the window is checked and the pool may start one task (\`all\`: what fits).
    */
-  #tryToStart(all = false): void {
+  #tryToStart(all = false): boolean {
     if (this.size === 0) {
       // An \`empty\` or \`idle\` listener that throws must not leave the pool held.
       this.#syncPause()
       this.#emptyIfNothingWaits()
-      return
+      return false
     }
-    // Under a rate limit only attempts start tasks (as in p-queue): the pool holds again after one,
-    // unless tasks have costs (with \`capacity\`), which start whenever they fit.
-    this.#oneStart = this.#limited && !all && this.#costless
+    // An attempt starts one task (as in p-queue; the pool holds again after it), unless tasks have
+    // costs (with \`capacity\`), which start whenever they fit.
+    this.#oneStart = !all && this.#costless
     if (!this.#userPaused) this.#beforeStart()
+    const before = this.#starts
     // p-queue's concurrency check: with every slot taken the held pool need not look.
     if (this.#oneStart && this.#pending >= this.#concurrency) this.#pool.pause()
     else this.#syncPause()
     this.#oneStart = false
+    return this.#starts !== before
   }
 
   /** p-queue's attempts until none starts a task (\`start()\`, a new concurrency, a window's end). */
   #processQueue(): void {
-    const before = this.#starts
-    this.#tryToStart(true)
-    // p-queue's last attempt, which started nothing: \`empty\` if nothing waits, else a full window is waited out.
-    if (this.#starts !== before) this.#tryToStart(true)
+    // p-queue's last attempt, after one that started tasks: \`empty\` if nothing waits, else a full
+    // window is waited out. (Starts made by listeners of an \`empty\` event do not count.)
+    if (this.#tryToStart(true)) this.#tryToStart(true)
   }
 
   #emitAdd(): void {

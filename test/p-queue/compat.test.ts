@@ -54,7 +54,7 @@ const EVENTS: readonly EventName[] = [
 const THROWING_LISTENER = fileURLToPath(new URL('fixtures/throwing-listener.ts', import.meta.url))
 
 /** Runs fixtures/throwing-listener.ts in a process of its own, where an unhandled rejection can be watched for. */
-function throwingListener(implementation: string, scenario: 'active' | 'error'): unknown {
+function throwingListener(implementation: string, scenario: 'active' | 'error' | 'pendingZero'): unknown {
   const child = spawnSync(process.execPath, ['--import', 'tsx', THROWING_LISTENER, implementation, scenario], {
     encoding: 'utf8',
     timeout: 60_000,
@@ -1605,20 +1605,53 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
       vi.useRealTimers()
       expect(throwingListener(name, 'active')).toEqual(
         name === 'p-queue'
-          ? { outcomes: ['rejected active listener', 'resolved b'], ran: [], surfaced: [], size: 0, pending: 0 }
-          : { outcomes: ['resolved a', 'resolved b'], ran: [], surfaced: ['unhandled rejection: active listener'], size: 0, pending: 0 },
+          ? {
+              outcomes: ['rejected active listener', 'resolved b', 'resolved last'],
+              ran: ['before the last add: 0 waiting'],
+              surfaced: [],
+              size: 0,
+              pending: 0,
+            }
+          : {
+              outcomes: ['resolved a', 'resolved b', 'resolved last'],
+              ran: ['before the last add: 0 waiting'],
+              surfaced: ['unhandled rejection: active listener'],
+              size: 0,
+              pending: 0,
+            },
       )
     })
 
     it('an "error" listener that throws for a task that threw as it was called: the error surfaces on its own, and the slot comes back once', () => {
       vi.useRealTimers()
       expect(throwingListener(name, 'error')).toEqual({
-        outcomes: ['rejected task', 'resolved undefined'],
-        ran: ['b with 1 running'],
+        outcomes: ['rejected task', 'resolved undefined', 'resolved last'],
+        ran: ['b with 1 running', 'before the last add: 0 waiting'],
         surfaced: ['unhandled rejection: error listener'],
         size: 0,
         pending: 0,
       })
+    })
+
+    it('a "pendingZero" listener that throws as a task ends: p-queue throws it from its microtask (an uncaught exception) and starts nothing until the next add; ours lets it surface as an unhandled rejection and the next task starts', () => {
+      vi.useRealTimers()
+      expect(throwingListener(name, 'pendingZero')).toEqual(
+        name === 'p-queue'
+          ? {
+              outcomes: ['resolved a', 'resolved b', 'resolved last'],
+              ran: ['before the last add: 1 waiting', 'b'],
+              surfaced: ['uncaught exception: pendingZero listener'],
+              size: 0,
+              pending: 0,
+            }
+          : {
+              outcomes: ['resolved a', 'resolved b', 'resolved last'],
+              ran: ['b', 'before the last add: 0 waiting'],
+              surfaced: ['unhandled rejection: pendingZero listener'],
+              size: 0,
+              pending: 0,
+            },
+      )
     })
 
     it('an "add" listener that throws on an idle queue: that add rejects, and its task runs at the next attempt', async () => {
@@ -1635,6 +1668,66 @@ describe.each(implementations)('$name', ({ name, PQueue, TimeoutError }) => {
       await queue.onIdle()
       expect(runs).toEqual(['a', 'b'])
       expect([queue.size, queue.pending]).toEqual([0, 0])
+    })
+
+    it('an "add" listener that throws: the task it held back starts by priority at the next attempt, one per attempt', async () => {
+      const queue = new PQueue({ concurrency: 1 })
+      const runs: string[] = []
+      queue.once('add', () => {
+        throw new Error('add listener')
+      })
+      queue.add(() => void runs.push('low (its add listener threw)'), { priority: 0 }).catch(() => {})
+      void queue.add(() => void runs.push('high'), { priority: 5 })
+      const wide = new PQueue({ concurrency: 3 })
+      wide.once('add', () => {
+        throw new Error('add listener')
+      })
+      wide.add(() => new Promise((resolve) => setTimeout(resolve, 10))).catch(() => {})
+      void wide.add(() => new Promise((resolve) => setTimeout(resolve, 10)))
+      expect([wide.pending, wide.size]).toEqual([1, 1])
+      await queue.onIdle()
+      expect(runs).toEqual(['high', 'low (its add listener threw)'])
+      await advance(10)
+      expect([wide.pending, wide.size]).toEqual([1, 0])
+    })
+
+    it('a task added by an "add" listener runs after the task whose add fired it', async () => {
+      const queue = new PQueue({ concurrency: 1 })
+      const order: string[] = []
+      const busy = deferred()
+      void queue.add(() => busy.promise)
+      queue.once('add', () => void queue.add(() => void order.push('added by the listener')))
+      void queue.add(() => void order.push('outer'))
+      busy.resolve()
+      await queue.onIdle()
+      expect(order).toEqual(['outer', 'added by the listener'])
+    })
+
+    it('an "empty" listener that adds a task during a new concurrency: one more attempt, not two', async () => {
+      const queue = new PQueue({ concurrency: 1 })
+      const log = record(queue, ['add', 'active', 'empty', 'idle', 'next'])
+      queue.once('empty', () => void queue.add(() => new Promise((resolve) => setTimeout(resolve, 5))))
+      queue.concurrency = 2
+      await advance(5)
+      await queue.onIdle()
+      expect(log).toEqual(['empty', 'add', 'active', 'empty', 'idle', 'next'])
+    })
+
+    it('a task an "empty" listener adds while the window is full and nothing runs waits for the next attempt, as in p-queue (whose timer for the window is gone)', async () => {
+      const queue = new PQueue({ interval: 100, intervalCap: 1 })
+      let ran = 0
+      await queue.add(() => void ran++)
+      queue.once('empty', () => void queue.add(() => void ran++))
+      queue.concurrency = 2
+      await advance(400)
+      expect([ran, queue.size, queue.pending]).toEqual([1, 1, 0])
+      // The next add is an attempt: the waiting task starts, and the new one in the next window.
+      const last = queue.add(() => void ran++)
+      await flush()
+      expect([ran, queue.size]).toEqual([2, 1])
+      await advance(100)
+      await last
+      expect([ran, queue.size]).toEqual([3, 0])
     })
 
     it('an "empty" listener that throws in start() or a new concurrency: the call throws, and the queue still runs what is added next', async () => {
