@@ -521,13 +521,14 @@ export class PQueue<
       this.#oneStart = false
       this.#pool.pause()
     }
+    const now = Date.now()
     if (this.#limited) {
-      if (this.#strict) this.#consumeStrictSlot(Date.now())
+      if (this.#strict) this.#consumeStrictSlot(now)
       else this.#consumeIntervalSlot()
       this.#scheduleRateLimitUpdate()
     }
     this.#pending++
-    entry.startTime = Date.now()
+    entry.startTime = now
     this.#running.add(entry)
     const slot = new Slot()
     entry.release = slot
